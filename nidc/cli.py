@@ -1,0 +1,134 @@
+"""The `nidc` command line: the local platform, the tool cache and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
+from nidc.local.tools.build import ensure_tools
+from nidc.local.tools.builders import BuildError
+
+
+def format_status_table(rows: Sequence[ServerStatus]) -> str:
+    """A fixed-width health table, one server a line."""
+    lines = [f"{'SERVER':<24} {'PID':>8}  {'STATE':<9} DETAIL"]
+    for row in rows:
+        state = "healthy" if row.healthy else ("unhealthy" if row.running else "down")
+        pid = str(row.pid) if row.pid else "-"
+        lines.append(f"{row.name:<24} {pid:>8}  {state:<9} {row.detail}")
+    return "\n".join(lines)
+
+
+def cmd_tools_build(args: argparse.Namespace) -> int:
+    ensure_tools(args.names or None)
+    return 0
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    platform = LocalPlatform()
+    print(f"starting the local platform in {platform.state.root}", file=sys.stderr)
+    platform.up()
+    print(format_status_table(platform.status()))
+    return 0
+
+
+def cmd_local_down(args: argparse.Namespace) -> int:
+    LocalPlatform().down()
+    print("local platform stopped: no process and no port left")
+    return 0
+
+
+def cmd_local_status(args: argparse.Namespace) -> int:
+    rows = LocalPlatform().status()
+    print(format_status_table(rows))
+    # Non-zero when anything is down, so scripts can test `nidc local status`.
+    return 0 if all(r.healthy for r in rows) else 1
+
+
+def cmd_local_env(args: argparse.Namespace) -> int:
+    env = LocalPlatform().env()
+    print(json.dumps(env, indent=2, sort_keys=True) if args.json else shell_exports(env))
+    return 0
+
+
+def cmd_local_logs(args: argparse.Namespace) -> int:
+    platform = LocalPlatform()
+    names = [s.name for s in platform.servers]
+    if args.name not in names:
+        print(f"unknown server {args.name!r}; servers: {', '.join(names)}", file=sys.stderr)
+        return 2
+    log = platform.state.log(args.name)
+    if not log.exists():
+        print(f"no log yet at {log}", file=sys.stderr)
+        return 1
+    lines = log.read_text(errors="replace").splitlines()
+    print("\n".join(lines[-args.lines:]))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    platform = LocalPlatform()
+    print("== nidc demo: the embedded local platform", file=sys.stderr)
+    platform.up()
+    env = platform.env()
+    print("\nEndpoints")
+    print(f"  {'kube-apiserver':<16} {env['servers']['kube-apiserver']['url']}")
+    print(f"  {'S3 (MinIO)':<16} {env['servers']['minio']['url']}")
+    print(f"  {'OpenBao':<16} {env['servers']['openbao']['url']}")
+    print(f"  {'OTLP (gRPC)':<16} {env['servers']['jaeger']['otlp_grpc']}")
+    print(f"  {'Trace query':<16} {env['servers']['jaeger']['query_url']}")
+    print(f"  {'kubeconfig':<16} {env['kubeconfig']}")
+    print(f"  {'state folder':<16} {env['state_dir']}")
+    print("\nHealth")
+    rows = platform.status()
+    print(format_status_table(rows))
+    print("\nUse it:  eval \"$(bin/nidc local env)\" && kubectl get nodes")
+    return 0 if all(r.healthy for r in rows) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `nidc`."""
+    parser = argparse.ArgumentParser(prog="nidc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tools = sub.add_parser("tools", help="the tool cache of real servers").add_subparsers(
+        dest="tools_command", required=True
+    )
+    build = tools.add_parser("build", help="build or reuse every tool of the manifest")
+    build.add_argument("names", nargs="*", help="only these tools (default: all)")
+    build.set_defaults(func=cmd_tools_build)
+
+    local = sub.add_parser("local", help="the embedded local platform").add_subparsers(
+        dest="local_command", required=True
+    )
+    local.add_parser("up", help="start every server (idempotent)").set_defaults(func=cmd_local_up)
+    local.add_parser("down", help="stop every server").set_defaults(func=cmd_local_down)
+    local.add_parser("status", help="health of every server").set_defaults(func=cmd_local_status)
+    env = local.add_parser("env", help="endpoints and client settings")
+    env.add_argument("--json", action="store_true", help="as JSON (secrets as file paths)")
+    env.set_defaults(func=cmd_local_env)
+    logs = local.add_parser("logs", help="the log of one server")
+    logs.add_argument("name")
+    logs.add_argument("-n", "--lines", type=int, default=100)
+    logs.set_defaults(func=cmd_local_logs)
+
+    sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `nidc` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except (PlatformError, BuildError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

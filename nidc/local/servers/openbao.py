@@ -1,0 +1,129 @@
+"""OpenBao: initialized and unsealed on persistent raft storage (not dev mode), TLS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from nidc.local.servers.base import LOOPBACK, Context, HealthError, Server
+
+HCL_TEMPLATE = """\
+storage "raft" {{
+  path    = "{data}"
+  node_id = "nidc-local"
+}}
+
+listener "tcp" {{
+  address         = "{address}"
+  cluster_address = "{cluster_address}"
+  tls_cert_file   = "{cert}"
+  tls_key_file    = "{key}"
+}}
+
+api_addr      = "https://{address}"
+cluster_addr  = "https://{cluster_address}"
+disable_mlock = true
+ui            = false
+log_level     = "warn"
+"""
+
+
+class OpenBao(Server):
+    """The secrets store: root token and unseal key live in <state>/secrets, mode 0600."""
+
+    name = "openbao"
+    tool = "openbao"
+    startup_timeout = 60.0
+
+    @property
+    def binary_name(self) -> str:
+        return "bao"
+
+    def ports(self) -> list[str]:
+        return ["openbao", "openbao-cluster"]
+
+    def config_path(self, ctx: Context) -> Any:
+        return ctx.state.root / "data" / "openbao.hcl"
+
+    def prepare(self, ctx: Context) -> None:
+        cert = ctx.server_cert()
+        self.config_path(ctx).write_text(
+            HCL_TEMPLATE.format(
+                data=ctx.state.data(self.name),
+                address=f"{LOOPBACK}:{ctx.state.port('openbao')}",
+                cluster_address=f"{LOOPBACK}:{ctx.state.port('openbao-cluster')}",
+                cert=cert.cert,
+                key=cert.key,
+            )
+        )
+
+    def command(self, ctx: Context) -> list[str]:
+        return [str(ctx.binary(self.tool, "bao")), "server", f"-config={self.config_path(ctx)}"]
+
+    def _call(
+        self, ctx: Context, method: str, path: str, body: dict[str, Any] | None = None,
+        token: bool = False,
+    ) -> requests.Response:
+        headers = {"X-Vault-Token": ctx.state.read_secret("openbao-root-token")} if token else {}
+        return requests.request(
+            method, f"{ctx.url('openbao')}{path}", json=body, headers=headers,
+            verify=str(ctx.ca.ensure().cert), timeout=10,
+        )
+
+    def check_started(self, ctx: Context) -> str:
+        # Before init/unseal the health endpoint answers 501/503: the server is up all the same.
+        response = ctx.get(f"{ctx.url('openbao')}/v1/sys/health")
+        return f"answering ({response.status_code})"
+
+    def check(self, ctx: Context) -> str:
+        response = ctx.get(f"{ctx.url('openbao')}/v1/sys/health")
+        if response.status_code != 200:
+            states = {501: "not initialized", 503: "sealed", 429: "standby"}
+            raise HealthError(states.get(response.status_code, f"answered {response.status_code}"))
+        return "initialized, unsealed, active"
+
+    def after_ready(self, ctx: Context) -> None:
+        if not self._call(ctx, "GET", "/v1/sys/init").json()["initialized"]:
+            init = self._call(
+                ctx, "PUT", "/v1/sys/init", {"secret_shares": 1, "secret_threshold": 1}
+            )
+            init.raise_for_status()
+            keys = init.json()
+            ctx.state.write_secret("openbao-unseal-key", keys["keys_base64"][0])
+            ctx.state.write_secret("openbao-root-token", keys["root_token"])
+        if self._call(ctx, "GET", "/v1/sys/seal-status").json()["sealed"]:
+            unseal = self._call(
+                ctx, "PUT", "/v1/sys/unseal", {"key": ctx.state.read_secret("openbao-unseal-key")}
+            )
+            unseal.raise_for_status()
+        self._wait_active(ctx)
+        mounts = self._call(ctx, "GET", "/v1/sys/mounts", token=True)
+        mounts.raise_for_status()
+        if "secret/" not in mounts.json()["data"]:
+            enable = self._call(
+                ctx, "POST", "/v1/sys/mounts/secret",
+                {"type": "kv", "options": {"version": "2"}}, token=True,
+            )
+            enable.raise_for_status()
+
+    def _wait_active(self, ctx: Context, timeout: float = 30.0) -> None:
+        """Raft elects the single node leader a moment after unseal."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.check(ctx)
+                return
+            except HealthError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def endpoints(self, ctx: Context) -> dict[str, Any]:
+        return {
+            "url": ctx.url("openbao"),
+            "root_token_file": str(ctx.state.secret("openbao-root-token")),
+            "unseal_key_file": str(ctx.state.secret("openbao-unseal-key")),
+            "kv_mount": "secret",
+        }

