@@ -65,7 +65,7 @@ def cmd_local_logs(args: argparse.Namespace) -> int:
         print(f"no log yet at {log}", file=sys.stderr)
         return 1
     lines = log.read_text(errors="replace").splitlines()
-    print("\n".join(lines[-args.lines:]))
+    print("\n".join(lines[-args.lines :]))
     return 0
 
 
@@ -85,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\nHealth")
     rows = platform.status()
     print(format_status_table(rows))
-    print("\nUse it:  eval \"$(bin/nidc local env)\" && kubectl get nodes")
+    print('\nUse it:  eval "$(bin/nidc local env)" && kubectl get nodes')
     return 0 if all(r.healthy for r in rows) else 1
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from nidc.local.pki import CertificateAuthority, write_private
 from nidc.local.identities import Identity
+from nidc.local.pki import CertificateAuthority, write_private
 
 CLUSTER_NAME = "nidc-local"
 
@@ -24,9 +24,7 @@ def build_kubeconfig(
     """A kubeconfig with one context per identity; the first identity is the current context."""
     users, contexts = [], []
     for identity in identities:
-        pair = ca.issue(
-            f"client-{identity.name}", identity.user, identity.groups, client=True
-        )
+        pair = ca.issue(f"client-{identity.name}", identity.user, identity.groups, client=True)
         users.append(
             {
                 "name": identity.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 VALIDITY = dt.timedelta(days=365)
 SERVER_DNS_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
 SERVER_IPS = ("127.0.0.1", "10.96.0.1")
+# A trust store holds only public certificates; Java insists on a password all the same.
+TRUSTSTORE_PASSWORD = "nidc-truststore"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,15 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -151,3 +160,29 @@ class CertificateAuthority:
             )
         )
         return pair
+
+    def java_truststore(self) -> Path:
+        """A PKCS#12 trust store holding the CA, for JVM clients (Spark's S3A)."""
+        store = self.dir / "truststore.p12"
+        if store.exists():
+            return store
+        subprocess.run(
+            [
+                "keytool",
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                "nidc-local-ca",
+                "-file",
+                str(self.ensure().cert),
+                "-keystore",
+                str(store),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                TRUSTSTORE_PASSWORD,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return store

@@ -35,8 +35,14 @@ LOG_TAIL_LINES = 30
 def all_servers() -> list[Server]:
     """Every server, in start order (each depends only on those before it)."""
     return [
-        Etcd(), KubeApiserver(), KubeControllerManager(), KubeScheduler(), Kwok(),
-        Minio(), OpenBao(), Jaeger(),
+        Etcd(),
+        KubeApiserver(),
+        KubeControllerManager(),
+        KubeScheduler(),
+        Kwok(),
+        Minio(),
+        OpenBao(),
+        Jaeger(),
     ]
 
 
@@ -120,19 +126,26 @@ class LocalPlatform:
             )
         server.prepare(self.ctx)
         process.start_detached(
-            server.command(self.ctx), server.env(self.ctx), self.state.log(server.name),
-            self.state.pidfile(server.name), cwd=self.state.root,
+            server.command(self.ctx),
+            server.env(self.ctx),
+            self.state.log(server.name),
+            self.state.pidfile(server.name),
+            cwd=self.state.root,
         )
         return "started, " + self._settle(server)
 
     def _settle(self, server: Server) -> str:
         """Wait until the server answers, run its setup, wait until it is healthy."""
         try:
-            wait_for(lambda: server.check_started(self.ctx), server.startup_timeout,
-                     lambda: self._alive(server))
+            wait_for(
+                lambda: server.check_started(self.ctx),
+                server.startup_timeout,
+                lambda: self._alive(server),
+            )
             server.after_ready(self.ctx)
-            return wait_for(lambda: server.check(self.ctx), server.startup_timeout,
-                            lambda: self._alive(server))
+            return wait_for(
+                lambda: server.check(self.ctx), server.startup_timeout, lambda: self._alive(server)
+            )
         except Exception as error:
             raise PlatformError(self._failure(server, error)) from error
 
@@ -169,7 +182,9 @@ class LocalPlatform:
             elif pid is not None:
                 detail = f"died (pid {pid} is gone)"
             rows.append(
-                ServerStatus(server.name, pid, running, healthy, detail, self.state.log(server.name))
+                ServerStatus(
+                    server.name, pid, running, healthy, detail, self.state.log(server.name)
+                )
             )
         return rows
 

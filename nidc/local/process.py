@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -108,7 +109,5 @@ def stop(pid: int, grace: float = STOP_GRACE_SECONDS) -> None:
 
 def reap(pid: int) -> None:
     """Collect a child that exited, if it is ours (no-op for processes we did not start)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

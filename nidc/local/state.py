@@ -27,7 +27,9 @@ from nidc.local.pki import write_private
 def default_state_dir() -> Path:
     """$NIDC_STATE_DIR, or ~/.local/state/nidc/platform."""
     configured = os.environ.get("NIDC_STATE_DIR")
-    return Path(configured) if configured else Path.home() / ".local" / "state" / "nidc" / "platform"
+    return (
+        Path(configured) if configured else Path.home() / ".local" / "state" / "nidc" / "platform"
+    )
 
 
 def free_port() -> int:

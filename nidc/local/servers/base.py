@@ -37,9 +37,7 @@ class Context:
 
     def admin_cert(self) -> CertPair:
         """The platform's own bootstrap identity (system:masters) for health checks and setup."""
-        return self.ca.issue(
-            "client-bootstrap", "nidc:bootstrap", ("system:masters",), client=True
-        )
+        return self.ca.issue("client-bootstrap", "nidc:bootstrap", ("system:masters",), client=True)
 
     def url(self, port_name: str, scheme: str = "https") -> str:
         return f"{scheme}://{LOOPBACK}:{self.state.port(port_name)}"

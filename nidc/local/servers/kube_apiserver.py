@@ -41,7 +41,7 @@ class KubeApiserver(Server):
             f"--client-ca-file={ca}",
             "--authorization-mode=RBAC",
             "--anonymous-auth=false",
-            f"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={service_account.cert}",
             f"--service-account-signing-key-file={service_account.key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
-
-from nidc.kube import api_client, apply
+from nidc.kube import api_client, apply, list_objects
 from nidc.local.servers.base import LOOPBACK, Context, HealthError, Server
 from nidc.local.tools.manifest import data_path, load_manifest
 
@@ -87,14 +85,16 @@ class Kwok(Server):
     def check(self, ctx: Context) -> str:
         self.check_started(ctx)
         with api_client(ctx.state.component_kubeconfig("bootstrap")) as api:
-            nodes = client.CoreV1Api(api).list_node(label_selector="type=kwok").items
+            nodes = list_objects(api, "v1", "Node", label_selector="type=kwok")
         ready = [
-            n.metadata.name
-            for n in nodes
-            if any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or []))
+            str(node["metadata"]["name"])
+            for node in nodes
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in node.get("status", {}).get("conditions") or []
+            )
         ]
         expected = {n["metadata"]["name"] for n in build_nodes()}
         if not expected <= set(ready):
             raise HealthError(f"nodes ready: {sorted(ready)}, expected {sorted(expected)}")
         return f"{len(ready)} nodes Ready"
-

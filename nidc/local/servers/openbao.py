@@ -63,13 +63,21 @@ class OpenBao(Server):
         return [str(ctx.binary(self.tool, "bao")), "server", f"-config={self.config_path(ctx)}"]
 
     def _call(
-        self, ctx: Context, method: str, path: str, body: dict[str, Any] | None = None,
+        self,
+        ctx: Context,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
         token: bool = False,
     ) -> requests.Response:
         headers = {"X-Vault-Token": ctx.state.read_secret("openbao-root-token")} if token else {}
         return requests.request(
-            method, f"{ctx.url('openbao')}{path}", json=body, headers=headers,
-            verify=str(ctx.ca.ensure().cert), timeout=10,
+            method,
+            f"{ctx.url('openbao')}{path}",
+            json=body,
+            headers=headers,
+            verify=str(ctx.ca.ensure().cert),
+            timeout=10,
         )
 
     def check_started(self, ctx: Context) -> str:
@@ -103,8 +111,11 @@ class OpenBao(Server):
         mounts.raise_for_status()
         if "secret/" not in mounts.json()["data"]:
             enable = self._call(
-                ctx, "POST", "/v1/sys/mounts/secret",
-                {"type": "kv", "options": {"version": "2"}}, token=True,
+                ctx,
+                "POST",
+                "/v1/sys/mounts/secret",
+                {"type": "kv", "options": {"version": "2"}},
+                token=True,
             )
             enable.raise_for_status()
 

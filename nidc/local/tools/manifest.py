@@ -1,4 +1,4 @@
-"""The tool manifest (nidc/local/tools.toml) as typed data, and where each tool lives in the cache."""
+"""The tool manifest (nidc/local/tools.toml) as typed data, and where each tool is cached."""
 
 from __future__ import annotations
 
@@ -53,7 +53,14 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     for name, entry in raw.items():
         kwargs = dict(entry)
-        for key in ("binaries", "packages", "data", "artifacts", "exclude_groups", "exclude_artifacts"):
+        for key in (
+            "binaries",
+            "packages",
+            "data",
+            "artifacts",
+            "exclude_groups",
+            "exclude_artifacts",
+        ):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         tools[name] = Tool(name=name, **kwargs)

@@ -1,0 +1,1 @@
+"""PySpark + Delta jobs: one file per job; each reads a job spec, writes Delta, emits spans."""

@@ -1,0 +1,66 @@
+"""How every job builds its SparkSession: Delta Lake on S3A, trusting the platform CA.
+
+S3 credentials never enter the Spark configuration (which the UI and event logs show): the S3A
+connector reads them from the process environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """Where the lakehouse lives and how a JVM trusts it."""
+
+    endpoint: str
+    region: str = "us-east-1"
+    truststore: Path | None = None
+    truststore_password: str = ""
+
+
+def build_spark_conf(
+    store: ObjectStore, jars: Sequence[Path], app_name: str, master: str = "local[2]"
+) -> dict[str, str]:
+    """The Spark configuration of a job, as plain data (unit-tested without a JVM)."""
+    conf = {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.hadoop.fs.s3a.endpoint": store.endpoint,
+        "spark.hadoop.fs.s3a.endpoint.region": store.region,
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(
+            store.endpoint.startswith("https://")
+        ).lower(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": (
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+        ),
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    if store.truststore:
+        conf["spark.driver.extraJavaOptions"] = " ".join(
+            [
+                f"-Djavax.net.ssl.trustStore={store.truststore}",
+                "-Djavax.net.ssl.trustStoreType=PKCS12",
+                f"-Djavax.net.ssl.trustStorePassword={store.truststore_password}",
+            ]
+        )
+        conf["spark.executor.extraJavaOptions"] = conf["spark.driver.extraJavaOptions"]
+    return conf
+
+
+def create_session(conf: dict[str, str]) -> SparkSession:
+    """Start (or reuse) the SparkSession for a configuration from build_spark_conf."""
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

@@ -1,0 +1,113 @@
+"""The tool builders' pure parts: replace directives, versions, the manifest."""
+
+from __future__ import annotations
+
+import pytest
+
+from nidc.local.tools.builders import (
+    go_directive,
+    maven_pom,
+    parse_replaces,
+    replace_directives,
+    staging_version,
+)
+from nidc.local.tools.manifest import Tool, load_manifest
+
+pytestmark = pytest.mark.unit
+
+GO_MOD = """module k8s.io/kubernetes
+
+go 1.26.0
+
+require k8s.io/api v0.0.0
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/client-go => ./staging/src/k8s.io/client-go // staging
+)
+
+replace github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0
+replace example.com/old v1.0.0 => example.com/new v1.2.0
+"""
+
+
+def test_parse_replaces_reads_blocks_single_lines_and_versions() -> None:
+    assert parse_replaces(GO_MOD) == [
+        ("k8s.io/api", "./staging/src/k8s.io/api", ""),
+        ("k8s.io/client-go", "./staging/src/k8s.io/client-go", ""),
+        ("github.com/Shopify/sarama", "github.com/Shopify/sarama", "v1.33.0"),
+        ("example.com/old", "example.com/new", "v1.2.0"),
+    ]
+
+
+def test_staging_modules_map_to_their_v0_release() -> None:
+    assert staging_version("v1.37.2") == "v0.37.2"
+    tool = Tool(
+        "kubernetes",
+        "v1.37.2",
+        "k8s.io/kubernetes",
+        "go-main-module",
+        local_replace="kubernetes-staging",
+    )
+    assert replace_directives(tool, GO_MOD) == [
+        "k8s.io/api => k8s.io/api v0.37.2",
+        "k8s.io/client-go => k8s.io/client-go v0.37.2",
+        "github.com/Shopify/sarama => github.com/Shopify/sarama v1.33.0",
+        "example.com/old => example.com/new v1.2.0",
+    ]
+
+
+def test_local_replaces_take_the_same_version_or_an_explicit_one() -> None:
+    go_mod = "module m\n\nreplace a/sdk/v3 => ../sdk\nreplace a/other => ../other\n"
+    tool = Tool("x", "v3.1.0", "a/pkg/v3", "go-main-module", replace_versions={"a/other": "v0.9.0"})
+    assert replace_directives(tool, go_mod) == [
+        "a/sdk/v3 => a/sdk/v3 v3.1.0",
+        "a/other => a/other v0.9.0",
+    ]
+
+
+def test_go_directive() -> None:
+    assert go_directive(GO_MOD) == "1.26.0"
+
+
+def test_maven_pom_lists_every_artifact() -> None:
+    tool = Tool("jars", "1", "Maven Central", "maven", artifacts=("g:a:1", "h:b:2"))
+    pom = maven_pom(tool)
+    assert "<groupId>g</groupId><artifactId>a</artifactId><version>1</version>" in pom
+    assert "<groupId>h</groupId><artifactId>b</artifactId><version>2</version>" in pom
+
+
+def test_manifest_names_every_server_with_a_pinned_version() -> None:
+    manifest = load_manifest()
+    assert {
+        "kubernetes",
+        "etcd",
+        "kwok",
+        "minio",
+        "openbao",
+        "jaeger",
+        "pulumi",
+        "pulumi-language-python",
+        "pulumi-resource-kubernetes",
+        "spark-jars",
+    } <= set(manifest)
+    for tool in manifest.values():
+        assert tool.version and "latest" not in tool.version, tool.name
+    assert manifest["kubernetes"].binaries == (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+    )
+    # OpenBao must be >= 2.4.2 (the brief's floor).
+    major, minor, patch = (int(p) for p in manifest["openbao"].version.split("."))
+    assert (major, minor, patch) >= (2, 4, 2)
+
+
+def test_recipe_hash_changes_with_the_recipe() -> None:
+    a = Tool("t", "v1", "m", "go-main-module", packages=("cmd/a",))
+    b = Tool("t", "v1", "m", "go-main-module", packages=("cmd/b",))
+    assert a.recipe_hash() != b.recipe_hash()
+    assert (
+        a.recipe_hash() == Tool("t", "v1", "m", "go-main-module", packages=("cmd/a",)).recipe_hash()
+    )
