@@ -7,6 +7,7 @@ whose command line mentions the state folder and waits until no port of ours is 
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -87,6 +88,9 @@ class LocalPlatform:
         self.ctx = Context(self.state, self.ca)
         self.servers = all_servers()
         self.out = out
+        # Processes this invocation started: polled directly, since right after fork a child's
+        # /proc entry still shows our own command line.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
 
     # ---- up -------------------------------------------------------------------------------
     def up(self) -> None:
@@ -108,6 +112,9 @@ class LocalPlatform:
         return process.read_pid(self.state.pidfile(server.name))
 
     def _alive(self, server: Server) -> bool:
+        child = self._children.get(server.name)
+        if child is not None and child.pid == self._pid(server):
+            return child.poll() is None
         return process.is_running(self._pid(server), server.binary_name)
 
     def _ensure_running(self, server: Server) -> str:
@@ -125,7 +132,7 @@ class LocalPlatform:
                 f"run `nidc local down` or free them"
             )
         server.prepare(self.ctx)
-        process.start_detached(
+        self._children[server.name] = process.start_detached(
             server.command(self.ctx),
             server.env(self.ctx),
             self.state.log(server.name),
@@ -172,7 +179,7 @@ class LocalPlatform:
         rows = []
         for server in self.servers:
             pid = self._pid(server)
-            running = process.is_running(pid, server.binary_name)
+            running = self._alive(server)
             healthy, detail = False, "not running"
             if running:
                 try:
@@ -193,7 +200,7 @@ class LocalPlatform:
         """Stop every server of this platform and wait until none of its ports is open."""
         for server in reversed(self.servers):
             pid = self._pid(server)
-            if process.is_running(pid, server.binary_name) and pid is not None:
+            if self._alive(server) and pid is not None:
                 process.stop(pid)
             self.state.pidfile(server.name).unlink(missing_ok=True)
         # Anything else still naming our state folder (a server whose pid file was lost).

@@ -15,7 +15,7 @@ STOP_GRACE_SECONDS = 10.0
 
 def start_detached(
     command: list[str], env: Mapping[str, str], log: Path, pidfile: Path, cwd: Path
-) -> int:
+) -> subprocess.Popen[bytes]:
     """Start a server in its own session (it outlives `nidc`), logging to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +32,7 @@ def start_detached(
             start_new_session=True,
         )
     pidfile.write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc
 
 
 def read_pid(pidfile: Path) -> int | None:

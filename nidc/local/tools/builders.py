@@ -243,7 +243,8 @@ def build_pip(tool: Tool, work: Path, out: Path, log: Path) -> None:
         native = [p for p in found if p.read_bytes()[:4] == b"\x7fELF"]
         if not native:
             raise BuildError(f"{tool.source} {tool.version} carries no native `{binary}` binary")
-        (bin_dir / binary).symlink_to(native[0])
+        # Relative, so the link survives the move from staging into the cache.
+        (bin_dir / binary).symlink_to(os.path.relpath(native[0], bin_dir))
 
 
 def maven_pom(tool: Tool) -> str:

@@ -84,9 +84,12 @@ def stamp_path(tool: Tool, root: Path | None = None) -> Path:
 
 
 def is_built(tool: Tool, root: Path | None = None) -> bool:
-    """True when the cache holds this exact recipe, completely built."""
+    """True when the cache holds this exact recipe, completely built, every binary in place."""
     stamp = stamp_path(tool, root)
-    return stamp.is_file() and stamp.read_text().strip() == tool.recipe_hash()
+    if not stamp.is_file() or stamp.read_text().strip() != tool.recipe_hash():
+        return False
+    # A binary deleted (or a dangling link) by hand means: build again.
+    return all((tool_dir(tool, root) / "bin" / b).exists() for b in tool.binaries)
 
 
 def binary_path(tool_name: str, binary: str | None = None, root: Path | None = None) -> Path:
