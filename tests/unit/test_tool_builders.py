@@ -6,6 +6,7 @@ import pytest
 
 from nidc.local.tools.builders import (
     go_directive,
+    jar_artifact,
     maven_pom,
     parse_replaces,
     replace_directives,
@@ -111,3 +112,10 @@ def test_recipe_hash_changes_with_the_recipe() -> None:
     assert (
         a.recipe_hash() == Tool("t", "v1", "m", "go-main-module", packages=("cmd/a",)).recipe_hash()
     )
+
+
+def test_jar_artifact_strips_versions_and_classifiers() -> None:
+    assert jar_artifact("jackson-core-2.13.5.jar") == "jackson-core"
+    assert jar_artifact("zstd-jni-1.5.7-3.jar") == "zstd-jni"
+    assert jar_artifact("delta-spark_4.1_2.13-4.4.0.jar") == "delta-spark_4.1_2.13"
+    assert jar_artifact("wildfly-openssl-2.1.4.Final.jar") == "wildfly-openssl"

@@ -6,6 +6,7 @@ and stamps it only after the whole build succeeded, so a crash mid-build leaves 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -285,8 +286,32 @@ def build_maven(tool: Tool, work: Path, out: Path, log: Path) -> None:
         log,
         work,
     )
+    if tool.skip_jars_shipped_by:
+        drop_jars_shipped_by(tool.skip_jars_shipped_by, jars, log)
     if not any(jars.glob("*.jar")):
         raise BuildError("Maven resolved no jars")
+
+
+_JAR_VERSION = re.compile(r"-\d[^-]*(-[A-Za-z0-9.]+)?\.jar$")
+
+
+def jar_artifact(file_name: str) -> str:
+    """'jackson-core-2.13.5.jar' -> 'jackson-core'; 'zstd-jni-1.5.7-3.jar' -> 'zstd-jni'."""
+    return _JAR_VERSION.sub("", file_name)
+
+
+def drop_jars_shipped_by(package: str, jars: Path, log: Path) -> None:
+    """Remove jars the Python package already ships (any version): on one classpath, an older
+    copy of, say, Jackson next to Spark's own would shadow it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise BuildError(f"{package} is not installed; cannot tell which jars it ships")
+    shipped = {jar_artifact(p.name) for p in (Path(spec.origin).parent / "jars").glob("*.jar")}
+    with log.open("a") as out:
+        for jar in sorted(jars.glob("*.jar")):
+            if jar_artifact(jar.name) in shipped:
+                out.write(f"dropping {jar.name}: {package} ships its own\n")
+                jar.unlink()
 
 
 BUILDERS: dict[str, Callable[[Tool, Path, Path, Path], None]] = {

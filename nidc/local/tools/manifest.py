@@ -31,6 +31,7 @@ class Tool:
     artifacts: tuple[str, ...] = ()
     exclude_groups: tuple[str, ...] = ()
     exclude_artifacts: tuple[str, ...] = ()
+    skip_jars_shipped_by: str = ""
     replace_versions: dict[str, str] = field(default_factory=dict)
 
     def recipe_hash(self) -> str:
