@@ -1,0 +1,265 @@
+"""DataSource: equipment or an enterprise system whose data lands in a bronze Delta table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from nidc.api.common import (
+    CRON,
+    OPENBAO_PATH,
+    TABLE_NAME,
+    Condition,
+    DataDomain,
+    GradeField,
+    Model,
+    RunSummary,
+    conditions_field,
+)
+
+# Industrial internet identifier (工业互联网标识): enterprise prefix "88.<n>.<n>" + "/" + suffix.
+IDENTIFIER = r"^[0-9]{2}\.[0-9]{1,6}\.[0-9]{1,9}/[A-Za-z0-9._\-]{1,128}$"
+
+
+class SourceType(StrEnum):
+    """Protocols and systems a source can be."""
+
+    OPCUA = "opcua"
+    MODBUS = "modbus"
+    MQTT = "mqtt"
+    JDBC = "jdbc"
+    FILES = "files"
+
+
+class SchemaPolicy(StrEnum):
+    """What the ingest job does when incoming data has a different schema."""
+
+    ADD_COLUMNS = "addColumns"
+    FAIL = "fail"
+
+
+class PointType(StrEnum):
+    """Value type of a point."""
+
+    DOUBLE = "double"
+    INT = "int"
+    BOOL = "bool"
+    STRING = "string"
+
+
+class Point(Model):
+    """One measured point of a device: where to read it and what it means."""
+
+    name: str = Field(
+        description="Point name, unique in the source, e.g. spindle_temperature.",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+    )
+    address: str = Field(
+        description="Where to read it: an OPC UA node id (ns=2;s=Spindle.Temp), a Modbus "
+        "register (holding:40001), or an MQTT topic (plant/line1/cnc01/temp).",
+        min_length=1,
+        max_length=256,
+    )
+    identifier: str = Field(
+        description="Industrial internet identifier of the asset or point: enterprise prefix "
+        "and suffix, e.g. 88.118.8/CNC-01.spindle_temperature.",
+        pattern=IDENTIFIER,
+    )
+    data_type: PointType = Field(
+        default=PointType.DOUBLE, alias="dataType", description="Value type."
+    )
+    unit: str | None = Field(
+        default=None,
+        description="Unit of the stored value (UCUM), e.g. Cel, bar, mm/s.",
+        max_length=32,
+    )
+    scale: float = Field(default=1.0, description="Raw value is multiplied by this ...")
+    offset: float = Field(default=0.0, description="... and this is added, before storing.")
+    minimum: float | None = Field(
+        default=None, description="Lowest physically possible value; below goes to quarantine."
+    )
+    maximum: float | None = Field(
+        default=None, description="Highest physically possible value; above goes to quarantine."
+    )
+
+
+class Credentials(Model):
+    """How the collector logs in: only a reference to OpenBao, never the secret itself."""
+
+    open_bao_path: str = Field(
+        alias="openBaoPath",
+        description="KV v2 path in OpenBao holding the credentials, under the tenant's prefix: "
+        "secret/data/tenants/<tenant>/<name>.",
+        pattern=OPENBAO_PATH,
+    )
+
+
+class JdbcTable(Model):
+    """An MES/ERP table read incrementally."""
+
+    name: str = Field(
+        description="Qualified table name, e.g. mes.work_orders.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
+    )
+    watermark_column: str = Field(
+        alias="watermarkColumn",
+        description="Monotonic column (timestamp or id) that marks how far ingestion got.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    )
+
+
+class FileFormat(StrEnum):
+    """Formats accepted in a landing prefix."""
+
+    CSV = "csv"
+    JSON = "json"
+    PARQUET = "parquet"
+
+
+class FileDrop(Model):
+    """Files dropped into the tenant's landing prefix."""
+
+    format: FileFormat = Field(description="File format.")
+    prefix: str = Field(
+        description="Prefix under the tenant bucket's landing/ folder, e.g. erp/orders/.",
+        pattern=r"^[a-z0-9][a-z0-9/_\-]*/$",
+    )
+
+
+class DataSourceSpec(Model):
+    """Desired state of a data source."""
+
+    type: SourceType = Field(description="Protocol or system: opcua, modbus, mqtt, jdbc, files.")
+    endpoint: str = Field(
+        description="Where the source is: opc.tcp://host:4840, tcp://host:502 (Modbus), "
+        "mqtt://host:1883, jdbc:postgresql://host:5432/mes, or s3://bucket for files. "
+        "Never with credentials in it.",
+        min_length=1,
+        max_length=512,
+    )
+    credentials: Credentials | None = Field(
+        default=None, description="Login, as an OpenBao path only."
+    )
+    domain: DataDomain = Field(description="MIIT industrial data domain of the data.")
+    grade: GradeField | None = Field(
+        default=None,
+        description="Declared grade; classification may raise it, never lower it.",
+    )
+    enterprise_prefix: str = Field(
+        alias="enterprisePrefix",
+        description="The enterprise's identifier prefix (企业标识前缀), e.g. 88.118.8.",
+        pattern=r"^[0-9]{2}\.[0-9]{1,6}\.[0-9]{1,9}$",
+    )
+    points: list[Point] = Field(
+        default_factory=list,
+        description="Mapped points (opcua, modbus, mqtt).",
+        max_length=10000,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    table: JdbcTable | None = Field(default=None, description="The table to read (jdbc).")
+    files: FileDrop | None = Field(default=None, description="The landing prefix (files).")
+    schedule: str | None = Field(
+        default=None,
+        description="Cron schedule (five fields, or @hourly etc.) for batch ingestion. "
+        "Exactly one of schedule and continuous.",
+        pattern=CRON,
+    )
+    continuous: bool | None = Field(
+        default=None,
+        description="Collect continuously (micro-batches). Exactly one of schedule and continuous.",
+    )
+    target_table: str = Field(
+        alias="targetTable",
+        description="The bronze Delta table data lands in, e.g. bronze.cnc_spindle. Immutable.",
+        pattern=TABLE_NAME,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self == oldSelf", "message": "targetTable is immutable"}
+            ]
+        },
+    )
+    schema_policy: SchemaPolicy = Field(
+        default=SchemaPolicy.ADD_COLUMNS,
+        alias="schemaPolicy",
+        description="addColumns evolves the table with new columns; fail stops ingestion and "
+        "keeps the last good table version.",
+    )
+
+
+class Checkpoint(Model):
+    """How far ingestion got."""
+
+    batch_sequence: int | None = Field(
+        default=None,
+        alias="batchSequence",
+        ge=0,
+        description="Last landing batch committed to the table.",
+    )
+    watermark: str | None = Field(default=None, description="Last watermark value read (jdbc).")
+
+
+class DataSourceStatus(Model):
+    """Observed state of a data source."""
+
+    observed_generation: int | None = Field(
+        default=None,
+        alias="observedGeneration",
+        ge=0,
+        description="The .metadata.generation this status describes.",
+    )
+    conditions: list[Condition] = conditions_field()
+    checkpoint: Checkpoint | None = Field(default=None, description="Ingestion progress.")
+    last_run: RunSummary | None = Field(
+        default=None, alias="lastRun", description="The most recent run."
+    )
+    rows: int | None = Field(default=None, ge=0, description="Rows in the target table.")
+    quarantined_rows: int | None = Field(
+        default=None,
+        alias="quarantinedRows",
+        ge=0,
+        description="Rows sent to quarantine, with a reason each.",
+    )
+    table_version: int | None = Field(
+        default=None, alias="tableVersion", ge=0, description="Current Delta table version."
+    )
+    grade: GradeField | None = Field(
+        default=None, description="Effective grade after classification."
+    )
+
+
+# Cross-field rules, checked by the API server (CEL) at admission.
+DATA_SOURCE_RULES = [
+    {
+        "rule": "has(self.schedule) != (has(self.continuous) && self.continuous)",
+        "message": "exactly one of spec.schedule and spec.continuous (true) must be set",
+        "fieldPath": ".schedule",
+    },
+    {
+        "rule": "!(self.type in ['opcua', 'modbus', 'mqtt']) || size(self.points) > 0",
+        "message": "spec.points must list at least one point for opcua, modbus and mqtt sources",
+        "fieldPath": ".points",
+    },
+    {
+        "rule": "self.type != 'jdbc' || has(self.table)",
+        "message": "spec.table is required for jdbc sources",
+        "fieldPath": ".table",
+    },
+    {
+        "rule": "self.type != 'files' || has(self.files)",
+        "message": "spec.files is required for files sources",
+        "fieldPath": ".files",
+    },
+    {
+        "rule": "!self.endpoint.matches('^[a-z0-9+.:-]+://[^/@]*@') && "
+        "!self.endpoint.matches('(?i)(password|passwd|pwd|secret|token)=')",
+        "message": "spec.endpoint must not carry credentials; put them in OpenBao and set "
+        "spec.credentials.openBaoPath",
+        "fieldPath": ".endpoint",
+    },
+    {
+        "rule": "self.points.all(p, !has(p.minimum) || !has(p.maximum) || p.minimum <= p.maximum)",
+        "message": "spec.points[].minimum must not exceed maximum",
+        "fieldPath": ".points",
+    },
+]

@@ -1,0 +1,57 @@
+"""ExportApproval: a recorded approval for grade 2/3 data to leave its tenant (or be downgraded)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from nidc.api.common import DNS_LABEL, Condition, GradeField, Model, conditions_field
+from nidc.api.tenant import Person
+
+
+class ExportApprovalSpec(Model):
+    """Who approved what, on which evidence, until when."""
+
+    approver: Person = Field(description="The person who approved (data security officer).")
+    products: list[Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]] = Field(
+        description="Names of the DataProducts it covers.",
+        min_length=1,
+        max_length=100,
+    )
+    max_grade: GradeField = Field(alias="maxGrade", description="Highest grade it covers.")
+    destination: str | None = Field(
+        default=None,
+        description="Tenant or region the data may go to (empty: any).",
+        pattern=DNS_LABEL,
+    )
+    evidence: str = Field(
+        description="Where the decision is documented (ticket, minutes, risk assessment).",
+        min_length=5,
+        max_length=2048,
+    )
+    expires_at: str = Field(
+        alias="expiresAt",
+        description="When the approval lapses (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class ExportApprovalStatus(Model):
+    """Observed state of an approval."""
+
+    observed_generation: int | None = Field(
+        default=None,
+        alias="observedGeneration",
+        ge=0,
+        description="The .metadata.generation this status describes.",
+    )
+    conditions: list[Condition] = conditions_field()
+
+
+EXPORT_APPROVAL_RULES = [
+    {
+        "rule": "self == oldSelf",
+        "message": "an ExportApproval is a record: its spec cannot change; issue a new one",
+    },
+]

@@ -1,0 +1,100 @@
+"""PipelineRun: one run of a job, recorded before anything runs (internal; owned by its parent).
+
+Its name derives from (parent uid, generation, sequence), so a restarted operator adopts the run
+it already recorded instead of submitting a second one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from nidc.api.common import Condition, Model, conditions_field
+
+
+class JobType(StrEnum):
+    """Jobs in spark_jobs/."""
+
+    INGEST = "ingest"
+    TRANSFORM = "transform"
+    QUALITY = "quality"
+    CLASSIFY = "classify"
+    REPLICATE = "replicate"
+
+
+class Phase(StrEnum):
+    """States of the run state machine."""
+
+    PENDING = "Pending"
+    SUBMITTED = "Submitted"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+class ParentReference(Model):
+    """The resource this run belongs to."""
+
+    kind: str = Field(
+        description="DataSource or DataProduct.",
+        json_schema_extra={"enum": ["DataSource", "DataProduct"]},
+    )
+    name: str = Field(description="Its name.")
+    uid: str = Field(description="Its UID (runs never move to a re-created parent).")
+    generation: int = Field(ge=1, description="The parent's generation the run was made for.")
+
+
+class PipelineRunSpec(Model):
+    """What to run. Immutable once recorded."""
+
+    parent: ParentReference = Field(description="The owning resource.")
+    sequence: int = Field(ge=0, description="Run number for this parent generation.")
+    job_type: JobType = Field(alias="jobType", description="Which job.")
+    pool: str = Field(
+        default="cpu", description="Spark pool.", json_schema_extra={"enum": ["cpu", "gpu"]}
+    )
+    max_attempts: int = Field(
+        default=3, alias="maxAttempts", ge=1, le=10, description="Attempts before the run fails."
+    )
+    timeout_seconds: int = Field(
+        default=3600,
+        alias="timeoutSeconds",
+        ge=10,
+        le=86400,
+        description="A run still going after this fails with a reason.",
+    )
+
+
+class PipelineRunStatus(Model):
+    """Where the run is."""
+
+    phase: Phase = Field(default=Phase.PENDING, description="State-machine phase.")
+    attempts: int = Field(default=0, ge=0, description="Attempts made.")
+    conditions: list[Condition] = conditions_field()
+    started_at: str | None = Field(
+        default=None,
+        alias="startedAt",
+        description="Start time.",
+        json_schema_extra={"format": "date-time"},
+    )
+    finished_at: str | None = Field(
+        default=None,
+        alias="finishedAt",
+        description="End time.",
+        json_schema_extra={"format": "date-time"},
+    )
+    reason: str | None = Field(default=None, description="Why it failed or was cancelled.")
+    log_location: str | None = Field(
+        default=None, alias="logLocation", description="Where the job's log is."
+    )
+    table_version: int | None = Field(
+        default=None, alias="tableVersion", ge=0, description="Delta version the run committed."
+    )
+    rows: int | None = Field(default=None, ge=0, description="Rows written.")
+
+
+PIPELINE_RUN_RULES = [
+    {"rule": "self == oldSelf", "message": "a PipelineRun's spec is immutable"},
+]
