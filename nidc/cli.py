@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
@@ -69,6 +70,15 @@ def cmd_local_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_generate(args: argparse.Namespace) -> int:
+    from nidc.api.generate import write_all
+
+    repo = Path(__file__).resolve().parent.parent
+    for path in write_all(repo):
+        print(f"wrote {path.relative_to(repo)}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     platform = LocalPlatform()
     print("== nidc demo: the embedded local platform", file=sys.stderr)
@@ -114,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("name")
     logs.add_argument("-n", "--lines", type=int, default=100)
     logs.set_defaults(func=cmd_local_logs)
+
+    api = sub.add_parser("api", help="the custom resource API").add_subparsers(
+        dest="api_command", required=True
+    )
+    api.add_parser("generate", help="write crds/ and docs/api.md from nidc/api").set_defaults(
+        func=cmd_api_generate
+    )
 
     sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
     return parser

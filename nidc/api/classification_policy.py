@@ -92,18 +92,21 @@ class ClassificationPolicyStatus(Model):
 
 CLASSIFICATION_POLICY_RULES = [
     {
-        "rule": "self.detectors.all(d, !(d.kind in ['namePattern', 'contentRegex']) || "
+        "rule": "!has(self.detectors) || "
+        "self.detectors.all(d, !(d.kind in ['namePattern', 'contentRegex']) || "
         "has(d.pattern))",
         "message": "spec.detectors[].pattern is required for namePattern and contentRegex",
         "fieldPath": ".detectors",
     },
     {
-        "rule": "self.detectors.all(d, d.kind != 'dictionary' || size(d.words) > 0)",
+        "rule": "!has(self.detectors) || "
+        "self.detectors.all(d, d.kind != 'dictionary' || (has(d.words) && size(d.words) > 0))",
         "message": "spec.detectors[].words must not be empty for dictionary detectors",
         "fieldPath": ".detectors",
     },
     {
-        "rule": "self.detectors.all(d, d.kind != 'declaredTag' || has(d.tag))",
+        "rule": "!has(self.detectors) || "
+        "self.detectors.all(d, d.kind != 'declaredTag' || has(d.tag))",
         "message": "spec.detectors[].tag is required for declaredTag detectors",
         "fieldPath": ".detectors",
     },

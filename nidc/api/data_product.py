@@ -203,22 +203,26 @@ DATA_PRODUCT_RULES = [
         "fieldPath": ".grade",
     },
     {
-        "rule": "self.qualityRules.all(r, r.check == 'rowCount' || has(r.column))",
+        "rule": "!has(self.qualityRules) || "
+        "self.qualityRules.all(r, r.check == 'rowCount' || has(r.column))",
         "message": "spec.qualityRules[].column is required for every check but rowCount",
         "fieldPath": ".qualityRules",
     },
     {
-        "rule": "self.qualityRules.all(r, r.check != 'regex' || has(r.pattern))",
+        "rule": "!has(self.qualityRules) || "
+        "self.qualityRules.all(r, r.check != 'regex' || has(r.pattern))",
         "message": "spec.qualityRules[].pattern is required for regex checks",
         "fieldPath": ".qualityRules",
     },
     {
-        "rule": "self.qualityRules.all(r, r.check != 'freshness' || has(r.maxAge))",
+        "rule": "!has(self.qualityRules) || "
+        "self.qualityRules.all(r, r.check != 'freshness' || has(r.maxAge))",
         "message": "spec.qualityRules[].maxAge is required for freshness checks",
         "fieldPath": ".qualityRules",
     },
     {
-        "rule": "self.qualityRules.all(r, r.check != 'range' || has(r.minimum) || has(r.maximum))",
+        "rule": "!has(self.qualityRules) || "
+        "self.qualityRules.all(r, r.check != 'range' || has(r.minimum) || has(r.maximum))",
         "message": "spec.qualityRules[].minimum or maximum is required for range checks",
         "fieldPath": ".qualityRules",
     },

@@ -236,7 +236,8 @@ DATA_SOURCE_RULES = [
         "fieldPath": ".schedule",
     },
     {
-        "rule": "!(self.type in ['opcua', 'modbus', 'mqtt']) || size(self.points) > 0",
+        "rule": "!(self.type in ['opcua', 'modbus', 'mqtt']) || "
+        "(has(self.points) && size(self.points) > 0)",
         "message": "spec.points must list at least one point for opcua, modbus and mqtt sources",
         "fieldPath": ".points",
     },
@@ -258,7 +259,8 @@ DATA_SOURCE_RULES = [
         "fieldPath": ".endpoint",
     },
     {
-        "rule": "self.points.all(p, !has(p.minimum) || !has(p.maximum) || p.minimum <= p.maximum)",
+        "rule": "!has(self.points) || "
+        "self.points.all(p, !has(p.minimum) || !has(p.maximum) || p.minimum <= p.maximum)",
         "message": "spec.points[].minimum must not exceed maximum",
         "fieldPath": ".points",
     },

@@ -111,7 +111,7 @@ DATA_GRANT = KindDefinition(
     columns=(
         PrinterColumn("Product", ".spec.product.name", description="Granted product"),
         PrinterColumn("Grantee", ".spec.grantee.name", description="Who receives access"),
-        PrinterColumn("Expires", ".spec.expiresAt", "date", "When access ends"),
+        PrinterColumn("Expires", ".spec.expiresAt", "string", "When access ends"),
     ),
 )
 DATA_SHARE = KindDefinition(
@@ -137,7 +137,7 @@ EXPORT_APPROVAL = KindDefinition(
     columns=(
         PrinterColumn("Approver", ".spec.approver.name", description="Who approved"),
         PrinterColumn("Max Grade", ".spec.maxGrade", "integer", "Highest grade covered"),
-        PrinterColumn("Expires", ".spec.expiresAt", "date", "When the approval lapses"),
+        PrinterColumn("Expires", ".spec.expiresAt", "string", "When the approval lapses"),
     ),
 )
 PIPELINE_RUN = KindDefinition(

@@ -1,0 +1,64 @@
+"""The CRDs in crds/ are generated from the typed models and describe every field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nidc.api.crd import build_crd
+from nidc.api.generate import crd_file_name, render_api_reference, render_crd
+from nidc.api.kinds import ALL_KINDS
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.kind)
+def test_crd_file_is_up_to_date(kind: Any) -> None:
+    on_disk = (REPO / "crds" / crd_file_name(kind)).read_text()
+    assert on_disk == render_crd(kind), "crds/ is stale: run `nidc api generate`"
+
+
+def test_api_reference_is_up_to_date() -> None:
+    assert (REPO / "docs" / "api.md").read_text() == render_api_reference()
+
+
+def walk(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    nodes = [(path, schema)]
+    for name, child in schema.get("properties", {}).items():
+        nodes += walk(child, f"{path}.{name}")
+    if "items" in schema:
+        nodes += walk(schema["items"], f"{path}[]")
+    return nodes
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.kind)
+def test_every_field_has_a_description_and_a_type(kind: Any) -> None:
+    schema = build_crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for path, node in walk(schema, kind.kind):
+        assert "type" in node, path
+        if path.endswith("[]") or path.endswith(".metadata"):
+            continue
+        assert node.get("description"), f"{path} has no description"
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda k: k.kind)
+def test_crd_conventions(kind: Any) -> None:
+    crd = build_crd(kind)
+    names = crd["spec"]["names"]
+    assert names["categories"] == ["nidc"]
+    assert names["shortNames"]
+    version = crd["spec"]["versions"][0]
+    assert version["subresources"] == {"status": {}}
+    columns = [c["name"] for c in version["additionalPrinterColumns"]]
+    assert columns[-1] == "Age"
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+    # Declared status fields are what keeps status patches from being pruned (kopf#574).
+    assert status["properties"]
+    if kind.kind != "PipelineRun":
+        assert columns[0] == "Ready"
+        conditions = status["properties"]["conditions"]
+        assert conditions["x-kubernetes-list-type"] == "map"
