@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,6 +80,24 @@ def cmd_api_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_operator_run(args: argparse.Namespace) -> int:
+    # The operator package sits above nidc in the layering; only this command reaches up.
+    import kopf
+
+    from operators import local_run
+    from operators import main as operator_main
+
+    if "NIDC_KUBE_API_URL" not in os.environ:
+        # Prepare the local platform, then start afresh with the operator's environment: the
+        # Kubernetes client reads $KUBECONFIG when it is first imported.
+        env = {**os.environ, **local_run.prepare(LocalPlatform().env())}
+        argv = [sys.executable, "-m", "nidc.cli", *sys.argv[1:]]
+        os.execve(sys.executable, argv, env)
+    print(f"operator running (handlers: {len(operator_main.REGISTERED)} kinds)", file=sys.stderr)
+    kopf.run(clusterwide=True, standalone=True, liveness_endpoint=args.liveness)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     platform = LocalPlatform()
     print("== nidc demo: the embedded local platform", file=sys.stderr)
@@ -131,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_parser("generate", help="write crds/ and docs/api.md from nidc/api").set_defaults(
         func=cmd_api_generate
     )
+
+    operator = sub.add_parser("operator", help="the kopf operators").add_subparsers(
+        dest="operator_command", required=True
+    )
+    run = operator.add_parser("run", help="run the operators (locally: on the embedded platform)")
+    run.add_argument("--liveness", default=None, help="e.g. http://127.0.0.1:8080/healthz")
+    run.set_defaults(func=cmd_operator_run)
 
     sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
     return parser

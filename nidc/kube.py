@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config, dynamic
 
 FIELD_MANAGER = "nidc"
+
+# Re-exported so that callers type their parameters without importing the client themselves.
+ApiClient = client.ApiClient
 
 
 def api_client(kubeconfig: Path, context: str | None = None) -> client.ApiClient:
@@ -48,3 +52,31 @@ def list_objects(
         namespace=namespace, label_selector=label_selector
     )
     return [item.to_dict() for item in listing.items]
+
+
+def in_cluster_or_kubeconfig() -> client.ApiClient:
+    """Inside a pod: its service account; elsewhere: $KUBECONFIG's current context."""
+    try:
+        config.load_incluster_config()
+        return client.ApiClient()
+    except config.ConfigException:
+        loaded = client.Configuration()
+        config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=loaded
+        )
+        return client.ApiClient(configuration=loaded)
+
+
+def service_account_token(
+    api: client.ApiClient, namespace: str, name: str, seconds: int = 3600
+) -> str:
+    """A bound token for a service account (TokenRequest API); never log it."""
+    request = client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+    )
+    response = client.CoreV1Api(api).create_namespaced_service_account_token(
+        name, namespace, request
+    )
+    if response.status is None or not response.status.token:
+        raise RuntimeError(f"no token issued for service account {namespace}/{name}")
+    return str(response.status.token)

@@ -15,6 +15,16 @@ from nidc.api.common import (
     conditions_field,
 )
 
+
+def tenant_group(tenant: str, role: str) -> str:
+    """The group a tenant role is bound to, e.g. nidc:tenant:steel-plant:analysts.
+
+    Part of the API: people are made members of a tenant role by their identity provider
+    putting them in this group (locally: the O field of their client certificate).
+    """
+    return f"nidc:tenant:{tenant}:{role}s"
+
+
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
 
 

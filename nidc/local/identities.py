@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nidc.api.tenant import tenant_group
+
 # The tenants of the demo factory (examples/demo-factory/tenants.yaml holds their Tenant resources).
 EXAMPLE_TENANTS = ("steel-plant", "equipment-maker")
 
@@ -22,11 +24,6 @@ class Identity:
     name: str
     user: str
     groups: tuple[str, ...]
-
-
-def tenant_group(tenant: str, role: str) -> str:
-    """The group a tenant role is bound to, e.g. nidc:tenant:steel-plant:analysts."""
-    return f"nidc:tenant:{tenant}:{role}s"
 
 
 def user_identities(tenants: tuple[str, ...] = EXAMPLE_TENANTS) -> list[Identity]:

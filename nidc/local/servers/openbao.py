@@ -7,7 +7,44 @@ from typing import Any
 
 import requests
 
+from nidc.kube import api_client, apply, service_account_token
 from nidc.local.servers.base import LOOPBACK, Context, HealthError, Server
+
+PLATFORM_NAMESPACE = "nidc-system"
+REVIEWER = "openbao-token-reviewer"
+
+
+def build_token_reviewer() -> list[dict[str, Any]]:
+    """The platform namespace and the service account OpenBao reviews tokens as."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": PLATFORM_NAMESPACE,
+                "labels": {"app.kubernetes.io/part-of": "nidc", "nidc.io/platform": "true"},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": REVIEWER, "namespace": PLATFORM_NAMESPACE},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"nidc:{REVIEWER}"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:auth-delegator",
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": REVIEWER, "namespace": PLATFORM_NAMESPACE}
+            ],
+        },
+    ]
+
 
 HCL_TEMPLATE = """\
 storage "raft" {{
@@ -107,6 +144,7 @@ class OpenBao(Server):
             )
             unseal.raise_for_status()
         self._wait_active(ctx)
+        self._configure_kubernetes_auth(ctx)
         mounts = self._call(ctx, "GET", "/v1/sys/mounts", token=True)
         mounts.raise_for_status()
         if "secret/" not in mounts.json()["data"]:
@@ -118,6 +156,36 @@ class OpenBao(Server):
                 token=True,
             )
             enable.raise_for_status()
+
+    def _configure_kubernetes_auth(self, ctx: Context) -> None:
+        """Let pods log in with their service-account tokens (the `kubernetes` auth method).
+
+        OpenBao checks each login token with a TokenReview, as the `openbao-token-reviewer`
+        service account (bound to system:auth-delegator) of the platform namespace.
+        """
+        with api_client(ctx.state.component_kubeconfig("bootstrap")) as api:
+            for manifest in build_token_reviewer():
+                apply(api, manifest, field_manager="nidc-local")
+            reviewer_jwt = service_account_token(
+                api, PLATFORM_NAMESPACE, REVIEWER, seconds=365 * 24 * 3600
+            )
+        auths = self._call(ctx, "GET", "/v1/sys/auth", token=True).json()["data"]
+        if "kubernetes/" not in auths:
+            self._call(
+                ctx, "POST", "/v1/sys/auth/kubernetes", {"type": "kubernetes"}, token=True
+            ).raise_for_status()
+        self._call(
+            ctx,
+            "POST",
+            "/v1/auth/kubernetes/config",
+            {
+                "kubernetes_host": ctx.url("kube-apiserver"),
+                "kubernetes_ca_cert": ctx.ca.ensure().cert.read_text(),
+                "token_reviewer_jwt": reviewer_jwt,
+                "disable_local_ca_jwt": True,
+            },
+            token=True,
+        ).raise_for_status()
 
     def _wait_active(self, ctx: Context, timeout: float = 30.0) -> None:
         """Raft elects the single node leader a moment after unseal."""

@@ -1,0 +1,36 @@
+"""Where the operator finds the platform's services, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """Endpoints and credential *files* (never values) of the platform's services."""
+
+    kube_api_url: str
+    ca_file: Path
+    openbao_url: str
+    openbao_token_file: Path
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key_file: Path
+    s3_region: str = "us-east-1"
+
+    @classmethod
+    def from_env(cls) -> OperatorSettings:
+        """Read NIDC_* variables (`nidc operator run` sets them from the local platform)."""
+        env = os.environ
+        return cls(
+            kube_api_url=env["NIDC_KUBE_API_URL"],
+            ca_file=Path(env["NIDC_CA_FILE"]),
+            openbao_url=env["NIDC_OPENBAO_URL"],
+            openbao_token_file=Path(env["NIDC_OPENBAO_TOKEN_FILE"]),
+            s3_endpoint=env["NIDC_S3_ENDPOINT"],
+            s3_access_key=env["NIDC_S3_ACCESS_KEY"],
+            s3_secret_key_file=Path(env["NIDC_S3_SECRET_KEY_FILE"]),
+            s3_region=env.get("NIDC_S3_REGION", "us-east-1"),
+        )

@@ -1,0 +1,1 @@
+"""The Tenant operator: namespace, roles, quotas, network isolation, bucket and OpenBao access."""

@@ -1,0 +1,39 @@
+"""kopf registration for Tenants: decorators only; the work is in reconcile.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from nidc.api.common import GROUP, VERSION
+from operators.context import OperatorContext
+from operators.tenant import reconcile
+
+PLURAL = "tenants"
+# After this many failed clean-up attempts the finalizer is released anyway, so a broken
+# OpenBao or S3 never keeps a Tenant (and its namespace) from going away.
+CLEANUP_ATTEMPTS = 5
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=300, idle=60)
+def reconcile_tenant(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    context: OperatorContext = memo.context
+    patch.status.update(reconcile.reconcile(dict(body), context))
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+def delete_tenant(
+    body: kopf.Body, memo: kopf.Memo, retry: int, logger: kopf.Logger, **_: Any
+) -> None:
+    context: OperatorContext = memo.context
+    try:
+        logger.info(reconcile.clean_up(dict(body), context))
+    except Exception as error:
+        if retry + 1 >= CLEANUP_ATTEMPTS:
+            logger.warning(f"clean-up gave up after {retry + 1} attempts: {error}")
+            return
+        raise kopf.TemporaryError(f"clean-up failed: {error}", delay=5) from error
