@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,3 +35,31 @@ def platform() -> Iterator[LocalPlatform]:
 def platform_env(platform: LocalPlatform) -> dict[str, Any]:
     """endpoints.json plus client paths (`nidc local env --json`)."""
     return platform.env()
+
+
+@pytest.fixture(scope="session")
+def operator(platform: LocalPlatform) -> Iterator[Path]:
+    """`nidc operator run` on the session's platform, as a real process; yields its log path.
+
+    After the session the log is scanned for tracebacks (a reconciler that crashed is a failure
+    even when the tests around it passed).
+    """
+    log = platform.state.log("operator-tests")
+    env = {**os.environ, "NIDC_STATE_DIR": str(platform.state.root)}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nidc.cli", "operator", "run"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    deadline = time.monotonic() + 60
+    while "operator running" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"operator did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield log
+    proc.terminate()
+    proc.wait(timeout=30)
+    tracebacks = [line for line in log.read_text().splitlines() if "Traceback" in line]
+    assert not tracebacks, f"operator log has {len(tracebacks)} tracebacks: see {log}"

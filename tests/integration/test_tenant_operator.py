@@ -1,0 +1,172 @@
+"""The Tenant operator on real servers, and the isolation it gives (Kubernetes, S3, OpenBao)."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hvac
+import pytest
+import urllib3
+import yaml
+from kubernetes import client, dynamic
+from kubernetes.client.exceptions import ApiException
+from minio import Minio
+from minio.error import S3Error
+
+from nidc.kube import api_client, apply, list_objects, service_account_token
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "demo-factory"
+A, B = "steel-plant", "equipment-maker"
+NAMESPACED_KINDS = [
+    "DataSource",
+    "DataProduct",
+    "ClassificationPolicy",
+    "DataGrant",
+    "DataShare",
+    "ExportApproval",
+    "PipelineRun",
+]
+
+
+def ready(api: Any, tenant: str) -> bool:
+    tenants = {t["metadata"]["name"]: t for t in list_objects(api, "nidc.io/v1alpha1", "Tenant")}
+    conditions = (tenants.get(tenant, {}).get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+@pytest.fixture(scope="module")
+def admin(platform_env: dict[str, Any], operator: Path) -> Iterator[Any]:
+    with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as api:
+        for doc in yaml.safe_load_all((EXAMPLES / "00-tenants.yaml").read_text()):
+            apply(api, doc)
+        deadline = time.monotonic() + 90
+        while not (ready(api, A) and ready(api, B)):
+            assert time.monotonic() < deadline, f"tenants not Ready; see {operator}"
+            time.sleep(1)
+        yield api
+
+
+def test_tenants_become_ready_with_their_children(admin: Any) -> None:
+    tenant = next(
+        t for t in list_objects(admin, "nidc.io/v1alpha1", "Tenant") if t["metadata"]["name"] == A
+    )
+    assert tenant["status"]["namespace"] == A
+    assert tenant["status"]["bucket"] == f"tenant-{A}"
+    quota = client.CoreV1Api(admin).read_namespaced_resource_quota("nidc-tenant-quota", A)
+    assert quota.spec.hard["requests.nvidia.com/gpu"] == "2"
+    policies = {
+        p["metadata"]["name"]
+        for p in list_objects(admin, "networking.k8s.io/v1", "NetworkPolicy", namespace=A)
+    }
+    assert "default-deny" in policies
+    owners = client.CoreV1Api(admin).read_namespace(A).metadata.owner_references
+    assert owners[0].kind == "Tenant"
+
+
+@pytest.mark.parametrize("identity", [f"{A}-admin", f"{A}-analyst"])
+def test_kubernetes_isolation_matrix(
+    admin: Any, platform_env: dict[str, Any], identity: str
+) -> None:
+    """Tenant A's people get 403 for every kind and verb in tenant B's namespace."""
+    with api_client(Path(platform_env["kubeconfig"]), context=identity) as api:
+        resources = dynamic.DynamicClient(api).resources
+        checked = 0
+        for kind in NAMESPACED_KINDS:
+            resource = resources.get(api_version="nidc.io/v1alpha1", kind=kind)
+            body = {
+                "apiVersion": "nidc.io/v1alpha1",
+                "kind": kind,
+                "metadata": {"name": "probe", "namespace": B},
+                "spec": {},
+            }
+            calls = {
+                "list": lambda r=resource: r.get(namespace=B),
+                "watch": lambda r=resource: r.get(namespace=B, watch=True, timeout_seconds=1),
+                "get": lambda r=resource: r.get(name="probe", namespace=B),
+                "create": lambda r=resource, b=body: r.create(body=b, namespace=B),
+                "update": lambda r=resource, b=body: r.replace(body=b, namespace=B),
+                "patch": lambda r=resource: r.patch(
+                    name="probe",
+                    namespace=B,
+                    body={"metadata": {"labels": {"x": "y"}}},
+                    content_type="application/merge-patch+json",
+                ),
+                "delete": lambda r=resource: r.delete(name="probe", namespace=B),
+            }
+            for verb, call in calls.items():
+                with pytest.raises(ApiException) as denied:
+                    call()
+                assert denied.value.status == 403, (identity, kind, verb, denied.value.status)
+                checked += 1
+        assert checked == len(NAMESPACED_KINDS) * 7
+        # ...while in their own namespace the same identity can at least list.
+        resources.get(api_version="nidc.io/v1alpha1", kind="DataSource").get(namespace=A)
+
+
+def root_openbao(platform_env: dict[str, Any]) -> hvac.Client:
+    bao = platform_env["servers"]["openbao"]
+    return hvac.Client(
+        url=bao["url"],
+        token=Path(bao["root_token_file"]).read_text().strip(),
+        verify=platform_env["ca_file"],
+    )
+
+
+def test_s3_isolation(admin: Any, platform_env: dict[str, Any]) -> None:
+    """Tenant A's S3 credentials (issued by the operator, held only by OpenBao) stop at A."""
+    creds = root_openbao(platform_env).secrets.kv.v2.read_secret_version(
+        path=f"tenants/{A}/s3", raise_on_deleted_version=True
+    )["data"]["data"]
+    s3 = platform_env["servers"]["minio"]
+    store = Minio(
+        s3["url"].removeprefix("https://"),
+        access_key=creds["accessKey"],
+        secret_key=creds["secretKey"],
+        secure=True,
+        region=s3["region"],
+        http_client=urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED", ca_certs=platform_env["ca_file"]
+        ),
+    )
+    store.put_object(f"tenant-{A}", "landing/ok.txt", io.BytesIO(b"ok"), 2)
+    assert store.get_object(f"tenant-{A}", "landing/ok.txt").read() == b"ok"
+    for attempt in (
+        lambda: list(store.list_objects(f"tenant-{B}")),
+        lambda: store.put_object(f"tenant-{B}", "x.txt", io.BytesIO(b"x"), 1),
+        lambda: store.get_object(f"tenant-{B}", "x.txt"),
+    ):
+        with pytest.raises(S3Error) as denied:
+            attempt()
+        assert denied.value.code == "AccessDenied"
+
+
+def test_openbao_isolation(admin: Any, platform_env: dict[str, Any]) -> None:
+    """A pod of tenant A logs in with its service account; B's secrets answer 403."""
+    root = root_openbao(platform_env)
+    root.secrets.kv.v2.create_or_update_secret(path=f"tenants/{B}/mes", secret={"pw": "b-only"})
+    apply(
+        admin,
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "probe", "namespace": A},
+        },
+    )
+    jwt = service_account_token(admin, A, "probe", seconds=600)
+    bao = hvac.Client(url=platform_env["servers"]["openbao"]["url"], verify=platform_env["ca_file"])
+    with pytest.raises(hvac.exceptions.VaultError):
+        bao.auth.kubernetes.login(role=f"tenant-{B}", jwt=jwt)
+    bao.auth.kubernetes.login(role=f"tenant-{A}", jwt=jwt)
+    bao.secrets.kv.v2.create_or_update_secret(path=f"tenants/{A}/probe", secret={"k": "v"})
+    with pytest.raises(hvac.exceptions.Forbidden):
+        bao.secrets.kv.v2.read_secret_version(
+            path=f"tenants/{B}/mes", raise_on_deleted_version=True
+        )
+    with pytest.raises(hvac.exceptions.Forbidden):
+        bao.secrets.kv.v2.create_or_update_secret(path=f"tenants/{B}/mes", secret={"pw": "x"})

@@ -1,0 +1,97 @@
+"""The Tenant builders: what a tenant gets, as plain data."""
+
+from __future__ import annotations
+
+import pytest
+
+from nidc.api.tenant import TenantSpec
+from operators.conditions import Outcome, build_conditions
+from operators.tenant.build import (
+    TenantNames,
+    build_children,
+    build_openbao_policy,
+    build_openbao_role,
+    build_role_rules,
+    build_s3_policy,
+)
+from operators.tenant.reconcile import validate
+
+pytestmark = pytest.mark.unit
+
+SPEC = TenantSpec.model_validate(
+    {
+        "displayName": "Steel",
+        "owner": {"name": "Wang Li", "email": "w@steel.cn"},
+        "region": "east",
+        "quotas": {"gpus": 2},
+    }
+)
+
+
+def by_kind(kind: str) -> list[dict]:  # type: ignore[type-arg]
+    return [c for c in build_children("steel", SPEC) if c["kind"] == kind]
+
+
+def test_namespace_first_and_everything_else_inside_it() -> None:
+    children = build_children("steel", SPEC)
+    assert children[0]["kind"] == "Namespace"
+    assert children[0]["metadata"]["labels"]["nidc.io/tenant"] == "steel"
+    for child in children[1:]:
+        if child["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+            assert child["metadata"]["namespace"] == "steel", child["kind"]
+
+
+def test_quota_includes_gpus() -> None:
+    (quota,) = by_kind("ResourceQuota")
+    assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == "2"
+
+
+def test_default_deny_network_policy() -> None:
+    deny = next(p for p in by_kind("NetworkPolicy") if p["metadata"]["name"] == "default-deny")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_roles_bind_the_tenant_groups_and_grant_no_secrets() -> None:
+    bindings = {b["metadata"]["name"]: b for b in by_kind("RoleBinding")}
+    assert bindings["nidc-tenant-analyst"]["subjects"][0]["name"] == ("nidc:tenant:steel:analysts")
+    for role in ("admin", "engineer", "analyst"):
+        for rule in build_role_rules(role):
+            assert "secrets" not in rule["resources"]
+    analyst_verbs = {v for r in build_role_rules("analyst") for v in r["verbs"]}
+    assert analyst_verbs == {"get", "list", "watch"}
+
+
+def test_tenant_reader_names_only_its_own_tenant() -> None:
+    (reader,) = by_kind("ClusterRole")
+    assert reader["rules"][0]["resourceNames"] == ["steel"]
+
+
+def test_openbao_and_s3_policies_stay_inside_the_tenant() -> None:
+    names = TenantNames("steel")
+    hcl = build_openbao_policy(names)
+    assert 'path "secret/data/tenants/steel/*"' in hcl
+    assert hcl.count("path ") == 2
+    role = build_openbao_role(names)
+    assert role["bound_service_account_namespaces"] == ["steel"]
+    resources = {r for s in build_s3_policy(names)["Statement"] for r in s["Resource"]}
+    assert resources == {"arn:aws:s3:::tenant-steel", "arn:aws:s3:::tenant-steel/*"}
+
+
+def test_reserved_names_are_refused() -> None:
+    spec, problem = validate("kube-system", {"spec": {}})
+    assert spec is None
+    assert problem is not None
+    assert "reserved" in problem
+
+
+def test_condition_transition_time_moves_only_on_change() -> None:
+    first = build_conditions([], Outcome(True, "Provisioned", "ok"), 1, now="T1")
+    same = build_conditions(first, Outcome(True, "Provisioned", "ok"), 2, now="T2")
+    flipped = build_conditions(same, Outcome(False, "Broken", "no", degraded=True), 3, now="T3")
+    ready = lambda cs: next(c for c in cs if c["type"] == "Ready")  # noqa: E731
+    assert ready(same)["lastTransitionTime"] == "T1"
+    assert ready(same)["observedGeneration"] == 2
+    assert ready(flipped)["lastTransitionTime"] == "T3"
+    degraded = next(c for c in flipped if c["type"] == "Degraded")
+    assert degraded["status"] == "True"
+    assert degraded["reason"] == "Broken"
