@@ -44,7 +44,7 @@ TENANT = KindDefinition(
 DATA_SOURCE = KindDefinition(
     kind="DataSource",
     plural="datasources",
-    short_names=("ds",),
+    short_names=("dsrc",),  # "ds" is DaemonSet
     description="Equipment or an enterprise system (OPC UA, Modbus, MQTT, JDBC, files) whose "
     "data lands in a bronze Delta table.",
     spec=DataSourceSpec,
