@@ -94,6 +94,7 @@ def cmd_operator_run(args: argparse.Namespace) -> int:
         argv = [sys.executable, "-m", "nidc.cli", *sys.argv[1:]]
         os.execve(sys.executable, argv, env)  # noqa: S606 (argv is ours, no shell)
     print(f"operator running (handlers: {len(operator_main.REGISTERED)} kinds)", file=sys.stderr)
+    kopf.configure(verbose=False)
     kopf.run(clusterwide=True, standalone=True, liveness_endpoint=args.liveness)
     return 0
 

@@ -80,3 +80,11 @@ def service_account_token(
     if response.status is None or not response.status.token:
         raise RuntimeError(f"no token issued for service account {namespace}/{name}")
     return str(response.status.token)
+
+
+def create(api: client.ApiClient, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Create one object (for things that are never updated, such as events)."""
+    resource = _resource(api, manifest["apiVersion"], manifest["kind"])
+    created = resource.create(body=manifest, namespace=manifest["metadata"].get("namespace"))
+    result: dict[str, Any] = created.to_dict()
+    return result

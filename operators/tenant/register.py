@@ -8,6 +8,7 @@ import kopf
 
 from nidc.api.common import GROUP, VERSION
 from operators.context import OperatorContext
+from operators.events import post_transition
 from operators.tenant import reconcile
 
 PLURAL = "tenants"
@@ -22,7 +23,9 @@ CLEANUP_ATTEMPTS = 5
 @kopf.timer(GROUP, VERSION, PLURAL, interval=300, idle=60)
 def reconcile_tenant(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     context: OperatorContext = memo.context
-    patch.status.update(reconcile.reconcile(dict(body), context))
+    status = reconcile.reconcile(dict(body), context)
+    patch.status.update(status)
+    post_transition(context.api, dict(body), body.get("status"), status)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -70,6 +70,14 @@ def test_tenants_become_ready_with_their_children(admin: Any) -> None:
     assert "default-deny" in policies
     owners = client.CoreV1Api(admin).read_namespace(A).metadata.owner_references
     assert owners[0].kind == "Tenant"
+    events = (
+        client.CoreV1Api(admin)
+        .list_namespaced_event(
+            "default", field_selector=f"involvedObject.kind=Tenant,involvedObject.name={A}"
+        )
+        .items
+    )
+    assert any(e.reason == "Provisioned" and e.type == "Normal" for e in events), events
 
 
 @pytest.mark.parametrize("identity", [f"{A}-admin", f"{A}-analyst"])
@@ -108,6 +116,9 @@ def test_kubernetes_isolation_matrix(
                 assert denied.value.status == 403, (identity, kind, verb, denied.value.status)
                 checked += 1
         assert checked == len(NAMESPACED_KINDS) * 7
+        with pytest.raises(ApiException) as denied:
+            resources.get(api_version="nidc.io/v1alpha1", kind="Tenant").get(name=B)
+        assert denied.value.status == 403
         # ...while in their own namespace the same identity can at least list.
         resources.get(api_version="nidc.io/v1alpha1", kind="DataSource").get(namespace=A)
 
