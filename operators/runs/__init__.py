@@ -1,0 +1,1 @@
+"""Pipeline runs: naming, the run state machine, and the runners that execute jobs."""

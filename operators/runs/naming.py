@@ -1,0 +1,18 @@
+"""Deterministic run names: the same (parent uid, generation, sequence) always names one run.
+
+The name is what makes submission create-or-adopt: a restarted operator that recomputes the
+run it wants finds the object it already recorded instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+MAX_NAME = 63
+
+
+def run_name(parent_name: str, parent_uid: str, generation: int, sequence: int) -> str:
+    """<parent>-g<generation>-<sequence>-<uid hash>, at most 63 characters."""
+    digest = hashlib.sha256(f"{parent_uid}/{generation}/{sequence}".encode()).hexdigest()[:8]
+    suffix = f"-g{generation}-{sequence}-{digest}"
+    return parent_name[: MAX_NAME - len(suffix)].rstrip("-") + suffix
