@@ -12,6 +12,7 @@ FIELD_MANAGER = "nidc"
 
 # Re-exported so that callers type their parameters without importing the client themselves.
 ApiClient = client.ApiClient
+ApiException = client.exceptions.ApiException
 
 
 def api_client(kubeconfig: Path, context: str | None = None) -> client.ApiClient:
@@ -88,3 +89,25 @@ def create(api: client.ApiClient, manifest: dict[str, Any]) -> dict[str, Any]:
     created = resource.create(body=manifest, namespace=manifest["metadata"].get("namespace"))
     result: dict[str, Any] = created.to_dict()
     return result
+
+
+def patch_status(api: client.ApiClient, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    """Merge-patch an object's status subresource (used to record a decision *before* acting)."""
+    resource = _resource(api, obj["apiVersion"], obj["kind"])
+    resource.status.patch(
+        name=obj["metadata"]["name"],
+        namespace=obj["metadata"].get("namespace"),
+        body={"status": status},
+        content_type="application/merge-patch+json",
+    )
+
+
+def delete(
+    api: client.ApiClient, api_version: str, kind: str, name: str, namespace: str | None = None
+) -> None:
+    """Delete one object; absent already is fine."""
+    try:
+        _resource(api, api_version, kind).delete(name=name, namespace=namespace)
+    except client.exceptions.ApiException as error:
+        if error.status != 404:
+            raise

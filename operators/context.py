@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.object_store import ObjectStoreAdmin
 from operators.openbao import OpenBaoAdmin
+from operators.runs.local_runner import LocalRunner
 from operators.settings import OperatorSettings
+from operators.tenant.build import TenantNames
 
 
 @dataclass
@@ -18,6 +21,33 @@ class OperatorContext:
     api: ApiClient
     openbao: OpenBaoAdmin
     store: ObjectStoreAdmin
+    runner: LocalRunner
+
+    def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The recorded logical job plus where it runs (storage, jars); never credentials."""
+        settings = self.settings
+        return {
+            **run["spec"]["job"],
+            "run": run["metadata"]["name"],
+            "storage": {
+                "endpoint": settings.s3_endpoint,
+                "region": settings.s3_region,
+                "truststore": str(settings.java_truststore or ""),
+                "truststorePassword": settings.java_truststore_password,
+            },
+            "jars": [str(j) for j in settings.spark_jars],
+        }
+
+    def job_environment(self, run: dict[str, Any]) -> dict[str, str]:
+        """The job's S3 credentials: the tenant's own user, read from OpenBao at submit time."""
+        tenant = run["metadata"]["namespace"]
+        credentials = self.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
+        if credentials is None:
+            raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
+        return {
+            "AWS_ACCESS_KEY_ID": credentials["accessKey"],
+            "AWS_SECRET_ACCESS_KEY": credentials["secretKey"],
+        }
 
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
@@ -26,4 +56,5 @@ class OperatorContext:
             api=in_cluster_or_kubeconfig(),
             openbao=OpenBaoAdmin(settings),
             store=ObjectStoreAdmin(settings),
+            runner=LocalRunner(settings.runs_dir),
         )

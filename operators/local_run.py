@@ -16,7 +16,7 @@ import yaml
 from nidc.api.crd import build_crd
 from nidc.api.kinds import ALL_KINDS
 from nidc.kube import api_client, apply, service_account_token
-from nidc.local.pki import write_private
+from nidc.local.pki import TRUSTSTORE_PASSWORD, CertificateAuthority, write_private
 from operators.rbac import OPERATOR_NAME, OPERATOR_NAMESPACE, build_operator_identity
 
 TOKEN_SECONDS = 24 * 3600
@@ -72,4 +72,8 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "NIDC_S3_ACCESS_KEY": s3["access_key"],
         "NIDC_S3_SECRET_KEY_FILE": s3["secret_key_file"],
         "NIDC_S3_REGION": s3["region"],
+        "NIDC_RUNS_DIR": str(state / "runs"),
+        "NIDC_SPARK_JARS": ":".join(env["spark_jars"]),
+        "NIDC_JAVA_TRUSTSTORE": str(CertificateAuthority(state / "pki").java_truststore()),
+        "NIDC_JAVA_TRUSTSTORE_PASSWORD": TRUSTSTORE_PASSWORD,
     }

@@ -11,10 +11,12 @@ import kopf
 
 from nidc.api.common import GROUP
 from operators.context import OperatorContext
+from operators.dataproduct import register as dataproduct_register
+from operators.pipelinerun import register as pipelinerun_register
 from operators.settings import OperatorSettings
 from operators.tenant import register as tenant_register
 
-REGISTERED = (tenant_register,)
+REGISTERED = (tenant_register, dataproduct_register, pipelinerun_register)
 
 
 @kopf.on.startup()

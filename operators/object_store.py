@@ -50,6 +50,12 @@ class ObjectStoreAdmin:
                 self.s3.remove_object(name, obj.object_name)
         self.s3.remove_bucket(name)
 
+    def has_prefix(self, bucket: str, prefix: str) -> bool:
+        """True when at least one object lies under the prefix (a Delta log, say)."""
+        if not self.s3.bucket_exists(bucket):
+            return False
+        return next(iter(self.s3.list_objects(bucket, prefix=prefix)), None) is not None
+
     def put_policy(self, name: str, policy: dict[str, Any]) -> None:
         self.admin.policy_add(name, policy=policy)
 

@@ -19,6 +19,10 @@ class OperatorSettings:
     s3_access_key: str
     s3_secret_key_file: Path
     s3_region: str = "us-east-1"
+    runs_dir: Path = Path("/var/lib/nidc/runs")
+    spark_jars: tuple[Path, ...] = ()
+    java_truststore: Path | None = None
+    java_truststore_password: str = ""
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -33,4 +37,10 @@ class OperatorSettings:
             s3_access_key=env["NIDC_S3_ACCESS_KEY"],
             s3_secret_key_file=Path(env["NIDC_S3_SECRET_KEY_FILE"]),
             s3_region=env.get("NIDC_S3_REGION", "us-east-1"),
+            runs_dir=Path(env.get("NIDC_RUNS_DIR", "/var/lib/nidc/runs")),
+            spark_jars=tuple(Path(p) for p in env.get("NIDC_SPARK_JARS", "").split(":") if p),
+            java_truststore=Path(env["NIDC_JAVA_TRUSTSTORE"])
+            if env.get("NIDC_JAVA_TRUSTSTORE")
+            else None,
+            java_truststore_password=env.get("NIDC_JAVA_TRUSTSTORE_PASSWORD", ""),
         )

@@ -39,7 +39,8 @@ class Transform(Model):
 
     sql: str | None = Field(
         default=None,
-        description="Spark SQL; inputs are visible as views named after them.",
+        description="Spark SQL; each input is a view named after its table "
+        "(bronze.cnc_spindles is cnc_spindles).",
         max_length=20000,
     )
     job: str | None = Field(
@@ -132,6 +133,13 @@ class DataProductSpec(Model):
         ge=1,
         le=100,
         description="Finished runs kept as PipelineRun objects.",
+    )
+    max_attempts: int = Field(
+        default=3,
+        alias="maxAttempts",
+        ge=1,
+        le=10,
+        description="Attempts a run gets before it fails (with backoff between them).",
     )
     owner: Person = Field(description="The person accountable for the product.")
     grade: GradeField | None = Field(

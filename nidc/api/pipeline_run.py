@@ -7,6 +7,7 @@ it already recorded instead of submitting a second one.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -58,6 +59,12 @@ class PipelineRunSpec(Model):
     max_attempts: int = Field(
         default=3, alias="maxAttempts", ge=1, le=10, description="Attempts before the run fails."
     )
+    job: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The job's logical spec as recorded at creation (inputs, query, target, "
+        "idempotency keys); never credentials.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
     timeout_seconds: int = Field(
         default=3600,
         alias="timeoutSeconds",
@@ -93,6 +100,18 @@ class PipelineRunStatus(Model):
         default=None, alias="tableVersion", ge=0, description="Delta version the run committed."
     )
     rows: int | None = Field(default=None, ge=0, description="Rows written.")
+    submitted_at: str | None = Field(
+        default=None,
+        alias="submittedAt",
+        description="When the current attempt was submitted.",
+        json_schema_extra={"format": "date-time"},
+    )
+    next_attempt_at: str | None = Field(
+        default=None,
+        alias="nextAttemptAt",
+        description="When the next attempt may start.",
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 PIPELINE_RUN_RULES = [

@@ -1,0 +1,1 @@
+"""The DataProduct operator: runs the transform, records runs, reports table and quality."""

@@ -1,0 +1,28 @@
+"""kopf registration for DataProducts: decorators only; the work is in reconcile.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import kopf
+
+from nidc.api.common import GROUP, VERSION
+from operators.context import OperatorContext
+from operators.dataproduct import reconcile
+from operators.events import post_transition
+from operators.status import changed_fields
+
+PLURAL = "dataproducts"
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=5, idle=1)
+def reconcile_dataproduct(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    context: OperatorContext = memo.context
+    previous = dict(body.get("status") or {})
+    status = reconcile.reconcile(dict(body), context, dt.datetime.now(dt.UTC))
+    patch.status.update(changed_fields(previous, status))
+    post_transition(context.api, dict(body), previous, status)

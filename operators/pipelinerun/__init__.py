@@ -1,0 +1,1 @@
+"""Drives each PipelineRun through the run state machine with a runner."""

@@ -1,0 +1,93 @@
+"""One step of a PipelineRun: observe the runner, decide (pure), record, then act.
+
+The decision is written to status *before* its side effect (submit or cancel): a crash after the
+write re-runs the same action, which the runner makes idempotent by run name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from nidc.api.pipeline_run import Phase
+from nidc.kube import patch_status
+from operators.context import OperatorContext
+from operators.runs.state_machine import Action, Limits, RunStatus, cancel, decide
+
+FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.strptime(value, FORMAT).replace(tzinfo=dt.UTC) if value else None
+
+
+def _text(value: dt.datetime | None) -> str | None:
+    return value.strftime(FORMAT) if value else None
+
+
+def read_status(status: dict[str, Any] | None) -> RunStatus:
+    """PipelineRun.status as the machine's RunStatus (pure)."""
+    status = status or {}
+    result = {k: status[k] for k in ("tableVersion", "rows") if status.get(k) is not None}
+    return RunStatus(
+        phase=Phase(status.get("phase", Phase.PENDING.value)),
+        attempts=int(status.get("attempts", 0)),
+        submitted_at=_time(status.get("submittedAt")),
+        started_at=_time(status.get("startedAt")),
+        finished_at=_time(status.get("finishedAt")),
+        next_attempt_at=_time(status.get("nextAttemptAt")),
+        reason=status.get("reason") or "",
+        result=result,
+    )
+
+
+def write_status(run: RunStatus, log_location: str | None = None) -> dict[str, Any]:
+    """RunStatus back into PipelineRun.status fields (pure)."""
+    status: dict[str, Any] = {
+        "phase": run.phase.value,
+        "attempts": run.attempts,
+        "submittedAt": _text(run.submitted_at),
+        "startedAt": _text(run.started_at),
+        "finishedAt": _text(run.finished_at),
+        "nextAttemptAt": _text(run.next_attempt_at),
+        "reason": run.reason or None,
+        "tableVersion": run.result.get("tableVersion"),
+        "rows": run.result.get("rows"),
+    }
+    if log_location:
+        status["logLocation"] = log_location
+    return status
+
+
+def limits(spec: dict[str, Any]) -> Limits:
+    return Limits(
+        max_attempts=int(spec.get("maxAttempts", 3)),
+        timeout=dt.timedelta(seconds=int(spec.get("timeoutSeconds", 3600))),
+    )
+
+
+def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
+    """Advance one run by one transition; returns the phase it is in afterwards."""
+    name = body["metadata"]["name"]
+    current = read_status(body.get("status"))
+    seen = ctx.runner.observe(name)
+    decision = decide(current, seen, limits(body["spec"]), now)
+    if decision.status == current and decision.action is Action.NONE:
+        return current.phase
+    log = ctx.runner.log_location(name, decision.status.attempts)
+    patch_status(ctx.api, body, write_status(decision.status, log))
+    if decision.action is Action.SUBMIT:
+        ctx.runner.submit(
+            name, decision.status.attempts, ctx.job_spec(body), ctx.job_environment(body)
+        )
+    elif decision.action is Action.CANCEL:
+        ctx.runner.cancel(name)
+    return decision.status.phase
+
+
+def cancel_run(body: dict[str, Any], ctx: OperatorContext, reason: str, now: dt.datetime) -> None:
+    """Cancel a live run (recorded first, then the job is stopped)."""
+    decision = cancel(read_status(body.get("status")), now, reason)
+    if decision.action is Action.CANCEL:
+        patch_status(ctx.api, body, write_status(decision.status))
+        ctx.runner.cancel(body["metadata"]["name"])

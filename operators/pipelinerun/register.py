@@ -1,0 +1,26 @@
+"""kopf registration for PipelineRuns: a fast timer per live run; finished runs are left alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import kopf
+
+from nidc.api.common import GROUP, VERSION
+from operators.context import OperatorContext
+from operators.pipelinerun import reconcile
+from operators.runs.state_machine import TERMINAL
+
+PLURAL = "pipelineruns"
+TERMINAL_PHASES = {phase.value for phase in TERMINAL}
+
+
+def is_live(status: kopf.Status, **_: Any) -> bool:
+    return status.get("phase") not in TERMINAL_PHASES
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=2, when=is_live)
+def drive_run(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    context: OperatorContext = memo.context
+    reconcile.step(dict(body), context, dt.datetime.now(dt.UTC))

@@ -1,0 +1,89 @@
+"""Runs jobs as local processes (the embedded platform): spark_jobs.run in a run folder.
+
+Create-or-adopt by run name: the folder <root>/<run> belongs to exactly one run; submitting
+again while its process holds the folder's lock adopts it, and once a result is there nothing is
+started again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from operators.runs.state_machine import Observation, Observed
+
+
+class LocalRunner:
+    """A process per run; state lives in files, so an operator restart loses nothing."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, run: str) -> Path:
+        return self.root / run
+
+    def log_location(self, run: str, attempt: int) -> str:
+        return str(self.folder(run) / f"attempt-{attempt}.log")
+
+    def _locked_by_a_job(self, folder: Path) -> bool:
+        lock_path = folder / "lock"
+        if not lock_path.exists():
+            return False
+        with lock_path.open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+    def observe(self, run: str) -> Observation:
+        folder = self.folder(run)
+        if (folder / "result.json").exists():
+            return Observation(
+                Observed.SUCCEEDED, result=json.loads((folder / "result.json").read_text())
+            )
+        if self._locked_by_a_job(folder):
+            return Observation(Observed.RUNNING)
+        if (folder / "failure.json").exists():
+            reason = json.loads((folder / "failure.json").read_text())["reason"]
+            return Observation(Observed.FAILED, reason=reason)
+        return Observation(Observed.ABSENT)
+
+    def submit(self, run: str, attempt: int, spec: dict[str, Any], env: dict[str, str]) -> str:
+        """Start the run's job unless it runs or finished already; returns the log path."""
+        folder = self.folder(run)
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / f"attempt-{attempt}.log"
+        seen = self.observe(run).state
+        if seen in (Observed.RUNNING, Observed.SUCCEEDED):
+            return str(log)
+        # A new attempt: the previous one's failure is history, not this attempt's outcome.
+        (folder / "failure.json").unlink(missing_ok=True)
+        (folder / "spec.json").write_text(json.dumps({**spec, "attempt": attempt}, indent=2))
+        with log.open("ab") as out:
+            subprocess.Popen(
+                [sys.executable, "-m", "spark_jobs.run", str(folder)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+                cwd=folder,
+                start_new_session=True,
+            )
+        return str(log)
+
+    def cancel(self, run: str) -> None:
+        """Stop the run's job, if one runs."""
+        pid_file = self.folder(run) / "pid"
+        if not pid_file.exists() or not self._locked_by_a_job(self.folder(run)):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid_file.read_text().strip()), signal.SIGTERM)

@@ -1,0 +1,73 @@
+"""Entry point of every job run: `python -m spark_jobs.run <run-dir>`.
+
+The run folder holds spec.json (written by the runner; never secrets). This process holds an
+exclusive lock on <run-dir>/lock for its whole life, so at most one process ever works on a run;
+it ends by writing result.json or failure.json atomically. Credentials come from the
+environment only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from spark_jobs.session import ObjectStore, build_spark_conf, create_session
+
+
+def write_atomically(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True))
+    tmp.replace(path)
+
+
+def run_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """Start Spark for the spec and run its job; returns the job's result."""
+    storage = spec["storage"]
+    store = ObjectStore(
+        endpoint=storage["endpoint"],
+        region=storage["region"],
+        truststore=Path(storage["truststore"]) if storage.get("truststore") else None,
+        truststore_password=storage.get("truststorePassword", ""),
+    )
+    conf = build_spark_conf(
+        store, [Path(j) for j in spec["jars"]], spec["run"], master=spec.get("master", "local[2]")
+    )
+    spark = create_session(conf)
+    try:
+        if spec["job"] == "transform":
+            from spark_jobs.transform import transform
+
+            return transform(spark, spec)
+        raise ValueError(f"unknown job {spec['job']!r}")
+    finally:
+        spark.stop()
+
+
+def main(run_dir: Path) -> int:
+    """Run the job of one run folder unless another process already does."""
+    lock = (run_dir / "lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("another process already runs this job; leaving it to that one", file=sys.stderr)
+        return 0
+    (run_dir / "pid").write_text(f"{os.getpid()}\n")
+    spec = json.loads((run_dir / "spec.json").read_text())
+    try:
+        result = run_job(spec)
+    except Exception as error:  # the job's own failure, reported with its reason
+        traceback.print_exc()
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        write_atomically(run_dir / "failure.json", {"reason": reason[:500]})
+        return 1
+    write_atomically(run_dir / "result.json", result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
