@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from nidc.local.platform import LocalPlatform
+from tests.cluster import tenant_ready
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,23 @@ def operator(platform: LocalPlatform) -> Iterator[Path]:
     proc.wait(timeout=30)
     tracebacks = [line for line in log.read_text().splitlines() if "Traceback" in line]
     assert not tracebacks, f"operator log has {len(tracebacks)} tracebacks: see {log}"
+
+
+TENANT_EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "demo-factory"
+
+
+@pytest.fixture(scope="session")
+def tenants(platform_env: dict[str, Any], operator: Path) -> Iterator[Any]:
+    """The demo factory's two tenants, Ready; yields a platform-admin API client."""
+    import yaml
+
+    from nidc.kube import api_client, apply
+
+    with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as api:
+        for doc in yaml.safe_load_all((TENANT_EXAMPLES / "00-tenants.yaml").read_text()):
+            apply(api, doc)
+        deadline = time.monotonic() + 90
+        while not all(tenant_ready(api, t) for t in ("steel-plant", "equipment-maker")):
+            assert time.monotonic() < deadline, f"tenants not Ready; see {operator}"
+            time.sleep(1)
+        yield api

@@ -21,6 +21,7 @@ from minio.error import S3Error
 
 from nidc.kube import api_client, apply, list_objects, service_account_token
 from nidc.local.tools.manifest import binary_path
+from tests.cluster import tenant_ready
 
 pytestmark = pytest.mark.integration
 
@@ -37,22 +38,9 @@ NAMESPACED_KINDS = [
 ]
 
 
-def ready(api: Any, tenant: str) -> bool:
-    tenants = {t["metadata"]["name"]: t for t in list_objects(api, "nidc.io/v1alpha1", "Tenant")}
-    conditions = (tenants.get(tenant, {}).get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
 @pytest.fixture(scope="module")
-def admin(platform_env: dict[str, Any], operator: Path) -> Iterator[Any]:
-    with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as api:
-        for doc in yaml.safe_load_all((EXAMPLES / "00-tenants.yaml").read_text()):
-            apply(api, doc)
-        deadline = time.monotonic() + 90
-        while not (ready(api, A) and ready(api, B)):
-            assert time.monotonic() < deadline, f"tenants not Ready; see {operator}"
-            time.sleep(1)
-        yield api
+def admin(tenants: Any) -> Any:
+    return tenants
 
 
 def test_tenants_become_ready_with_their_children(admin: Any) -> None:
@@ -298,7 +286,7 @@ def test_tenant_deletion_follows_the_policy(admin: Any, platform_env: dict[str, 
             },
         )
     deadline = time.monotonic() + 60
-    while not (ready(admin, "tmp-delete") and ready(admin, "tmp-retain")):
+    while not (tenant_ready(admin, "tmp-delete") and tenant_ready(admin, "tmp-retain")):
         assert time.monotonic() < deadline, "temporary tenants not Ready"
         time.sleep(1)
     store = root_minio(platform_env)
