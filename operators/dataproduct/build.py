@@ -96,7 +96,11 @@ def _phase(run: dict[str, Any]) -> str:
 
 
 def next_scheduled(schedule: str, after: dt.datetime) -> dt.datetime:
-    nxt: dt.datetime = croniter(schedule, after).get_next(dt.datetime)
+    """The first cron tick strictly after `after` (a run started on a tick is not due again)."""
+    ticks = croniter(schedule, after)
+    nxt: dt.datetime = ticks.get_next(dt.datetime)
+    while nxt <= after:
+        nxt = ticks.get_next(dt.datetime)
     return nxt
 
 
