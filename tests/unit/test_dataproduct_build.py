@@ -71,7 +71,7 @@ def test_schedule_creates_the_next_sequence_when_due() -> None:
     assert plan.create == (1, 1)
     not_yet = plan_runs(
         product(schedule="0 * * * *"),
-        [run(1, 0, "Succeeded", startedAt="2026-11-25T08:30:00Z")],
+        [run(1, 0, "Succeeded", startedAt="2026-11-25T09:00:00Z")],
         NOW,
     )
     assert not_yet.create is None
