@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 
 from nidc.local.platform import LocalPlatform
 from tests.cluster import tenant_ready
+from tests.operator_process import OperatorProcess
 
 
 @pytest.fixture(scope="session")
@@ -39,30 +38,19 @@ def platform_env(platform: LocalPlatform) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def operator(platform: LocalPlatform) -> Iterator[Path]:
-    """`nidc operator run` on the session's platform, as a real process; yields its log path.
+def operator(platform: LocalPlatform) -> Iterator[OperatorProcess]:
+    """`nidc operator run` on the session's platform, as a real process.
 
     After the session the log is scanned for tracebacks (a reconciler that crashed is a failure
     even when the tests around it passed).
     """
     log = platform.state.log("operator-tests")
-    env = {**os.environ, "NIDC_STATE_DIR": str(platform.state.root)}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nidc.cli", "operator", "run"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    deadline = time.monotonic() + 60
-    while "operator running" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"operator did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield log
-    proc.terminate()
-    proc.wait(timeout=30)
-    tracebacks = [line for line in log.read_text().splitlines() if "Traceback" in line]
+    log.write_text("")
+    process = OperatorProcess(platform.state.root, log)
+    process.start()
+    yield process
+    process.stop()
+    tracebacks = process.tracebacks()
     assert not tracebacks, f"operator log has {len(tracebacks)} tracebacks: see {log}"
 
 
@@ -70,7 +58,7 @@ TENANT_EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "demo-facto
 
 
 @pytest.fixture(scope="session")
-def tenants(platform_env: dict[str, Any], operator: Path) -> Iterator[Any]:
+def tenants(platform_env: dict[str, Any], operator: OperatorProcess) -> Iterator[Any]:
     """The demo factory's two tenants, Ready; yields a platform-admin API client."""
     import yaml
 
@@ -84,3 +72,76 @@ def tenants(platform_env: dict[str, Any], operator: Path) -> Iterator[Any]:
             assert time.monotonic() < deadline, f"tenants not Ready; see {operator}"
             time.sleep(1)
         yield api
+
+
+@pytest.fixture(scope="session")
+def tenant_spark(
+    platform: LocalPlatform, platform_env: dict[str, Any], tenants: Any
+) -> Iterator[Any]:
+    """A Spark session with steel-plant's own S3 credentials, as one of its jobs has."""
+    import hvac
+
+    from nidc.local.pki import TRUSTSTORE_PASSWORD
+    from spark_jobs.session import ObjectStore, build_spark_conf, create_session
+
+    bao = platform_env["servers"]["openbao"]
+    vault = hvac.Client(
+        url=bao["url"],
+        token=Path(bao["root_token_file"]).read_text().strip(),
+        verify=platform_env["ca_file"],
+    )
+    creds = vault.secrets.kv.v2.read_secret_version(
+        path="tenants/steel-plant/s3", raise_on_deleted_version=True
+    )["data"]["data"]
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AWS_ACCESS_KEY_ID", creds["accessKey"])
+    mp.setenv("AWS_SECRET_ACCESS_KEY", creds["secretKey"])
+    store = ObjectStore(
+        platform_env["servers"]["minio"]["url"],
+        truststore=platform.ca.java_truststore(),
+        truststore_password=TRUSTSTORE_PASSWORD,
+    )
+    session = create_session(
+        build_spark_conf(store, [Path(j) for j in platform_env["spark_jars"]], "nidc-tests")
+    )
+    yield session
+    session.stop()
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def line_sensors(tenants: Any, tenant_spark: Any) -> str:
+    """A bronze table (steel-plant's bronze.line_sensors) and the DataSource naming it.
+
+    Written directly with Spark, as ingestion would have; the products read it.
+    """
+    import datetime as dt
+
+    from nidc.kube import apply
+
+    start = dt.datetime(2026, 11, 25, 8, 0)
+    rows = [
+        (f"line{n}", start + dt.timedelta(minutes=m), float(m)) for n in range(2) for m in range(90)
+    ]
+    path = "s3a://tenant-steel-plant/bronze/line_sensors"
+    tenant_spark.createDataFrame(rows, "line string, ts timestamp, value double").write.format(
+        "delta"
+    ).mode("overwrite").save(path)
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataSource",
+            "metadata": {"name": "line-sensors", "namespace": "steel-plant"},
+            "spec": {
+                "type": "files",
+                "endpoint": "s3://tenant-steel-plant",
+                "domain": "production-operation",
+                "enterprisePrefix": "88.118.8",
+                "schedule": "@hourly",
+                "targetTable": "bronze.line_sensors",
+                "files": {"format": "parquet", "prefix": "lines/"},
+            },
+        },
+    )
+    return path

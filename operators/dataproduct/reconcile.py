@@ -10,6 +10,7 @@ from nidc.api.common import API_VERSION
 from nidc.kube import ApiException, apply, delete, list_objects
 from operators.apply import with_owner
 from operators.context import OperatorContext
+from operators.crash_points import crash_point
 from operators.dataproduct.build import (
     PARENT_UID,
     build_job,
@@ -78,11 +79,13 @@ def reconcile(product: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -
         generation, sequence = plan.create
         job = build_job(product, seen.input_tables, generation, sequence)
         run = with_owner(build_run(product, job, generation, sequence), product)
+        crash_point("dataproduct:before-run-record")
         try:
             runs.append(apply(ctx.api, run, field_manager=FIELD_MANAGER))
         except ApiException as error:
             if error.status != 422:  # 422: it exists with the immutable spec: adopted
                 raise
+        crash_point("dataproduct:after-run-record")
     for name in plan.prune:
         delete(ctx.api, API_VERSION, "PipelineRun", name, product["metadata"]["namespace"])
     return build_status(product, runs, plan, seen.problem, seen.waiting_for_input)

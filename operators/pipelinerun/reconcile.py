@@ -12,6 +12,7 @@ from typing import Any
 from nidc.api.pipeline_run import Phase
 from nidc.kube import patch_status
 from operators.context import OperatorContext
+from operators.crash_points import crash_point
 from operators.runs.state_machine import Action, Limits, RunStatus, cancel, decide
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -76,10 +77,12 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
         return current.phase
     log = ctx.runner.log_location(name, decision.status.attempts)
     patch_status(ctx.api, body, write_status(decision.status, log))
+    crash_point("run:after-status-record")
     if decision.action is Action.SUBMIT:
         ctx.runner.submit(
             name, decision.status.attempts, ctx.job_spec(body), ctx.job_environment(body)
         )
+        crash_point("run:after-submit")
     elif decision.action is Action.CANCEL:
         ctx.runner.cancel(name)
     return decision.status.phase

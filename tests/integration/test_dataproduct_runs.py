@@ -2,66 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import hvac
 import pytest
 from pyspark.sql import SparkSession
 
 from nidc.kube import apply, list_objects
-from nidc.local.pki import TRUSTSTORE_PASSWORD
-from nidc.local.platform import LocalPlatform
-from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 from tests.cluster import condition
 
 pytestmark = pytest.mark.integration
 
 TENANT = "steel-plant"
-BRONZE = f"s3a://tenant-{TENANT}/bronze/line_sensors"
 TARGET = f"s3a://tenant-{TENANT}/silver/line_hourly"
-
-
-@pytest.fixture(scope="module")
-def tenant_spark(
-    platform: LocalPlatform, platform_env: dict[str, Any], tenants: Any
-) -> Iterator[SparkSession]:
-    """A Spark session with the tenant's own S3 credentials (as a job of the tenant has)."""
-    bao = platform_env["servers"]["openbao"]
-    vault = hvac.Client(
-        url=bao["url"],
-        token=Path(bao["root_token_file"]).read_text().strip(),
-        verify=platform_env["ca_file"],
-    )
-    creds = vault.secrets.kv.v2.read_secret_version(
-        path=f"tenants/{TENANT}/s3", raise_on_deleted_version=True
-    )["data"]["data"]
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AWS_ACCESS_KEY_ID", creds["accessKey"])
-    mp.setenv("AWS_SECRET_ACCESS_KEY", creds["secretKey"])
-    store = ObjectStore(
-        platform_env["servers"]["minio"]["url"],
-        truststore=platform.ca.java_truststore(),
-        truststore_password=TRUSTSTORE_PASSWORD,
-    )
-    session = create_session(
-        build_spark_conf(store, [Path(j) for j in platform_env["spark_jars"]], "nidc-it-products")
-    )
-    start = dt.datetime(2026, 11, 25, 8, 0)
-    rows = [
-        (f"line{n % 2}", start + dt.timedelta(minutes=m), float(m))
-        for n in range(2)
-        for m in range(90)
-    ]
-    session.createDataFrame(rows, "line string, ts timestamp, value double").write.format(
-        "delta"
-    ).mode("overwrite").save(BRONZE)
-    yield session
-    session.stop()
-    mp.undo()
 
 
 def product(sql: str) -> dict[str, Any]:

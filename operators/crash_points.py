@@ -1,0 +1,25 @@
+"""Fail points for the crash tests (in the manner of etcd's gofail).
+
+`NIDC_CRASH_AT=<point>` makes the process kill itself with SIGKILL the first time it reaches
+that point, exactly as `kill -9` at that line would. Unset (always, outside the crash tests) it
+costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+# Every point where a reconciler has done, or is about to do, a side effect.
+POINTS = (
+    "dataproduct:before-run-record",
+    "dataproduct:after-run-record",
+    "run:after-status-record",
+    "run:after-submit",
+)
+
+
+def crash_point(name: str) -> None:
+    """Die here, now, without cleanup, when the crash tests ask for it."""
+    if os.environ.get("NIDC_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,137 @@
+"""kill -9 at every side-effect point of the DataProduct and PipelineRun reconcilers.
+
+The operator is started with NIDC_CRASH_AT=<point> and dies there (SIGKILL, no cleanup) the
+first time any reconcile reaches it; it is restarted the same way until it has died there the
+required number of times, for each point in turn, over one set of products. Then it runs
+normally, and every product must end with exactly one run per (uid, generation, sequence),
+that run finished, one Delta commit, and no job or run folder left without its run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nidc.kube import apply, list_objects
+from nidc.local.platform import LocalPlatform
+from nidc.local.process import processes_mentioning
+from operators.crash_points import POINTS
+from operators.runs.naming import run_name
+from tests.cluster import condition
+from tests.operator_process import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+TENANT = "steel-plant"
+
+
+def product(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "DataProduct",
+        "metadata": {"name": name, "namespace": TENANT},
+        "spec": {
+            "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
+            "transform": {
+                "sql": "SELECT line, count(*) AS readings FROM line_sensors GROUP BY line"
+            },
+            "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
+            "targetTable": f"silver.{name.replace('-', '_')}",
+        },
+    }
+
+
+def crash_and_recover(
+    tenants: Any,
+    operator: OperatorProcess,
+    tenant_spark: Any,
+    platform: LocalPlatform,
+    kills_per_point: int,
+    products: int,
+) -> None:
+    tag = uuid.uuid4().hex[:4]
+    names = [f"crash-{tag}-{i}" for i in range(products)]
+    operator.stop()
+    try:
+        for name in names:
+            apply(tenants, product(name))
+        for point in POINTS:
+            for kill in range(kills_per_point):
+                operator.start({"NIDC_CRASH_AT": point})
+                for _extra in range(4):
+                    try:
+                        code = operator.wait_exit(timeout=30)
+                        break
+                    except subprocess.TimeoutExpired:
+                        # Concurrent handlers can pass a point together before the kill lands,
+                        # leaving nothing to reach it: give the operator new work.
+                        names.append(f"crash-{tag}-{len(names)}")
+                        apply(tenants, product(names[-1]))
+                else:
+                    raise AssertionError(f"{point}: no kill {kill}; see {operator.log}")
+                assert code == -9, f"{point} kill {kill}: exit {code}, see {operator.log}"
+    finally:
+        operator.start()
+
+    deadline = time.monotonic() + 600
+    while True:
+        found = {
+            p["metadata"]["name"]: p
+            for p in list_objects(tenants, "nidc.io/v1alpha1", "DataProduct", namespace=TENANT)
+        }
+        done = [n for n in names if condition(found[n], "Ready").get("status") == "True"]
+        if len(done) == len(names):
+            break
+        assert time.monotonic() < deadline, f"not all products Ready: {done}"
+        time.sleep(3)
+
+    runs_dir = Path(platform.state.root) / "runs"
+    all_runs = {
+        r["metadata"]["name"]: r
+        for r in list_objects(tenants, "nidc.io/v1alpha1", "PipelineRun", namespace=TENANT)
+    }
+    for name in names:
+        uid = found[name]["metadata"]["uid"]
+        mine = [
+            r for r in all_runs.values() if r["metadata"]["labels"].get("nidc.io/parent-uid") == uid
+        ]
+        # Exactly one run for (uid, generation 1, sequence 0), under its deterministic name.
+        assert [r["metadata"]["name"] for r in mine] == [run_name(name, uid, 1, 0)]
+        assert mine[0]["status"]["phase"] == "Succeeded"
+        # The work itself happened once: one commit in the product's Delta table.
+        target = f"s3a://tenant-{TENANT}/silver/{name.replace('-', '_')}"
+        history = tenant_spark.sql(f"DESCRIBE HISTORY delta.`{target}`").collect()
+        assert [r.version for r in history] == [0], name
+    # No orphans: every run folder belongs to a recorded run, and no job is left running.
+    for folder in runs_dir.iterdir():
+        assert folder.name in all_runs, f"orphan run folder {folder}"
+    deadline = time.monotonic() + 60
+    while processes_mentioning(str(runs_dir)):
+        assert time.monotonic() < deadline, "job processes still running after every run ended"
+        time.sleep(1)
+
+
+def test_kill_9_at_every_side_effect_point(
+    tenants: Any,
+    operator: OperatorProcess,
+    tenant_spark: Any,
+    line_sensors: str,
+    platform: LocalPlatform,
+) -> None:
+    crash_and_recover(tenants, operator, tenant_spark, platform, kills_per_point=5, products=5)
+
+
+@pytest.mark.slow
+def test_kill_9_fifty_times_at_every_side_effect_point(
+    tenants: Any,
+    operator: OperatorProcess,
+    tenant_spark: Any,
+    line_sensors: str,
+    platform: LocalPlatform,
+) -> None:
+    crash_and_recover(tenants, operator, tenant_spark, platform, kills_per_point=50, products=8)

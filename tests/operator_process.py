@@ -1,0 +1,58 @@
+"""The operator as a real process the tests can start, crash and restart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class OperatorProcess:
+    """`nidc operator run` against one platform state folder; one process at a time."""
+
+    def __init__(self, state_dir: Path, log: Path) -> None:
+        self.state_dir = state_dir
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def __str__(self) -> str:
+        return str(self.log)
+
+    def start(self, extra_env: dict[str, str] | None = None, timeout: float = 60) -> None:
+        """Start and wait until its handlers are registered (or it died at a crash point)."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        env = {**os.environ, "NIDC_STATE_DIR": str(self.state_dir), **(extra_env or {})}
+        marker = f"=== operator start {self.starts}"
+        with self.log.open("a") as out:
+            out.write(f"{marker} {extra_env or ''}\n")
+            out.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nidc.cli", "operator", "run"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while "operator running" not in self.log.read_text().split(marker, 1)[1]:
+            if self.proc.poll() is not None:
+                return  # it may have died on purpose (a crash point) before it got that far
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"operator did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the process to end by itself; its return code (-9 for SIGKILL)."""
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    def tracebacks(self) -> list[str]:
+        return [line for line in self.log.read_text().splitlines() if "Traceback" in line]
