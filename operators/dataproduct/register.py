@@ -10,6 +10,7 @@ import kopf
 from nidc.api.common import GROUP, VERSION
 from operators.context import OperatorContext
 from operators.dataproduct import reconcile
+from operators.errors import retry_when_unavailable
 from operators.events import post_transition
 from operators.status import changed_fields
 
@@ -20,6 +21,7 @@ PLURAL = "dataproducts"
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
 @kopf.timer(GROUP, VERSION, PLURAL, interval=5, idle=1)
+@retry_when_unavailable
 def reconcile_dataproduct(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     context: OperatorContext = memo.context
     previous = dict(body.get("status") or {})
