@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,23 @@ def api_client(kubeconfig: Path, context: str | None = None) -> client.ApiClient
     return api
 
 
+_DYNAMIC_CLIENTS: dict[int, dynamic.DynamicClient] = {}
+_DYNAMIC_LOCK = threading.Lock()
+
+
+def dynamic_client(api: client.ApiClient) -> dynamic.DynamicClient:
+    """One DynamicClient per ApiClient: making one runs API discovery (dozens of requests),
+    which under many concurrent reconciles starved the operator's worker threads."""
+    with _DYNAMIC_LOCK:
+        found = _DYNAMIC_CLIENTS.get(id(api))
+        if found is None or found.client is not api:
+            found = dynamic.DynamicClient(api)
+            _DYNAMIC_CLIENTS[id(api)] = found
+        return found
+
+
 def _resource(api: client.ApiClient, api_version: str, kind: str) -> Any:
-    return dynamic.DynamicClient(api).resources.get(api_version=api_version, kind=kind)
+    return dynamic_client(api).resources.get(api_version=api_version, kind=kind)
 
 
 def apply(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
-from nidc.kube import ApiClient, create
+from nidc.kube import ApiClient, ApiException, create
 from operators.conditions import READY, now_rfc3339
 
 REPORTING_COMPONENT = "nidc-operator"
+LOGGER = logging.getLogger(__name__)
 
 
 def build_event(
@@ -62,13 +64,16 @@ def post_transition(
     if not ready_transition(previous, status):
         return
     condition = next(c for c in status["conditions"] if c["type"] == READY)
-    create(
-        api,
-        build_event(
-            obj,
-            condition["reason"],
-            condition["message"],
-            warning=condition["status"] != "True",
-            now=now_rfc3339(),
-        ),
+    event = build_event(
+        obj,
+        condition["reason"],
+        condition["message"],
+        warning=condition["status"] != "True",
+        now=now_rfc3339(),
     )
+    try:
+        create(api, event)
+    except ApiException as error:
+        # Events are best effort: a terminating namespace refuses them, and that must not
+        # fail the reconcile whose status is already decided.
+        LOGGER.warning("event %s not posted: %s", event["reason"], error.reason)
