@@ -76,4 +76,7 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "NIDC_SPARK_JARS": ":".join(env["spark_jars"]),
         "NIDC_JAVA_TRUSTSTORE": str(CertificateAuthority(state / "pki").java_truststore()),
         "NIDC_JAVA_TRUSTSTORE_PASSWORD": TRUSTSTORE_PASSWORD,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": env["servers"]["jaeger"]["otlp_grpc"],
+        "OTEL_EXPORTER_OTLP_CERTIFICATE": str(ca_file),
+        "OTEL_SERVICE_NAME": "nidc-operator",
     }

@@ -5,11 +5,13 @@ Run with `nidc operator run` (locally) or as the Deployment the stacks create.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import kopf
 
 from nidc.api.common import GROUP
+from nidc.telemetry.tracing import setup_tracing
 from operators.context import OperatorContext
 from operators.dataproduct import register as dataproduct_register
 from operators.pipelinerun import register as pipelinerun_register
@@ -31,4 +33,5 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.posting.level = 20  # INFO and above become Kubernetes events
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    setup_tracing(os.environ.get("OTEL_SERVICE_NAME", "nidc-operator"))
     memo.context = OperatorContext.create(OperatorSettings.from_env())

@@ -16,7 +16,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import StatusCode
+
+from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
+
+TRACER = tracer(__name__)
 
 
 def write_atomically(path: Path, data: dict[str, Any]) -> None:
@@ -37,7 +42,8 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     conf = build_spark_conf(
         store, [Path(j) for j in spec["jars"]], spec["run"], master=spec.get("master", "local[2]")
     )
-    spark = create_session(conf)
+    with TRACER.start_as_current_span("spark session start"):
+        spark = create_session(conf)
     try:
         if spec["job"] == "transform":
             from spark_jobs.transform import transform
@@ -58,14 +64,30 @@ def main(run_dir: Path) -> int:
         return 0
     (run_dir / "pid").write_text(f"{os.getpid()}\n")
     spec = json.loads((run_dir / "spec.json").read_text())
-    try:
-        result = run_job(spec)
-    except Exception as error:  # the job's own failure, reported with its reason
-        traceback.print_exc()
-        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        write_atomically(run_dir / "failure.json", {"reason": reason[:500]})
-        return 1
+    setup_tracing("nidc-spark-job")
+    # The job's spans join the run's trace through the traceparent the operator handed over.
+    with (
+        continued(os.environ.get("TRACEPARENT", "")),
+        TRACER.start_as_current_span(
+            f"job {spec['job']}",
+            attributes={"nidc.pipelinerun": spec["run"], "nidc.attempt": spec.get("attempt", 1)},
+        ) as span,
+    ):
+        try:
+            result = run_job(spec)
+        except Exception as error:  # the job's own failure, reported with its reason
+            traceback.print_exc()
+            message = str(error).splitlines()[0] if str(error) else ""
+            reason = f"{type(error).__name__}: {message}"
+            span.set_status(StatusCode.ERROR, reason[:500])
+            write_atomically(run_dir / "failure.json", {"reason": reason[:500]})
+            shutdown_tracing()
+            return 1
+        span.set_attributes(
+            {"nidc.table_version": result["tableVersion"], "nidc.rows": result["rows"]}
+        )
     write_atomically(run_dir / "result.json", result)
+    shutdown_tracing()
     return 0
 
 

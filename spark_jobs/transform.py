@@ -12,21 +12,35 @@ from typing import Any
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
+from nidc.telemetry.tracing import tracer
+
+TRACER = tracer(__name__)
+
 
 def transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     """Register each input as a view, run the SQL, overwrite the target table."""
     for source in spec["inputs"]:
-        spark.read.format("delta").load(source["path"]).createOrReplaceTempView(source["view"])
-    frame = spark.sql(spec["sql"])
-    (
-        frame.write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .option("txnAppId", spec["txnAppId"])
-        .option("txnVersion", str(spec["txnVersion"]))
-        .save(spec["target"])
-    )
-    table = DeltaTable.forPath(spark, spec["target"])
-    version = table.history(1).collect()[0]["version"]
-    rows = spark.read.format("delta").load(spec["target"]).count()
+        with TRACER.start_as_current_span(
+            "delta read (s3a)",
+            attributes={"nidc.view": source["view"], "nidc.path": source["path"]},
+        ):
+            frame = spark.read.format("delta").load(source["path"])
+            frame.createOrReplaceTempView(source["view"])
+    with TRACER.start_as_current_span(
+        "delta write (s3a)",
+        attributes={"nidc.path": spec["target"], "nidc.txn_version": spec["txnVersion"]},
+    ):
+        result = spark.sql(spec["sql"])
+        (
+            result.write.format("delta")
+            .mode("overwrite")
+            .option("overwriteSchema", "true")
+            .option("txnAppId", spec["txnAppId"])
+            .option("txnVersion", str(spec["txnVersion"]))
+            .save(spec["target"])
+        )
+    with TRACER.start_as_current_span("delta read back (s3a)"):
+        table = DeltaTable.forPath(spark, spec["target"])
+        version = table.history(1).collect()[0]["version"]
+        rows = spark.read.format("delta").load(spec["target"]).count()
     return {"tableVersion": int(version), "rows": int(rows)}

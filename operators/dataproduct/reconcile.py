@@ -8,6 +8,7 @@ from typing import Any
 
 from nidc.api.common import API_VERSION
 from nidc.kube import ApiException, apply, delete, list_objects
+from nidc.telemetry.tracing import current_traceparent, tracer
 from operators.apply import with_owner
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
@@ -20,6 +21,8 @@ from operators.dataproduct.build import (
 )
 from operators.pipelinerun.reconcile import cancel_run
 from operators.tenant.build import TenantNames
+
+TRACER = tracer(__name__)
 
 FIELD_MANAGER = "nidc-operator"
 
@@ -77,15 +80,28 @@ def reconcile(product: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -
         cancel_run(run, ctx, "superseded by a newer spec (concurrencyPolicy Replace)", now)
     if plan.create and ready_to_run:
         generation, sequence = plan.create
-        job = build_job(product, seen.input_tables, generation, sequence)
-        run = with_owner(build_run(product, job, generation, sequence), product)
-        crash_point("dataproduct:before-run-record")
-        try:
-            runs.append(apply(ctx.api, run, field_manager=FIELD_MANAGER))
-        except ApiException as error:
-            if error.status != 422:  # 422: it exists with the immutable spec: adopted
-                raise
-        crash_point("dataproduct:after-run-record")
+        # Each run's trace starts at the reconcile that records it.
+        with TRACER.start_as_current_span(
+            "reconcile DataProduct",
+            attributes={
+                "nidc.namespace": product["metadata"]["namespace"],
+                "nidc.dataproduct": product["metadata"]["name"],
+                "nidc.generation": generation,
+                "nidc.sequence": sequence,
+            },
+        ):
+            job = {
+                **build_job(product, seen.input_tables, generation, sequence),
+                "traceparent": current_traceparent(),
+            }
+            run = with_owner(build_run(product, job, generation, sequence), product)
+            crash_point("dataproduct:before-run-record")
+            try:
+                runs.append(apply(ctx.api, run, field_manager=FIELD_MANAGER))
+            except ApiException as error:
+                if error.status != 422:  # 422: it exists with the immutable spec: adopted
+                    raise
+            crash_point("dataproduct:after-run-record")
     for name in plan.prune:
         delete(ctx.api, API_VERSION, "PipelineRun", name, product["metadata"]["namespace"])
     return build_status(product, runs, plan, seen.problem, seen.waiting_for_input)

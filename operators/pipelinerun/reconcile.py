@@ -11,9 +11,12 @@ from typing import Any
 
 from nidc.api.pipeline_run import Phase
 from nidc.kube import patch_status
+from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
 from operators.runs.state_machine import Action, Limits, RunStatus, cancel, decide
+
+TRACER = tracer(__name__)
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -76,15 +79,29 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
     if decision.status == current and decision.action is Action.NONE:
         return current.phase
     log = ctx.runner.log_location(name, decision.status.attempts)
-    patch_status(ctx.api, body, write_status(decision.status, log))
-    crash_point("run:after-status-record")
-    if decision.action is Action.SUBMIT:
-        ctx.runner.submit(
-            name, decision.status.attempts, ctx.job_spec(body), ctx.job_environment(body)
-        )
-        crash_point("run:after-submit")
-    elif decision.action is Action.CANCEL:
-        ctx.runner.cancel(name)
+    attributes = {
+        "nidc.pipelinerun": name,
+        "nidc.phase.from": current.phase.value,
+        "nidc.phase.to": decision.status.phase.value,
+        "nidc.attempt": decision.status.attempts,
+    }
+    with (
+        continued(body["spec"]["job"].get("traceparent", "")),
+        TRACER.start_as_current_span(
+            f"run {decision.action.value if decision.action is not Action.NONE else 'transition'}",
+            attributes=attributes,
+        ),
+    ):
+        patch_status(ctx.api, body, write_status(decision.status, log))
+        crash_point("run:after-status-record")
+        if decision.action is Action.SUBMIT:
+            with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
+                environment = ctx.job_environment(body)
+            environment["TRACEPARENT"] = current_traceparent()
+            ctx.runner.submit(name, decision.status.attempts, ctx.job_spec(body), environment)
+            crash_point("run:after-submit")
+        elif decision.action is Action.CANCEL:
+            ctx.runner.cancel(name)
     return decision.status.phase
 
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from pyspark.sql import SparkSession
 
 from nidc.kube import apply, list_objects
@@ -47,8 +48,43 @@ def wait_for(api: Any, check: Any, what: str, timeout: float = 240) -> dict[str,
     raise AssertionError(f"timed out waiting for {what}: {item and item.get('status')}")
 
 
+def assert_one_trace_per_run(api: Any, env: dict[str, Any], item: dict[str, Any]) -> None:
+    """The run's trace, read back from Jaeger: operator and Spark job spans, one trace id."""
+    (run,) = [
+        r
+        for r in list_objects(api, "nidc.io/v1alpha1", "PipelineRun", namespace=TENANT)
+        if r["metadata"]["name"] == item["status"]["lastRun"]["name"]
+    ]
+    trace_id = run["spec"]["job"]["traceparent"].split("-")[1]
+    wanted = {
+        "reconcile DataProduct",
+        "run submit",
+        "openbao read tenant S3 credentials",
+        "job transform",
+        "spark session start",
+        "delta write (s3a)",
+    }
+    deadline = time.monotonic() + 60
+    while True:
+        response = requests.get(
+            f"{env['servers']['jaeger']['query_url']}/api/traces/{trace_id}",
+            verify=env["ca_file"],
+            timeout=10,
+        )
+        traces = (response.json().get("data") or []) if response.status_code == 200 else []
+        spans = traces[0]["spans"] if traces else []
+        names = {s["operationName"] for s in spans}
+        if wanted <= names:
+            break
+        assert time.monotonic() < deadline, f"trace {trace_id} has only {sorted(names)}"
+        time.sleep(2)
+    assert {s["traceID"] for s in spans} == {trace_id}
+    services = {p["serviceName"] for p in traces[0]["processes"].values()}
+    assert services == {"nidc-operator", "nidc-spark-job"}
+
+
 def test_runs_succeed_rerun_on_change_and_fail_safely(
-    tenants: Any, tenant_spark: SparkSession
+    tenants: Any, tenant_spark: SparkSession, line_sensors: str, platform_env: dict[str, Any]
 ) -> None:
     api = tenants
     apply(
@@ -81,6 +117,9 @@ def test_runs_succeed_rerun_on_change_and_fail_safely(
     assert first["status"]["rows"] == 4
     assert first["status"]["lastRun"]["phase"] == "Succeeded"
     assert "-g1-0-" in first["status"]["lastRun"]["name"]
+
+    # One trace per run: the reconcile that recorded it, the run's steps, the Spark job.
+    assert_one_trace_per_run(api, platform_env, first)
 
     # 2. A spec change starts a new run (generation 2) that commits a new version.
     apply(api, product("SELECT line, max(value) AS peak FROM line_sensors GROUP BY line"))

@@ -1,0 +1,1 @@
+"""OpenTelemetry set-up shared by the operators and the Spark jobs."""
