@@ -1,0 +1,84 @@
+"""A canary secret must never leak: the tenant's S3 secret key, which the operator itself
+generates, stores in OpenBao and hands to every job, appears in none of: operator log, events,
+status or annotations of any object, run records, run folders' specs, or exported spans."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import hvac
+import pytest
+import requests
+
+from nidc.kube import list_objects
+from nidc.local.platform import LocalPlatform
+from tests.cluster import condition
+from tests.operator_process import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+KINDS = [
+    ("nidc.io/v1alpha1", k)
+    for k in (
+        "Tenant",
+        "DataSource",
+        "DataProduct",
+        "ClassificationPolicy",
+        "DataGrant",
+        "DataShare",
+        "ExportApproval",
+        "PipelineRun",
+    )
+] + [("v1", "Event"), ("v1", "Namespace"), ("v1", "ConfigMap")]
+
+
+def test_tenant_s3_secret_appears_nowhere(
+    tenants: Any,
+    operator: OperatorProcess,
+    platform: LocalPlatform,
+    platform_env: dict[str, Any],
+    line_sensors: str,
+) -> None:
+    bao = platform_env["servers"]["openbao"]
+    vault = hvac.Client(
+        url=bao["url"],
+        token=Path(bao["root_token_file"]).read_text().strip(),
+        verify=platform_env["ca_file"],
+    )
+    canary = vault.secrets.kv.v2.read_secret_version(
+        path="tenants/steel-plant/s3", raise_on_deleted_version=True
+    )["data"]["data"]["secretKey"]
+    assert len(canary) >= 30
+
+    # At least one run must have used the secret, so the check means something.
+    deadline = time.monotonic() + 600
+    while not any(
+        condition(p, "Ready").get("status") == "True"
+        for p in list_objects(tenants, "nidc.io/v1alpha1", "DataProduct", namespace="steel-plant")
+    ):
+        assert time.monotonic() < deadline, "no product ever ran"
+        time.sleep(3)
+
+    assert canary not in operator.log.read_text()
+    for api_version, kind in KINDS:
+        for obj in list_objects(tenants, api_version, kind):
+            text = json.dumps(
+                {k: obj.get(k) for k in ("metadata", "status", "spec", "message", "data", "reason")}
+            )
+            assert canary not in text, f"{kind} {obj['metadata']['name']}"
+    for spec in (platform.state.root / "runs").glob("*/spec.json"):
+        assert canary not in spec.read_text(), spec
+    query = platform_env["servers"]["jaeger"]["query_url"]
+    for service in ("nidc-operator", "nidc-spark-job"):
+        response = requests.get(
+            f"{query}/api/traces",
+            params={"service": service, "limit": 1000, "lookback": "1h"},
+            verify=platform_env["ca_file"],
+            timeout=30,
+        )
+        assert response.status_code == 200
+        assert response.json()["data"], f"no traces from {service}"
+        assert canary not in response.text
