@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,26 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
         spark.stop()
 
 
+def wait_for_slot(slots: Path) -> Any:
+    """Hold one of NIDC_LOCAL_JOB_SLOTS slots (default 2) for the life of this process.
+
+    The embedded platform shares one machine: queued jobs wait here (holding their run's lock,
+    so the runner sees them as accepted) instead of starting one JVM each at once.
+    """
+    slots.mkdir(parents=True, exist_ok=True)
+    count = max(1, int(os.environ.get("NIDC_LOCAL_JOB_SLOTS", "2")))
+    while True:
+        for index in range(count):
+            handle = (slots / f"slot-{index}").open("w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            return handle
+        time.sleep(1)
+
+
 def main(run_dir: Path) -> int:
     """Run the job of one run folder unless another process already does."""
     lock = (run_dir / "lock").open("w")
@@ -63,6 +84,7 @@ def main(run_dir: Path) -> int:
         print("another process already runs this job; leaving it to that one", file=sys.stderr)
         return 0
     (run_dir / "pid").write_text(f"{os.getpid()}\n")
+    _slot = wait_for_slot(run_dir.parent / ".slots")  # held until this process ends
     spec = json.loads((run_dir / "spec.json").read_text())
     setup_tracing("nidc-spark-job")
     # The job's spans join the run's trace through the traceparent the operator handed over.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -15,21 +16,23 @@ from tests.cluster import condition
 pytestmark = pytest.mark.integration
 
 TENANT = "steel-plant"
-TARGET = f"s3a://tenant-{TENANT}/silver/line_hourly"
+# Unique per test session, so a platform reused from an earlier session cannot confuse it.
+NAME = f"line-hourly-{uuid.uuid4().hex[:5]}"
+TARGET = f"s3a://tenant-{TENANT}/silver/{NAME.replace('-', '_')}"
 
 
 def product(sql: str) -> dict[str, Any]:
     return {
         "apiVersion": "nidc.io/v1alpha1",
         "kind": "DataProduct",
-        "metadata": {"name": "line-hourly", "namespace": TENANT},
+        "metadata": {"name": NAME, "namespace": TENANT},
         "spec": {
             "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
             "transform": {"sql": sql},
             "maxAttempts": 1,
             "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
             "grade": 1,
-            "targetTable": "silver.line_hourly",
+            "targetTable": f"silver.{NAME.replace('-', '_')}",
         },
     }
 
@@ -41,7 +44,7 @@ def wait_for(api: Any, check: Any, what: str, timeout: float = 240) -> dict[str,
             p["metadata"]["name"]: p
             for p in list_objects(api, "nidc.io/v1alpha1", "DataProduct", namespace=TENANT)
         }
-        item = found.get("line-hourly")
+        item = found.get(NAME)
         if item and check(item):
             return item
         time.sleep(2)

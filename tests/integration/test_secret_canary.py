@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import hvac
 import pytest
 import requests
 
-from nidc.kube import list_objects
+from nidc.kube import apply, list_objects
 from nidc.local.platform import LocalPlatform
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
@@ -53,13 +54,33 @@ def test_tenant_s3_secret_appears_nowhere(
     )["data"]["data"]["secretKey"]
     assert len(canary) >= 30
 
-    # At least one run must have used the secret, so the check means something.
+    # A run of this test's own uses the secret (and exports spans), so the check means something.
+    name = f"canary-{uuid.uuid4().hex[:5]}"
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataProduct",
+            "metadata": {"name": name, "namespace": "steel-plant"},
+            "spec": {
+                "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
+                "transform": {"sql": "SELECT count(*) AS n FROM line_sensors"},
+                "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
+                "targetTable": f"silver.{name.replace('-', '_')}",
+            },
+        },
+    )
     deadline = time.monotonic() + 600
-    while not any(
-        condition(p, "Ready").get("status") == "True"
-        for p in list_objects(tenants, "nidc.io/v1alpha1", "DataProduct", namespace="steel-plant")
-    ):
-        assert time.monotonic() < deadline, "no product ever ran"
+    while True:
+        found = {
+            p["metadata"]["name"]: p
+            for p in list_objects(
+                tenants, "nidc.io/v1alpha1", "DataProduct", namespace="steel-plant"
+            )
+        }
+        if condition(found[name], "Ready").get("status") == "True":
+            break
+        assert time.monotonic() < deadline, f"{name} never became Ready"
         time.sleep(3)
 
     assert canary not in operator.log.read_text()
