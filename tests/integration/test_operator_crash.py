@@ -115,7 +115,7 @@ def crash_and_recover(
         history = tenant_spark.sql(f"DESCRIBE HISTORY delta.`{target}`").collect()
         assert [r.version for r in history] == [0], name
     # No orphans: every run folder belongs to a recorded run, and no job is left running.
-    for folder in runs_dir.iterdir():
+    for folder in (f for f in runs_dir.iterdir() if not f.name.startswith(".")):
         assert folder.name in all_runs, f"orphan run folder {folder}"
     deadline = time.monotonic() + 60
     while processes_mentioning(str(runs_dir)):
