@@ -92,8 +92,9 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
             attributes=attributes,
         ),
     ):
-        patch_status(ctx.api, body, write_status(decision.status, log))
-        crash_point("run:after-status-record")
+        if decision.status != current:
+            patch_status(ctx.api, body, write_status(decision.status, log))
+            crash_point("run:after-status-record")
         if decision.action is Action.SUBMIT:
             with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
                 environment = ctx.job_environment(body)
