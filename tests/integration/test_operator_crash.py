@@ -66,10 +66,10 @@ def crash_and_recover(
         add_product()
         for point in POINTS:
             for kill in range(kills_per_point):
-                if point == "dataproduct:after-run-record":
-                    # Each kill there consumes a product still without its run: bring one.
-                    # The other points always have work: a run killed before its action
-                    # redoes it, and each recorded run is submitted once.
+                if point in ("dataproduct:after-run-record", "run:after-submit"):
+                    # A kill there consumes a product still without its run (or a run not yet
+                    # submitted): bring new work, so the kill comes without waiting. The other
+                    # points always have work: a run killed before its write redoes it.
                     add_product()
                 operator.start({"NIDC_CRASH_AT": point})
                 for _extra in range(4):
