@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +11,14 @@ import urllib3
 from minio import Minio
 from pyspark.sql import SparkSession
 
-from nidc.local.pki import TRUSTSTORE_PASSWORD
-from nidc.local.platform import LocalPlatform
-from spark_jobs.session import ObjectStore, build_spark_conf, create_session
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def spark(platform: LocalPlatform, platform_env: dict[str, Any]) -> Iterator[SparkSession]:
-    s3 = platform_env["servers"]["minio"]
-    mp = pytest.MonkeyPatch()
-    # The S3A connector reads credentials from the JVM's environment, never from the conf.
-    mp.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])
-    mp.setenv("AWS_SECRET_ACCESS_KEY", Path(s3["secret_key_file"]).read_text().strip())
-    store = ObjectStore(
-        endpoint=s3["url"],
-        region=s3["region"],
-        truststore=platform.ca.java_truststore(),
-        truststore_password=TRUSTSTORE_PASSWORD,
-    )
-    jars = [Path(j) for j in platform_env["spark_jars"]]
-    session = create_session(build_spark_conf(store, jars, "nidc-it-delta"))
-    yield session
-    session.stop()
-    mp.undo()
+def spark(tenant_spark: SparkSession) -> SparkSession:
+    # One JVM per test process: Spark reuses its session, and S3A read its credentials when the
+    # JVM started, so every Spark test shares the session made with a tenant's own credentials.
+    return tenant_spark
 
 
 def test_delta_table_round_trip_on_s3a(spark: SparkSession, platform_env: dict[str, Any]) -> None:
@@ -50,9 +32,9 @@ def test_delta_table_round_trip_on_s3a(spark: SparkSession, platform_env: dict[s
             cert_reqs="CERT_REQUIRED", ca_certs=platform_env["ca_file"]
         ),
     )
-    bucket = f"it-lake-{uuid.uuid4().hex[:8]}"
-    store.make_bucket(bucket)
-    path = f"s3a://{bucket}/bronze/spindle_temperature"
+    bucket = "tenant-steel-plant"
+    prefix = f"it-{uuid.uuid4().hex[:8]}/bronze/spindle_temperature"
+    path = f"s3a://{bucket}/{prefix}"
     rows = [("cnc-01", "spindle.temp", 41.5 + i) for i in range(25)]
     frame = spark.createDataFrame(rows, "asset string, point string, value double")
     frame.write.format("delta").mode("overwrite").save(path)
@@ -64,7 +46,5 @@ def test_delta_table_round_trip_on_s3a(spark: SparkSession, platform_env: dict[s
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").select("version").collect()
     assert sorted(r.version for r in history) == [0, 1]
     # The Delta log really is on the S3 server.
-    log = [
-        o.object_name for o in store.list_objects(bucket, "bronze/spindle_temperature/_delta_log/")
-    ]
+    log = [o.object_name for o in store.list_objects(bucket, f"{prefix}/_delta_log/")]
     assert any(name.endswith("00000000000000000001.json") for name in log)
