@@ -6,7 +6,13 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from nidc.api.common import TABLE_NAME, Condition, DataDomain, GradeField, Model, conditions_field
+from nidc.api.common import (
+    TABLE_NAME,
+    DataDomain,
+    GradeField,
+    Model,
+    ObservedStatus,
+)
 
 
 class DetectorKind(StrEnum):
@@ -75,16 +81,9 @@ class ClassificationPolicySpec(Model):
     )
 
 
-class ClassificationPolicyStatus(Model):
+class ClassificationPolicyStatus(ObservedStatus):
     """Observed state of a classification policy."""
 
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
     classified_tables: int | None = Field(
         default=None, alias="classifiedTables", ge=0, description="Tables classified under it."
     )

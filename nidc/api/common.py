@@ -128,3 +128,15 @@ class RunSummary(Model):
         description="When the run reached a terminal phase.",
         json_schema_extra={"format": "date-time"},
     )
+
+
+class ObservedStatus(Model):
+    """The status fields every kind shares: what generation it describes, and its conditions."""
+
+    observed_generation: int | None = Field(
+        default=None,
+        alias="observedGeneration",
+        ge=0,
+        description="The .metadata.generation this status describes.",
+    )
+    conditions: list[Condition] = conditions_field()

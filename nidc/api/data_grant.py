@@ -6,7 +6,12 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from nidc.api.common import DNS_LABEL, Condition, LocalObjectReference, Model, conditions_field
+from nidc.api.common import (
+    DNS_LABEL,
+    LocalObjectReference,
+    Model,
+    ObservedStatus,
+)
 
 
 class GranteeKind(StrEnum):
@@ -53,16 +58,9 @@ class DataGrantSpec(Model):
     )
 
 
-class DataGrantStatus(Model):
+class DataGrantStatus(ObservedStatus):
     """Observed state of a grant."""
 
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
     open_bao_policy: str | None = Field(
         default=None, alias="openBaoPolicy", description="The OpenBao policy written for it."
     )

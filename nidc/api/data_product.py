@@ -10,12 +10,11 @@ from nidc.api.common import (
     CRON,
     DNS_LABEL,
     TABLE_NAME,
-    Condition,
     GradeField,
     LocalObjectReference,
     Model,
+    ObservedStatus,
     RunSummary,
-    conditions_field,
 )
 from nidc.api.tenant import Person
 
@@ -172,16 +171,9 @@ class Quality(Model):
     )
 
 
-class DataProductStatus(Model):
+class DataProductStatus(ObservedStatus):
     """Observed state of a data product."""
 
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
     table_version: int | None = Field(
         default=None, alias="tableVersion", ge=0, description="Current Delta table version."
     )

@@ -6,7 +6,12 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from nidc.api.common import DNS_LABEL, Condition, LocalObjectReference, Model, conditions_field
+from nidc.api.common import (
+    DNS_LABEL,
+    LocalObjectReference,
+    Model,
+    ObservedStatus,
+)
 
 
 class RecipientKind(StrEnum):
@@ -62,16 +67,9 @@ class RecipientStatus(Model):
     )
 
 
-class DataShareStatus(Model):
+class DataShareStatus(ObservedStatus):
     """Observed state of a share."""
 
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
     recipients: list[RecipientStatus] = Field(
         default_factory=list, description="Per-recipient tokens."
     )

@@ -10,12 +10,11 @@ from nidc.api.common import (
     CRON,
     OPENBAO_PATH,
     TABLE_NAME,
-    Condition,
     DataDomain,
     GradeField,
     Model,
+    ObservedStatus,
     RunSummary,
-    conditions_field,
 )
 
 # Industrial internet identifier (工业互联网标识): enterprise prefix "88.<n>.<n>" + "/" + suffix.
@@ -199,16 +198,9 @@ class Checkpoint(Model):
     watermark: str | None = Field(default=None, description="Last watermark value read (jdbc).")
 
 
-class DataSourceStatus(Model):
+class DataSourceStatus(ObservedStatus):
     """Observed state of a data source."""
 
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
     checkpoint: Checkpoint | None = Field(default=None, description="Ingestion progress.")
     last_run: RunSummary | None = Field(
         default=None, alias="lastRun", description="The most recent run."

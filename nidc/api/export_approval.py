@@ -6,7 +6,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from nidc.api.common import DNS_LABEL, Condition, GradeField, Model, conditions_field
+from nidc.api.common import (
+    DNS_LABEL,
+    GradeField,
+    Model,
+    ObservedStatus,
+)
 from nidc.api.tenant import Person
 
 
@@ -37,16 +42,8 @@ class ExportApprovalSpec(Model):
     )
 
 
-class ExportApprovalStatus(Model):
+class ExportApprovalStatus(ObservedStatus):
     """Observed state of an approval."""
-
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
 
 
 EXPORT_APPROVAL_RULES = [

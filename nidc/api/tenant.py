@@ -8,11 +8,10 @@ from pydantic import Field
 
 from nidc.api.common import (
     DNS_LABEL,
-    Condition,
     DataDomain,
     GradeField,
     Model,
-    conditions_field,
+    ObservedStatus,
 )
 
 
@@ -111,16 +110,9 @@ class TenantSpec(Model):
     )
 
 
-class TenantStatus(Model):
+class TenantStatus(ObservedStatus):
     """Observed state of a tenant."""
 
-    observed_generation: int | None = Field(
-        default=None,
-        alias="observedGeneration",
-        ge=0,
-        description="The .metadata.generation this status describes.",
-    )
-    conditions: list[Condition] = conditions_field()
     namespace: str | None = Field(default=None, description="The tenant's namespace.")
     bucket: str | None = Field(default=None, description="The tenant's S3 bucket.")
     open_bao_policy: str | None = Field(
