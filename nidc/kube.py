@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config, dynamic
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 FIELD_MANAGER = "nidc"
 
@@ -57,6 +59,20 @@ def apply(
     return result
 
 
+def apply_when_served(
+    api: client.ApiClient, manifest: dict[str, Any], timeout: float = 30
+) -> dict[str, Any]:
+    """Apply an object of a just-created CRD, retrying until the API server serves its kind."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return apply(api, manifest, field_manager="nidc-install")
+        except (ResourceNotFoundError, client.exceptions.ApiException) as error:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{manifest['kind']} is not served: {error}") from error
+            time.sleep(0.5)
+
+
 def list_objects(
     api: client.ApiClient,
     api_version: str,
@@ -69,6 +85,20 @@ def list_objects(
         namespace=namespace, label_selector=label_selector
     )
     return [item.to_dict() for item in listing.items]
+
+
+def get_object(
+    api: client.ApiClient, api_version: str, kind: str, name: str, namespace: str | None = None
+) -> dict[str, Any] | None:
+    """One object as a plain dict, or None when it does not exist."""
+    try:
+        found = _resource(api, api_version, kind).get(name=name, namespace=namespace)
+    except client.exceptions.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    result: dict[str, Any] = found.to_dict()
+    return result
 
 
 def in_cluster_or_kubeconfig() -> client.ApiClient:

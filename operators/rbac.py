@@ -55,6 +55,12 @@ def build_operator_cluster_role() -> dict[str, Any]:
             "verbs": READ,
         },
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": MANAGE},
+        # kopf peering: replicas announce themselves; the highest priority alive is active.
+        {
+            "apiGroups": ["kopf.dev"],
+            "resources": ["clusterkopfpeerings"],
+            "verbs": ["get", "list", "watch", "patch"],
+        },
     ]
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",

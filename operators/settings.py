@@ -23,6 +23,10 @@ class OperatorSettings:
     spark_jars: tuple[Path, ...] = ()
     java_truststore: Path | None = None
     java_truststore_password: str = ""
+    # Liveness fails after this long without an event through the watch streams.
+    watch_max_silence_seconds: int = 90
+    # A replica that stopped renewing its peering entry counts as dead after this long.
+    peering_lifetime_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -43,4 +47,6 @@ class OperatorSettings:
             if env.get("NIDC_JAVA_TRUSTSTORE")
             else None,
             java_truststore_password=env.get("NIDC_JAVA_TRUSTSTORE_PASSWORD", ""),
+            watch_max_silence_seconds=int(env.get("NIDC_WATCH_MAX_SILENCE_SECONDS", "90")),
+            peering_lifetime_seconds=int(env.get("NIDC_PEERING_LIFETIME_SECONDS", "60")),
         )

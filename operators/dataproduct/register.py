@@ -12,6 +12,7 @@ from operators.context import OperatorContext
 from operators.dataproduct import reconcile
 from operators.errors import retry_when_unavailable
 from operators.events import post_transition
+from operators.metrics import measured
 from operators.status import changed_fields
 
 PLURAL = "dataproducts"
@@ -22,6 +23,7 @@ PLURAL = "dataproducts"
 @kopf.on.update(GROUP, VERSION, PLURAL)
 @kopf.timer(GROUP, VERSION, PLURAL, interval=5, idle=1)
 @retry_when_unavailable
+@measured("DataProduct")
 def reconcile_dataproduct(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     context: OperatorContext = memo.context
     previous = dict(body.get("status") or {})

@@ -14,7 +14,9 @@ from nidc.kube import patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
-from operators.runs.state_machine import Action, Limits, RunStatus, cancel, decide
+from operators.events import post_event
+from operators.metrics import record_run_transition
+from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, cancel, decide
 
 TRACER = tracer(__name__)
 
@@ -94,6 +96,7 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
     ):
         if decision.status != current:
             patch_status(ctx.api, body, write_status(decision.status, log))
+            announce(ctx, body, current, decision.status)
             crash_point("run:after-status-record")
         if decision.action is Action.SUBMIT:
             with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
@@ -106,9 +109,52 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
     return decision.status.phase
 
 
+def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, bool] | None:
+    """Event reason, message and warning flag for a recorded step, or None if the phase and
+    attempt did not move (pure). Messages hold phases, attempts and reasons: never secrets."""
+    if before.phase == after.phase and before.attempts == after.attempts:
+        return None
+    if after.phase is Phase.PENDING and after.next_attempt_at:
+        when = _text(after.next_attempt_at)
+        return "Retrying", f"attempt {after.attempts} failed: {after.reason}; next at {when}", True
+    if after.phase is Phase.SUBMITTED:
+        return "Submitted", f"attempt {after.attempts} submitted", False
+    if after.phase is Phase.RUNNING:
+        return "Running", f"attempt {after.attempts} running", False
+    if after.phase is Phase.SUCCEEDED:
+        version, rows = after.result.get("tableVersion"), after.result.get("rows")
+        return (
+            "Succeeded",
+            f"attempt {after.attempts} succeeded: table version {version}, {rows} rows",
+            False,
+        )
+    if after.phase is Phase.FAILED:
+        return "Failed", f"failed after {after.attempts} attempt(s): {after.reason}", True
+    if after.phase is Phase.CANCELLED:
+        return "Cancelled", f"cancelled: {after.reason}", True
+    return after.phase.value, f"attempt {after.attempts}: {after.phase.value.lower()}", False
+
+
+def announce(
+    ctx: OperatorContext, body: dict[str, Any], before: RunStatus, after: RunStatus
+) -> None:
+    """An event and the run metrics for a recorded transition."""
+    described = describe_transition(before, after)
+    if described is None:
+        return
+    reason, message, warning = described
+    post_event(ctx.api, body, reason, message, warning)
+    duration = None
+    if after.phase in TERMINAL and after.started_at and after.finished_at:
+        duration = (after.finished_at - after.started_at).total_seconds()
+    rows = after.result.get("rows") if after.phase is Phase.SUCCEEDED else None
+    record_run_transition(body["spec"].get("jobType", "unknown"), reason, duration, rows)
+
+
 def cancel_run(body: dict[str, Any], ctx: OperatorContext, reason: str, now: dt.datetime) -> None:
     """Cancel a live run (recorded first, then the job is stopped)."""
     decision = cancel(read_status(body.get("status")), now, reason)
     if decision.action is Action.CANCEL:
         patch_status(ctx.api, body, write_status(decision.status))
+        announce(ctx, body, read_status(body.get("status")), decision.status)
         ctx.runner.cancel(body["metadata"]["name"])
