@@ -88,11 +88,18 @@ def list_objects(
 
 
 def get_object(
-    api: client.ApiClient, api_version: str, kind: str, name: str, namespace: str | None = None
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any] | None:
     """One object as a plain dict, or None when it does not exist."""
     try:
-        found = _resource(api, api_version, kind).get(name=name, namespace=namespace)
+        found = _resource(api, api_version, kind).get(
+            name=name, namespace=namespace, _request_timeout=timeout
+        )
     except client.exceptions.ApiException as error:
         if error.status == 404:
             return None

@@ -100,8 +100,9 @@ def watch_is_alive(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -
     silence = watch_silence(heartbeat, now, max_silence)
     if not silence:
         return "watching"
+    # A short timeout: a hung API server must fail the probe, not hang it.
     peering = get_object(
-        memo.context.api, f"{PEERING_GROUP}/v1", "ClusterKopfPeering", PEERING_NAME
+        memo.context.api, f"{PEERING_GROUP}/v1", "ClusterKopfPeering", PEERING_NAME, timeout=5
     )
     above = active_peer_above(
         (peering or {}).get("status") or {}, heartbeat.identity, settings.peering.priority, now

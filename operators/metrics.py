@@ -24,7 +24,7 @@ RECONCILE_DURATION = METER.create_histogram(
 )
 RUN_TRANSITIONS = METER.create_counter(
     "nidc.run.transitions",
-    description="PipelineRun phase transitions, by job and the phase entered.",
+    description="PipelineRun phase transitions, by job type and the phase entered (not `job`: Prometheus owns that label).",
 )
 RUN_DURATION = METER.create_histogram(
     "nidc.run.duration",
@@ -70,8 +70,8 @@ def record_run_transition(
     job: str, phase: str, duration_seconds: float | None, rows: int | None
 ) -> None:
     """Count a run entering `phase`; for terminal phases also its duration and rows."""
-    RUN_TRANSITIONS.add(1, {"job": job, "phase": phase})
+    RUN_TRANSITIONS.add(1, {"job_type": job, "phase": phase})
     if duration_seconds is not None:
-        RUN_DURATION.record(duration_seconds, {"job": job, "phase": phase})
+        RUN_DURATION.record(duration_seconds, {"job_type": job, "phase": phase})
     if rows:
-        RUN_ROWS.add(rows, {"job": job})
+        RUN_ROWS.add(rows, {"job_type": job})

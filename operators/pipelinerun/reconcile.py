@@ -7,6 +7,7 @@ write re-runs the same action, which the runner makes idempotent by run name.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from nidc.api.pipeline_run import Phase
@@ -19,6 +20,7 @@ from operators.metrics import record_run_transition
 from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, cancel, decide
 
 TRACER = tracer(__name__)
+LOGGER = logging.getLogger(__name__)
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -143,6 +145,8 @@ def announce(
     if described is None:
         return
     reason, message, warning = described
+    # Inside the run's span: this JSON log line carries the run's trace id.
+    LOGGER.info("run %s: %s: %s", body["metadata"]["name"], reason, message)
     post_event(ctx.api, body, reason, message, warning)
     duration = None
     if after.phase in TERMINAL and after.started_at and after.finished_at:
