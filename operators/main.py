@@ -92,18 +92,35 @@ def heartbeat_seen(name: str, memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.probe(id="watch")
-def watch_is_alive(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> str:
-    """Fails (HTTP 500 on the liveness endpoint) when an active replica's watch went silent."""
+async def watch_is_alive(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> str:
+    """Fails (HTTP 500 on the liveness endpoint) when an active replica's watch went silent.
+
+    Async on purpose: with the API server hung, kopf's worker threads may all be stuck in
+    requests, and a probe that needs a thread would hang instead of failing.
+    """
     heartbeat: Heartbeat = memo.heartbeat
     now = now_utc()
     max_silence = dt.timedelta(seconds=memo.settings.watch_max_silence_seconds)
     silence = watch_silence(heartbeat, now, max_silence)
     if not silence:
         return "watching"
-    # A short timeout: a hung API server must fail the probe, not hang it.
-    peering = get_object(
-        memo.context.api, f"{PEERING_GROUP}/v1", "ClusterKopfPeering", PEERING_NAME, timeout=5
-    )
+    try:
+        peering = await asyncio.wait_for(
+            asyncio.to_thread(
+                get_object,
+                memo.context.api,
+                f"{PEERING_GROUP}/v1",
+                "ClusterKopfPeering",
+                PEERING_NAME,
+                None,
+                5,
+            ),
+            timeout=5,
+        )
+    except Exception as error:
+        raise kopf.PermanentError(
+            f"{silence}; peering unreadable: {type(error).__name__}"
+        ) from None
     above = active_peer_above(
         (peering or {}).get("status") or {}, heartbeat.identity, settings.peering.priority, now
     )

@@ -24,7 +24,8 @@ RECONCILE_DURATION = METER.create_histogram(
 )
 RUN_TRANSITIONS = METER.create_counter(
     "nidc.run.transitions",
-    description="PipelineRun phase transitions, by job type and the phase entered (not `job`: Prometheus owns that label).",
+    # The label is job_type, not job: Prometheus owns `job`.
+    description="PipelineRun phase transitions, by job type and the phase entered.",
 )
 RUN_DURATION = METER.create_histogram(
     "nidc.run.duration",

@@ -21,7 +21,12 @@ class OperatorProcess:
     def __str__(self) -> str:
         return str(self.log)
 
-    def start(self, extra_env: dict[str, str] | None = None, timeout: float = 60) -> None:
+    def start(
+        self,
+        extra_env: dict[str, str] | None = None,
+        timeout: float = 60,
+        args: tuple[str, ...] = (),
+    ) -> None:
         """Start and wait until its handlers are registered (or it died at a crash point)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         env = {**os.environ, "NIDC_STATE_DIR": str(self.state_dir), **(extra_env or {})}
@@ -30,7 +35,7 @@ class OperatorProcess:
             out.write(f"{marker} {extra_env or ''}\n")
             out.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nidc.cli", "operator", "run"],
+                [sys.executable, "-m", "nidc.cli", "operator", "run", *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -53,6 +58,16 @@ class OperatorProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
+
+    def log_since_start(self) -> str:
+        """The log of the most recent start only."""
+        return self.log.read_text().split(f"=== operator start {self.starts - 1}", 1)[-1]
+
+    def kill(self) -> None:
+        """SIGKILL, as a node failure would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
 
     def tracebacks(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if "Traceback" in line]
