@@ -14,6 +14,7 @@ from nidc.kube import patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
+from operators.runs.runner import RunRef
 from operators.runs.state_machine import Action, Limits, RunStatus, cancel, decide
 
 TRACER = tracer(__name__)
@@ -73,12 +74,13 @@ def limits(spec: dict[str, Any]) -> Limits:
 def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
     """Advance one run by one transition; returns the phase it is in afterwards."""
     name = body["metadata"]["name"]
+    ref = RunRef.of(body)
     current = read_status(body.get("status"))
-    seen = ctx.runner.observe(name)
+    seen = ctx.runner.observe(ref)
     decision = decide(current, seen, limits(body["spec"]), now)
     if decision.status == current and decision.action is Action.NONE:
         return current.phase
-    log = ctx.runner.log_location(name, decision.status.attempts)
+    log = ctx.runner.log_location(ref, decision.status.attempts)
     attributes = {
         "nidc.pipelinerun": name,
         "nidc.phase.from": current.phase.value,
@@ -99,10 +101,10 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
             with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
                 environment = ctx.job_environment(body)
             environment["TRACEPARENT"] = current_traceparent()
-            ctx.runner.submit(name, decision.status.attempts, ctx.job_spec(body), environment)
+            ctx.runner.submit(ref, decision.status.attempts, ctx.job_spec(body), environment)
             crash_point("run:after-submit")
         elif decision.action is Action.CANCEL:
-            ctx.runner.cancel(name)
+            ctx.runner.cancel(ref)
     return decision.status.phase
 
 
@@ -111,4 +113,4 @@ def cancel_run(body: dict[str, Any], ctx: OperatorContext, reason: str, now: dt.
     decision = cancel(read_status(body.get("status")), now, reason)
     if decision.action is Action.CANCEL:
         patch_status(ctx.api, body, write_status(decision.status))
-        ctx.runner.cancel(body["metadata"]["name"])
+        ctx.runner.cancel(RunRef.of(body))
