@@ -484,3 +484,16 @@ def test_nidc_runner_selects_the_runner() -> None:
 def test_bad_runner_settings_name_the_variable(extra: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         settings(**extra)
+
+
+@pytest.mark.gpu
+def test_gpu_discovery_script_on_a_real_gpu(tmp_path: Path) -> None:
+    """On a machine with NVIDIA GPUs: the script finds exactly the GPUs nvidia-smi lists."""
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=True)
+    count = len([line for line in listed.stdout.splitlines() if line.startswith("GPU ")])
+    script = tmp_path / GPU_SCRIPT_FILE
+    script.write_text(build_gpu_discovery_script())
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "NVIDIA_VISIBLE_DEVICES"}
+    out = subprocess.run([str(script)], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {"name": "gpu", "addresses": [str(i) for i in range(count)]}
