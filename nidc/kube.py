@@ -44,9 +44,16 @@ def _resource(api: client.ApiClient, api_version: str, kind: str) -> Any:
 
 
 def apply(
-    api: client.ApiClient, manifest: dict[str, Any], field_manager: str = FIELD_MANAGER
+    api: client.ApiClient,
+    manifest: dict[str, Any],
+    field_manager: str = FIELD_MANAGER,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Server-side apply one object (create or adopt, by its name); returns the live object."""
+    """Server-side apply one object (create or adopt, by its name); returns the live object.
+
+    With dry_run the server runs validation and admission (quota, LimitRange, Pod Security,
+    service-account checks) and answers the object it would store, storing nothing.
+    """
     resource = _resource(api, manifest["apiVersion"], manifest["kind"])
     live = resource.server_side_apply(
         body=manifest,
@@ -54,6 +61,7 @@ def apply(
         namespace=manifest["metadata"].get("namespace"),
         field_manager=field_manager,
         force_conflicts=True,
+        dry_run="All" if dry_run else None,
     )
     result: dict[str, Any] = live.to_dict()
     return result
@@ -155,12 +163,37 @@ def patch_status(api: client.ApiClient, obj: dict[str, Any], status: dict[str, A
     )
 
 
-def delete(
+def get(
     api: client.ApiClient, api_version: str, kind: str, name: str, namespace: str | None = None
-) -> None:
-    """Delete one object; absent already is fine."""
+) -> dict[str, Any] | None:
+    """One object as a plain dict, or None when it does not exist."""
     try:
-        _resource(api, api_version, kind).delete(name=name, namespace=namespace)
+        found = _resource(api, api_version, kind).get(name=name, namespace=namespace)
+    except client.exceptions.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    result: dict[str, Any] = found.to_dict()
+    return result
+
+
+def delete(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    propagation_policy: str | None = None,
+) -> None:
+    """Delete one object; absent already is fine.
+
+    propagation_policy "Background" deletes dependents too: a Job deleted through the API
+    without it orphans its pods (the API's legacy default for batch/v1 Jobs).
+    """
+    try:
+        _resource(api, api_version, kind).delete(
+            name=name, namespace=namespace, propagation_policy=propagation_policy
+        )
     except client.exceptions.ApiException as error:
         if error.status != 404:
             raise

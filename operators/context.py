@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.object_store import ObjectStoreAdmin
 from operators.openbao import OpenBaoAdmin
+from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
+from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
+from operators.runs.runner import Runner
 from operators.settings import OperatorSettings
 from operators.tenant.build import TenantNames
 
@@ -21,7 +25,7 @@ class OperatorContext:
     api: ApiClient
     openbao: OpenBaoAdmin
     store: ObjectStoreAdmin
-    runner: LocalRunner
+    runner: Runner
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded logical job plus where it runs (storage, jars); never credentials."""
@@ -51,10 +55,27 @@ class OperatorContext:
 
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
+        api = in_cluster_or_kubeconfig()
         return cls(
             settings=settings,
-            api=in_cluster_or_kubeconfig(),
+            api=api,
             openbao=OpenBaoAdmin(settings),
             store=ObjectStoreAdmin(settings),
-            runner=LocalRunner(settings.runs_dir),
+            runner=make_runner(settings, api),
         )
+
+
+def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:
+    """The runner NIDC_RUNNER names: local processes, or driver Jobs on the cluster."""
+    if settings.runner == "kubernetes":
+        return KubernetesRunner(
+            api,
+            KubernetesJobSettings(
+                image=settings.spark_image,
+                pools=load_pools(settings.spark_pools_file),
+                service_account=settings.spark_service_account,
+                credentials=CredentialsMode(settings.k8s_credentials),
+                credentials_secret=settings.k8s_credentials_secret,
+            ),
+        )
+    return LocalRunner(settings.runs_dir)

@@ -31,10 +31,14 @@ def build_operator_cluster_role() -> dict[str, Any]:
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": MANAGE},
         {
             "apiGroups": [""],
-            "resources": ["resourcequotas", "limitranges", "serviceaccounts", "configmaps"],
+            "resources": ["resourcequotas", "limitranges", "serviceaccounts"],
             "verbs": MANAGE,
         },
-        {"apiGroups": [""], "resources": ["pods", "pods/log", "services"], "verbs": READ},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": [*MANAGE, "deletecollection"]},
+        # The Kubernetes runner grants its driver pods executor management (pods, configmaps,
+        # deletecollection included), which it may only do while holding it itself.
+        {"apiGroups": [""], "resources": ["pods"], "verbs": [*MANAGE, "deletecollection"]},
+        {"apiGroups": [""], "resources": ["pods/log", "services"], "verbs": READ},
         {
             "apiGroups": [""],
             "resources": ["events"],
@@ -42,7 +46,7 @@ def build_operator_cluster_role() -> dict[str, Any]:
         },
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": READ},
-        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": READ},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": MANAGE},
         {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": MANAGE},
         {
             "apiGroups": ["rbac.authorization.k8s.io"],

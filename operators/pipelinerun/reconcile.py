@@ -17,6 +17,7 @@ from operators.context import OperatorContext
 from operators.crash_points import crash_point
 from operators.events import post_event
 from operators.metrics import record_run_transition
+from operators.runs.runner import RunRef
 from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, cancel, decide
 
 TRACER = tracer(__name__)
@@ -77,12 +78,13 @@ def limits(spec: dict[str, Any]) -> Limits:
 def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
     """Advance one run by one transition; returns the phase it is in afterwards."""
     name = body["metadata"]["name"]
+    ref = RunRef.of(body)
     current = read_status(body.get("status"))
-    seen = ctx.runner.observe(name)
+    seen = ctx.runner.observe(ref)
     decision = decide(current, seen, limits(body["spec"]), now)
     if decision.status == current and decision.action is Action.NONE:
         return current.phase
-    log = ctx.runner.log_location(name, decision.status.attempts)
+    log = ctx.runner.log_location(ref, decision.status.attempts)
     attributes = {
         "nidc.pipelinerun": name,
         "nidc.phase.from": current.phase.value,
@@ -104,10 +106,10 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
             with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
                 environment = ctx.job_environment(body)
             environment["TRACEPARENT"] = current_traceparent()
-            ctx.runner.submit(name, decision.status.attempts, ctx.job_spec(body), environment)
+            ctx.runner.submit(ref, decision.status.attempts, ctx.job_spec(body), environment)
             crash_point("run:after-submit")
         elif decision.action is Action.CANCEL:
-            ctx.runner.cancel(name)
+            ctx.runner.cancel(ref)
     return decision.status.phase
 
 
@@ -161,4 +163,4 @@ def cancel_run(body: dict[str, Any], ctx: OperatorContext, reason: str, now: dt.
     if decision.action is Action.CANCEL:
         patch_status(ctx.api, body, write_status(decision.status))
         announce(ctx, body, read_status(body.get("status")), decision.status)
-        ctx.runner.cancel(body["metadata"]["name"])
+        ctx.runner.cancel(RunRef.of(body))
