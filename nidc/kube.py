@@ -95,27 +95,6 @@ def list_objects(
     return [item.to_dict() for item in listing.items]
 
 
-def get_object(
-    api: client.ApiClient,
-    api_version: str,
-    kind: str,
-    name: str,
-    namespace: str | None = None,
-    timeout: float | None = None,
-) -> dict[str, Any] | None:
-    """One object as a plain dict, or None when it does not exist."""
-    try:
-        found = _resource(api, api_version, kind).get(
-            name=name, namespace=namespace, _request_timeout=timeout
-        )
-    except client.exceptions.ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-    result: dict[str, Any] = found.to_dict()
-    return result
-
-
 def in_cluster_or_kubeconfig() -> client.ApiClient:
     """Inside a pod: its service account; elsewhere: $KUBECONFIG's current context."""
     try:
@@ -164,17 +143,45 @@ def patch_status(api: client.ApiClient, obj: dict[str, Any], status: dict[str, A
 
 
 def get(
-    api: client.ApiClient, api_version: str, kind: str, name: str, namespace: str | None = None
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any] | None:
     """One object as a plain dict, or None when it does not exist."""
     try:
-        found = _resource(api, api_version, kind).get(name=name, namespace=namespace)
+        found = _resource(api, api_version, kind).get(
+            name=name, namespace=namespace, _request_timeout=timeout
+        )
     except client.exceptions.ApiException as error:
         if error.status == 404:
             return None
         raise
     result: dict[str, Any] = found.to_dict()
     return result
+
+
+def annotate(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    annotations: dict[str, str],
+) -> None:
+    """Merge-patch annotations onto an object; absent is fine (it may be going away)."""
+    try:
+        _resource(api, api_version, kind).patch(
+            name=name,
+            namespace=namespace,
+            body={"metadata": {"annotations": annotations}},
+            content_type="application/merge-patch+json",
+        )
+    except client.exceptions.ApiException as error:
+        if error.status != 404:
+            raise
 
 
 def delete(

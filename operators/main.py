@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from nidc.api.common import GROUP
-from nidc.kube import apply, get_object
+from nidc.kube import apply, get
 from nidc.telemetry.logs import add_trace_ids_to_root_handlers
 from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
@@ -107,7 +107,7 @@ async def watch_is_alive(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: 
     try:
         peering = await asyncio.wait_for(
             asyncio.to_thread(
-                get_object,
+                get,
                 memo.context.api,
                 f"{PEERING_GROUP}/v1",
                 "ClusterKopfPeering",

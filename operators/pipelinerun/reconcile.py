@@ -10,8 +10,9 @@ import datetime as dt
 import logging
 from typing import Any
 
+from nidc.api.common import GROUP
 from nidc.api.pipeline_run import Phase
-from nidc.kube import patch_status
+from nidc.kube import annotate, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
@@ -24,6 +25,9 @@ TRACER = tracer(__name__)
 LOGGER = logging.getLogger(__name__)
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Not under nidc.io/: kopf leaves its own storage prefix out of the diff, and this change must
+# count as one so that the parent's update handler runs.
+RUN_TRANSITION_ANNOTATION = f"runs.{GROUP}/last-transition"
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -150,11 +154,26 @@ def announce(
     # Inside the run's span: this JSON log line carries the run's trace id.
     LOGGER.info("run %s: %s: %s", body["metadata"]["name"], reason, message)
     post_event(ctx.api, body, reason, message, warning)
+    nudge_parent(ctx, body, reason)
     duration = None
     if after.phase in TERMINAL and after.started_at and after.finished_at:
         duration = (after.finished_at - after.started_at).total_seconds()
     rows = after.result.get("rows") if after.phase is Phase.SUCCEEDED else None
     record_run_transition(body["spec"].get("jobType", "unknown"), reason, duration, rows)
+
+
+def nudge_parent(ctx: OperatorContext, body: dict[str, Any], reason: str) -> None:
+    """Mark the parent with the run's latest transition, so kopf reconciles it now rather than
+    at its next timer tick (the parent's status follows its runs)."""
+    parent = body["spec"]["parent"]
+    annotate(
+        ctx.api,
+        body["apiVersion"],
+        parent["kind"],
+        parent["name"],
+        body["metadata"]["namespace"],
+        {RUN_TRANSITION_ANNOTATION: f"{body['metadata']['name']}={reason}"},
+    )
 
 
 def cancel_run(body: dict[str, Any], ctx: OperatorContext, reason: str, now: dt.datetime) -> None:
