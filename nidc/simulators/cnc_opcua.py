@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from asyncua import ua
 from asyncua.server.server import Server
+from asyncua.ua.attribute_ids import AttributeIds
 
 from nidc.simulators.ground_truth import (
     GroundTruth,
@@ -86,16 +87,26 @@ async def run(args: argparse.Namespace) -> None:
     period_ms = max(1, int(1000 / args.rate))
     start = aligned_start(period_ms)
     async with server:
-        # Sample 0 is the value historizing starts from: give it the series' own timestamp
-        # (history keeps the current value when historizing starts) and record it.
-        for name, (vtype, series) in SIGNALS.items():
-            dv = ua.DataValue(ua.Variant(series(0), vtype), SourceTimestamp=ua_time(start))
+        # asyncua's own historizing subscribes to data changes, and a subscription skips a
+        # value equal to the previous one: the history would miss samples. A machine's
+        # historian keeps every sample, so each is saved into the history store as written.
+        storage = server.iserver.history_manager.storage
+        for node in nodes.values():
+            await node.write_attribute(AttributeIds.Historizing, ua.DataValue(ua.Variant(True)))
+            await node.set_attr_bit(AttributeIds.AccessLevel, ua.AccessLevel.HistoryRead)
+            await node.set_attr_bit(AttributeIds.UserAccessLevel, ua.AccessLevel.HistoryRead)
+            await storage.new_historized_node(node.nodeid, period=None, count=0)
+
+        async def emit(name: str, ts: dt.datetime, value: Any, vtype: ua.VariantType) -> None:
+            stamp = ua_time(ts)
+            dv = ua.DataValue(
+                ua.Variant(value, vtype), SourceTimestamp=stamp, ServerTimestamp=stamp
+            )
             await server.write_attribute_value(nodes[name].nodeid, dv)
-        # No period, no count: keep every value for the simulator's lifetime.
-        await server.historize_node_data_change(
-            list(nodes.values()), period=dt.timedelta(0), count=0
-        )
-        for name, (_vtype, series) in SIGNALS.items():
+            await storage.save_node_value(nodes[name].nodeid, dv)
+
+        for name, (vtype, series) in SIGNALS.items():
+            await emit(name, start, series(0), vtype)
             truth.record(name, start, raw_text(series(0)))
         disconnect_at, down_for = args.disconnect_at or (0, 0.0)
         loop = asyncio.get_running_loop()
@@ -108,12 +119,7 @@ async def run(args: argparse.Namespace) -> None:
                     value = 9999.0
                 else:
                     fault = None
-                dv = ua.DataValue(
-                    ua.Variant(value, vtype),
-                    SourceTimestamp=ua_time(ts),
-                    ServerTimestamp=ua_time(ts),
-                )
-                await server.write_attribute_value(nodes[name].nodeid, dv)
+                await emit(name, ts, value, vtype)
                 truth.record(name, ts, raw_text(value), fault)
             if i == disconnect_at:
                 await server.stop()

@@ -57,7 +57,7 @@ def payload(i: int, ts: dt.datetime, metric: str, fault: str | None) -> str:
 def connect(port: int, client_id: str) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
     client.reconnect_delay_set(min_delay=1, max_delay=2)
-    client.connect_async("127.0.0.1", port, keepalive=10)
+    client.connect("127.0.0.1", port, keepalive=10)
     client.loop_start()
     return client
 
@@ -69,8 +69,8 @@ def publish_acked(client: mqtt.Client, name: str, body: str) -> None:
         # Not connected (yet): paho refuses at once; its thread is reconnecting meanwhile.
         with contextlib.suppress(RuntimeError, ValueError):
             info.wait_for_publish(timeout=2)
-        if info.is_published():
-            return
+            if info.is_published():
+                return
         time.sleep(0.1)
 
 
