@@ -163,6 +163,20 @@ def get(
     return result
 
 
+def delete_collection(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+) -> None:
+    """Delete every object of a kind (in a namespace, matching labels) in one request."""
+    # The dynamic client refuses a selector-less delete; metadata.name!= matches everything.
+    _resource(api, api_version, kind).delete(
+        namespace=namespace, label_selector=label_selector, field_selector="metadata.name!="
+    )
+
+
 def annotate(
     api: client.ApiClient,
     api_version: str,
