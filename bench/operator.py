@@ -289,9 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         mine = measure(
             api, "ours", [f"ours-{i:04d}" for i in range(args.count)], ours.pid, args.timeout
         )
+        clear(api)  # while ours runs: kopf's finalizers (it has timers) need it to let go
     finally:
         stop(ours)
-    clear(api)
     peer_env = {**os.environ, "KUBECONFIG": env["kubeconfig"]}
     peer = start([sys.executable, "-m", "bench.noop_operator"], peer_env, logs / "bench-noop.log")
     try:

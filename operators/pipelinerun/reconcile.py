@@ -25,6 +25,8 @@ TRACER = tracer(__name__)
 LOGGER = logging.getLogger(__name__)
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# What a job's result may record on its run (spark_jobs/*: the returned dict).
+RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint")
 # Not under nidc.io/: kopf leaves its own storage prefix out of the diff, and this change must
 # count as one so that the parent's update handler runs.
 RUN_TRANSITION_ANNOTATION = f"runs.{GROUP}/last-transition"
@@ -41,7 +43,7 @@ def _text(value: dt.datetime | None) -> str | None:
 def read_status(status: dict[str, Any] | None) -> RunStatus:
     """PipelineRun.status as the machine's RunStatus (pure)."""
     status = status or {}
-    result = {k: status[k] for k in ("tableVersion", "rows") if status.get(k) is not None}
+    result = {k: status[k] for k in RESULT_KEYS if status.get(k) is not None}
     return RunStatus(
         phase=Phase(status.get("phase", Phase.PENDING.value)),
         attempts=int(status.get("attempts", 0)),
@@ -64,8 +66,7 @@ def write_status(run: RunStatus, log_location: str | None = None) -> dict[str, A
         "finishedAt": _text(run.finished_at),
         "nextAttemptAt": _text(run.next_attempt_at),
         "reason": run.reason or None,
-        "tableVersion": run.result.get("tableVersion"),
-        "rows": run.result.get("rows"),
+        **{key: run.result.get(key) for key in RESULT_KEYS},
     }
     if log_location:
         status["logLocation"] = log_location
