@@ -7,6 +7,7 @@ from typing import Any
 
 from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
+from operators.collectors.local import LocalCollectors
 from operators.object_store import ObjectStoreAdmin
 from operators.openbao import OpenBaoAdmin
 from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
@@ -26,12 +27,15 @@ class OperatorContext:
     openbao: OpenBaoAdmin
     store: ObjectStoreAdmin
     runner: Runner
+    collectors: LocalCollectors
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded logical job plus where it runs (storage, jars); never credentials."""
         settings = self.settings
+        # Where the job's login lives is for job_environment, not for the job.
+        job = {k: v for k, v in run["spec"]["job"].items() if k != "credentialsPath"}
         return {
-            **run["spec"]["job"],
+            **job,
             "run": run["metadata"]["name"],
             "storage": {
                 "endpoint": settings.s3_endpoint,
@@ -48,10 +52,23 @@ class OperatorContext:
         credentials = self.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
         if credentials is None:
             raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
-        return {
+        env = {
             "AWS_ACCESS_KEY_ID": credentials["accessKey"],
             "AWS_SECRET_ACCESS_KEY": credentials["secretKey"],
         }
+        login_path = run["spec"]["job"].get("credentialsPath")
+        if login_path:
+            login = self.read_source_login(login_path)
+            env["JDBC_USER"] = login.get("username", "")
+            env["JDBC_PASSWORD"] = login.get("password", "")
+        return env
+
+    def read_source_login(self, path: str) -> dict[str, Any]:
+        """A source's login from its OpenBao path (secret/data/tenants/<tenant>/<name>)."""
+        login = self.openbao.read_kv(path.removeprefix("secret/data/"))
+        if login is None:
+            raise RuntimeError(f"no credentials at {path} in OpenBao")
+        return login
 
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
@@ -62,6 +79,7 @@ class OperatorContext:
             openbao=OpenBaoAdmin(settings),
             store=ObjectStoreAdmin(settings),
             runner=make_runner(settings, api),
+            collectors=LocalCollectors(settings.collectors_dir),
         )
 
 

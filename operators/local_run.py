@@ -76,6 +76,7 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "NIDC_S3_SECRET_KEY_FILE": s3["secret_key_file"],
         "NIDC_S3_REGION": s3["region"],
         "NIDC_RUNS_DIR": str(state / "runs"),
+        "NIDC_COLLECTORS_DIR": str(state / "collectors"),
         "NIDC_SPARK_JARS": ":".join(env["spark_jars"]),
         "NIDC_JAVA_TRUSTSTORE": str(CertificateAuthority(state / "pki").java_truststore()),
         "NIDC_JAVA_TRUSTSTORE_PASSWORD": TRUSTSTORE_PASSWORD,

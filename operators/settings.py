@@ -23,6 +23,7 @@ class OperatorSettings:
     s3_secret_key_file: Path
     s3_region: str = "us-east-1"
     runs_dir: Path = Path("/var/lib/nidc/runs")
+    collectors_dir: Path = Path("/var/lib/nidc/collectors")
     spark_jars: tuple[Path, ...] = ()
     java_truststore: Path | None = None
     java_truststore_password: str = ""
@@ -71,6 +72,7 @@ class OperatorSettings:
             s3_secret_key_file=Path(env["NIDC_S3_SECRET_KEY_FILE"]),
             s3_region=env.get("NIDC_S3_REGION", "us-east-1"),
             runs_dir=Path(env.get("NIDC_RUNS_DIR", "/var/lib/nidc/runs")),
+            collectors_dir=Path(env.get("NIDC_COLLECTORS_DIR", "/var/lib/nidc/collectors")),
             spark_jars=tuple(Path(p) for p in env.get("NIDC_SPARK_JARS", "").split(":") if p),
             java_truststore=Path(env["NIDC_JAVA_TRUSTSTORE"])
             if env.get("NIDC_JAVA_TRUSTSTORE")
