@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nidc.local.tools.builders import (
@@ -119,3 +121,61 @@ def test_jar_artifact_strips_versions_and_classifiers() -> None:
     assert jar_artifact("zstd-jni-1.5.7-3.jar") == "zstd-jni"
     assert jar_artifact("delta-spark_4.1_2.13-4.4.0.jar") == "delta-spark_4.1_2.13"
     assert jar_artifact("wildfly-openssl-2.1.4.Final.jar") == "wildfly-openssl"
+
+
+def test_parse_depends_keeps_alternatives_and_drops_versions() -> None:
+    from nidc.local.tools.builders import parse_depends
+
+    field = "libc6 (>= 2.34), locales | locales-all, libfoo:any (= 1.0) [amd64], debconf-2.0"
+    assert parse_depends(field) == [
+        ["libc6"],
+        ["locales", "locales-all"],
+        ["libfoo"],
+        ["debconf-2.0"],
+    ]
+
+
+def test_only_library_packages_are_fetched_for_a_cache_build() -> None:
+    from nidc.local.tools.builders import is_library_package
+
+    assert is_library_package("libcjson1")
+    assert is_library_package("zlib1g")
+    assert not is_library_package("adduser")
+    assert not is_library_package("postgresql-common")
+
+
+def test_debian_wrapper_paths_are_relative_and_libraries_first(tmp_path: Path) -> None:
+    from nidc.local.tools.builders import debian_wrapper
+
+    root = tmp_path / "root"
+    (root / "usr/lib/x86_64-linux-gnu").mkdir(parents=True)
+    (root / "usr/sbin").mkdir(parents=True)
+    script = debian_wrapper(root / "usr/sbin/mosquitto", root, tmp_path / "bin")
+    assert str(tmp_path) not in script  # survives the move from staging into the cache
+    assert 'LD_LIBRARY_PATH="$here/../root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+' in script
+    assert script.rstrip().endswith('exec "$here/../root/usr/sbin/mosquitto" "$@"')
+
+
+def test_debian_wrapper_leaves_the_library_path_alone_without_libraries(tmp_path: Path) -> None:
+    from nidc.local.tools.builders import debian_wrapper
+
+    script = debian_wrapper(tmp_path / "root/usr/bin/x", tmp_path / "root", tmp_path / "bin")
+    assert "LD_LIBRARY_PATH" not in script
+
+
+def test_new_manifest_fields_leave_existing_recipes_unchanged() -> None:
+    # Every checkout shares one tool cache: a hash change would rebuild every tool there.
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from nidc.local.tools.manifest import LATER_FIELDS
+
+    plain = Tool(name="etcd", version="v1", source="s", method="go-main-module")
+    before_fields = {k: v for k, v in asdict(plain).items() if k not in LATER_FIELDS}
+    digest = hashlib.sha256(json.dumps(before_fields, sort_keys=True).encode()).hexdigest()
+    assert plain.recipe_hash() == digest[:16]
+    with_debs = Tool(
+        name="etcd", version="v1", source="s", method="go-main-module", debian_packages=("x",)
+    )
+    assert plain.recipe_hash() != with_debs.recipe_hash()

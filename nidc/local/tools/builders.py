@@ -314,10 +314,151 @@ def drop_jars_shipped_by(package: str, jars: Path, log: Path) -> None:
                 jar.unlink()
 
 
+def parse_depends(field: str) -> list[list[str]]:
+    """A Debian `Depends` field as groups of alternatives, versions and arch qualifiers dropped:
+    'a (>= 1), b:any | c' -> [['a'], ['b', 'c']]."""
+    groups = []
+    for group in field.split(","):
+        names = [re.sub(r"\(.*?\)|\[.*?\]|<.*?>", "", alt).strip() for alt in group.split("|")]
+        names = [name.split(":")[0] for name in names if name]
+        if names:
+            groups.append(names)
+    return groups
+
+
+def is_library_package(name: str) -> bool:
+    """Shared-library packages are the only dependencies a binary run from the cache needs;
+    the rest (adduser, postgresql-common, tzdata, ...) serve a system install we never do."""
+    return name.startswith("lib") or name == "zlib1g"
+
+
+def installed_debian_packages() -> set[str]:
+    """Names of the packages dpkg reports installed on this machine (empty without dpkg)."""
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n"],
+        capture_output=True,
+        text=True,
+    )
+    return {
+        line.split()[0]
+        for line in result.stdout.splitlines()
+        if line.endswith(" installed") and line.split()
+    }
+
+
+def deb_field(deb: Path, field: str) -> str:
+    """One control field of a .deb (empty when absent)."""
+    result = subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def apt_download(spec: str, dest: Path, log: Path) -> Path:
+    """`apt-get download` one package (name or name=version) into dest; return the .deb."""
+    before = set(dest.glob("*.deb"))
+    try:
+        run_logged(["apt-get", "download", spec], log, dest)
+    except BuildError as error:
+        raise BuildError(
+            f"apt-get download {spec} failed (is the version still in the archive? "
+            f"`apt-cache policy {spec.split('=')[0]}` lists what is)"
+        ) from error
+    new = sorted(set(dest.glob("*.deb")) - before)
+    if not new:
+        # Downloaded before in this build (two packages needing one library).
+        name = spec.split("=")[0]
+        new = sorted(dest.glob(f"{name}_*.deb"))
+    if not new:
+        raise BuildError(f"apt-get download {spec} produced no .deb")
+    return new[0]
+
+
+def needed_libraries(debs: list[Path], have: set[str]) -> list[str]:
+    """Library packages the debs depend on that neither the machine nor the build has yet."""
+    wanted: list[str] = []
+    for deb in debs:
+        depends = ", ".join(
+            f for f in (deb_field(deb, "Pre-Depends"), deb_field(deb, "Depends")) if f
+        )
+        for group in parse_depends(depends):
+            libraries = [name for name in group if is_library_package(name)]
+            if not libraries or any(name in have for name in group):
+                continue
+            if libraries[0] not in wanted:
+                wanted.append(libraries[0])
+    return wanted
+
+
+def library_dirs(root: Path) -> list[Path]:
+    """The multiarch library folders the unpacked packages brought (usr/lib/x86_64-linux-gnu)."""
+    return sorted(
+        p for p in [*root.glob("usr/lib/*-linux-gnu"), *root.glob("lib/*-linux-gnu")] if p.is_dir()
+    )
+
+
+def debian_wrapper(binary: Path, root: Path, bin_dir: Path) -> str:
+    """A launcher that runs an unpacked binary with the unpacked libraries first on the path.
+    Paths are relative to the wrapper, so the folder can move from staging into the cache."""
+    lines = [
+        "#!/bin/sh",
+        "# Written by `nidc tools build` (method debian): runs the unpacked binary in place.",
+        'here="$(dirname "$(readlink -f "$0")")"',
+    ]
+    libs = [os.path.relpath(d, bin_dir) for d in library_dirs(root)]
+    if libs:
+        joined = ":".join(f"$here/{lib}" for lib in libs)
+        lines.append(f'LD_LIBRARY_PATH="{joined}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"')
+        lines.append("export LD_LIBRARY_PATH")
+    lines.append(f'exec "$here/{os.path.relpath(binary, bin_dir)}" "$@"')
+    return "\n".join(lines) + "\n"
+
+
+def build_debian(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """Fetch pinned Debian packages and the libraries this machine lacks; unpack, never install."""
+    debs_dir = work / "debs"
+    debs_dir.mkdir()
+    debs = [apt_download(spec, debs_dir, log) for spec in tool.debian_packages]
+    have = installed_debian_packages() | {deb_field(d, "Package") for d in debs}
+    pending = debs
+    while pending:
+        fetched = []
+        for name in needed_libraries(pending, have):
+            with log.open("a") as out_log:
+                out_log.write(f"library {name} is not installed here: fetching it\n")
+            fetched.append(apt_download(name, debs_dir, log))
+            have.add(name)
+        pending = fetched
+        debs += fetched
+    root = out / "root"
+    for deb in debs:
+        run_logged(["dpkg-deb", "-x", str(deb), str(root)], log, work)
+    bin_dir = out / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in tool.binaries:
+        found = [root / d / name for d in tool.binary_dirs if (root / d / name).is_file()]
+        if not found:
+            raise BuildError(f"{name} is in none of {list(tool.binary_dirs)} of the packages")
+        wrapper = bin_dir / name
+        wrapper.write_text(debian_wrapper(found[0], root, bin_dir))
+        wrapper.chmod(0o755)
+        check_linked(found[0], root, log)
+
+
+def check_linked(binary: Path, root: Path, log: Path) -> None:
+    """Fail the build when a shared library of the binary resolves nowhere."""
+    env = {**os.environ, "LD_LIBRARY_PATH": ":".join(str(d) for d in library_dirs(root))}
+    result = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, env=env)
+    with log.open("a") as out_log:
+        out_log.write(f"\n$ ldd {binary}\n{result.stdout}{result.stderr}")
+    missing = [line.split()[0] for line in result.stdout.splitlines() if "not found" in line]
+    if missing:
+        raise BuildError(f"{binary.name} needs libraries no package provided: {missing}")
+
+
 BUILDERS: dict[str, Callable[[Tool, Path, Path, Path], None]] = {
     "go-main-module": build_go_main_module,
     "go-generated": build_go_generated,
     "go-source": build_go_source,
     "pip": build_pip,
     "maven": build_maven,
+    "debian": build_debian,
 }

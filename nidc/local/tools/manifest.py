@@ -13,6 +13,9 @@ MANIFEST_PATH = Path(__file__).resolve().parent.parent / "tools.toml"
 GO_SOURCES = Path(__file__).resolve().parent.parent / "go"
 
 
+LATER_FIELDS = ("debian_packages", "binary_dirs")
+
+
 @dataclass(frozen=True)
 class Tool:
     """One entry of the manifest: what to build, from where, and how."""
@@ -32,11 +35,17 @@ class Tool:
     exclude_groups: tuple[str, ...] = ()
     exclude_artifacts: tuple[str, ...] = ()
     skip_jars_shipped_by: str = ""
+    debian_packages: tuple[str, ...] = ()
+    binary_dirs: tuple[str, ...] = ()
     replace_versions: dict[str, str] = field(default_factory=dict)
 
     def recipe_hash(self) -> str:
         """A digest of everything that decides the build; a changed recipe means a rebuild."""
-        recipe = asdict(self)
+        # Fields added after the first tools were cached count only where set, so adding a
+        # field never changes (and rebuilds) the recipe of tools that do not use it.
+        recipe = {
+            key: value for key, value in asdict(self).items() if value or key not in LATER_FIELDS
+        }
         if self.method == "go-source":
             # Our own Go sources are part of the recipe: editing them rebuilds the tool.
             src = GO_SOURCES / self.name
@@ -61,6 +70,8 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Tool]:
             "artifacts",
             "exclude_groups",
             "exclude_artifacts",
+            "debian_packages",
+            "binary_dirs",
         ):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])

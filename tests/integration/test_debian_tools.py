@@ -1,0 +1,66 @@
+"""The Debian-packaged servers run from the tool cache and serve on loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nidc.local.tools.manifest import binary_path, load_manifest
+from nidc.simulators.mosquitto_broker import MosquittoBroker
+from nidc.simulators.postgres_server import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+
+def test_mosquitto_runs_from_the_cache() -> None:
+    result = subprocess.run(
+        [str(binary_path("mosquitto")), "-h"], capture_output=True, text=True, timeout=10
+    )
+    version = load_manifest()["mosquitto"].version.split("-")[0]
+    # `mosquitto -h` prints its usage and exits with 3; what matters is that it ran at all.
+    assert f"mosquitto version {version}" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("binary", ["postgres", "initdb", "pg_ctl"])
+def test_postgres_binaries_run_from_the_cache(binary: str) -> None:
+    result = subprocess.run(
+        [str(binary_path("postgresql", binary)), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    version = load_manifest()["postgresql"].version.split("-")[0]
+    assert result.stdout.startswith(f"{binary} (PostgreSQL) {version}"), result.stdout
+
+
+def mqtt_connect_ack(port: int) -> bytes:
+    """Send a bare MQTT 3.1.1 CONNECT and return the broker's reply (a CONNACK)."""
+    client_id = b"nidc-probe"
+    variable = b"\x00\x04MQTT\x04\x02\x00\x3c"
+    payload = len(client_id).to_bytes(2, "big") + client_id
+    body = variable + payload
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"\x10" + bytes([len(body)]) + body)
+        return sock.recv(4)
+
+
+def test_mosquitto_broker_accepts_mqtt_and_restarts(tmp_path: Path) -> None:
+    with MosquittoBroker(tmp_path) as broker:
+        # CONNACK, remaining length 2, no session present, return code 0 (accepted).
+        assert mqtt_connect_ack(broker.port) == b"\x20\x02\x00\x00"
+        broker.restart()
+        assert mqtt_connect_ack(broker.port) == b"\x20\x02\x00\x00"
+
+
+def test_postgres_server_serves_sql_with_a_password() -> None:
+    with PostgresServer(password="s3cret-test") as pg:
+        # The server speaks the PostgreSQL protocol: an SSLRequest is answered with 'S' or 'N'.
+        with socket.create_connection(("127.0.0.1", pg.port), timeout=5) as sock:
+            sock.sendall((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))
+            assert sock.recv(1) in (b"S", b"N")
+        assert (pg.data_dir / "PG_VERSION").read_text().strip() == "15"
+        assert "scram-sha-256" in (pg.data_dir / "pg_hba.conf").read_text()
