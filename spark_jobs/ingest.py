@@ -349,7 +349,7 @@ def _ingest_one_batch(
 
     classified = frame.select(*LANDING_COLUMNS, *extras).mapInArrow(
         classify,  # type: ignore[arg-type]
-        schema,
+        _spark_ddl(schema),
     )
     classified = classified.withColumn("batch_sequence", F.lit(sequence).cast("bigint"))
     classified = classified.withColumn("date", F.to_date("ts")).persist()
@@ -384,6 +384,12 @@ _ARROW = {
     "timestamp": pa.timestamp("us", tz="UTC"),
     "date": pa.date32(),
 }
+
+
+def _spark_ddl(schema: pa.Schema) -> str:
+    """The Spark DDL of an arrow schema made of _ARROW's types."""
+    names = {str(arrow): spark for spark, arrow in _ARROW.items()}
+    return ", ".join(f"`{f.name}` {names[str(f.type)]}" for f in schema)
 
 
 def _arrow_type(spark_type: str) -> pa.DataType:
