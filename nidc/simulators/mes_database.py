@@ -157,7 +157,9 @@ class MesDatabase:
         with self.connect() as conn:
             row = conn.execute(f"SELECT count(*) FROM mes.{table}").fetchone()  # noqa: S608
         assert row is not None
-        return int(row[0])
+        count = row[0]
+        assert isinstance(count, int)
+        return count
 
     def stop(self) -> None:
         """Stop writing, stop the server and remove its data."""
