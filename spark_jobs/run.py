@@ -50,6 +50,10 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             from spark_jobs.transform import transform
 
             return transform(spark, spec)
+        if spec["job"] == "ingest":
+            from spark_jobs.ingest import ingest
+
+            return ingest(spark, spec)
         raise ValueError(f"unknown job {spec['job']!r}")
     finally:
         spark.stop()
@@ -106,7 +110,14 @@ def main(run_dir: Path) -> int:
             shutdown_tracing()
             return 1
         span.set_attributes(
-            {"nidc.table_version": result["tableVersion"], "nidc.rows": result["rows"]}
+            {
+                key: value
+                for key, value in (
+                    ("nidc.table_version", result.get("tableVersion")),
+                    ("nidc.rows", result.get("rows")),
+                )
+                if value is not None  # an ingest with no data yet has no table version
+            }
         )
     write_atomically(run_dir / "result.json", result)
     shutdown_tracing()

@@ -6,6 +6,8 @@ connector reads them from the process environment (AWS_ACCESS_KEY_ID/AWS_SECRET_
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,9 @@ def build_spark_conf(
             "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
         ),
         "spark.sql.shuffle.partitions": "4",
+        # Python workers (mapInArrow in the ingest job) run this interpreter, whose environment
+        # has pyarrow, not whatever `python3` is first on PATH (create_session applies it).
+        "spark.pyspark.python": sys.executable,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
@@ -60,6 +65,8 @@ def build_spark_conf(
 
 def create_session(conf: dict[str, str]) -> SparkSession:
     """Start (or reuse) the SparkSession for a configuration from build_spark_conf."""
+    # PySpark starts its Python workers with PYSPARK_PYTHON (default: python3 on PATH).
+    os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python", sys.executable))
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)

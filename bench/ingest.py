@@ -1,0 +1,297 @@
+"""Ingest write throughput and micro-batch commit latency: Spark (local[2]) against delta-rs.
+
+`python -m bench.ingest [--rows N] [--commits K] [--record]` on a running embedded platform
+(NIDC_STATE_DIR says which). Both writers get the same input in the same run:
+
+1. throughput: the same Parquet landing files on the S3 server (N bronze-shaped device rows,
+   in 8 files) are read and appended to a new Delta table partitioned by (date, source), once by
+   Spark (`spark.read.parquet` -> `write.format("delta")`) and once by delta-rs
+   (`pyarrow.dataset` -> `write_deltalake`); rows/s = N / wall time, best of 2 runs each;
+2. micro-batch commit latency: K commits of one 500-row batch each, idempotent
+   (txnAppId/txnVersion) appends by both, plus the ingest job's own per-batch commit (MERGE
+   against the affected partitions); p50 and p95 of the wall time per commit.
+
+`--record` replaces the "Ingest" section of docs/benchmarks.md with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import platform as host
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import urllib3
+from minio import Minio
+
+from nidc.local.pki import TRUSTSTORE_PASSWORD
+from nidc.local.platform import LocalPlatform
+
+BUCKET = "nidc-bench"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+SECTION = "## Ingest (bench/ingest.py)"
+T0 = dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)
+
+
+def bronze_rows(count: int, offset: int = 0) -> pa.Table:
+    """Bronze-shaped device rows: 20 points of 5 sources, one sample per point per second."""
+    index = pa.array(range(offset, offset + count), type=pa.int64()).to_pylist()
+    ts = [T0 + dt.timedelta(seconds=i // 100) for i in index]
+    return pa.table(
+        {
+            "source": [f"cnc-{i % 5:02d}" for i in index],
+            "point": [f"point_{i % 20:02d}" for i in index],
+            "identifier": [f"88.118.8/CNC-{i % 5:02d}.point_{i % 20:02d}" for i in index],
+            "ts": pa.array(ts, type=pa.timestamp("us", tz="UTC")),
+            "received_at": pa.array(ts, type=pa.timestamp("us", tz="UTC")),
+            "value": [float(i % 1000) / 10 for i in index],
+            "value_text": pa.nulls(count, pa.string()),
+            "value_type": ["double"] * count,
+            "unit": ["Cel"] * count,
+            "quality": ["Good"] * count,
+            "batch_sequence": pa.array([1 + i // 50_000 for i in index], type=pa.int64()),
+            "date": pa.array([t.date() for t in ts], type=pa.date32()),
+        }
+    )
+
+
+class Bench:
+    """Clients for one run: S3 (minio), Spark, delta-rs storage options."""
+
+    def __init__(self, rows: int, commits: int) -> None:
+        self.rows = rows
+        self.commits = commits
+        self.platform = LocalPlatform()
+        env = self.platform.env()
+        s3 = env["servers"]["minio"]
+        self.endpoint = s3["url"]
+        self.access_key = s3["access_key"]
+        self.secret_key = Path(s3["secret_key_file"]).read_text().strip()
+        self.ca_file = env["ca_file"]
+        self.jars = [Path(j) for j in env["spark_jars"]]
+        self.store = Minio(
+            self.endpoint.removeprefix("https://"),
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            secure=True,
+            http_client=urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=self.ca_file),
+        )
+        if not self.store.bucket_exists(BUCKET):
+            self.store.make_bucket(BUCKET)
+        self.run = f"run-{uuid.uuid4().hex[:8]}"
+        # delta-rs (object_store over rustls) trusts the CA through SSL_CERT_FILE.
+        os.environ["SSL_CERT_FILE"] = self.ca_file
+        self.options = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": "us-east-1",
+            "AWS_FORCE_PATH_STYLE": "true",
+        }
+        self.spark: Any = None
+
+    def start_spark(self) -> None:
+        """The Spark session as a job gets it (local[2], S3A, the platform CA)."""
+        os.environ["AWS_ACCESS_KEY_ID"] = self.access_key
+        os.environ["AWS_SECRET_ACCESS_KEY"] = self.secret_key
+        from spark_jobs.session import ObjectStore, build_spark_conf, create_session
+
+        store = ObjectStore(
+            self.endpoint,
+            truststore=self.platform.ca.java_truststore(),
+            truststore_password=TRUSTSTORE_PASSWORD,
+        )
+        self.spark = create_session(build_spark_conf(store, self.jars, "bench-ingest"))
+        self.spark.sparkContext.setLogLevel("ERROR")
+
+    def land(self, files: int = 8) -> str:
+        """The input: N rows as Parquet files under landing/; returns the folder key."""
+        folder = f"{self.run}/landing/"
+        per_file = self.rows // files
+        for index in range(files):
+            sink = io.BytesIO()
+            pq.write_table(bronze_rows(per_file, index * per_file), sink)
+            body = sink.getvalue()
+            self.store.put_object(
+                BUCKET, f"{folder}part-{index:03d}.parquet", io.BytesIO(body), len(body)
+            )
+        return folder
+
+    def spark_throughput(self, folder: str, attempt: int) -> float:
+        target = f"s3a://{BUCKET}/{self.run}/spark-{attempt}"
+        started = time.perf_counter()
+        frame = self.spark.read.parquet(f"s3a://{BUCKET}/{folder}")
+        frame.write.format("delta").mode("append").partitionBy("date", "source").save(target)
+        return time.perf_counter() - started
+
+    def deltars_throughput(self, folder: str, attempt: int) -> float:
+        import pyarrow.dataset as ds
+        from deltalake import write_deltalake
+        from pyarrow import fs
+
+        target = f"s3://{BUCKET}/{self.run}/deltars-{attempt}"
+        s3 = fs.S3FileSystem(
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            endpoint_override=self.endpoint.removeprefix("https://"),
+            scheme="https",
+            tls_ca_file_path=self.ca_file,
+            region="us-east-1",
+        )
+        started = time.perf_counter()
+        table = ds.dataset(f"{BUCKET}/{folder}", format="parquet", filesystem=s3).to_table()
+        write_deltalake(
+            target,
+            table,
+            mode="append",
+            partition_by=["date", "source"],
+            storage_options=self.options,
+        )
+        return time.perf_counter() - started
+
+    def spark_commits(self) -> list[float]:
+        target = f"s3a://{BUCKET}/{self.run}/spark-micro"
+        times = []
+        for version in range(1, self.commits + 1):
+            batch = self.spark.createDataFrame(bronze_rows(500, version * 500).to_pandas())
+            batch = batch.localCheckpoint()  # the data is ready before the clock starts
+            started = time.perf_counter()
+            (
+                batch.write.format("delta")
+                .mode("append")
+                .partitionBy("date", "source")
+                .option("txnAppId", "bench")
+                .option("txnVersion", str(version))
+                .save(target)
+            )
+            times.append(time.perf_counter() - started)
+        return times
+
+    def ingest_merge_commits(self) -> list[float]:
+        """The ingest job's own per-batch bronze commit: MERGE on (source, point, ts)."""
+        from spark_jobs.ingest import IngestJob, _commit_device_rows
+        from spark_jobs.ingest_values import decide_schema
+
+        job = IngestJob.from_spec(
+            {
+                "type": "files",
+                "source": "bench",
+                "namespace": "bench",
+                "sourceUid": "bench",
+                "target": f"s3a://{BUCKET}/{self.run}/ingest-micro",
+                "quarantine": f"s3a://{BUCKET}/{self.run}/ingest-micro-quarantine",
+                "files": {"prefix": f"s3a://{BUCKET}/{self.run}/none/", "format": "parquet"},
+            }
+        )
+        decision = decide_schema(None, {}, "addColumns")
+        times = []
+        for version in range(1, self.commits + 1):
+            batch = self.spark.createDataFrame(bronze_rows(500, version * 500).to_pandas())
+            batch = batch.localCheckpoint()
+            started = time.perf_counter()
+            _commit_device_rows(self.spark, job, batch, version, decision)
+            times.append(time.perf_counter() - started)
+        return times
+
+    def deltars_commits(self) -> list[float]:
+        from deltalake import CommitProperties, Transaction, write_deltalake
+
+        target = f"s3://{BUCKET}/{self.run}/deltars-micro"
+        times = []
+        for version in range(1, self.commits + 1):
+            batch = bronze_rows(500, version * 500)
+            started = time.perf_counter()
+            write_deltalake(
+                target,
+                batch,
+                mode="append",
+                partition_by=["date", "source"],
+                storage_options=self.options,
+                commit_properties=CommitProperties(
+                    app_transactions=[Transaction(app_id="bench", version=version)]
+                ),
+            )
+            times.append(time.perf_counter() - started)
+        return times
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    """p50 and p95 (nearest rank), skipping the first commit (table creation, warm-up)."""
+    steady = sorted(times[1:] or times)
+    p95 = steady[min(len(steady) - 1, round(0.95 * (len(steady) - 1)))]
+    return statistics.median(steady), p95
+
+
+def main() -> None:
+    """Run both benchmarks and print (and with --record, write) the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--commits", type=int, default=20)
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    bench = Bench(args.rows, args.commits)
+    folder = bench.land()
+    bench.start_spark()
+    spark_times = [bench.spark_throughput(folder, attempt) for attempt in (1, 2)]
+    deltars_times = [bench.deltars_throughput(folder, attempt) for attempt in (1, 2)]
+    spark_rate = args.rows / min(spark_times)
+    deltars_rate = args.rows / min(deltars_times)
+    spark_p50, spark_p95 = summary(bench.spark_commits())
+    merge_p50, merge_p95 = summary(bench.ingest_merge_commits())
+    rs_p50, rs_p95 = summary(bench.deltars_commits())
+    bench.spark.stop()
+    cores = os.cpu_count()
+    lines = [
+        SECTION,
+        "",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {host.machine()}, {cores} "
+        "cores shared with other work (load varies: compare rows within one run, not across "
+        f"runs); MinIO on loopback over TLS. Input: {args.rows:,} bronze-shaped device rows in "
+        "8 Parquet files on the S3 server; output: a new Delta table partitioned by "
+        f"(date, source). Throughput: best of 2 runs. Commits: {args.commits} commits of one "
+        "500-row batch each, idempotent (txnAppId/txnVersion), p50/p95 without the first.",
+        "",
+        "| writer | rows/s (Parquet on S3 -> Delta on S3) | micro-batch commit p50 | p95 |",
+        "|---|---|---|---|",
+        f"| Spark local[2] (delta-spark 4.4) | {spark_rate:,.0f} | {spark_p50:.2f} s | "
+        f"{spark_p95:.2f} s |",
+        f"| delta-rs `write_deltalake` (deltalake 1.6.6) | {deltars_rate:,.0f} | {rs_p50:.2f} s | "
+        f"{rs_p95:.2f} s |",
+        f"| the ingest job's bronze commit (Spark MERGE on the affected partitions) | - | "
+        f"{merge_p50:.2f} s | {merge_p95:.2f} s |",
+        "",
+        f"Spark/delta-rs rows/s: **{spark_rate / deltars_rate:.2f}x** (goal >= 0.5x). Spark "
+        f"append commit latency / delta-rs: **{spark_p50 / rs_p50:.1f}x** (goal <= 3x); the "
+        f"ingest job's MERGE commit / delta-rs: **{merge_p50 / rs_p50:.1f}x**.",
+        f"Raw wall times (s): Spark {', '.join(f'{t:.1f}' for t in spark_times)}; delta-rs "
+        f"{', '.join(f'{t:.1f}' for t in deltars_times)}.",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.record:
+        record(text)
+
+
+def record(section: str) -> None:
+    """Replace (or add) the Ingest section of docs/benchmarks.md, leaving the others as they are."""
+    current = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n\n"
+    start = current.find(SECTION)
+    if start < 0:
+        BENCHMARKS.write_text(current.rstrip("\n") + "\n\n" + section)
+        return
+    end = current.find("\n## ", start + len(SECTION))
+    rest = "" if end < 0 else current[end + 1 :]
+    BENCHMARKS.write_text(current[:start] + section + ("\n" + rest if rest else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""A small landing-batch writer for the ingest tests, following the landing contract
+(docs/decisions/0020-landing-batches.md): the parquet first, then its manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import urllib3
+from minio import Minio
+
+LANDING_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("point", pa.string()),
+        ("identifier", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("raw", pa.string()),
+        ("quality", pa.string()),
+    ]
+)
+T0 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
+
+
+def admin_store(platform_env: dict[str, Any]) -> Minio:
+    """The platform's S3 server as its root user, trusting the platform CA."""
+    s3 = platform_env["servers"]["minio"]
+    return Minio(
+        s3["url"].removeprefix("https://"),
+        access_key=s3["access_key"],
+        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
+        secure=True,
+        http_client=urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED", ca_certs=platform_env["ca_file"]
+        ),
+    )
+
+
+def sample(point: str, second: int, raw: str, **fields: Any) -> dict[str, Any]:
+    """One landing row: `second` seconds after T0, received a second later."""
+    ts = T0 + dt.timedelta(seconds=second)
+    return {
+        "point": point,
+        "ts": ts,
+        "received_at": ts + dt.timedelta(seconds=1),
+        "raw": raw,
+        "quality": "Good",
+        **fields,
+    }
+
+
+@dataclass
+class LandingWriter:
+    """Writes batch-<seq>.parquet then batch-<seq>.json under a source's landing folder."""
+
+    store: Minio
+    bucket: str
+    namespace: str
+    source: str
+    source_uid: str
+
+    @property
+    def folder(self) -> str:
+        return f"landing/sources/{self.namespace}/{self.source}/"
+
+    @property
+    def prefix(self) -> str:
+        return f"s3a://{self.bucket}/{self.folder}"
+
+    def write(
+        self,
+        sequence: int,
+        rows: list[dict[str, Any]],
+        schema: pa.Schema = LANDING_SCHEMA,
+        manifest: bool = True,
+    ) -> None:
+        """One batch; columns missing from a row are null, `source` defaults to ours."""
+        columns = {
+            f.name: [r.get(f.name, self.source if f.name == "source" else None) for r in rows]
+            for f in schema
+        }
+        table = pa.Table.from_pydict(columns, schema=schema)
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        body = sink.getvalue()
+        name = f"{self.folder}batch-{sequence:012d}"
+        self.store.put_object(self.bucket, f"{name}.parquet", io.BytesIO(body), len(body))
+        if not manifest:
+            return
+        stamps = [r["ts"] for r in rows if r.get("ts") is not None] or [T0]
+        document = {
+            "schemaVersion": 1,
+            "source": self.source,
+            "namespace": self.namespace,
+            "sourceUid": self.source_uid,
+            "sequence": sequence,
+            "rows": len(rows),
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "minTimestamp": min(stamps).isoformat(),
+            "maxTimestamp": max(stamps).isoformat(),
+            "createdAt": dt.datetime.now(dt.UTC).isoformat(),
+            "collector": "tests",
+        }
+        data = json.dumps(document).encode()
+        self.store.put_object(self.bucket, f"{name}.json", io.BytesIO(data), len(data))
+
+
+def txn_commits(store: Minio, bucket: str, table_prefix: str, app_id: str) -> dict[int, int]:
+    """txnVersion -> number of commits in the Delta log carrying that (appId, version).
+
+    Read from the commit files themselves, so a commit written twice for one batch shows up.
+    """
+    counts: dict[int, int] = {}
+    log = f"{table_prefix.rstrip('/')}/_delta_log/"
+    for item in store.list_objects(bucket, log):
+        name = item.object_name or ""
+        if not name.endswith(".json"):
+            continue
+        response = store.get_object(bucket, name)
+        try:
+            lines = response.read().decode().splitlines()
+        finally:
+            response.close()
+            response.release_conn()
+        for line in lines:
+            action = json.loads(line)
+            txn = action.get("txn")
+            if txn and txn["appId"] == app_id:
+                counts[int(txn["version"])] = counts.get(int(txn["version"]), 0) + 1
+    return counts
