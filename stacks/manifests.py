@@ -52,9 +52,13 @@ def require_quantity(value: str, field_name: str) -> None:
     require(bool(QUANTITY.match(value)), field_name, f"{value!r} is not a quantity")
 
 
+NO_LIMIT = "none"
+
+
 @dataclass(frozen=True)
 class Resources:
-    """Requests and limits of one container (the policy pack requires limits everywhere)."""
+    """Requests and limits of one container. A limit of "none" leaves it out (some teams run
+    without CPU limits to avoid throttling); the policy pack refuses that for the platform."""
 
     cpu_request: str = "100m"
     memory_request: str = "128Mi"
@@ -63,7 +67,9 @@ class Resources:
 
     def __post_init__(self) -> None:
         for name in ("cpu_request", "memory_request", "cpu_limit", "memory_limit"):
-            require_quantity(getattr(self, name), f"resources.{name}")
+            value = getattr(self, name)
+            if not (name.endswith("_limit") and value == NO_LIMIT):
+                require_quantity(value, f"resources.{name}")
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any] | None, where: str) -> Resources:
@@ -82,9 +88,10 @@ class Resources:
 
     def manifest(self) -> dict[str, Any]:
         """The container's `resources` field."""
+        limits = {"cpu": self.cpu_limit, "memory": self.memory_limit}
         return {
             "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+            "limits": {k: v for k, v in limits.items() if v != NO_LIMIT},
         }
 
 

@@ -61,7 +61,9 @@ class StackWorkspace:
         project["main"] = str(REPO / "stacks")
         project["runtime"] = "python"
         (self.root / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-        shutil.copy(REPO / f"Pulumi.{self.stack}.yaml", self.root / f"Pulumi.{self.stack}.yaml")
+        stack_file = self.root / f"Pulumi.{self.stack}.yaml"
+        if not stack_file.exists():  # it holds this workspace's salt and secrets once set
+            shutil.copy(REPO / stack_file.name, stack_file)
         self.env = pulumi_environment(self.platform_env, self.root / "backend", self.passphrase)
 
     def run(
