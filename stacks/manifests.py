@@ -232,8 +232,9 @@ _CLASSES: dict[tuple[str, str], Any] = {
     ): k8s.apiextensions.v1.CustomResourceDefinition,
 }
 
-# Kinds every namespaced object of a component waits for.
-_FIRST = {"Namespace", "CustomResourceDefinition"}
+# Creation tiers: namespaces and CRDs, then service accounts (a token Secret made before its
+# account is deleted again by the token controller; a pod before it is refused), then the rest.
+_TIERS = ({"Namespace", "CustomResourceDefinition"}, {"ServiceAccount"})
 
 
 def resource_name(prefix: str, manifest: Mapping[str, Any]) -> str:
@@ -269,25 +270,25 @@ def create_objects(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> dict[str, pulumi.CustomResource]:
-    """Create every manifest as a child of `parent`; namespaces and CRDs first.
+    """Create every manifest as a child of `parent`, tier by tier (see _TIERS).
 
     Explicit object names (no auto-naming) keep what the cluster holds predictable, so a
     replacement deletes the old object before it creates the new one.
     """
     created: dict[str, pulumi.CustomResource] = {}
-    first: list[pulumi.Resource] = list(depends_on)
-    for manifest in manifests:
-        if manifest["kind"] in _FIRST:
+    before: list[pulumi.Resource] = list(depends_on)
+    placed: set[int] = set()
+    for tier in (*_TIERS, None):
+        made: list[pulumi.Resource] = []
+        for index, manifest in enumerate(manifests):
+            if index in placed or (tier is not None and manifest["kind"] not in tier):
+                continue
+            placed.add(index)
             opts = pulumi.ResourceOptions(
-                parent=parent, depends_on=list(depends_on), delete_before_replace=True
+                parent=parent, depends_on=list(before), delete_before_replace=True
             )
             resource = create_object(prefix, manifest, opts)
             created[resource_name(prefix, manifest)] = resource
-            first.append(resource)
-    for manifest in manifests:
-        if manifest["kind"] not in _FIRST:
-            opts = pulumi.ResourceOptions(
-                parent=parent, depends_on=first, delete_before_replace=True
-            )
-            created[resource_name(prefix, manifest)] = create_object(prefix, manifest, opts)
+            made.append(resource)
+        before += made
     return created

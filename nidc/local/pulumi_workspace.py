@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from nidc.local.platform import LocalPlatform
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,3 +121,25 @@ class StackWorkspace:
             args.append("--show-secrets")
         parsed: dict[str, Any] = json.loads(self.run(*args).stdout)
         return parsed
+
+
+def local_stack(platform: LocalPlatform, stack: str, root: Path | None = None) -> StackWorkspace:
+    """A new stack of `stack` for the embedded platform, in a folder of the state folder: a
+    serving certificate from the platform's CA and fresh random values for the stack secrets."""
+    env = platform.env()
+    cert = platform.ca.issue(f"stack-{stack}", f"nidc-{stack}", server=True)
+    root = root or platform.state.root / "pulumi" / f"{stack}-{uuid.uuid4().hex[:8]}"
+    ws = StackWorkspace(root, stack, env)
+    ws.init(
+        {
+            "nidc:tlsCertificate": cert.cert.read_text(),
+            "nidc:tlsCaCertificate": Path(env["ca_file"]).read_text(),
+        },
+        {
+            "nidc:tlsPrivateKey": cert.key.read_text(),
+            "nidc:objectStoreRootPassword": secrets.token_urlsafe(24),
+            "nidc:openbaoOperatorToken": secrets.token_urlsafe(24),
+            "nidc:sharingToken": secrets.token_urlsafe(24),
+        },
+    )
+    return ws

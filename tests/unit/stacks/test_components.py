@@ -115,9 +115,9 @@ def test_object_store_children_are_parented(mocks: RecordingMocks) -> Any:
 
 # ---- SecretsStore --------------------------------------------------------------------------
 def test_secrets_store_refuses_even_replicas_and_bad_unseal() -> None:
-    with pytest.raises(ArgsError, match="secretsStore.replicas"):
+    with pytest.raises(ArgsError, match=r"secretsStore.replicas"):
         SecretsStoreArgs(center="c", image="r/openbao:2", tls=TLS, replicas=2)
-    with pytest.raises(ArgsError, match="secretsStore.unseal.mode"):
+    with pytest.raises(ArgsError, match=r"secretsStore.unseal.mode"):
         Unseal(mode="auto")
     with pytest.raises(ArgsError, match="transitAddress"):
         Unseal(mode="transit", transit_address="http://plain")
@@ -151,7 +151,7 @@ def test_secrets_store_children_are_parented(mocks: RecordingMocks) -> Any:
 def test_spark_pools_refuse_bad_pools() -> None:
     with pytest.raises(ArgsError, match=r"sparkPools.pools.cpu.rapids"):
         Pool("cpu", rapids=True)
-    with pytest.raises(ArgsError, match="sparkPools.pools"):
+    with pytest.raises(ArgsError, match=r"sparkPools.pools"):
         SparkPoolsArgs(center="c", spark_image="s:1", pools=())
 
 
@@ -183,7 +183,7 @@ def test_spark_pools_children_are_parented(mocks: RecordingMocks) -> Any:
 
 # ---- Telemetry -----------------------------------------------------------------------------
 def test_telemetry_refuses_bad_args_and_wires_collector_to_jaeger() -> None:
-    with pytest.raises(ArgsError, match="telemetry.collectorReplicas"):
+    with pytest.raises(ArgsError, match=r"telemetry.collectorReplicas"):
         TelemetryArgs(
             center="c", collector_image="o:1", jaeger_image="j:1", tls=TLS, collector_replicas=0
         )
@@ -204,7 +204,7 @@ def test_telemetry_children_are_parented(mocks: RecordingMocks) -> Any:
 
 # ---- ControlPlane --------------------------------------------------------------------------
 def test_control_plane_refuses_missing_crds_and_token(tmp_path: Path) -> None:
-    with pytest.raises(ArgsError, match="controlPlane.crdDir"):
+    with pytest.raises(ArgsError, match=r"controlPlane.crdDir"):
         ControlPlaneArgs(center="c", crd_dir=tmp_path)
     with pytest.raises(ArgsError, match="openbaoOperatorToken"):
         OperatorDeployment(image="op:1")
