@@ -95,7 +95,14 @@ def cmd_operator_run(args: argparse.Namespace) -> int:
         os.execve(sys.executable, argv, env)  # noqa: S606 (argv is ours, no shell)
     print(f"operator running (handlers: {len(operator_main.REGISTERED)} kinds)", file=sys.stderr)
     kopf.configure(verbose=False)
-    kopf.run(clusterwide=True, standalone=True, liveness_endpoint=args.liveness)
+    # With --peering, replicas (the stacks' Deployment) agree on one active operator through a
+    # ClusterKopfPeering object; without it (locally) the process runs alone.
+    kopf.run(
+        clusterwide=True,
+        standalone=args.peering is None,
+        peering_name=args.peering,
+        liveness_endpoint=args.liveness,
+    )
     return 0
 
 
@@ -157,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run = operator.add_parser("run", help="run the operators (locally: on the embedded platform)")
     run.add_argument("--liveness", default=None, help="e.g. http://127.0.0.1:8080/healthz")
+    run.add_argument(
+        "--peering", default=None, help="ClusterKopfPeering name shared by the replicas"
+    )
     run.set_defaults(func=cmd_operator_run)
 
     sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
