@@ -60,16 +60,24 @@ def kubectl_round(ws: StackWorkspace, rendered: Path) -> tuple[float, float, int
     """Seconds to apply-and-ready, seconds to delete, objects applied."""
     crds, rest = rendered / "0-crd", rendered / "1-manifest"
     objects = len(list(rendered.rglob("*.yaml")))
+    # kubectl applies files in name order: namespaces and service accounts go first, as
+    # the program's creation tiers do.
+    first = [str(p) for p in sorted(rest.glob("*-namespace-*.yaml"))]
+    accounts = [str(p) for p in sorted(rest.glob("*-serviceaccount-*.yaml"))]
     started = time.monotonic()
-    kubectl(ws, "apply", "--wait", "-f", str(crds))
-    kubectl(ws, "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
-    kubectl(ws, "apply", "--wait", "-R", "-f", str(rest))
-    for kind, namespace, name in workloads(rest):
-        kubectl(ws, "rollout", "status", f"{kind}/{name}", "-n", namespace, "--timeout=300s")
-    up = time.monotonic() - started
-    started = time.monotonic()
-    kubectl(ws, "delete", "--wait", "--ignore-not-found", "-R", "-f", str(rest))
-    kubectl(ws, "delete", "--wait", "--ignore-not-found", "-f", str(crds))
+    try:
+        kubectl(ws, "apply", "--wait", "-f", str(crds))
+        kubectl(ws, "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
+        kubectl(ws, "apply", "--wait", *[f"-f={p}" for p in first])
+        kubectl(ws, "apply", "--wait", *[f"-f={p}" for p in accounts])
+        kubectl(ws, "apply", "--wait", "-R", "-f", str(rest))
+        for kind, namespace, name in workloads(rest):
+            kubectl(ws, "rollout", "status", f"{kind}/{name}", "-n", namespace, "--timeout=300s")
+        up = time.monotonic() - started
+    finally:
+        started = time.monotonic()
+        kubectl(ws, "delete", "--wait", "--ignore-not-found", "-R", "-f", str(rest))
+        kubectl(ws, "delete", "--wait", "--ignore-not-found", "-f", str(crds))
     return up, time.monotonic() - started, objects
 
 
@@ -87,6 +95,11 @@ def main() -> None:
         render = local_stack(platform, STACK, base / "render")
         rendered = base / "rendered"
         render.run("config", "set", "--stack", STACK, "nidc:renderYamlTo", str(rendered))
+        # No cluster for the renderer; the kubeconfig only names the API server for outputs.
+        kubeconfig = render.env.pop("KUBECONFIG")
+        render.run(
+            "config", "set", "--stack", STACK, "--path", "nidc:kubernetes.kubeconfig", kubeconfig
+        )
         render.up()
         results: dict[str, list[float]] = {
             "pulumi up": [],

@@ -53,12 +53,13 @@ def main() -> None:
     settings = read_settings(values, secrets)
 
     render_to = config.get("renderYamlTo")
-    provider = k8s.Provider(
-        "kubernetes",
-        kubeconfig=settings.kubeconfig,
-        context=settings.context,
-        render_yaml_to_directory=render_to,
-    )
+    if render_to:
+        # Rendering talks to no cluster (the provider refuses a kubeconfig alongside it).
+        provider = k8s.Provider("kubernetes", render_yaml_to_directory=render_to)
+    else:
+        provider = k8s.Provider(
+            "kubernetes", kubeconfig=settings.kubeconfig, context=settings.context
+        )
     opts = pulumi.ResourceOptions(providers=[provider])
     endpoints: dict[str, pulumi.Output[str]] = {}
     if settings.object_store:
