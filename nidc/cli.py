@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from nidc.api.kopf_peering import PEERING_NAME
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
 from nidc.local.tools.builders import BuildError
@@ -95,7 +96,7 @@ def cmd_operator_run(args: argparse.Namespace) -> int:
         env = {**os.environ, **local_run.prepare(LocalPlatform().env())}
         argv = [sys.executable, "-m", "nidc.cli", *sys.argv[1:]]
         os.execve(sys.executable, argv, env)  # noqa: S606 (argv is ours, no shell)
-    from operators.peering import PEERING_NAME, priority_from_start
+    from operators.peering import priority_from_start
 
     # The pod name on a cluster; a restarted container keeps it and takes over at once.
     identity = os.environ.get("NIDC_OPERATOR_IDENTITY") or socket.gethostname()
@@ -106,7 +107,7 @@ def cmd_operator_run(args: argparse.Namespace) -> int:
     kopf.run(
         clusterwide=True,
         standalone=args.standalone,
-        peering_name=None if args.standalone else PEERING_NAME,
+        peering_name=None if args.standalone else args.peering,
         priority=priority,
         identity=identity,  # type: ignore[arg-type]  # kopf types it as a private NewType of str
         liveness_endpoint=args.liveness,
@@ -176,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--standalone",
         action="store_true",
         help="no peering with other replicas (a single operator that never pauses)",
+    )
+    run.add_argument(
+        "--peering",
+        default=PEERING_NAME,
+        help=f"ClusterKopfPeering the replicas share (default {PEERING_NAME})",
     )
     run.set_defaults(func=cmd_operator_run)
 
