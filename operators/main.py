@@ -50,6 +50,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = 20  # INFO and above become Kubernetes events
+    # Handlers are sync and wait on the network: kopf's default pool (cores + 4 threads) keeps
+    # hundreds of runs queued behind a few requests in flight.
+    settings.execution.max_workers = int(os.environ.get("NIDC_OPERATOR_WORKERS", "32"))
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     operator_settings = OperatorSettings.from_env()
