@@ -53,7 +53,7 @@ from spark_jobs.ingest_values import (
 TRACER = tracer(__name__)
 DEVICE_TYPES = {SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value}
 # Keys the runner adds to every job spec (where it runs), not part of the ingest job itself.
-RUNTIME_KEYS = {"run", "storage", "jars", "master", "attempt", "tenant"}
+RUNTIME_KEYS = {"run", "storage", "jars", "master", "attempt", "tenant", "traceparent"}
 SQL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 # Bronze columns of device sources, in order (extra landing columns, if added, come last).

@@ -94,6 +94,15 @@ def admin_s3(platform_env: dict[str, Any]) -> Minio:
 
 
 @pytest.fixture
+def stoppers() -> Iterator[list[Callable[[], None]]]:
+    """Simulators to stop when the test ends."""
+    stop: list[Callable[[], None]] = []
+    yield stop
+    for each in stop:
+        each()
+
+
+@pytest.fixture
 def cleanup(tenants: Any) -> Iterator[list[str]]:
     names: list[str] = []
     yield names
@@ -135,6 +144,7 @@ def run_device(
     spec: dict[str, Any],
     tenants: Any,
     cleanup: list[str],
+    stoppers: list[Callable[[], None]],
     before_emitting: Callable[[], None] | None = None,
 ) -> Path:
     """Start the simulator, apply the source, wait for the simulator to finish; the truth."""
@@ -148,17 +158,16 @@ def run_device(
     if before_emitting is not None:
         before_emitting()
         proc = start_process(args, tmp_path / "sim.log")
-    try:
-        wait_until(lambda: read_truth(truth)[1] is not None, 120, "the simulator to finish")
-    finally:
-        assert proc is not None
-        stop_process(proc)
+    assert proc is not None
+    # The device stays up until the test ends: its last samples are read after it finished.
+    stoppers.append(lambda: stop_process(proc))
+    wait_until(lambda: read_truth(truth)[1] is not None, 120, "the simulator to finish")
     return truth
 
 
 def test_opcua_source(
     tenants: Any, operator: OperatorProcess, tmp_path: Path, tag: str, cleanup: list[str]
-) -> None:
+, stoppers: list[Callable[[], None]]) -> None:
     port = free_port()
     names = {node: node.lower().replace("cnc01.", "").replace(".", "_") for node in SIGNALS}
     points = [
@@ -177,6 +186,7 @@ def test_opcua_source(
         {"type": "opcua", "endpoint": f"opc.tcp://127.0.0.1:{port}/nidc/cnc", "points": points},
         tenants,
         cleanup,
+        stoppers,
     )
     status = wait_for_rows(tenants, f"cnc-{tag}", truth_count(truth))
     assert not status.get("quarantinedRows")
@@ -185,7 +195,7 @@ def test_opcua_source(
 
 def test_modbus_source(
     tenants: Any, operator: OperatorProcess, tmp_path: Path, tag: str, cleanup: list[str]
-) -> None:
+, stoppers: list[Callable[[], None]]) -> None:
     port = free_port()
     points = [
         {
@@ -203,6 +213,7 @@ def test_modbus_source(
         {"type": "modbus", "endpoint": f"tcp://127.0.0.1:{port}", "points": points},
         tenants,
         cleanup,
+        stoppers,
     )
     wait_for_rows(tenants, f"plc-{tag}", truth_count(truth))
 
@@ -214,7 +225,7 @@ def test_mqtt_source(
     tmp_path: Path,
     tag: str,
     cleanup: list[str],
-) -> None:
+, stoppers: list[Callable[[], None]]) -> None:
     broker = MosquittoBroker(tmp_path / "broker")
     broker.start()
     name = f"gateway-{tag}"
@@ -248,6 +259,7 @@ def test_mqtt_source(
             {"type": "mqtt", "endpoint": f"mqtt://127.0.0.1:{broker.port}", "points": points},
             tenants,
             cleanup,
+            stoppers,
             before_emitting=collector_subscribed,
         )
         wait_for_rows(tenants, name, truth_count(truth))
