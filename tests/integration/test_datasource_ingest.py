@@ -166,8 +166,13 @@ def run_device(
 
 
 def test_opcua_source(
-    tenants: Any, operator: OperatorProcess, tmp_path: Path, tag: str, cleanup: list[str]
-, stoppers: list[Callable[[], None]]) -> None:
+    tenants: Any,
+    operator: OperatorProcess,
+    tmp_path: Path,
+    tag: str,
+    cleanup: list[str],
+    stoppers: list[Callable[[], None]],
+) -> None:
     port = free_port()
     names = {node: node.lower().replace("cnc01.", "").replace(".", "_") for node in SIGNALS}
     points = [
@@ -194,8 +199,13 @@ def test_opcua_source(
 
 
 def test_modbus_source(
-    tenants: Any, operator: OperatorProcess, tmp_path: Path, tag: str, cleanup: list[str]
-, stoppers: list[Callable[[], None]]) -> None:
+    tenants: Any,
+    operator: OperatorProcess,
+    tmp_path: Path,
+    tag: str,
+    cleanup: list[str],
+    stoppers: list[Callable[[], None]],
+) -> None:
     port = free_port()
     points = [
         {
@@ -225,7 +235,8 @@ def test_mqtt_source(
     tmp_path: Path,
     tag: str,
     cleanup: list[str],
-, stoppers: list[Callable[[], None]]) -> None:
+    stoppers: list[Callable[[], None]],
+) -> None:
     broker = MosquittoBroker(tmp_path / "broker")
     broker.start()
     name = f"gateway-{tag}"
