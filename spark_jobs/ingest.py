@@ -203,7 +203,9 @@ def table_totals(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
     rows = quarantined = 0
     if delta_log.is_table(spark, job.target):
         table = spark.read.format("delta").load(job.target)
-        rows = table.where(F.col(column) == job.source).count()
+        # A table this source never wrote to (made by other means) holds none of its rows.
+        if column in table.columns:
+            rows = table.where(F.col(column) == job.source).count()
     if delta_log.is_table(spark, job.quarantine):
         table = spark.read.format("delta").load(job.quarantine)
         quarantined = table.where(F.col("source") == job.source).count()
