@@ -17,9 +17,21 @@ class OperatorProcess:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._prepared: dict[str, str] | None = None
 
     def __str__(self) -> str:
         return str(self.log)
+
+    def prepared(self) -> dict[str, str]:
+        """The operator's environment, prepared once (CRDs, identity, token): a restart then
+        costs only the process start, as a restarted pod would."""
+        if self._prepared is None:
+            from nidc.local.platform import LocalPlatform
+            from operators import local_run
+
+            platform = LocalPlatform(state_dir=self.state_dir)
+            self._prepared = local_run.prepare(platform.env())
+        return self._prepared
 
     def start(
         self,
@@ -29,7 +41,12 @@ class OperatorProcess:
     ) -> None:
         """Start and wait until its handlers are registered (or it died at a crash point)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
-        env = {**os.environ, "NIDC_STATE_DIR": str(self.state_dir), **(extra_env or {})}
+        env = {
+            **os.environ,
+            "NIDC_STATE_DIR": str(self.state_dir),
+            **self.prepared(),
+            **(extra_env or {}),
+        }
         marker = f"=== operator start {self.starts}"
         with self.log.open("a") as out:
             out.write(f"{marker} {extra_env or ''}\n")
