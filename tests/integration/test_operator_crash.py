@@ -161,8 +161,9 @@ def crash_and_recover(
     finally:
         operator.start({"NIDC_RUNNER": runner})
 
-    # Spark jobs share two cores.
-    deadline = time.monotonic() + 120 + 30 * (len(names) + len(sources))
+    # Spark jobs share two cores (and at most NIDC_LOCAL_JOB_SLOTS run at once): a loaded
+    # machine needs a minute or more per job.
+    deadline = time.monotonic() + 300 + 90 * (len(names) + len(sources))
     while True:
         found = {
             p["metadata"]["name"]: p
