@@ -1,6 +1,8 @@
-"""A canary secret must never leak: the tenant's S3 secret key, which the operator itself
-generates, stores in OpenBao and hands to every job, appears in none of: operator log, events,
-status or annotations of any object, run records, run folders' specs, or exported spans."""
+"""Canary secrets must never leak: the tenant's S3 secret key (which the operator generates,
+stores in OpenBao and hands to every job) and a device password placed in a source's
+credentials (which the operator hands to the source's collector) appear in none of: operator
+log, events, status or annotations of any object, run records, run folders' specs, collector
+folders, or exported spans."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import hvac
 import pytest
 import requests
 
-from nidc.kube import apply, list_objects
+from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
@@ -54,6 +56,34 @@ def test_tenant_s3_secret_appears_nowhere(
     )["data"]["data"]["secretKey"]
     assert len(canary) >= 30
 
+    # A source whose device login is a canary: the operator reads it and starts its collector.
+    device_canary = f"canary-{uuid.uuid4().hex}"
+    source = f"canary-cnc-{uuid.uuid4().hex[:5]}"
+    vault.secrets.kv.v2.create_or_update_secret(
+        path=f"tenants/steel-plant/{source}",
+        secret={"username": "collector", "password": device_canary},
+    )
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataSource",
+            "metadata": {"name": source, "namespace": "steel-plant"},
+            "spec": {
+                "type": "opcua",
+                "endpoint": "opc.tcp://127.0.0.1:9/absent",
+                "credentials": {"openBaoPath": f"secret/data/tenants/steel-plant/{source}"},
+                "domain": "production-operation",
+                "enterprisePrefix": "88.118.8",
+                "continuous": True,
+                "targetTable": f"bronze.{source.replace('-', '_')}",
+                "points": [
+                    {"name": "temp", "address": "ns=2;s=T", "identifier": "88.118.8/CNC.temp"}
+                ],
+            },
+        },
+    )
+
     # A run of this test's own uses the secret (and exports spans), so the check means something.
     name = f"canary-{uuid.uuid4().hex[:5]}"
     apply(
@@ -83,6 +113,37 @@ def test_tenant_s3_secret_appears_nowhere(
         assert time.monotonic() < deadline, f"{name} never became Ready"
         time.sleep(3)
 
+    deadline = time.monotonic() + 120
+    while True:
+        sources = {
+            s["metadata"]["name"]: s
+            for s in list_objects(
+                tenants, "nidc.io/v1alpha1", "DataSource", namespace="steel-plant"
+            )
+        }
+        if condition(sources[source], "Ready").get("status") == "True":
+            break
+        assert time.monotonic() < deadline, f"{source}'s collector never ran"
+        time.sleep(2)
+    collectors = platform.state.root / "collectors"
+    assert any(collectors.glob(f"*{source}*/config.json")), "no collector was started"
+    for item in collectors.rglob("*"):
+        if item.is_file():
+            assert device_canary not in item.read_text(errors="replace"), item
+    delete(tenants, "nidc.io/v1alpha1", "DataSource", source, "steel-plant")
+
+    for secret in (canary, device_canary):
+        check_nowhere(secret, tenants, operator, platform, platform_env)
+
+
+def check_nowhere(
+    canary: str,
+    tenants: Any,
+    operator: OperatorProcess,
+    platform: LocalPlatform,
+    platform_env: dict[str, Any],
+) -> None:
+    """The secret is in no log, object, run spec or span."""
     assert canary not in operator.log.read_text()
     for api_version, kind in KINDS:
         for obj in list_objects(tenants, api_version, kind):
