@@ -7,6 +7,7 @@ from typing import Any
 
 from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
+from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
 from operators.object_store import ObjectStoreAdmin
 from operators.openbao import OpenBaoAdmin
@@ -28,6 +29,7 @@ class OperatorContext:
     store: ObjectStoreAdmin
     runner: Runner
     collectors: LocalCollectors
+    cluster_collectors: KubernetesCollectors | None = None
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded logical job plus where it runs (storage, jars); never credentials."""
@@ -80,6 +82,9 @@ class OperatorContext:
             store=ObjectStoreAdmin(settings),
             runner=make_runner(settings, api),
             collectors=LocalCollectors(settings.collectors_dir),
+            cluster_collectors=KubernetesCollectors(api, CollectorImage(settings.collector_image))
+            if settings.collector_mode == "kubernetes"
+            else None,
         )
 
 

@@ -24,6 +24,9 @@ class OperatorSettings:
     s3_region: str = "us-east-1"
     runs_dir: Path = Path("/var/lib/nidc/runs")
     collectors_dir: Path = Path("/var/lib/nidc/collectors")
+    # Where collectors run: local processes (embedded platform) or Deployments (a cluster).
+    collector_mode: str = "local"
+    collector_image: str = "registry.nidc.local/nidc/nidc-collector:0.1.0"
     spark_jars: tuple[Path, ...] = ()
     java_truststore: Path | None = None
     java_truststore_password: str = ""
@@ -73,6 +76,10 @@ class OperatorSettings:
             s3_region=env.get("NIDC_S3_REGION", "us-east-1"),
             runs_dir=Path(env.get("NIDC_RUNS_DIR", "/var/lib/nidc/runs")),
             collectors_dir=Path(env.get("NIDC_COLLECTORS_DIR", "/var/lib/nidc/collectors")),
+            collector_mode=env.get("NIDC_COLLECTOR_MODE", "local"),
+            collector_image=env.get(
+                "NIDC_COLLECTOR_IMAGE", "registry.nidc.local/nidc/nidc-collector:0.1.0"
+            ),
             spark_jars=tuple(Path(p) for p in env.get("NIDC_SPARK_JARS", "").split(":") if p),
             java_truststore=Path(env["NIDC_JAVA_TRUSTSTORE"])
             if env.get("NIDC_JAVA_TRUSTSTORE")

@@ -90,10 +90,12 @@ def ensure_collector(source: dict[str, Any], ctx: OperatorContext) -> CollectorS
     if not is_device(source) or not source["spec"].get("continuous"):
         return CollectorState(needed=False, running=False)
     name = collector_name(source)
+    cluster = ctx.cluster_collectors
     landing = LandingTarget(
         endpoint=ctx.settings.s3_endpoint,
         bucket=TenantNames(source["metadata"]["namespace"]).bucket,
-        ca_file=str(ctx.settings.ca_file),
+        # In a pod the image trusts the platform CA; locally the CA file is on this machine.
+        ca_file=None if cluster else str(ctx.settings.ca_file),
         region=ctx.settings.s3_region,
     )
     try:
@@ -105,6 +107,10 @@ def ensure_collector(source: dict[str, Any], ctx: OperatorContext) -> CollectorS
         )
     except ConfigError as error:
         return CollectorState(needed=True, running=False, problem=str(error))
+    if cluster is not None:
+        cluster.ensure_for(source, name, config.model_dump(mode="json"))
+        crash_point("datasource:after-collector-start")
+        return CollectorState(needed=True, running=cluster.running(source, name))
     ctx.collectors.ensure(name, config.model_dump(mode="json"), device_environment(source, ctx))
     crash_point("datasource:after-collector-start")
     return CollectorState(needed=True, running=ctx.collectors.pid(name) is not None)
@@ -144,6 +150,8 @@ def reconcile(source: dict[str, Any], ctx: OperatorContext, now: dt.datetime) ->
 
 def clean_up(source: dict[str, Any], ctx: OperatorContext) -> str:
     """Stop the source's collector (its runs go with it through owner references)."""
-    if is_device(source):
+    if is_device(source) and ctx.cluster_collectors is not None:
+        ctx.cluster_collectors.stop_for(source, collector_name(source))
+    elif is_device(source):
         ctx.collectors.stop(collector_name(source))
     return f"collector of {source['metadata']['name']} stopped"

@@ -1,0 +1,156 @@
+"""DataSource decisions as pure functions: ingest job, when to run, status, collector objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from operators.collectors.kubernetes import CollectorImage, build_collector_objects
+from operators.dataproduct.build import Plan
+from operators.datasource.build import (
+    POLL_INTERVAL,
+    RETRY_AFTER_FAILURE,
+    CollectorState,
+    build_ingest_job,
+    build_ingest_run,
+    build_status,
+    checkpoint_of,
+    collector_name,
+    plan_ingest,
+)
+
+pytestmark = pytest.mark.unit
+
+NOW = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
+UID = "0b1c2d3e-aaaa-bbbb-cccc-000000000001"
+
+
+def source(kind: str = "opcua", **spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "type": kind,
+        "endpoint": "opc.tcp://cnc:4840",
+        "domain": "production-operation",
+        "enterprisePrefix": "88.118.8",
+        "targetTable": "bronze.cnc_spindle",
+        "continuous": True,
+        "points": [{"name": "temp", "address": "ns=2;s=T", "identifier": "88.118.8/C.temp"}],
+    }
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "DataSource",
+        "metadata": {"name": "cnc", "namespace": "steel-plant", "uid": UID, "generation": 1},
+        "spec": {**base, **spec},
+    }
+
+
+def run(sequence: int, phase: str, **status: Any) -> dict[str, Any]:
+    body = build_ingest_run(source(), {"job": "ingest"}, 1, sequence)
+    body["status"] = {"phase": phase, **status}
+    return body
+
+
+def test_device_job_reads_landing_from_the_checkpoint() -> None:
+    job = build_ingest_job(source(), {"batchSequence": 7})
+    assert job["landing"] == {
+        "prefix": "s3a://tenant-steel-plant/landing/sources/steel-plant/cnc/",
+        "fromSequence": 7,
+    }
+    assert job["target"] == "s3a://tenant-steel-plant/bronze/cnc_spindle"
+    assert job["quarantine"] == "s3a://tenant-steel-plant/quarantine/cnc_spindle"
+    assert job["sourceUid"] == UID
+
+
+def test_jdbc_job_carries_the_watermark_and_only_the_credentials_path() -> None:
+    body = source(
+        "jdbc",
+        endpoint="jdbc:postgresql://mes:5432/mes",
+        table={"name": "mes.work_orders", "watermarkColumn": "updated_at"},
+        credentials={"openBaoPath": "secret/data/tenants/steel-plant/mes"},
+    )
+    job = build_ingest_job(body, {"watermark": "2026-11-25T07:00:00"})
+    assert job["jdbc"]["watermark"] == "2026-11-25T07:00:00"
+    assert job["credentialsPath"] == "secret/data/tenants/steel-plant/mes"
+    assert "password" not in json.dumps(job)
+
+
+def test_device_source_runs_only_when_batches_landed_beyond_the_checkpoint() -> None:
+    assert plan_ingest(source(), [], landed_beyond=False, now=NOW).create is None
+    assert plan_ingest(source(), [], landed_beyond=True, now=NOW).create == (1, 0)
+    finished = [run(0, "Succeeded", finishedAt="2026-11-25T07:59:00Z")]
+    assert plan_ingest(source(), finished, landed_beyond=True, now=NOW).create == (1, 1)
+
+
+def test_one_live_run_per_source() -> None:
+    plan = plan_ingest(source(), [run(0, "Running")], landed_beyond=True, now=NOW)
+    assert plan.create is None
+    assert "running" in plan.waiting
+
+
+def test_after_a_failure_the_next_run_waits() -> None:
+    finished = (NOW - RETRY_AFTER_FAILURE / 2).strftime("%Y-%m-%dT%H:%M:%SZ")
+    failed = [run(0, "Failed", finishedAt=finished, reason="boom")]
+    plan = plan_ingest(source(), failed, landed_beyond=True, now=NOW)
+    assert plan.create is None and "failed" in plan.waiting
+    later = NOW + RETRY_AFTER_FAILURE
+    assert plan_ingest(source(), failed, landed_beyond=True, now=later).create == (1, 1)
+
+
+def test_continuous_files_source_polls() -> None:
+    body = source("files", files={"format": "csv", "prefix": "erp/"})
+    assert plan_ingest(body, [], False, NOW).create == (1, 0)
+    just = [run(0, "Succeeded", finishedAt=NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))]
+    assert plan_ingest(body, just, False, NOW).create is None
+    assert plan_ingest(body, just, False, NOW + POLL_INTERVAL).create == (1, 1)
+
+
+def test_scheduled_source_runs_on_its_ticks() -> None:
+    body = source(
+        "files", continuous=None, schedule="@hourly", files={"format": "csv", "prefix": "erp/"}
+    )
+    done = [
+        run(0, "Succeeded", startedAt="2026-11-25T07:10:00Z", finishedAt="2026-11-25T07:11:00Z")
+    ]
+    plan = plan_ingest(body, done, False, NOW - dt.timedelta(minutes=30))
+    assert plan.create is None and plan.next_run == NOW
+    assert plan_ingest(body, done, False, NOW).create == (1, 1)
+
+
+def test_status_keeps_the_last_good_checkpoint_and_says_why_it_failed() -> None:
+    good = run(
+        0, "Succeeded", rows=40, quarantinedRows=2, tableVersion=3, checkpoint={"batchSequence": 5}
+    )
+    bad = run(1, "Failed", reason="schema drift: new column x under policy fail")
+    runs = [good, bad]
+    checkpoint = checkpoint_of(runs, None)
+    assert checkpoint == {"batchSequence": 5}
+    status = build_status(source(), runs, Plan(), CollectorState(True, True), checkpoint)
+    assert (status["rows"], status["quarantinedRows"], status["tableVersion"]) == (40, 2, 3)
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True" and degraded["reason"] == "IngestFailed"
+    assert "schema drift" in degraded["message"] and "table version 3" in degraded["message"]
+
+
+def test_status_waits_for_the_collector() -> None:
+    status = build_status(source(), [], Plan(), CollectorState(True, False), {})
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "CollectorStarting"
+
+
+def test_collector_deployment_holds_no_secret_and_recreates() -> None:
+    body = source(credentials={"openBaoPath": "secret/data/tenants/steel-plant/cnc"})
+    name = collector_name(body)
+    config_map, deployment = build_collector_objects(
+        body, name, {"source": "cnc"}, CollectorImage("registry.example/nidc-collector:1")
+    )
+    assert name == "steel-plant-cnc-0b1c2d3e"
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployment["metadata"]["ownerReferences"][0]["uid"] == UID
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["openbao.openbao.org/agent-inject-secret-device.env"].endswith("/cnc")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "env" not in container and container["resources"]["limits"]
+    assert json.loads(config_map["data"]["config.json"])["heartbeat_file"] == "/tmp/heartbeat"
