@@ -29,7 +29,7 @@ from typing import Any
 import urllib3
 from minio import Minio
 
-from nidc.kube import ApiClient, api_client, apply, delete_collection, list_objects
+from nidc.kube import ApiClient, ApiException, api_client, apply, delete_collection, list_objects
 from nidc.local.platform import LocalPlatform
 from operators import local_run
 
@@ -184,9 +184,16 @@ def measure(api: ApiClient, label: str, names: list[str], pid: int, timeout: flo
 
 def clear(api: ApiClient) -> None:
     """Delete every product of the namespace and wait until they are gone."""
-    delete_collection(api, API, "DataProduct", NAMESPACE)
-    while list_objects(api, API, "DataProduct", namespace=NAMESPACE):
-        time.sleep(1)
+    while True:
+        try:
+            delete_collection(api, API, "DataProduct", NAMESPACE)
+        except ApiException as error:
+            # A thousand deletions can outlast the server's request timeout; they go on.
+            if error.status != 504:
+                raise
+        if not list_objects(api, API, "DataProduct", namespace=NAMESPACE):
+            return
+        time.sleep(5)
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
