@@ -478,10 +478,10 @@ def _commit_device_rows(
     if str(job.schema_policy) == SchemaPolicy.ADD_COLUMNS.value:
         merge = merge.withSchemaEvolution()
     with delta_log.dml_transaction(spark, job.source_uid, sequence):
-        merge.execute()
-    if delta_log.table_version(spark, job.target) == version:
+        metrics = merge.execute().first()
+    if delta_log.table_version(spark, job.target) == version or metrics is None:
         return 0  # this batch was committed before (a re-run): Delta skipped the MERGE
-    return int(delta_log.last_commit_metrics(spark, job.target).get("numTargetRowsInserted", 0))
+    return int(metrics["num_inserted_rows"])
 
 
 # --- files and jdbc: rows of records -------------------------------------------------------
@@ -646,7 +646,8 @@ def ingest_files(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
             added += rows_in
             quarantined += rows_bad
     return {
-        "checkpoint": {"lastFile": names[-1] if names else None},
+        # Informational: the per-file keys in the table's transaction map are the real record.
+        "checkpoint": {"watermark": names[-1] if names else None},
         "files": len(names),
         "rowsAdded": added,
         "quarantinedAdded": quarantined,

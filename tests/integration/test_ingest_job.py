@@ -295,7 +295,7 @@ def test_files_csv_and_json(tenant_spark: SparkSession, store: Minio, tag: str) 
     put_text(store, folder + "2026-11-26/c.csv", "order_id,qty,price\n9,90,13.5\n")
     later = ingest(spark, spec)
     assert later["files"] == 1 and later["rows"] == 9
-    assert later["checkpoint"] == {"lastFile": "2026-11-26/c.csv"}
+    assert later["checkpoint"] == {"watermark": "2026-11-26/c.csv"}
 
     json_folder = f"landing/it-{tag}/mes/events/"
     json_spec = {
