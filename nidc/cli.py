@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from nidc.api.kopf_peering import PEERING_NAME
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
 from nidc.local.tools.builders import BuildError
@@ -93,9 +96,22 @@ def cmd_operator_run(args: argparse.Namespace) -> int:
         env = {**os.environ, **local_run.prepare(LocalPlatform().env())}
         argv = [sys.executable, "-m", "nidc.cli", *sys.argv[1:]]
         os.execve(sys.executable, argv, env)  # noqa: S606 (argv is ours, no shell)
+    from operators.peering import priority_from_start
+
+    # The pod name on a cluster; a restarted container keeps it and takes over at once.
+    identity = os.environ.get("NIDC_OPERATOR_IDENTITY") or socket.gethostname()
+    os.environ["NIDC_OPERATOR_IDENTITY"] = identity
+    priority = priority_from_start(dt.datetime.now(dt.UTC))
     print(f"operator running (handlers: {len(operator_main.REGISTERED)} kinds)", file=sys.stderr)
-    kopf.configure(verbose=False)
-    kopf.run(clusterwide=True, standalone=True, liveness_endpoint=args.liveness)
+    kopf.configure(verbose=False, log_format=kopf.LogFormat.JSON)
+    kopf.run(
+        clusterwide=True,
+        standalone=args.standalone,
+        peering_name=None if args.standalone else args.peering,
+        priority=priority,
+        identity=identity,  # type: ignore[arg-type]  # kopf types it as a private NewType of str
+        liveness_endpoint=args.liveness,
+    )
     return 0
 
 
@@ -157,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run = operator.add_parser("run", help="run the operators (locally: on the embedded platform)")
     run.add_argument("--liveness", default=None, help="e.g. http://127.0.0.1:8080/healthz")
+    run.add_argument(
+        "--standalone",
+        action="store_true",
+        help="no peering with other replicas (a single operator that never pauses)",
+    )
+    run.add_argument(
+        "--peering",
+        default=PEERING_NAME,
+        help=f"ClusterKopfPeering the replicas share (default {PEERING_NAME})",
+    )
     run.set_defaults(func=cmd_operator_run)
 
     sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)

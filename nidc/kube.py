@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config, dynamic
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 FIELD_MANAGER = "nidc"
 
@@ -42,9 +44,16 @@ def _resource(api: client.ApiClient, api_version: str, kind: str) -> Any:
 
 
 def apply(
-    api: client.ApiClient, manifest: dict[str, Any], field_manager: str = FIELD_MANAGER
+    api: client.ApiClient,
+    manifest: dict[str, Any],
+    field_manager: str = FIELD_MANAGER,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Server-side apply one object (create or adopt, by its name); returns the live object."""
+    """Server-side apply one object (create or adopt, by its name); returns the live object.
+
+    With dry_run the server runs validation and admission (quota, LimitRange, Pod Security,
+    service-account checks) and answers the object it would store, storing nothing.
+    """
     resource = _resource(api, manifest["apiVersion"], manifest["kind"])
     live = resource.server_side_apply(
         body=manifest,
@@ -52,9 +61,24 @@ def apply(
         namespace=manifest["metadata"].get("namespace"),
         field_manager=field_manager,
         force_conflicts=True,
+        dry_run="All" if dry_run else None,
     )
     result: dict[str, Any] = live.to_dict()
     return result
+
+
+def apply_when_served(
+    api: client.ApiClient, manifest: dict[str, Any], timeout: float = 30
+) -> dict[str, Any]:
+    """Apply an object of a just-created CRD, retrying until the API server serves its kind."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return apply(api, manifest, field_manager="nidc-install")
+        except (ResourceNotFoundError, client.exceptions.ApiException) as error:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{manifest['kind']} is not served: {error}") from error
+            time.sleep(0.5)
 
 
 def list_objects(
@@ -118,12 +142,79 @@ def patch_status(api: client.ApiClient, obj: dict[str, Any], status: dict[str, A
     )
 
 
-def delete(
-    api: client.ApiClient, api_version: str, kind: str, name: str, namespace: str | None = None
-) -> None:
-    """Delete one object; absent already is fine."""
+def get(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any] | None:
+    """One object as a plain dict, or None when it does not exist."""
     try:
-        _resource(api, api_version, kind).delete(name=name, namespace=namespace)
+        found = _resource(api, api_version, kind).get(
+            name=name, namespace=namespace, _request_timeout=timeout
+        )
+    except client.exceptions.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    result: dict[str, Any] = found.to_dict()
+    return result
+
+
+def delete_collection(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+) -> None:
+    """Delete every object of a kind (in a namespace, matching labels) in one request."""
+    # The dynamic client refuses a selector-less delete; metadata.name!= matches everything.
+    _resource(api, api_version, kind).delete(
+        namespace=namespace, label_selector=label_selector, field_selector="metadata.name!="
+    )
+
+
+def annotate(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    annotations: dict[str, str],
+) -> None:
+    """Merge-patch annotations onto an object; absent is fine (it may be going away)."""
+    try:
+        _resource(api, api_version, kind).patch(
+            name=name,
+            namespace=namespace,
+            body={"metadata": {"annotations": annotations}},
+            content_type="application/merge-patch+json",
+        )
+    except client.exceptions.ApiException as error:
+        if error.status != 404:
+            raise
+
+
+def delete(
+    api: client.ApiClient,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    propagation_policy: str | None = None,
+) -> None:
+    """Delete one object; absent already is fine.
+
+    propagation_policy "Background" deletes dependents too: a Job deleted through the API
+    without it orphans its pods (the API's legacy default for batch/v1 Jobs).
+    """
+    try:
+        _resource(api, api_version, kind).delete(
+            name=name, namespace=namespace, propagation_policy=propagation_policy
+        )
     except client.exceptions.ApiException as error:
         if error.status != 404:
             raise

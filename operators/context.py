@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
+from operators.collectors.local import LocalCollectors
 from operators.object_store import ObjectStoreAdmin
 from operators.openbao import OpenBaoAdmin
+from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
+from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
+from operators.runs.runner import Runner
 from operators.settings import OperatorSettings
 from operators.tenant.build import TenantNames
 
@@ -21,13 +26,16 @@ class OperatorContext:
     api: ApiClient
     openbao: OpenBaoAdmin
     store: ObjectStoreAdmin
-    runner: LocalRunner
+    runner: Runner
+    collectors: LocalCollectors
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded logical job plus where it runs (storage, jars); never credentials."""
         settings = self.settings
+        # Where the job's login lives is for job_environment, not for the job.
+        job = {k: v for k, v in run["spec"]["job"].items() if k != "credentialsPath"}
         return {
-            **run["spec"]["job"],
+            **job,
             "run": run["metadata"]["name"],
             "storage": {
                 "endpoint": settings.s3_endpoint,
@@ -44,17 +52,48 @@ class OperatorContext:
         credentials = self.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
         if credentials is None:
             raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
-        return {
+        env = {
             "AWS_ACCESS_KEY_ID": credentials["accessKey"],
             "AWS_SECRET_ACCESS_KEY": credentials["secretKey"],
         }
+        login_path = run["spec"]["job"].get("credentialsPath")
+        if login_path:
+            login = self.read_source_login(login_path)
+            env["JDBC_USER"] = login.get("username", "")
+            env["JDBC_PASSWORD"] = login.get("password", "")
+        return env
+
+    def read_source_login(self, path: str) -> dict[str, Any]:
+        """A source's login from its OpenBao path (secret/data/tenants/<tenant>/<name>)."""
+        login = self.openbao.read_kv(path.removeprefix("secret/data/"))
+        if login is None:
+            raise RuntimeError(f"no credentials at {path} in OpenBao")
+        return login
 
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
+        api = in_cluster_or_kubeconfig()
         return cls(
             settings=settings,
-            api=in_cluster_or_kubeconfig(),
+            api=api,
             openbao=OpenBaoAdmin(settings),
             store=ObjectStoreAdmin(settings),
-            runner=LocalRunner(settings.runs_dir),
+            runner=make_runner(settings, api),
+            collectors=LocalCollectors(settings.collectors_dir),
         )
+
+
+def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:
+    """The runner NIDC_RUNNER names: local processes, or driver Jobs on the cluster."""
+    if settings.runner == "kubernetes":
+        return KubernetesRunner(
+            api,
+            KubernetesJobSettings(
+                image=settings.spark_image,
+                pools=load_pools(settings.spark_pools_file),
+                service_account=settings.spark_service_account,
+                credentials=CredentialsMode(settings.k8s_credentials),
+                credentials_secret=settings.k8s_credentials_secret,
+            ),
+        )
+    return LocalRunner(settings.runs_dir)

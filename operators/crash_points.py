@@ -12,6 +12,9 @@ import signal
 
 # Every point where a reconciler has done, or is about to do, a side effect.
 POINTS = (
+    "datasource:after-collector-start",
+    "datasource:before-run-record",
+    "datasource:after-run-record",
     "dataproduct:before-run-record",
     "dataproduct:after-run-record",
     "run:after-status-record",

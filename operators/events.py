@@ -64,13 +64,16 @@ def post_transition(
     if not ready_transition(previous, status):
         return
     condition = next(c for c in status["conditions"] if c["type"] == READY)
-    event = build_event(
-        obj,
-        condition["reason"],
-        condition["message"],
-        warning=condition["status"] != "True",
-        now=now_rfc3339(),
+    post_event(
+        api, obj, condition["reason"], condition["message"], warning=condition["status"] != "True"
     )
+
+
+def post_event(
+    api: ApiClient, obj: dict[str, Any], reason: str, message: str, warning: bool
+) -> None:
+    """Post one event about `obj`, best effort."""
+    event = build_event(obj, reason, message, warning=warning, now=now_rfc3339())
     try:
         create(api, event)
     except ApiException as error:

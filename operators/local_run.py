@@ -15,7 +15,8 @@ import yaml
 
 from nidc.api.crd import build_crd
 from nidc.api.kinds import ALL_KINDS
-from nidc.kube import api_client, apply, service_account_token
+from nidc.api.kopf_peering import build_peering_crd, build_peering_object
+from nidc.kube import api_client, apply, apply_when_served, service_account_token
 from nidc.local.pki import TRUSTSTORE_PASSWORD, CertificateAuthority, write_private
 from operators.rbac import OPERATOR_NAME, OPERATOR_NAMESPACE, build_operator_identity
 
@@ -51,8 +52,10 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
     with api_client(admin_kubeconfig, context="platform-admin") as api:
         for kind in ALL_KINDS:
             apply(api, build_crd(kind), field_manager="nidc-install")
+        apply(api, build_peering_crd(), field_manager="nidc-install")
         for manifest in build_operator_identity():
             apply(api, manifest, field_manager="nidc-install")
+        apply_when_served(api, build_peering_object())
         token = service_account_token(api, OPERATOR_NAMESPACE, OPERATOR_NAME, TOKEN_SECONDS)
     kubeconfig = state / "kubeconfigs" / f"{OPERATOR_NAME}.yaml"
     ca_file = Path(env["ca_file"])
@@ -73,10 +76,13 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "NIDC_S3_SECRET_KEY_FILE": s3["secret_key_file"],
         "NIDC_S3_REGION": s3["region"],
         "NIDC_RUNS_DIR": str(state / "runs"),
+        "NIDC_COLLECTORS_DIR": str(state / "collectors"),
         "NIDC_SPARK_JARS": ":".join(env["spark_jars"]),
         "NIDC_JAVA_TRUSTSTORE": str(CertificateAuthority(state / "pki").java_truststore()),
         "NIDC_JAVA_TRUSTSTORE_PASSWORD": TRUSTSTORE_PASSWORD,
         "OTEL_EXPORTER_OTLP_ENDPOINT": env["servers"]["jaeger"]["otlp_grpc"],
         "OTEL_EXPORTER_OTLP_CERTIFICATE": str(ca_file),
         "OTEL_SERVICE_NAME": "nidc-operator",
+        # Locally every 5 s, so an SRE (and a test) sees a metric soon after it moved.
+        "OTEL_METRIC_EXPORT_INTERVAL": "5000",
     }

@@ -1,28 +1,47 @@
-"""The operator process: kopf settings, start-up, and every kind's registration module.
+"""The operator process: kopf settings, start-up, liveness, and every kind's registration module.
 
-Run with `nidc operator run` (locally) or as the Deployment the stacks create.
+Run with `nidc operator run` (locally) or as the Deployment the stacks create. Replicas coordinate
+through kopf peering (operators/peering.py): one is active, the others stand by.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
 import os
 from typing import Any
 
 import kopf
 
 from nidc.api.common import GROUP
+from nidc.kube import apply, get
+from nidc.telemetry.logs import add_trace_ids_to_root_handlers
+from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
 from operators.context import OperatorContext
 from operators.dataproduct import register as dataproduct_register
+from operators.datasource import register as datasource_register
+from operators.liveness import (
+    HEARTBEAT_LABEL,
+    HEARTBEAT_SECONDS,
+    Heartbeat,
+    build_heartbeat_lease,
+    now_utc,
+    watch_silence,
+)
+from operators.peering import PEERING_GROUP, PEERING_NAME, active_peer_above
 from operators.pipelinerun import register as pipelinerun_register
 from operators.settings import OperatorSettings
 from operators.tenant import register as tenant_register
 
-REGISTERED = (tenant_register, dataproduct_register, pipelinerun_register)
+REGISTERED = (tenant_register, datasource_register, dataproduct_register, pipelinerun_register)
+LOGGER = logging.getLogger(__name__)
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # kopf's own bookkeeping stays out of status: progress and diff-base in annotations under
     # our prefix, and our own finalizer name (STYLE 7; kopf#574).
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -31,7 +50,84 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = 20  # INFO and above become Kubernetes events
+    # Handlers are sync and wait on the network: kopf's default pool (cores + 4 threads) keeps
+    # hundreds of runs queued behind a few requests in flight.
+    settings.execution.max_workers = int(os.environ.get("NIDC_OPERATOR_WORKERS", "32"))
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    setup_tracing(os.environ.get("OTEL_SERVICE_NAME", "nidc-operator"))
-    memo.context = OperatorContext.create(OperatorSettings.from_env())
+    operator_settings = OperatorSettings.from_env()
+    settings.peering.lifetime = operator_settings.peering_lifetime_seconds
+    service = os.environ.get("OTEL_SERVICE_NAME", "nidc-operator")
+    setup_tracing(service)
+    setup_metrics(service)
+    add_trace_ids_to_root_handlers()
+    memo.settings = operator_settings
+    memo.context = OperatorContext.create(operator_settings)
+    memo.heartbeat = Heartbeat(identity=os.environ.get("NIDC_OPERATOR_IDENTITY", "nidc-operator"))
+    memo.heartbeat_task = asyncio.get_running_loop().create_task(send_heartbeats(memo))
+
+
+@kopf.on.cleanup()
+async def stop_heartbeats(memo: kopf.Memo, **_: Any) -> None:
+    memo.heartbeat_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await memo.heartbeat_task
+
+
+async def send_heartbeats(memo: kopf.Memo) -> None:
+    """Renew this replica's heartbeat Lease forever (also while standing by)."""
+    heartbeat: Heartbeat = memo.heartbeat
+    api = memo.context.api
+    while True:
+        try:
+            now = now_utc()
+            await asyncio.to_thread(apply, api, build_heartbeat_lease(heartbeat, now))
+            heartbeat.sent_at = now
+        except Exception as error:  # the probe reports it; the loop must go on
+            LOGGER.warning("heartbeat not renewed: %s", type(error).__name__)
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+@kopf.on.event("coordination.k8s.io", "v1", "leases", labels=HEARTBEAT_LABEL)
+def heartbeat_seen(name: str, memo: kopf.Memo, **_: Any) -> None:
+    heartbeat: Heartbeat = memo.heartbeat
+    if name == heartbeat.lease_name:
+        heartbeat.seen_at = now_utc()
+
+
+@kopf.on.probe(id="watch")
+async def watch_is_alive(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> str:
+    """Fails (HTTP 500 on the liveness endpoint) when an active replica's watch went silent.
+
+    Async on purpose: with the API server hung, kopf's worker threads may all be stuck in
+    requests, and a probe that needs a thread would hang instead of failing.
+    """
+    heartbeat: Heartbeat = memo.heartbeat
+    now = now_utc()
+    max_silence = dt.timedelta(seconds=memo.settings.watch_max_silence_seconds)
+    silence = watch_silence(heartbeat, now, max_silence)
+    if not silence:
+        return "watching"
+    try:
+        peering = await asyncio.wait_for(
+            asyncio.to_thread(
+                get,
+                memo.context.api,
+                f"{PEERING_GROUP}/v1",
+                "ClusterKopfPeering",
+                PEERING_NAME,
+                None,
+                5,
+            ),
+            timeout=5,
+        )
+    except Exception as error:
+        raise kopf.PermanentError(
+            f"{silence}; peering unreadable: {type(error).__name__}"
+        ) from None
+    above = active_peer_above(
+        (peering or {}).get("status") or {}, heartbeat.identity, settings.peering.priority, now
+    )
+    if above:
+        return f"standby behind {above}"
+    raise kopf.PermanentError(silence)

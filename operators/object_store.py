@@ -56,6 +56,18 @@ class ObjectStoreAdmin:
             return False
         return next(iter(self.s3.list_objects(bucket, prefix=prefix)), None) is not None
 
+    def highest_batch(self, bucket: str, prefix: str) -> int:
+        """The highest landing batch whose manifest exists under the prefix (0: none)."""
+        if not self.s3.bucket_exists(bucket):
+            return 0
+        highest = 0
+        for item in self.s3.list_objects(bucket, prefix=prefix):
+            name = (item.object_name or "").rsplit("/", 1)[-1]
+            digits = name.removeprefix("batch-").removesuffix(".json")
+            if name.startswith("batch-") and name.endswith(".json") and digits.isdigit():
+                highest = max(highest, int(digits))
+        return highest
+
     def put_policy(self, name: str, policy: dict[str, Any]) -> None:
         self.admin.policy_add(name, policy=policy)
 

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+RUNNERS = ("local", "kubernetes")
+CREDENTIAL_MODES = ("openbao-agent", "secret")
+
 
 @dataclass(frozen=True)
 class OperatorSettings:
@@ -20,9 +23,40 @@ class OperatorSettings:
     s3_secret_key_file: Path
     s3_region: str = "us-east-1"
     runs_dir: Path = Path("/var/lib/nidc/runs")
+    collectors_dir: Path = Path("/var/lib/nidc/collectors")
     spark_jars: tuple[Path, ...] = ()
     java_truststore: Path | None = None
     java_truststore_password: str = ""
+    # Liveness fails after this long without an event through the watch streams.
+    watch_max_silence_seconds: int = 90
+    # A replica that stopped renewing its peering entry counts as dead after this long.
+    peering_lifetime_seconds: int = 60
+    # Which runner executes jobs: local processes (embedded platform) or Kubernetes pods.
+    runner: str = "local"
+    spark_image_registry: str = "registry.nidc.local/nidc"
+    spark_image_name: str = "nidc-spark"
+    spark_image_tag: str = "0.1.0"
+    spark_pools_file: Path | None = None
+    spark_service_account: str = "nidc-spark"
+    k8s_credentials: str = "openbao-agent"
+    k8s_credentials_secret: str = "nidc-s3-credentials"  # noqa: S105 (a Secret's name)
+
+    def __post_init__(self) -> None:
+        if self.runner not in RUNNERS:
+            raise ValueError(
+                f"NIDC_RUNNER: must be one of {', '.join(RUNNERS)}, got {self.runner!r}"
+            )
+        if self.k8s_credentials not in CREDENTIAL_MODES:
+            raise ValueError(
+                f"NIDC_K8S_CREDENTIALS: must be one of {', '.join(CREDENTIAL_MODES)}, "
+                f"got {self.k8s_credentials!r}"
+            )
+
+    @property
+    def spark_image(self) -> str:
+        """<registry>/<name>:<tag> of the driver and executor image."""
+        registry = self.spark_image_registry.rstrip("/")
+        return f"{registry}/{self.spark_image_name}:{self.spark_image_tag}"
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -38,9 +72,22 @@ class OperatorSettings:
             s3_secret_key_file=Path(env["NIDC_S3_SECRET_KEY_FILE"]),
             s3_region=env.get("NIDC_S3_REGION", "us-east-1"),
             runs_dir=Path(env.get("NIDC_RUNS_DIR", "/var/lib/nidc/runs")),
+            collectors_dir=Path(env.get("NIDC_COLLECTORS_DIR", "/var/lib/nidc/collectors")),
             spark_jars=tuple(Path(p) for p in env.get("NIDC_SPARK_JARS", "").split(":") if p),
             java_truststore=Path(env["NIDC_JAVA_TRUSTSTORE"])
             if env.get("NIDC_JAVA_TRUSTSTORE")
             else None,
             java_truststore_password=env.get("NIDC_JAVA_TRUSTSTORE_PASSWORD", ""),
+            watch_max_silence_seconds=int(env.get("NIDC_WATCH_MAX_SILENCE_SECONDS", "90")),
+            peering_lifetime_seconds=int(env.get("NIDC_PEERING_LIFETIME_SECONDS", "60")),
+            runner=env.get("NIDC_RUNNER", "local"),
+            spark_image_registry=env.get("NIDC_SPARK_IMAGE_REGISTRY", "registry.nidc.local/nidc"),
+            spark_image_name=env.get("NIDC_SPARK_IMAGE_NAME", "nidc-spark"),
+            spark_image_tag=env.get("NIDC_SPARK_IMAGE_TAG", "0.1.0"),
+            spark_pools_file=Path(env["NIDC_SPARK_POOLS_FILE"])
+            if env.get("NIDC_SPARK_POOLS_FILE")
+            else None,
+            spark_service_account=env.get("NIDC_SPARK_SERVICE_ACCOUNT", "nidc-spark"),
+            k8s_credentials=env.get("NIDC_K8S_CREDENTIALS", "openbao-agent"),
+            k8s_credentials_secret=env.get("NIDC_K8S_CREDENTIALS_SECRET", "nidc-s3-credentials"),
         )

@@ -55,7 +55,7 @@ from spark_jobs.table_lease import TableLease
 TRACER = tracer(__name__)
 DEVICE_TYPES = {SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value}
 # Keys the runner adds to every job spec (where it runs), not part of the ingest job itself.
-RUNTIME_KEYS = {"run", "storage", "jars", "master", "attempt", "tenant"}
+RUNTIME_KEYS = {"run", "storage", "jars", "master", "attempt", "tenant", "traceparent"}
 SQL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 # Bronze columns of device sources, in order (extra landing columns, if added, come last).
@@ -216,7 +216,9 @@ def table_totals(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
     rows = quarantined = 0
     if delta_log.is_table(spark, job.target):
         table = spark.read.format("delta").load(job.target)
-        rows = table.where(F.col(column) == job.source).count()
+        # A table this source never wrote to (made by other means) holds none of its rows.
+        if column in table.columns:
+            rows = table.where(F.col(column) == job.source).count()
     if delta_log.is_table(spark, job.quarantine):
         table = spark.read.format("delta").load(job.quarantine)
         quarantined = table.where(F.col("source") == job.source).count()

@@ -17,20 +17,42 @@ class OperatorProcess:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._prepared: dict[str, str] | None = None
 
     def __str__(self) -> str:
         return str(self.log)
 
-    def start(self, extra_env: dict[str, str] | None = None, timeout: float = 60) -> None:
+    def prepared(self) -> dict[str, str]:
+        """The operator's environment, prepared once (CRDs, identity, token): a restart then
+        costs only the process start, as a restarted pod would."""
+        if self._prepared is None:
+            from nidc.local.platform import LocalPlatform
+            from operators import local_run
+
+            platform = LocalPlatform(state_dir=self.state_dir)
+            self._prepared = local_run.prepare(platform.env())
+        return self._prepared
+
+    def start(
+        self,
+        extra_env: dict[str, str] | None = None,
+        timeout: float = 60,
+        args: tuple[str, ...] = (),
+    ) -> None:
         """Start and wait until its handlers are registered (or it died at a crash point)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
-        env = {**os.environ, "NIDC_STATE_DIR": str(self.state_dir), **(extra_env or {})}
+        env = {
+            **os.environ,
+            "NIDC_STATE_DIR": str(self.state_dir),
+            **self.prepared(),
+            **(extra_env or {}),
+        }
         marker = f"=== operator start {self.starts}"
         with self.log.open("a") as out:
             out.write(f"{marker} {extra_env or ''}\n")
             out.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nidc.cli", "operator", "run"],
+                [sys.executable, "-m", "nidc.cli", "operator", "run", *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -53,6 +75,16 @@ class OperatorProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
+
+    def log_since_start(self) -> str:
+        """The log of the most recent start only."""
+        return self.log.read_text().split(f"=== operator start {self.starts - 1}", 1)[-1]
+
+    def kill(self) -> None:
+        """SIGKILL, as a node failure would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
 
     def tracebacks(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if "Traceback" in line]

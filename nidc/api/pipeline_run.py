@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from nidc.api.common import Condition, Model, conditions_field
+from nidc.api.data_source import Checkpoint
 
 
 class JobType(StrEnum):
@@ -100,6 +101,15 @@ class PipelineRunStatus(Model):
         default=None, alias="tableVersion", ge=0, description="Delta version the run committed."
     )
     rows: int | None = Field(default=None, ge=0, description="Rows written.")
+    quarantined_rows: int | None = Field(
+        default=None,
+        alias="quarantinedRows",
+        ge=0,
+        description="Rows the job sent to quarantine (ingest), in total for the source.",
+    )
+    checkpoint: Checkpoint | None = Field(
+        default=None, description="How far the job got (ingest): batch sequence or watermark."
+    )
     submitted_at: str | None = Field(
         default=None,
         alias="submittedAt",

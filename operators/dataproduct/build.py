@@ -8,16 +8,21 @@ from typing import Any
 
 from croniter import croniter
 
-from nidc.api.common import API_VERSION, GROUP
 from nidc.api.pipeline_run import Phase
 from operators.conditions import Outcome, build_conditions
-from operators.runs.naming import run_name
+from operators.runs.record import (
+    GENERATION,
+    PARENT_UID,
+    SEQUENCE,
+    TERMINAL,
+    build_run_record,
+    run_key,
+    run_phase,
+    run_summary,
+)
 from operators.tenant.build import TenantNames
 
-PARENT_UID = f"{GROUP}/parent-uid"
-GENERATION = f"{GROUP}/generation"
-SEQUENCE = f"{GROUP}/sequence"
-TERMINAL = {Phase.SUCCEEDED.value, Phase.FAILED.value, Phase.CANCELLED.value}
+__all__ = ["GENERATION", "PARENT_UID", "SEQUENCE", "TERMINAL", "build_run", "run_summary"]
 
 
 def table_path(namespace: str, table: str) -> str:
@@ -56,43 +61,20 @@ def build_run(
     product: dict[str, Any], job: dict[str, Any], generation: int, sequence: int
 ) -> dict[str, Any]:
     """The PipelineRun recording one run, owned by the product."""
-    meta = product["metadata"]
     spec = product["spec"]
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "PipelineRun",
-        "metadata": {
-            "name": run_name(meta["name"], meta["uid"], generation, sequence),
-            "namespace": meta["namespace"],
-            "labels": {
-                PARENT_UID: meta["uid"],
-                GENERATION: str(generation),
-                SEQUENCE: str(sequence),
-            },
-        },
-        "spec": {
-            "parent": {
-                "kind": "DataProduct",
-                "name": meta["name"],
-                "uid": meta["uid"],
-                "generation": generation,
-            },
-            "sequence": sequence,
-            "jobType": "transform",
-            "pool": spec.get("pool", "cpu"),
-            "maxAttempts": spec.get("maxAttempts", 3),
-            "job": job,
-        },
-    }
+    return build_run_record(
+        product,
+        "transform",
+        job,
+        generation,
+        sequence,
+        pool=spec.get("pool", "cpu"),
+        max_attempts=spec.get("maxAttempts", 3),
+    )
 
 
-def _key(run: dict[str, Any]) -> tuple[int, int]:
-    labels = run["metadata"]["labels"]
-    return int(labels[GENERATION]), int(labels[SEQUENCE])
-
-
-def _phase(run: dict[str, Any]) -> str:
-    return str((run.get("status") or {}).get("phase", Phase.PENDING.value))
+_key = run_key
+_phase = run_phase
 
 
 def next_scheduled(schedule: str, after: dt.datetime) -> dt.datetime:
@@ -149,16 +131,6 @@ def plan_runs(product: dict[str, Any], runs: list[dict[str, Any]], now: dt.datet
         keep.add(succeeded[-1]["metadata"]["name"])  # the last good table version's run
     result.prune = [r["metadata"]["name"] for r in finished if r["metadata"]["name"] not in keep]
     return result
-
-
-def run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    status = run.get("status") or {}
-    return {
-        "name": run["metadata"]["name"],
-        "phase": _phase(run),
-        "startedAt": status.get("startedAt"),
-        "finishedAt": status.get("finishedAt"),
-    }
 
 
 def build_status(

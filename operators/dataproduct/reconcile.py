@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nidc.api.common import API_VERSION
-from nidc.kube import ApiException, apply, delete, list_objects
+from nidc.kube import ApiException, apply, delete, get, list_objects
 from nidc.telemetry.tracing import current_traceparent, tracer
 from operators.apply import with_owner
 from operators.context import OperatorContext
@@ -42,14 +42,12 @@ def observe(product: dict[str, Any], ctx: OperatorContext) -> Observed:
     namespace = product["metadata"]["namespace"]
     tables, missing, empty = [], [], []
     for ref in product["spec"]["inputs"]:
-        found = {
-            o["metadata"]["name"]: o
-            for o in list_objects(ctx.api, API_VERSION, ref["kind"], namespace=namespace)
-        }
-        if ref["name"] not in found:
+        # One GET by name: listing the kind would make each reconcile O(products).
+        found = get(ctx.api, API_VERSION, ref["kind"], ref["name"], namespace)
+        if found is None:
             missing.append(f"{ref['kind']} {ref['name']}")
             continue
-        table = found[ref["name"]]["spec"]["targetTable"]
+        table = found["spec"]["targetTable"]
         tables.append(table)
         layer, name = table.split(".", 1)
         if not ctx.store.has_prefix(TenantNames(namespace).bucket, f"{layer}/{name}/_delta_log/"):

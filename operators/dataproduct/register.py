@@ -12,6 +12,7 @@ from operators.context import OperatorContext
 from operators.dataproduct import reconcile
 from operators.errors import retry_when_unavailable
 from operators.events import post_transition
+from operators.metrics import measured
 from operators.status import changed_fields
 
 PLURAL = "dataproducts"
@@ -20,8 +21,11 @@ PLURAL = "dataproducts"
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
-@kopf.timer(GROUP, VERSION, PLURAL, interval=5, idle=1)
+# Runs nudge their product when they move (operators/pipelinerun), so the timer is only for
+# cron schedules and inputs that gained data: a fast one would cost O(products) API calls/s.
+@kopf.timer(GROUP, VERSION, PLURAL, interval=20, idle=5)
 @retry_when_unavailable
+@measured("DataProduct")
 def reconcile_dataproduct(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     context: OperatorContext = memo.context
     previous = dict(body.get("status") or {})

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from operators.runs.runner import RunRef
 from operators.runs.state_machine import Observation, Observed
 
 
@@ -29,8 +30,8 @@ class LocalRunner:
     def folder(self, run: str) -> Path:
         return self.root / run
 
-    def log_location(self, run: str, attempt: int) -> str:
-        return str(self.folder(run) / f"attempt-{attempt}.log")
+    def log_location(self, run: RunRef, attempt: int) -> str:
+        return str(self.folder(run.name) / f"attempt-{attempt}.log")
 
     def _locked_by_a_job(self, folder: Path) -> bool:
         lock_path = folder / "lock"
@@ -44,8 +45,8 @@ class LocalRunner:
             fcntl.flock(lock, fcntl.LOCK_UN)
         return False
 
-    def observe(self, run: str) -> Observation:
-        folder = self.folder(run)
+    def observe(self, run: RunRef) -> Observation:
+        folder = self.folder(run.name)
         if (folder / "result.json").exists():
             return Observation(
                 Observed.SUCCEEDED, result=json.loads((folder / "result.json").read_text())
@@ -57,9 +58,9 @@ class LocalRunner:
             return Observation(Observed.FAILED, reason=reason)
         return Observation(Observed.ABSENT)
 
-    def submit(self, run: str, attempt: int, spec: dict[str, Any], env: dict[str, str]) -> str:
+    def submit(self, run: RunRef, attempt: int, spec: dict[str, Any], env: dict[str, str]) -> str:
         """Start the run's job unless it runs or finished already; returns the log path."""
-        folder = self.folder(run)
+        folder = self.folder(run.name)
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / f"attempt-{attempt}.log"
         seen = self.observe(run).state
@@ -80,10 +81,10 @@ class LocalRunner:
             )
         return str(log)
 
-    def cancel(self, run: str) -> None:
+    def cancel(self, run: RunRef) -> None:
         """Stop the run's job, if one runs."""
-        pid_file = self.folder(run) / "pid"
-        if not pid_file.exists() or not self._locked_by_a_job(self.folder(run)):
+        pid_file = self.folder(run.name) / "pid"
+        if not pid_file.exists() or not self._locked_by_a_job(self.folder(run.name)):
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(int(pid_file.read_text().strip()), signal.SIGTERM)

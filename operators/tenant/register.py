@@ -10,6 +10,7 @@ from nidc.api.common import GROUP, VERSION
 from operators.context import OperatorContext
 from operators.errors import retry_when_unavailable
 from operators.events import post_transition
+from operators.metrics import measured
 from operators.tenant import reconcile
 
 PLURAL = "tenants"
@@ -23,6 +24,7 @@ CLEANUP_ATTEMPTS = 5
 @kopf.on.update(GROUP, VERSION, PLURAL)
 @kopf.timer(GROUP, VERSION, PLURAL, interval=300, idle=60)
 @retry_when_unavailable
+@measured("Tenant")
 def reconcile_tenant(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     context: OperatorContext = memo.context
     status = reconcile.reconcile(dict(body), context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from typing import Any
@@ -12,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from nidc.kube import apply, list_objects
 from tests.cluster import condition
+from tests.operator_process import OperatorProcess
 
 pytestmark = pytest.mark.integration
 
@@ -86,8 +89,50 @@ def assert_one_trace_per_run(api: Any, env: dict[str, Any], item: dict[str, Any]
     assert services == {"nidc-operator", "nidc-spark-job"}
 
 
+def assert_run_is_observable(
+    api: Any, env: dict[str, Any], item: dict[str, Any], operator: OperatorProcess
+) -> None:
+    """Events on every transition, a JSON log line with the run's trace id, OTLP metrics."""
+    name = item["status"]["lastRun"]["name"]
+    (run,) = [
+        r
+        for r in list_objects(api, "nidc.io/v1alpha1", "PipelineRun", namespace=TENANT)
+        if r["metadata"]["name"] == name
+    ]
+    trace_id = run["spec"]["job"]["traceparent"].split("-")[1]
+    events = [
+        e
+        for e in list_objects(api, "v1", "Event", namespace=TENANT)
+        if e["involvedObject"]["name"] == name
+    ]
+    reasons = {e["reason"] for e in events}
+    assert {"Submitted", "Running", "Succeeded"} <= reasons, reasons
+
+    lines = [json.loads(line) for line in operator.log.read_text().splitlines() if line[:1] == "{"]
+    about_run = [line for line in lines if f"run {name}: Succeeded" in line.get("message", "")]
+    assert about_run, f"no JSON log line about {name} in {operator.log}"
+    assert about_run[-1]["trace_id"] == trace_id
+
+    deadline = time.monotonic() + 60
+    wanted = [
+        re.compile(r'^nidc_run_transitions_total\{[^}]*job_type="transform"[^}]*phase="Succeeded"'),
+        re.compile(r'^nidc_reconcile_duration_seconds_count\{[^}]*kind="DataProduct"'),
+    ]
+    while True:
+        scrape = requests.get(env["servers"]["jaeger"]["metrics_url"], timeout=10).text
+        missing = [w.pattern for w in wanted if not any(w.match(x) for x in scrape.splitlines())]
+        if not missing:
+            break
+        assert time.monotonic() < deadline, f"metrics missing: {missing}"
+        time.sleep(2)
+
+
 def test_runs_succeed_rerun_on_change_and_fail_safely(
-    tenants: Any, tenant_spark: SparkSession, line_sensors: str, platform_env: dict[str, Any]
+    tenants: Any,
+    tenant_spark: SparkSession,
+    line_sensors: str,
+    platform_env: dict[str, Any],
+    operator: OperatorProcess,
 ) -> None:
     api = tenants
     apply(
@@ -123,6 +168,7 @@ def test_runs_succeed_rerun_on_change_and_fail_safely(
 
     # One trace per run: the reconcile that recorded it, the run's steps, the Spark job.
     assert_one_trace_per_run(api, platform_env, first)
+    assert_run_is_observable(api, platform_env, first, operator)
 
     # 2. A spec change starts a new run (generation 2) that commits a new version.
     apply(api, product("SELECT line, max(value) AS peak FROM line_sensors GROUP BY line"))

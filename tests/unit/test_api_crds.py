@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from nidc.api.crd import build_crd
 from nidc.api.generate import crd_file_name, render_api_reference, render_crd
 from nidc.api.kinds import ALL_KINDS
+from nidc.api.kopf_peering import PEERING_CRD_FILE, build_peering_crd
 
 pytestmark = pytest.mark.unit
 
@@ -20,6 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 def test_crd_file_is_up_to_date(kind: Any) -> None:
     on_disk = (REPO / "crds" / crd_file_name(kind)).read_text()
     assert on_disk == render_crd(kind), "crds/ is stale: run `nidc api generate`"
+
+
+def test_peering_crd_file_is_up_to_date() -> None:
+    on_disk = (REPO / "crds" / PEERING_CRD_FILE).read_text()
+    assert yaml.safe_load(on_disk) == build_peering_crd(), "run `nidc api generate`"
 
 
 def test_api_reference_is_up_to_date() -> None:

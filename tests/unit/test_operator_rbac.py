@@ -46,3 +46,14 @@ def test_operator_holds_every_permission_it_grants(role: str) -> None:
             for resource in rule["resources"]:
                 for verb in rule["verbs"]:
                     assert allows(RULES, group, resource, verb), (role, group, resource, verb)
+
+
+def test_operator_holds_what_it_grants_spark_drivers() -> None:
+    # The Kubernetes runner applies the driver Role; the same escalation rule applies.
+    from operators.runs.kubernetes_build import DRIVER_ROLE_RULES
+
+    for rule in DRIVER_ROLE_RULES:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    assert allows(RULES, group, resource, verb), (group, resource, verb)

@@ -1,4 +1,8 @@
-"""Jaeger v2: the trace backend. OTLP in (gRPC and HTTP, TLS), the query API out (TLS)."""
+"""Jaeger v2: the trace backend, and the OpenTelemetry collector for metrics.
+
+OTLP in (gRPC and HTTP, TLS); traces to the query API (TLS); metrics to a Prometheus scrape
+endpoint on loopback, through the collector's own prometheus exporter that Jaeger v2 builds in.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,12 @@ def build_jaeger_config(ctx: Context) -> dict[str, Any]:
                     "receivers": ["otlp"],
                     "processors": ["batch"],
                     "exporters": ["jaeger_storage_exporter"],
-                }
+                },
+                "metrics": {
+                    "receivers": ["otlp"],
+                    "processors": ["batch"],
+                    "exporters": ["prometheus"],
+                },
             },
             # No internal metrics endpoint: it would take a fixed port (8888).
             "telemetry": {"metrics": {"level": "none"}, "logs": {"level": "warn"}},
@@ -48,7 +57,15 @@ def build_jaeger_config(ctx: Context) -> dict[str, Any]:
             }
         },
         "processors": {"batch": {"timeout": "200ms"}},
-        "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
+        "exporters": {
+            "jaeger_storage_exporter": {"trace_storage": "memstore"},
+            "prometheus": {
+                "endpoint": endpoint("otel-metrics"),
+                # service.name becomes a label, so one scrape tells the operator from the jobs.
+                "resource_to_telemetry_conversion": {"enabled": True},
+                "metric_expiration": "30m",
+            },
+        },
     }
 
 
@@ -59,7 +76,14 @@ class Jaeger(Server):
     tool = "jaeger"
 
     def ports(self) -> list[str]:
-        return ["otlp-grpc", "otlp-http", "jaeger-query", "jaeger-query-grpc", "jaeger-health"]
+        return [
+            "otlp-grpc",
+            "otlp-http",
+            "jaeger-query",
+            "jaeger-query-grpc",
+            "jaeger-health",
+            "otel-metrics",
+        ]
 
     def config_path(self, ctx: Context) -> Any:
         return ctx.state.root / "data" / "jaeger.yaml"
@@ -84,4 +108,5 @@ class Jaeger(Server):
             "otlp_grpc": ctx.url("otlp-grpc"),
             "otlp_http": ctx.url("otlp-http"),
             "query_url": ctx.url("jaeger-query"),
+            "metrics_url": f"{ctx.url('otel-metrics', scheme='http')}/metrics",
         }

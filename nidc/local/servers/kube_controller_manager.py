@@ -1,8 +1,35 @@
-"""kube-controller-manager: garbage collection, namespace lifecycle, quotas, tokens, Deployments."""
+"""kube-controller-manager: garbage collection, namespace lifecycle, quotas, tokens, Deployments,
+and the platform's volume provisioner (host paths under /tmp, through the `nidc-local` class)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from nidc.kube import api_client, apply
 from nidc.local.servers.base import LOOPBACK, Context, HealthError, Server
+
+STORAGE_CLASS = "nidc-local"
+# The in-tree host-path provisioner of kube-controller-manager: it makes /tmp/hostpath_pv/<uid>
+# for each claim and removes it when the claim goes (reclaim policy Delete). No kubelet is needed,
+# so claims bind under kwok as they would on a cluster with a CSI driver.
+HOSTPATH_PROVISIONER = "kubernetes.io/host-path"
+
+
+def build_storage_class() -> dict[str, Any]:
+    """The platform's default StorageClass: claims bind at once and their volumes go with them."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            "labels": {"app.kubernetes.io/part-of": "nidc"},
+        },
+        "provisioner": HOSTPATH_PROVISIONER,
+        "reclaimPolicy": "Delete",
+        # Immediate: kwok's nodes have no topology a host path could be pinned to.
+        "volumeBindingMode": "Immediate",
+    }
 
 
 class KubeControllerManager(Server):
@@ -36,8 +63,14 @@ class KubeControllerManager(Server):
             f"--cluster-signing-cert-file={ca.cert}",
             f"--cluster-signing-key-file={ca.key}",
             "--controllers=*",
+            # Dynamic volumes for PersistentVolumeClaims (see build_storage_class).
+            "--enable-hostpath-provisioner=true",
             "--v=1",
         ]
+
+    def after_ready(self, ctx: Context) -> None:
+        with api_client(ctx.state.component_kubeconfig("bootstrap")) as api:
+            apply(api, build_storage_class(), field_manager="nidc-local")
 
     def check(self, ctx: Context) -> str:
         response = ctx.get(f"{ctx.url(self.name)}/healthz")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -60,6 +62,20 @@ class Heartbeat:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+@contextlib.contextmanager
+def build_lock(tool: Tool, root: Path, out: TextIO, prefix: str) -> Iterator[None]:
+    """Hold the tool's build lock: two processes sharing one cache never build it at once."""
+    locks = root / "_locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with (locks / f"{tool.name}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{prefix}: waiting for another build of it to finish", file=out, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def build_tool(tool: Tool, root: Path, out: TextIO) -> None:
@@ -137,9 +153,14 @@ def ensure_tools(names: Iterable[str] | None = None, out: TextIO = sys.stderr) -
         if is_built(tool, root):
             print(f"{prefix}: cached", file=out, flush=True)
             continue
-        print(f"{prefix}: building ({tool.method} from {tool.source})", file=out, flush=True)
-        tool_started = time.monotonic()
-        build_tool(tool, root, out)
+        with build_lock(tool, root, out, prefix):
+            # Another checkout sharing the cache may have built it while we waited.
+            if is_built(tool, root):
+                print(f"{prefix}: built meanwhile by another process", file=out, flush=True)
+                continue
+            print(f"{prefix}: building ({tool.method} from {tool.source})", file=out, flush=True)
+            tool_started = time.monotonic()
+            build_tool(tool, root, out)
         print(
             f"{prefix}: built in {format_elapsed(time.monotonic() - tool_started)}",
             file=out,

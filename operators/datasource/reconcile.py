@@ -1,0 +1,149 @@
+"""One level-based pass over a DataSource: collector, ingest runs, status.
+
+observe (I/O) -> plan (pure, build.py) -> collector and run records (idempotent by name) ->
+status. A run is recorded (PipelineRun, named from uid, generation and sequence) before anything
+runs; the PipelineRun reconciler submits it. The collector is create-or-adopt by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from nidc.api.common import API_VERSION
+from nidc.collector.config import (
+    DEVICE_PASSWORD_ENV,
+    DEVICE_USERNAME_ENV,
+    S3_ACCESS_KEY_ENV,
+    S3_SECRET_KEY_ENV,
+    ConfigError,
+    LandingTarget,
+    build_collector_config,
+)
+from nidc.kube import ApiException, apply, list_objects
+from nidc.telemetry.tracing import current_traceparent, tracer
+from operators.apply import with_owner
+from operators.context import OperatorContext
+from operators.crash_points import crash_point
+from operators.datasource.build import (
+    CollectorState,
+    build_ingest_job,
+    build_ingest_run,
+    build_status,
+    checkpoint_of,
+    collector_name,
+    is_device,
+    plan_ingest,
+)
+from operators.runs.record import PARENT_UID
+from operators.tenant.build import TenantNames
+
+TRACER = tracer(__name__)
+FIELD_MANAGER = "nidc-operator"
+
+
+@dataclass(frozen=True)
+class Observed:
+    runs: list[dict[str, Any]]
+    checkpoint: dict[str, Any]
+    landed_beyond: bool
+
+
+def observe(source: dict[str, Any], ctx: OperatorContext) -> Observed:
+    """Dereference: recorded runs, the checkpoint, batches landed beyond it."""
+    meta = source["metadata"]
+    runs = list_objects(
+        ctx.api,
+        API_VERSION,
+        "PipelineRun",
+        namespace=meta["namespace"],
+        label_selector=f"{PARENT_UID}={meta['uid']}",
+    )
+    checkpoint = checkpoint_of(runs, (source.get("status") or {}).get("checkpoint"))
+    landed_beyond = False
+    if is_device(source):
+        prefix = f"landing/sources/{meta['namespace']}/{meta['name']}/"
+        highest = ctx.store.highest_batch(TenantNames(meta["namespace"]).bucket, prefix)
+        landed_beyond = highest > int(checkpoint.get("batchSequence") or 0)
+    return Observed(runs=runs, checkpoint=checkpoint, landed_beyond=landed_beyond)
+
+
+def device_environment(source: dict[str, Any], ctx: OperatorContext) -> dict[str, str]:
+    """The collector's credentials, read from OpenBao now: the tenant's S3 user and the
+    device login at spec.credentials.openBaoPath (keys username, password)."""
+    tenant = source["metadata"]["namespace"]
+    s3 = ctx.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
+    if s3 is None:
+        raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
+    env = {S3_ACCESS_KEY_ENV: s3["accessKey"], S3_SECRET_KEY_ENV: s3["secretKey"]}
+    credentials = source["spec"].get("credentials")
+    if credentials:
+        login = ctx.read_source_login(credentials["openBaoPath"])
+        env[DEVICE_USERNAME_ENV] = login.get("username", "")
+        env[DEVICE_PASSWORD_ENV] = login.get("password", "")
+    return env
+
+
+def ensure_collector(source: dict[str, Any], ctx: OperatorContext) -> CollectorState:
+    """Create or adopt the source's collector (device sources only)."""
+    if not is_device(source) or not source["spec"].get("continuous"):
+        return CollectorState(needed=False, running=False)
+    name = collector_name(source)
+    landing = LandingTarget(
+        endpoint=ctx.settings.s3_endpoint,
+        bucket=TenantNames(source["metadata"]["namespace"]).bucket,
+        ca_file=str(ctx.settings.ca_file),
+        region=ctx.settings.s3_region,
+    )
+    try:
+        config = build_collector_config(
+            source,
+            landing,
+            collector_id=name,
+            heartbeat_file=str(ctx.collectors.folder(name) / "heartbeat"),
+        )
+    except ConfigError as error:
+        return CollectorState(needed=True, running=False, problem=str(error))
+    ctx.collectors.ensure(name, config.model_dump(mode="json"), device_environment(source, ctx))
+    crash_point("datasource:after-collector-start")
+    return CollectorState(needed=True, running=ctx.collectors.pid(name) is not None)
+
+
+def reconcile(source: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
+    """One pass; returns the status to write."""
+    collector = ensure_collector(source, ctx)
+    seen = observe(source, ctx)
+    plan = plan_ingest(source, seen.runs, seen.landed_beyond, now)
+    runs = list(seen.runs)
+    if plan.create and not collector.problem:
+        generation, sequence = plan.create
+        with TRACER.start_as_current_span(
+            "reconcile DataSource",
+            attributes={
+                "nidc.namespace": source["metadata"]["namespace"],
+                "nidc.datasource": source["metadata"]["name"],
+                "nidc.generation": generation,
+                "nidc.sequence": sequence,
+            },
+        ):
+            job = {
+                **build_ingest_job(source, seen.checkpoint),
+                "traceparent": current_traceparent(),
+            }
+            run = with_owner(build_ingest_run(source, job, generation, sequence), source)
+            crash_point("datasource:before-run-record")
+            try:
+                runs.append(apply(ctx.api, run, field_manager=FIELD_MANAGER))
+            except ApiException as error:
+                if error.status != 422:  # 422: it exists with its immutable spec: adopted
+                    raise
+            crash_point("datasource:after-run-record")
+    return build_status(source, runs, plan, collector, seen.checkpoint)
+
+
+def clean_up(source: dict[str, Any], ctx: OperatorContext) -> str:
+    """Stop the source's collector (its runs go with it through owner references)."""
+    if is_device(source):
+        ctx.collectors.stop(collector_name(source))
+    return f"collector of {source['metadata']['name']} stopped"

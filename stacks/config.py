@@ -1,0 +1,268 @@
+"""Stack config (Pulumi.<stack>.yaml, namespace `nidc`) turned into typed component arguments.
+
+`read_settings` is pure: it takes the config as plain values (and the secret inputs) and raises
+ArgsError naming the config key at the first thing wrong, before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from stacks.components.control_plane import ControlPlaneArgs, OperatorDeployment
+from stacks.components.object_store import Bucket, ObjectStoreArgs
+from stacks.components.secrets_store import SecretsStoreArgs, Unseal
+from stacks.components.sharing import SharingArgs
+from stacks.components.spark_pools import Pool, SparkPoolsArgs
+from stacks.components.telemetry import TelemetryArgs
+from stacks.components.tenants import TenantConfig
+from stacks.manifests import ArgsError, Images, Resources, Tls, require, require_name
+
+COMPONENTS = (
+    "objectStore",
+    "secretsStore",
+    "sparkPools",
+    "telemetry",
+    "controlPlane",
+    "sharing",
+    "tenants",
+)
+REPO = Path(__file__).resolve().parents[1]
+SECRET_KEYS = ("objectStoreRootPassword", "openbaoOperatorToken", "sharingToken", "tlsPrivateKey")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program needs, typed; components that are off are None."""
+
+    center: str
+    region: str
+    components: tuple[str, ...]
+    context: str | None
+    kubeconfig: str | None
+    object_store: ObjectStoreArgs | None = None
+    secrets_store: SecretsStoreArgs | None = None
+    spark_pools: SparkPoolsArgs | None = None
+    telemetry: TelemetryArgs | None = None
+    control_plane: ControlPlaneArgs | None = None
+    sharing: SharingArgs | None = None
+    tenants: tuple[TenantConfig, ...] = ()
+    replication: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _section(config: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = config.get(key) or {}
+    require(isinstance(value, dict), key, "must be a mapping")
+    return dict(value)
+
+
+def _in(where: str, build: Any, **kwargs: Any) -> Any:
+    """Build a typed value, prefixing any error with the config key it came from."""
+    try:
+        return build(**kwargs)
+    except ArgsError as error:
+        message = str(error)
+        raise ArgsError(message if message.startswith(where) else f"{where}.{message}") from error
+    except TypeError as error:
+        raise ArgsError(f"{where}: {error}") from error
+
+
+def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[str]]) -> Settings:
+    """Typed settings from the `nidc:*` config values and the secret inputs."""
+    center = _section(config, "center")
+    name, region = str(center.get("name", "")), str(center.get("region", ""))
+    require_name(name, "center.name")
+    require_name(region, "center.region")
+    components = tuple(config.get("components") or ())
+    unknown = set(components) - set(COMPONENTS)
+    require(not unknown, "components", f"unknown {sorted(unknown)}; known: {list(COMPONENTS)}")
+    kube = _section(config, "kubernetes")
+    settings: dict[str, Any] = {
+        "center": name,
+        "region": region,
+        "components": components,
+        "context": kube.get("context"),
+        "kubeconfig": kube.get("kubeconfig"),
+        "replication": _section(config, "replication"),
+    }
+    needs_images = set(components) - {"controlPlane", "tenants"}
+    images = (
+        Images(str(config.get("registry", "")), dict(_section(config, "images")))
+        if needs_images or _section(config, "controlPlane").get("operator")
+        else None
+    )
+    tls_conf = _section(config, "tls")
+    tls = (
+        _in(
+            "tls",
+            Tls,
+            enabled=bool(tls_conf.get("enabled", True)),
+            certificate=str(config.get("tlsCertificate", "")),
+            private_key=secrets.get("tlsPrivateKey", ""),
+            ca_certificate=str(config.get("tlsCaCertificate", "")),
+        )
+        if needs_images
+        else Tls(False)
+    )
+
+    def resources(section: dict[str, Any], where: str) -> Resources:
+        return Resources.from_config(section.get("resources"), where)
+
+    scheme = "https" if tls.enabled else "http"
+    if "objectStore" in components:
+        c = _section(config, "objectStore")
+        buckets = tuple(
+            _in(f"objectStore.buckets[{i}]", Bucket, **b)
+            for i, b in enumerate(c.get("buckets") or [])
+        )
+        assert images is not None
+        settings["object_store"] = _in(
+            "objectStore",
+            ObjectStoreArgs,
+            center=name,
+            region=region,
+            image=images.ref("minio"),
+            client_image=images.ref("mc"),
+            root_password=secrets.get("objectStoreRootPassword", ""),
+            tls=tls,
+            replicas=int(c.get("replicas", 4)),
+            volume_size=str(c.get("volumeSize", "100Gi")),
+            storage_class=c.get("storageClass"),
+            buckets=buckets,
+            resources=resources(c, "objectStore"),
+        )
+    s3_endpoint = f"{scheme}://minio.nidc-storage.svc.cluster.local:9000"
+    if "secretsStore" in components:
+        c = _section(config, "secretsStore")
+        u = _section(c, "unseal")
+        unseal = _in(
+            "secretsStore.unseal",
+            Unseal,
+            mode=u.get("mode", "shamir"),
+            transit_address=u.get("transitAddress", ""),
+            transit_key=u.get("transitKey", "nidc-unseal"),
+        )
+        assert images is not None
+        settings["secrets_store"] = _in(
+            "secretsStore",
+            SecretsStoreArgs,
+            center=name,
+            image=images.ref("openbao"),
+            tls=tls,
+            replicas=int(c.get("replicas", 3)),
+            volume_size=str(c.get("volumeSize", "10Gi")),
+            storage_class=c.get("storageClass"),
+            unseal=unseal,
+            resources=resources(c, "secretsStore"),
+        )
+    if "sparkPools" in components:
+        c = _section(config, "sparkPools")
+        pools = []
+        for i, p in enumerate(c.get("pools") or []):
+            where = f"sparkPools.pools[{i}]"
+            pools.append(
+                _in(
+                    where,
+                    Pool,
+                    name=p.get("name", ""),
+                    node_selector=dict(p.get("nodeSelector", {})),
+                    tolerations=tuple(p.get("tolerations", [])),
+                    gpus_per_executor=int(p.get("gpusPerExecutor", 0)),
+                    max_executors=int(p.get("maxExecutors", 4)),
+                    rapids=bool(p.get("rapids", False)),
+                    executor=Resources.from_config(p.get("executor"), where + ".executor"),
+                )
+            )
+        assert images is not None
+        settings["spark_pools"] = _in(
+            "sparkPools",
+            SparkPoolsArgs,
+            center=name,
+            spark_image=images.ref("spark"),
+            pools=tuple(pools),
+            **({"rapids_jar": c["rapidsJar"]} if "rapidsJar" in c else {}),
+        )
+    if "telemetry" in components:
+        c = _section(config, "telemetry")
+        assert images is not None
+        settings["telemetry"] = _in(
+            "telemetry",
+            TelemetryArgs,
+            center=name,
+            collector_image=images.ref("otelCollector"),
+            jaeger_image=images.ref("jaeger"),
+            tls=tls,
+            collector_replicas=int(c.get("collectorReplicas", 2)),
+            resources=resources(c, "telemetry"),
+        )
+    if "controlPlane" in components:
+        c = _section(config, "controlPlane")
+        operator = None
+        if c.get("operator"):
+            o = dict(c["operator"])
+            assert images is not None
+            operator = _in(
+                "controlPlane.operator",
+                OperatorDeployment,
+                image=images.ref("operator"),
+                replicas=int(o.get("replicas", 2)),
+                openbao_url=f"{scheme}://openbao.nidc-secrets.svc.cluster.local:8200",
+                openbao_token=secrets.get("openbaoOperatorToken", ""),
+                s3_endpoint=s3_endpoint,
+                s3_secret_key=secrets.get("objectStoreRootPassword", ""),
+                otlp_endpoint=f"{scheme}://otel-collector.nidc-telemetry.svc.cluster.local:4317",
+                api_server_cidr=str(o.get("apiServerCidr", "0.0.0.0/0")),
+                resources=Resources.from_config(o.get("resources"), "controlPlane.operator"),
+            )
+        crd_dir = Path(c.get("crdDir", REPO / "crds"))
+        settings["control_plane"] = _in(
+            "controlPlane",
+            ControlPlaneArgs,
+            center=name,
+            crd_dir=crd_dir if crd_dir.is_absolute() else REPO / crd_dir,
+            operator=operator,
+        )
+    if "sharing" in components:
+        c = _section(config, "sharing")
+        assert images is not None
+        settings["sharing"] = _in(
+            "sharing",
+            SharingArgs,
+            center=name,
+            region=region,
+            image=images.ref("deltaSharing"),
+            bearer_token=secrets.get("sharingToken", ""),
+            tls=tls,
+            s3_endpoint=s3_endpoint,
+            replicas=int(c.get("replicas", 2)),
+            replication=settings["replication"],
+            resources=resources(c, "sharing"),
+        )
+    if "tenants" in components:
+        settings["tenants"] = tuple(
+            _in(f"tenants[{i}]", TenantConfig, name=t.get("name", ""), spec=t.get("spec", {}))
+            for i, t in enumerate(config.get("tenants") or [])
+        )
+    return Settings(**settings)
+
+
+def cluster_endpoint(kubeconfig: str | None, context: str | None) -> tuple[str, str]:
+    """API server URL and base64 CA of a kubeconfig context ($KUBECONFIG by default)."""
+    path = Path(kubeconfig or os.environ.get("KUBECONFIG", "~/.kube/config")).expanduser()
+    data = yaml.safe_load(path.read_text())
+    ctx_name = context or data.get("current-context")
+    ctx = next((c["context"] for c in data.get("contexts", []) if c["name"] == ctx_name), None)
+    require(ctx is not None, "kubernetes.context", f"{ctx_name!r} is not in {path}")
+    assert ctx is not None
+    cluster = next(c["cluster"] for c in data["clusters"] if c["name"] == ctx["cluster"])
+    ca = cluster.get("certificate-authority-data")
+    if ca is None and cluster.get("certificate-authority"):
+        ca = base64.b64encode(Path(cluster["certificate-authority"]).read_bytes()).decode()
+    return str(cluster["server"]), str(ca or "")

@@ -1,0 +1,149 @@
+"""`pulumi preview/up/up again/destroy` of the national and region-east stacks against the
+local kube-apiserver (kwok nodes, file backend, passphrase secrets)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from nidc.kube import api_client
+from nidc.local.platform import LocalPlatform
+from nidc.local.pulumi_workspace import StackWorkspace
+from tests.stack_workspace import workspace
+
+pytestmark = pytest.mark.integration
+
+REGION_LABEL = "topology.kubernetes.io/region"
+
+
+def leftovers(api: client.ApiClient) -> list[str]:
+    """Every object a stack could have left behind on the cluster."""
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    ext = client.ApiextensionsV1Api(api)
+    found = [
+        f"namespace/{n.metadata.name}"
+        for n in core.list_namespace().items
+        if n.metadata.name.startswith("nidc-")
+        or (n.metadata.labels or {}).get("app.kubernetes.io/part-of") == "nidc"
+    ]
+    found += [
+        f"crd/{c.metadata.name}"
+        for c in ext.list_custom_resource_definition().items
+        if c.metadata.name.endswith((".nidc.io", ".kopf.dev"))
+    ]
+    found += [
+        f"clusterrole/{r.metadata.name}"
+        for r in rbac.list_cluster_role().items
+        if r.metadata.name.startswith("nidc-")
+    ]
+    found += [
+        f"clusterrolebinding/{r.metadata.name}"
+        for r in rbac.list_cluster_role_binding().items
+        if r.metadata.name.startswith("nidc-")
+    ]
+    found += [f"pv/{v.metadata.name}" for v in core.list_persistent_volume().items]
+    return found
+
+
+@pytest.fixture
+def kube(platform_env: dict[str, Any]) -> Iterator[client.ApiClient]:
+    with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as api:
+        yield api
+
+
+@pytest.fixture
+def east_node(kube: client.ApiClient) -> Iterator[None]:
+    """The CPU node stands in region east (grade-3 storage is pinned to its region)."""
+    core = client.CoreV1Api(kube)
+    core.patch_node("nidc-cpu-0", {"metadata": {"labels": {REGION_LABEL: "east"}}})
+    yield
+    core.patch_node("nidc-cpu-0", {"metadata": {"labels": {REGION_LABEL: None}}})
+
+
+def wait_for_no_leftovers(api: client.ApiClient) -> list[str]:
+    # Namespaces finish terminating (and volumes are released) shortly after the delete returns.
+    deadline = time.monotonic() + 60
+    while (left := leftovers(api)) and time.monotonic() < deadline:
+        time.sleep(1)
+    return left
+
+
+def lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, Any]:
+    """preview, up, preview (nothing to change), destroy (nothing left); returns figures."""
+    assert leftovers(api) == [], "the cluster already holds stack objects; use a fresh platform"
+    try:
+        return checked_lifecycle(ws, api)
+    finally:
+        ws.run("destroy", "--stack", ws.stack, "--yes", "--skip-preview", check=False)
+
+
+def checked_lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, Any]:
+    preview = ws.preview()
+    planned = preview["changeSummary"].get("create", 0)
+    assert planned > 30, preview["changeSummary"]
+    ws.up()
+    apps = client.AppsV1Api(api)
+    for sts in apps.list_stateful_set_for_all_namespaces().items:
+        assert sts.status.ready_replicas == sts.spec.replicas, sts.metadata.name
+    claims = client.CoreV1Api(api).list_persistent_volume_claim_for_all_namespaces().items
+    assert claims and all(c.status.phase == "Bound" for c in claims)
+    again = ws.preview()
+    assert set(again["changeSummary"]) == {"same"}, again["changeSummary"]
+    assert again["changeSummary"]["same"] == planned  # both count the stack itself
+    outputs = ws.outputs()
+    ws.destroy()
+    assert wait_for_no_leftovers(api) == []
+    return {"resources": planned, "outputs": outputs, **ws.timings}
+
+
+def test_national_stack(platform: LocalPlatform, kube: client.ApiClient) -> None:
+    ws = workspace(platform, "national")
+    figures = lifecycle(ws, kube)
+    outputs = figures["outputs"]
+    assert outputs["center"] == "national"
+    assert outputs["endpoints"]["s3"].startswith("https://minio.nidc-storage.svc")
+    assert outputs["tenantKubeconfigs"] == "[secret]"
+    print(
+        f"national: {figures['resources']} resources, up {figures['up']:.1f}s, "
+        f"destroy {figures['destroy']:.1f}s"
+    )
+
+
+def test_region_east_stack(
+    platform: LocalPlatform, kube: client.ApiClient, east_node: None, tmp_path: Path
+) -> None:
+    ws = workspace(platform, "region-east")
+    assert leftovers(kube) == [], "the cluster already holds stack objects; use a fresh platform"
+    try:
+        check_region_east(ws, kube, tmp_path)
+    finally:
+        ws.run("destroy", "--stack", ws.stack, "--yes", "--skip-preview", check=False)
+    assert wait_for_no_leftovers(kube) == []
+
+
+def check_region_east(ws: StackWorkspace, kube: client.ApiClient, tmp_path: Path) -> None:
+    ws.preview()
+    ws.up()
+    # Core data stays in region east: the object store's servers run only there.
+    apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
+    sts = apps.read_namespaced_stateful_set("minio", "nidc-storage")
+    assert sts.spec.template.spec.node_selector == {REGION_LABEL: "east"}
+    pods = core.list_namespaced_pod("nidc-storage").items
+    assert pods and {p.spec.node_name for p in pods} == {"nidc-cpu-0"}
+    # Tenant kubeconfigs authenticate as the tenant's admin account.
+    kubeconfigs = ws.outputs(show_secrets=True)["tenantKubeconfigs"]
+    assert set(kubeconfigs) == {"steel-plant", "equipment-maker"}
+    path = tmp_path / "steel-plant.kubeconfig"
+    path.write_text(kubeconfigs["steel-plant"])
+    with api_client(path) as tenant_api:
+        review = client.AuthenticationV1Api(tenant_api).create_self_subject_review({})
+        assert review.status.user_info.username == (
+            "system:serviceaccount:steel-plant:tenant-admin"
+        )
+    again = ws.preview()
+    assert set(again["changeSummary"]) == {"same"}, again["changeSummary"]

@@ -1,0 +1,55 @@
+"""Pulumi mocks for the component tests: resources are recorded, never sent anywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from stacks.manifests import Tls
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers every registration with its own inputs and records what was registered."""
+
+    def __init__(self) -> None:
+        self.created: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.created.append(args)
+        outputs = dict(args.inputs)
+        if args.typ == "kubernetes:core/v1:Secret" and "token" in str(args.inputs):
+            outputs["data"] = {"token": "dG9rZW4="}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+@pytest.fixture
+def mocks() -> RecordingMocks:
+    recording = RecordingMocks()
+    pulumi.runtime.set_mocks(recording, project="nidc", stack="unit", preview=False)
+    return recording
+
+
+TLS = Tls(True, "CERT", "KEY", "CA")
+
+
+def check_parented(
+    component: Any, token: str, mocks: RecordingMocks | None = None, types: tuple[str, ...] = ()
+) -> Any:
+    """Every child's URN names the component as its parent, and the resource types `types` were
+    registered; returns an Output for the test to await."""
+
+    def check(urns: list[str]) -> None:
+        assert urns, "the component has no children"
+        if mocks is not None:
+            registered = {m.typ for m in mocks.created}
+            assert set(types) <= registered, set(types) - registered
+        for urn in urns:
+            parent_chain = urn.split("::")[2]
+            assert parent_chain.startswith(token + "$"), urn
+
+    return pulumi.Output.all(*[c.urn for c in component.children.values()]).apply(check)

@@ -1,0 +1,301 @@
+"""Each component with Pulumi mocks: bad args are refused naming the field; children are
+parented to the component; the manifests say what the component promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from stacks.components.control_plane import (
+    ControlPlane,
+    ControlPlaneArgs,
+    OperatorDeployment,
+    build_control_plane,
+)
+from stacks.components.object_store import (
+    Bucket,
+    ObjectStore,
+    ObjectStoreArgs,
+    build_object_store,
+)
+from stacks.components.secrets_store import (
+    SecretsStore,
+    SecretsStoreArgs,
+    Unseal,
+    build_server_config,
+)
+from stacks.components.sharing import Sharing, SharingArgs, build_sharing
+from stacks.components.spark_pools import (
+    Pool,
+    SparkPools,
+    SparkPoolsArgs,
+    build_pod_template,
+    build_pool_conf,
+)
+from stacks.components.telemetry import Telemetry, TelemetryArgs, build_telemetry
+from stacks.components.tenants import TenantConfig, Tenants, TenantsArgs
+from stacks.manifests import ArgsError
+from tests.unit.stacks.conftest import TLS, RecordingMocks, check_parented
+
+pytestmark = pytest.mark.unit
+REPO = Path(__file__).resolve().parents[3]
+TENANT_SPEC: dict[str, Any] = {
+    "displayName": "Steel",
+    "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
+    "region": "east",
+    "quotas": {"gpus": 2},
+}
+
+
+def store_args(**overrides: Any) -> ObjectStoreArgs:
+    base: dict[str, Any] = dict(
+        center="region-east",
+        region="east",
+        image="r/minio:1",
+        client_image="r/mc:1",
+        root_password="pw",
+        tls=TLS,
+        buckets=(Bucket("east-core", grade=3),),
+    )
+    return ObjectStoreArgs(**{**base, **overrides})
+
+
+# ---- ObjectStore ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"replicas": 2}, "objectStore.replicas"),
+        ({"volume_size": "lots"}, "objectStore.volumeSize"),
+        ({"root_password": ""}, "objectStore.rootPassword"),
+        ({"namespace": "Bad_NS"}, "objectStore.namespace"),
+    ],
+)
+def test_object_store_refuses_bad_args(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(ArgsError, match=field):
+        store_args(**overrides)
+
+
+def test_bucket_refuses_bad_names_and_access() -> None:
+    with pytest.raises(ArgsError, match=r"buckets\.UP\.name"):
+        Bucket("UP")
+    with pytest.raises(ArgsError, match="access"):
+        Bucket("ok-name", access="public-write")
+
+
+def test_object_store_pins_grade3_servers_to_their_region() -> None:
+    objects = {o["kind"]: o for o in build_object_store(store_args())}
+    pod = objects["StatefulSet"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"topology.kubernetes.io/region": "east"}
+    low = {o["kind"]: o for o in build_object_store(store_args(buckets=(Bucket("b-1", 1),)))}
+    assert "nodeSelector" not in low["StatefulSet"]["spec"]["template"]["spec"]
+    assert json.loads(objects["ConfigMap"]["data"]["buckets.json"])[0]["region"] == "east"
+
+
+def test_object_store_distributed_volumes_and_tls() -> None:
+    sts = next(o for o in build_object_store(store_args()) if o["kind"] == "StatefulSet")
+    server = sts["spec"]["template"]["spec"]["containers"][0]
+    assert server["args"][1] == "https://minio-{0...3}.minio-hl.nidc-storage.svc.cluster.local/data"
+    assert any(m["name"] == "tls" for m in server["volumeMounts"])
+
+
+@pulumi.runtime.test
+def test_object_store_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = ObjectStore("object-store", store_args())
+    return check_parented(
+        component,
+        "nidc:storage:ObjectStore",
+        mocks,
+        ("kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:Secret"),
+    )
+
+
+# ---- SecretsStore --------------------------------------------------------------------------
+def test_secrets_store_refuses_even_replicas_and_bad_unseal() -> None:
+    with pytest.raises(ArgsError, match=r"secretsStore.replicas"):
+        SecretsStoreArgs(center="c", image="r/openbao:2", tls=TLS, replicas=2)
+    with pytest.raises(ArgsError, match=r"secretsStore.unseal.mode"):
+        Unseal(mode="auto")
+    with pytest.raises(ArgsError, match="transitAddress"):
+        Unseal(mode="transit", transit_address="http://plain")
+
+
+def test_secrets_store_config_is_raft_with_tls_and_every_peer() -> None:
+    hcl = build_server_config(SecretsStoreArgs(center="c", image="r/openbao:2", tls=TLS))
+    assert 'storage "raft"' in hcl and hcl.count("retry_join") == 3
+    assert "tls_disable" not in hcl and "tls_cert_file" in hcl
+    transit = SecretsStoreArgs(
+        center="c",
+        image="i:1",
+        tls=TLS,
+        unseal=Unseal(mode="transit", transit_address="https://bao.example:8200"),
+    )
+    assert 'seal "transit"' in build_server_config(transit)
+
+
+@pulumi.runtime.test
+def test_secrets_store_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = SecretsStore("secrets-store", SecretsStoreArgs(center="c", image="i:1", tls=TLS))
+    return check_parented(
+        component,
+        "nidc:secrets:SecretsStore",
+        mocks,
+        ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",),
+    )
+
+
+# ---- SparkPools ----------------------------------------------------------------------------
+def test_spark_pools_refuse_bad_pools() -> None:
+    with pytest.raises(ArgsError, match=r"sparkPools.pools.cpu.rapids"):
+        Pool("cpu", rapids=True)
+    with pytest.raises(ArgsError, match=r"sparkPools.pools"):
+        SparkPoolsArgs(center="c", spark_image="s:1", pools=())
+
+
+def test_gpu_pool_has_gpus_tolerations_discovery_and_rapids() -> None:
+    gpu = Pool(
+        "gpu",
+        node_selector={"nidc.io/pool": "gpu"},
+        gpus_per_executor=1,
+        rapids=True,
+        tolerations=({"key": "nvidia.com/gpu", "operator": "Exists"},),
+    )
+    args = SparkPoolsArgs(center="c", spark_image="s:1", pools=(gpu,))
+    conf = build_pool_conf(args, gpu)
+    assert conf["spark.executor.resource.gpu.amount"] == "1"
+    assert conf["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
+    assert conf["spark.kubernetes.node.selector.nidc.io/pool"] == "gpu"
+    template = build_pod_template(gpu)
+    assert template["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert template["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+@pulumi.runtime.test
+def test_spark_pools_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = SparkPools(
+        "spark-pools", SparkPoolsArgs(center="c", spark_image="s:1", pools=(Pool("cpu"),))
+    )
+    return check_parented(component, "nidc:spark:SparkPools")
+
+
+# ---- Telemetry -----------------------------------------------------------------------------
+def test_telemetry_refuses_bad_args_and_wires_collector_to_jaeger() -> None:
+    with pytest.raises(ArgsError, match=r"telemetry.collectorReplicas"):
+        TelemetryArgs(
+            center="c", collector_image="o:1", jaeger_image="j:1", tls=TLS, collector_replicas=0
+        )
+    args = TelemetryArgs(center="c", collector_image="o:1", jaeger_image="j:1", tls=TLS)
+    config = next(
+        o for o in build_telemetry(args) if o["metadata"]["name"] == "otel-collector-config"
+    )["data"]["collector.yaml"]
+    assert "jaeger.nidc-telemetry.svc:4317" in config and "cert_file" in config
+
+
+@pulumi.runtime.test
+def test_telemetry_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = Telemetry(
+        "telemetry", TelemetryArgs(center="c", collector_image="o:1", jaeger_image="j:1", tls=TLS)
+    )
+    return check_parented(component, "nidc:telemetry:Telemetry")
+
+
+# ---- ControlPlane --------------------------------------------------------------------------
+def test_control_plane_refuses_missing_crds_and_token(tmp_path: Path) -> None:
+    with pytest.raises(ArgsError, match=r"controlPlane.crdDir"):
+        ControlPlaneArgs(center="c", crd_dir=tmp_path)
+    with pytest.raises(ArgsError, match="openbaoOperatorToken"):
+        OperatorDeployment(image="op:1")
+
+
+def test_control_plane_has_every_crd_rbac_pdb_and_network_policies() -> None:
+    operator = OperatorDeployment(image="op:1", openbao_token="t")
+    objects = build_control_plane(ControlPlaneArgs("c", REPO / "crds", operator))
+    kinds = [o["kind"] for o in objects]
+    # crds/ holds ours and kopf's peering CRD, each once.
+    assert kinds.count("CustomResourceDefinition") == len(list((REPO / "crds").glob("*.yaml")))
+    for kind in ("ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget"):
+        assert kind in kinds
+    assert kinds.count("NetworkPolicy") == 2
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[command.index("--peering") + 1] == "nidc-operator"
+    local = build_control_plane(ControlPlaneArgs("c", REPO / "crds"))
+    assert "Deployment" not in [o["kind"] for o in local]
+
+
+@pulumi.runtime.test
+def test_control_plane_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = ControlPlane("control-plane", ControlPlaneArgs("c", REPO / "crds"))
+    return check_parented(component, "nidc:control:ControlPlane")
+
+
+# ---- Sharing -------------------------------------------------------------------------------
+def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None:
+    with pytest.raises(ArgsError, match="replication"):
+        SharingArgs(
+            center="c",
+            region="east",
+            image="d:1",
+            bearer_token="t",
+            tls=TLS,
+            s3_endpoint="https://s3",
+            replication={"grades": [1]},
+        )
+    args = SharingArgs(
+        center="c",
+        region="east",
+        image="d:1",
+        bearer_token="tok-123",
+        tls=TLS,
+        s3_endpoint="https://s3",
+        replication={"peers": [{"center": "national"}]},
+    )
+    objects = build_sharing(args)
+    config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert all("tok-123" not in json.dumps(o) for o in config_maps)
+    secret = next(o for o in objects if o["metadata"]["name"] == "delta-sharing-config")
+    assert "tok-123" in secret["stringData"]["server.yaml"]
+    assert (
+        json.loads(config_maps[0]["data"]["replication.json"])["peers"][0]["center"] == "national"
+    )
+
+
+@pulumi.runtime.test
+def test_sharing_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = Sharing(
+        "sharing",
+        SharingArgs(
+            center="c", region="east", image="d:1", bearer_token="t", tls=TLS, s3_endpoint="x"
+        ),
+    )
+    return check_parented(component, "nidc:sharing:Sharing")
+
+
+# ---- Tenants -------------------------------------------------------------------------------
+def test_tenant_spec_is_validated_by_the_api_model() -> None:
+    with pytest.raises(ArgsError, match=r"tenants.steel.spec.owner.email"):
+        TenantConfig("steel", {**TENANT_SPEC, "owner": {"name": "W", "email": "nope"}})
+    with pytest.raises(ArgsError, match="tenants"):
+        TenantsArgs(
+            (TenantConfig("a", TENANT_SPEC), TenantConfig("a", TENANT_SPEC)), "https://k", "Q0E="
+        )
+
+
+@pulumi.runtime.test
+def test_tenants_children_are_parented_and_kubeconfigs_made(mocks: RecordingMocks) -> Any:
+    component = Tenants(
+        "tenants", TenantsArgs((TenantConfig("steel", TENANT_SPEC),), "https://k:6443", "Q0E=")
+    )
+
+    def check_kubeconfig(configs: dict[str, str]) -> None:
+        assert "token: token" in configs["steel"] and "namespace: steel" in configs["steel"]
+
+    return pulumi.Output.all(
+        check_parented(
+            component, "nidc:tenants:Tenants", mocks, ("kubernetes:nidc.io/v1alpha1:Tenant",)
+        ),
+        component.kubeconfigs.apply(check_kubeconfig),
+    )
