@@ -51,20 +51,28 @@ def is_table(spark: SparkSession, path: str) -> bool:
     return bool(DeltaTable.isDeltaTable(spark, path))
 
 
+def _snapshot(spark: SparkSession, path: str) -> Any:
+    """A fresh snapshot of the table's log (version -1 when there is no table).
+
+    update(stalenessAcceptable, checkIfUpdatedSinceTs, catalogTableOpt): fresh, so a commit
+    made by another process since this JVM last looked is seen. Listing the log is all it
+    costs: no Spark job, unlike DESCRIBE HISTORY.
+    """
+    jvm = spark._jvm
+    assert jvm is not None
+    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    return log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+
+
 def committed_transactions(spark: SparkSession, path: str) -> dict[str, int]:
-    """The table's SetTransaction map (txnAppId -> latest txnVersion), read from a fresh snapshot.
+    """The table's SetTransaction map (txnAppId -> latest txnVersion).
 
     This is where Delta itself records idempotent writes; it survives log checkpoints, so it is
     the authoritative checkpoint of an ingest source (the DataSource status is a copy).
     """
-    if not is_table(spark, path):
+    snapshot = _snapshot(spark, path)
+    if int(snapshot.version()) < 0:
         return {}
-    jvm = spark._jvm
-    assert jvm is not None
-    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    # update(stalenessAcceptable, checkIfUpdatedSinceTs, catalogTableOpt): a fresh snapshot, so
-    # a commit made by another process since this JVM last looked is seen.
-    snapshot = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
     out: dict[str, int] = {}
     entries = snapshot.transactions().iterator()
     while entries.hasNext():
@@ -75,9 +83,8 @@ def committed_transactions(spark: SparkSession, path: str) -> dict[str, int]:
 
 def table_version(spark: SparkSession, path: str) -> int | None:
     """The table's latest version, or None when there is no table."""
-    if not is_table(spark, path):
-        return None
-    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
+    version = int(_snapshot(spark, path).version())
+    return None if version < 0 else version
 
 
 def table_columns(spark: SparkSession, path: str) -> dict[str, str] | None:
@@ -86,12 +93,6 @@ def table_columns(spark: SparkSession, path: str) -> dict[str, str] | None:
         return None
     schema = spark.read.format("delta").load(path).schema
     return {f.name: f.dataType.simpleString() for f in schema.fields}
-
-
-def last_commit_metrics(spark: SparkSession, path: str) -> dict[str, str]:
-    """operationMetrics of the table's latest commit."""
-    row = DeltaTable.forPath(spark, path).history(1).collect()[0]
-    return dict(row["operationMetrics"] or {})
 
 
 @contextmanager

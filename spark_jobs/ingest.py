@@ -28,7 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -49,6 +50,7 @@ from spark_jobs.ingest_values import (
     classify_batch,
     decide_schema,
 )
+from spark_jobs.table_lease import TableLease
 
 TRACER = tracer(__name__)
 DEVICE_TYPES = {SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value}
@@ -144,6 +146,12 @@ class IngestJob(Model):
         pattern=r"^s3a://[a-z0-9.\-]+/.+[^/]$",
     )
     schema_policy: SchemaPolicy = Field(default=SchemaPolicy.ADD_COLUMNS, alias="schemaPolicy")
+    lease_wait_seconds: float = Field(
+        default=600.0,
+        alias="leaseWaitSeconds",
+        ge=0,
+        description="How long to wait for another run's writer lease on the table.",
+    )
     landing: LandingInput | None = None
     jdbc: JdbcInput | None = None
     files: FilesInput | None = None
@@ -184,15 +192,20 @@ def ingest(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     job = IngestJob.from_spec(spec)
     # Dates of partitions are UTC dates, whatever the machine's zone.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    with TRACER.start_as_current_span(
-        "ingest", attributes={"nidc.source": job.source, "nidc.source_type": str(job.type)}
+    # The run name identifies the writer: a retried attempt of the same run takes its own lease.
+    holder = str(spec.get("run") or f"adhoc-{uuid.uuid4().hex[:12]}")
+    with (
+        TRACER.start_as_current_span(
+            "ingest", attributes={"nidc.source": job.source, "nidc.source_type": str(job.type)}
+        ),
+        TableLease(spark, job.target, holder, wait_seconds=job.lease_wait_seconds) as lease,
     ):
         if str(job.type) in DEVICE_TYPES:
-            progress = ingest_device_batches(spark, job)
+            progress = ingest_device_batches(spark, job, lease.renew)
         elif str(job.type) == SourceType.FILES.value:
-            progress = ingest_files(spark, job)
+            progress = ingest_files(spark, job, lease.renew)
         else:
-            progress = ingest_jdbc(spark, job)
+            progress = ingest_jdbc(spark, job, lease.renew)
         return {**progress, **table_totals(spark, job)}
 
 
@@ -245,8 +258,17 @@ def _landing_type_strings(frame: DataFrame) -> dict[str, str]:
     return {f.name: f.dataType.simpleString() for f in frame.schema.fields}
 
 
-def ingest_device_batches(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
-    """Every pending landing batch of a device source, one bronze commit each."""
+def _no_lease() -> None:
+    """Stand-in for TableLease.renew where the caller serializes writers itself."""
+
+
+def ingest_device_batches(
+    spark: SparkSession, job: IngestJob, renew: Callable[[], None] = _no_lease
+) -> dict[str, Any]:
+    """Every pending landing batch of a device source, one bronze commit each.
+
+    `renew` runs before each batch's commits (the table's writer lease).
+    """
     assert job.landing is not None
     committed = delta_log.committed_transactions(spark, job.target).get(job.source_uid, 0)
     start = max(job.landing.from_sequence, committed) + 1
@@ -284,6 +306,7 @@ def ingest_device_batches(spark: SparkSession, job: IngestJob) -> dict[str, Any]
         with TRACER.start_as_current_span(
             "ingest batch", attributes={"nidc.batch_sequence": sequence}
         ):
+            renew()
             rows_in, rows_bad = _ingest_one_batch(
                 spark, job, points, sequence, manifest, frame, missing, decision
             )
@@ -480,10 +503,10 @@ def _commit_device_rows(
     if str(job.schema_policy) == SchemaPolicy.ADD_COLUMNS.value:
         merge = merge.withSchemaEvolution()
     with delta_log.dml_transaction(spark, job.source_uid, sequence):
-        merge.execute()
-    if delta_log.table_version(spark, job.target) == version:
+        metrics = merge.execute().first()
+    if delta_log.table_version(spark, job.target) == version or metrics is None:
         return 0  # this batch was committed before (a re-run): Delta skipped the MERGE
-    return int(delta_log.last_commit_metrics(spark, job.target).get("numTargetRowsInserted", 0))
+    return int(metrics["num_inserted_rows"])
 
 
 # --- files and jdbc: rows of records -------------------------------------------------------
@@ -595,7 +618,9 @@ def _read_file(spark: SparkSession, path: str, kind: str) -> DataFrame:
     )
 
 
-def ingest_files(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
+def ingest_files(
+    spark: SparkSession, job: IngestJob, renew: Callable[[], None] = _no_lease
+) -> dict[str, Any]:
     """Every file not yet committed, in name order, one bronze commit each."""
     assert job.files is not None
     suffixes = {"csv": (".csv",), "json": (".json", ".jsonl"), "parquet": (".parquet",)}
@@ -623,6 +648,7 @@ def ingest_files(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
     added = quarantined = 0
     for name, frame, decision in plans:
         with TRACER.start_as_current_span("ingest file", attributes={"nidc.file": name}):
+            renew()
             columns = [c for c in frame.columns if c != CORRUPT]
             raw = F.to_json(F.struct(*[F.col(c) for c in columns]))
             corrupt = frame.limit(0).select(F.lit("").alias("raw"), F.lit("").alias("reason"),
@@ -648,7 +674,8 @@ def ingest_files(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
             added += rows_in
             quarantined += rows_bad
     return {
-        "checkpoint": {"lastFile": names[-1] if names else None},
+        # Informational: the per-file keys in the table's transaction map are the real record.
+        "checkpoint": {"watermark": names[-1] if names else None},
         "files": len(names),
         "rowsAdded": added,
         "quarantinedAdded": quarantined,
@@ -675,7 +702,9 @@ def version_to_watermark(version: int, is_timestamp: bool) -> str:
     return _micros_to_iso(version) if is_timestamp else str(version)
 
 
-def ingest_jdbc(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
+def ingest_jdbc(
+    spark: SparkSession, job: IngestJob, renew: Callable[[], None] = _no_lease
+) -> dict[str, Any]:
     """Rows with watermark in (last, max at start] in one commit keyed by that max.
 
     The upper bound is fixed when the run starts: a row committed while the job reads (with a
@@ -741,6 +770,7 @@ def ingest_jdbc(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
     span = f"({version_to_watermark(low, is_timestamp) if low is not None else ''}, " + (
         f"{version_to_watermark(high, is_timestamp)}]"
     )
+    renew()
     added, quarantined = _commit_records(
         spark, job, good, bad.select("raw", "reason", "detail"), f"watermark {span}",
         job.source_uid, high, date,

@@ -51,6 +51,10 @@ def build_spark_conf(
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
+    if master.startswith("local"):
+        # Delta rebuilds a table's state after every commit with this many tasks (default 50,
+        # sized for clusters); on two local cores that is 50 tiny tasks per micro-batch commit.
+        conf["spark.databricks.delta.snapshotPartitions"] = "2"
     if store.truststore:
         conf["spark.driver.extraJavaOptions"] = " ".join(
             [

@@ -6,7 +6,9 @@ database is a real PostgreSQL from the tool cache.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from nidc.simulators.mes_database import READER, MesDatabase
 from spark_jobs import delta_log
 from spark_jobs.ingest import IngestJob, SchemaDriftError, _ingest_one_batch, ingest
 from spark_jobs.ingest_values import decide_schema
+from spark_jobs.table_lease import LEASE_NAME, LeaseBusyError, LeaseLostError, TableLease
 from tests.landing import LANDING_SCHEMA, LandingWriter, admin_store, sample, txn_commits
 
 pytestmark = pytest.mark.integration
@@ -295,7 +298,7 @@ def test_files_csv_and_json(tenant_spark: SparkSession, store: Minio, tag: str) 
     put_text(store, folder + "2026-11-26/c.csv", "order_id,qty,price\n9,90,13.5\n")
     later = ingest(spark, spec)
     assert later["files"] == 1 and later["rows"] == 9
-    assert later["checkpoint"] == {"lastFile": "2026-11-26/c.csv"}
+    assert later["checkpoint"] == {"watermark": "2026-11-26/c.csv"}
 
     json_folder = f"landing/it-{tag}/mes/events/"
     json_spec = {
@@ -360,7 +363,8 @@ def test_jdbc_incremental_by_watermark(
     assert again["rowsAdded"] == 0 and again["tableVersion"] == version
     with mes.connect() as conn:
         top = conn.execute("SELECT max(updated_at) FROM mes.work_orders").fetchone()
-    assert top is not None and third["checkpoint"]["watermark"] == top[0].isoformat()
+    assert top is not None and isinstance(top[0], dt.datetime)
+    assert third["checkpoint"]["watermark"] == top[0].isoformat()
 
     # Schema drift in the MES table: addColumns evolves; fail would have stopped.
     with mes.connect() as conn:
@@ -377,3 +381,42 @@ def test_jdbc_incremental_by_watermark(
     assert evolved["rows"] == mes.count("work_orders")
     table = spark.read.format("delta").load(spec["target"])
     assert table.where(F.col("shift") == "night").count() == 1
+
+
+def test_one_writer_per_table(tenant_spark: SparkSession, store: Minio, tag: str) -> None:
+    """The writer lease: S3 conditional writes (If-None-Match / If-Match) on the real server."""
+    spark = tenant_spark
+    table = f"s3a://{BUCKET}/it-{tag}/bronze/leased"
+    first = TableLease(spark, table, "run-a", ttl_seconds=2, wait_seconds=0)
+    first.acquire()
+    other = TableLease(spark, table, "run-b", ttl_seconds=2, wait_seconds=0)
+    with pytest.raises(LeaseBusyError, match="being written by run run-a"):
+        other.acquire()
+    # A retried attempt of the same run takes its own lease at once; the dead attempt's lease
+    # object is no longer its to renew.
+    retry = TableLease(spark, table, "run-a", ttl_seconds=2, wait_seconds=0)
+    retry.acquire()
+    with pytest.raises(LeaseLostError):
+        first.renew()
+    # Expired: another run takes it over, and the old holder cannot commit any more.
+    time.sleep(2.5)
+    other.acquire()
+    with pytest.raises(LeaseLostError):
+        retry.renew()
+    other.renew()
+    other.release()
+    assert not any(
+        o.object_name.endswith(LEASE_NAME)
+        for o in store.list_objects(BUCKET, f"it-{tag}/bronze/leased/")
+    )
+    # ingest() holds the lease for its run: a second run of the same table waits, then fails.
+    blocker = TableLease(spark, table, "run-c")
+    blocker.acquire()
+    writer = LandingWriter(store, BUCKET, NAMESPACE, f"lease-{tag}", str(uuid.uuid4()))
+    writer.write(1, [sample("spindle_temp", 1, "50")])
+    spec = device_spec(writer, tag, target=table, leaseWaitSeconds=1)
+    with pytest.raises(LeaseBusyError, match="run-c"):
+        ingest(spark, spec)
+    assert delta_log.table_version(spark, table) is None  # nothing committed
+    blocker.release()
+    assert ingest(spark, spec)["rows"] == 1

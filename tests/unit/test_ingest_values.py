@@ -301,3 +301,20 @@ def test_job_spec_errors_name_the_field(changes: dict[str, object], field: str) 
     with pytest.raises(ValueError, match="invalid ingest job spec") as error:
         IngestJob.from_spec(job_spec(**changes))
     assert field in str(error.value)
+
+
+def test_spark_conf_for_local_jobs() -> None:
+    import sys
+    from pathlib import Path
+
+    from spark_jobs.session import ObjectStore, build_spark_conf
+
+    local = build_spark_conf(ObjectStore("https://127.0.0.1:9000"), [Path("/j/d.jar")], "job")
+    # Python workers (mapInArrow) use the job's interpreter, which has pyarrow.
+    assert local["spark.pyspark.python"] == sys.executable
+    # Delta state rebuilds with 2 tasks on two local cores, not 50.
+    assert local["spark.databricks.delta.snapshotPartitions"] == "2"
+    cluster = build_spark_conf(
+        ObjectStore("https://s3:9000"), [], "job", master="k8s://https://api:6443"
+    )
+    assert "spark.databricks.delta.snapshotPartitions" not in cluster
