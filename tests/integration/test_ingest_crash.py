@@ -155,9 +155,11 @@ def crash_and_recover(
     env = {**os.environ, **tenant_keys, "NIDC_LOCAL_JOB_SLOTS": "1"}
     chance = random.Random(len(truth))  # noqa: S311 (kill timing, not secrets)
 
+    live: list[subprocess.Popen[bytes]] = []
+
     def start() -> subprocess.Popen[bytes]:
         log = (run_dir / "job.log").open("ab")
-        return subprocess.Popen(
+        job = subprocess.Popen(
             [sys.executable, "-m", "spark_jobs.run", str(run_dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -165,6 +167,8 @@ def crash_and_recover(
             env=env,
             start_new_session=True,
         )
+        live.append(job)
+        return job
 
     def check_invariants() -> int:
         commits = txn_commits(store, BUCKET, target_prefix, uid)
@@ -176,43 +180,52 @@ def crash_and_recover(
         assert not keys or max(keys.values()) == 1, "a (source, point, ts) key landed twice"
         return len(commits)
 
-    killed = 0
-    while killed < kills:
-        before = commit_count(store, target_prefix)
-        job = start()
-        deadline = time.monotonic() + 240
-        while commit_count(store, target_prefix) == before and job.poll() is None:
-            assert time.monotonic() < deadline, f"no commit within 240 s; see {run_dir}/job.log"
-            time.sleep(0.2)
-        if job.poll() is not None:
-            break  # the job finished every batch before it could be killed: nothing left
-        time.sleep(chance.uniform(0.0, 3.0))  # somewhere inside the next batch's writes
-        os.killpg(job.pid, signal.SIGKILL)
-        job.wait()
-        killed += 1
-        committed = check_invariants()
-        print(f"kill {killed}: {committed} of {batches} batches committed")
-        if committed == batches:
-            break
-    assert killed >= min(kills, 3), f"only {killed} kills landed mid-run; see {run_dir}"
+    try:
+        killed = 0
+        while killed < kills:
+            before = commit_count(store, target_prefix)
+            job = start()
+            deadline = time.monotonic() + 240
+            while commit_count(store, target_prefix) == before and job.poll() is None:
+                assert time.monotonic() < deadline, f"no commit within 240 s; see {run_dir}/job.log"
+                time.sleep(0.2)
+            if job.poll() is not None:
+                break  # the job finished every batch before it could be killed: nothing left
+            time.sleep(chance.uniform(0.0, 3.0))  # somewhere inside the next batch's writes
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+            killed += 1
+            committed = check_invariants()
+            print(f"kill {killed}: {committed} of {batches} batches committed")
+            if committed == batches:
+                break
+        assert killed >= min(kills, 3), f"only {killed} kills landed mid-run; see {run_dir}"
 
-    (run_dir / "failure.json").unlink(missing_ok=True)
-    final = start()
-    assert final.wait(timeout=480) == 0, f"the last attempt failed; see {run_dir}/job.log"
-    result = json.loads((run_dir / "result.json").read_text())
-    assert result["checkpoint"] == {"batchSequence": batches}
-    commits = txn_commits(store, BUCKET, target_prefix, uid)
-    assert commits == dict.fromkeys(range(1, batches + 1), 1)
-    rows = delta_rows(platform_env, spec["target"])
-    landed = Counter((r["point"], r["ts"].isoformat()) for r in rows)
-    assert set(landed) == truth and max(landed.values()) == 1
-    assert result["rows"] == len(truth)
-    assert result["quarantinedRows"] == batches  # one out-of-range sample per batch, once
-    assert txn_commits(store, BUCKET, f"it-{tag}/quarantine/cnc", uid) == dict.fromkeys(
-        range(1, batches + 1), 1
-    )
+        (run_dir / "failure.json").unlink(missing_ok=True)
+        final = start()
+        assert final.wait(timeout=480) == 0, f"the last attempt failed; see {run_dir}/job.log"
+        result = json.loads((run_dir / "result.json").read_text())
+        assert result["checkpoint"] == {"batchSequence": batches}
+        commits = txn_commits(store, BUCKET, target_prefix, uid)
+        assert commits == dict.fromkeys(range(1, batches + 1), 1)
+        rows = delta_rows(platform_env, spec["target"])
+        landed = Counter((r["point"], r["ts"].isoformat()) for r in rows)
+        assert set(landed) == truth and max(landed.values()) == 1
+        assert result["rows"] == len(truth)
+        assert result["quarantinedRows"] == batches  # one out-of-range sample per batch, once
+        assert txn_commits(store, BUCKET, f"it-{tag}/quarantine/cnc", uid) == dict.fromkeys(
+            range(1, batches + 1), 1
+        )
+
+    finally:
+        # A failing or timed-out test must not leave a job (and its JVM) behind.
+        for job in live:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+                job.wait()
 
 
+@pytest.mark.timeout(1800)
 def test_kill_ingest_job_mid_write(
     platform: LocalPlatform,
     platform_env: dict[str, Any],
@@ -223,6 +236,7 @@ def test_kill_ingest_job_mid_write(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(5400)  # about 2 min per kill on two shared cores
 def test_kill_ingest_job_mid_write_20_times(
     platform: LocalPlatform,
     platform_env: dict[str, Any],
