@@ -1,4 +1,4 @@
-"""kill -9 of the ingest job mid-write, 5 times (20 under `slow`).
+"""kill -9 of the ingest job mid-write, 5 times (20 under `soak`).
 
 The job runs as the runner starts it (`python -m spark_jobs.run <run-dir>`, its own JVM, the
 tenant's S3 keys in its environment). Each attempt is SIGKILLed, with its whole process group
@@ -235,7 +235,7 @@ def test_kill_ingest_job_mid_write(
     crash_and_recover(platform, platform_env, tenant_keys, tmp_path, kills=5)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(5400)  # about 2 min per kill on two shared cores
 def test_kill_ingest_job_mid_write_20_times(
     platform: LocalPlatform,

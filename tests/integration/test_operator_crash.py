@@ -1,7 +1,7 @@
 """kill -9 at every side-effect point of the DataProduct and PipelineRun reconcilers.
 
 Two variants: 5 kills per point with the local runner (real Spark jobs, one Delta commit each),
-and under `slow` 50 kills per point with the Kubernetes runner, where kwok completes the driver
+and under `soak` 50 kills per point with the Kubernetes runner, where kwok completes the driver
 Jobs: fresh work per kill costs no Spark JVM, so 200 kills fit in minutes.
 
 The operator is started with NIDC_CRASH_AT=<point> and dies there (SIGKILL, no cleanup) the
@@ -280,7 +280,8 @@ def test_kill_9_at_every_side_effect_point(
     )
 
 
-@pytest.mark.slow
+@pytest.mark.soak
+@pytest.mark.timeout(5400)
 def test_kill_9_fifty_times_at_every_side_effect_point(
     tenants: Any,
     operator: OperatorProcess,
