@@ -259,8 +259,10 @@ def crash_and_recover(
         operator.stop()
         operator.start()  # back to the local runner for the tests that follow
         return
-    # No orphans: every run folder belongs to a recorded run, and no job is left running.
-    for folder in (f for f in runs_dir.iterdir() if not f.name.startswith(".")):
+    # No orphans: every run folder of this test's parents belongs to a recorded run (folders of
+    # other tests' deleted sources are theirs), and no job is left running.
+    ours = (f"crash-{tag}-", f"crash-src-{tag}-")
+    for folder in (f for f in runs_dir.iterdir() if f.name.startswith(ours)):
         assert folder.name in all_runs, f"orphan run folder {folder}"
     deadline = time.monotonic() + 60
     while processes_mentioning(str(runs_dir)):
