@@ -162,6 +162,7 @@ class CollectorState:
     needed: bool
     running: bool
     problem: str = ""
+    reason: str = "CollectorFailed"
 
 
 def build_status(
@@ -195,7 +196,7 @@ def build_status(
     )
     live = any(run_phase(r) not in TERMINAL for r in ordered)
     if collector.problem:
-        outcome = Outcome(False, "CollectorFailed", collector.problem, degraded=True)
+        outcome = Outcome(False, collector.reason, collector.problem, degraded=True)
     elif finished and run_phase(finished[-1]) == Phase.FAILED.value:
         reason = (finished[-1].get("status") or {}).get("reason") or "run failed"
         outcome = Outcome(

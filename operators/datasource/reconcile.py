@@ -85,9 +85,28 @@ def device_environment(source: dict[str, Any], ctx: OperatorContext) -> dict[str
     return env
 
 
+def credentials_problem(source: dict[str, Any], ctx: OperatorContext) -> str:
+    """Why the source's login cannot be read from OpenBao ('' when it can, or none is named)."""
+    credentials = source["spec"].get("credentials")
+    if not credentials:
+        return ""
+    try:
+        ctx.read_source_login(credentials["openBaoPath"])
+    except RuntimeError as error:
+        return f"{error}: store the login there (keys username, password)"
+    return ""
+
+
 def ensure_collector(source: dict[str, Any], ctx: OperatorContext) -> CollectorState:
     """Create or adopt the source's collector (device sources only)."""
-    if not is_device(source) or not source["spec"].get("continuous"):
+    needed = is_device(source) and bool(source["spec"].get("continuous"))
+    problem = credentials_problem(source, ctx)
+    if problem:
+        # Nothing runs without its login; the status says where it is missing.
+        return CollectorState(
+            needed=needed, running=False, problem=problem, reason="CredentialsNotFound"
+        )
+    if not needed:
         return CollectorState(needed=False, running=False)
     name = collector_name(source)
     cluster = ctx.cluster_collectors
@@ -111,7 +130,13 @@ def ensure_collector(source: dict[str, Any], ctx: OperatorContext) -> CollectorS
         cluster.ensure_for(source, name, config.model_dump(mode="json"))
         crash_point("datasource:after-collector-start")
         return CollectorState(needed=True, running=cluster.running(source, name))
-    ctx.collectors.ensure(name, config.model_dump(mode="json"), device_environment(source, ctx))
+    try:
+        environment = device_environment(source, ctx)
+    except RuntimeError as error:
+        return CollectorState(
+            needed=True, running=False, problem=str(error), reason="CredentialsNotFound"
+        )
+    ctx.collectors.ensure(name, config.model_dump(mode="json"), environment)
     crash_point("datasource:after-collector-start")
     return CollectorState(needed=True, running=ctx.collectors.pid(name) is not None)
 

@@ -50,9 +50,22 @@ def leftovers(api: client.ApiClient) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def fresh_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    """A platform of their own: the session's cluster already holds the operator's CRDs and the
+    example tenants, and these tests prove that `destroy` leaves nothing behind."""
+    platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("stacks") / "platform")
+    platform.up()
+    try:
+        yield platform
+    finally:
+        platform.down()
+
+
 @pytest.fixture
-def kube(platform_env: dict[str, Any]) -> Iterator[client.ApiClient]:
-    with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as api:
+def kube(fresh_platform: LocalPlatform) -> Iterator[client.ApiClient]:
+    kubeconfig = Path(fresh_platform.env()["kubeconfig"])
+    with api_client(kubeconfig, context="platform-admin") as api:
         yield api
 
 
@@ -101,8 +114,8 @@ def checked_lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, An
     return {"resources": planned, "outputs": outputs, **ws.timings}
 
 
-def test_national_stack(platform: LocalPlatform, kube: client.ApiClient) -> None:
-    ws = workspace(platform, "national")
+def test_national_stack(fresh_platform: LocalPlatform, kube: client.ApiClient) -> None:
+    ws = workspace(fresh_platform, "national")
     figures = lifecycle(ws, kube)
     outputs = figures["outputs"]
     assert outputs["center"] == "national"
@@ -115,9 +128,9 @@ def test_national_stack(platform: LocalPlatform, kube: client.ApiClient) -> None
 
 
 def test_region_east_stack(
-    platform: LocalPlatform, kube: client.ApiClient, east_node: None, tmp_path: Path
+    fresh_platform: LocalPlatform, kube: client.ApiClient, east_node: None, tmp_path: Path
 ) -> None:
-    ws = workspace(platform, "region-east")
+    ws = workspace(fresh_platform, "region-east")
     assert leftovers(kube) == [], "the cluster already holds stack objects; use a fresh platform"
     try:
         check_region_east(ws, kube, tmp_path)
