@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from nidc.kube import api_client
-from nidc.local.platform import LocalPlatform
+from nidc.local.platform import LocalPlatform, PlatformError
 from nidc.local.pulumi_workspace import StackWorkspace
 from tests.stack_workspace import workspace
 
@@ -55,7 +55,10 @@ def fresh_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPl
     """A platform of their own: the session's cluster already holds the operator's CRDs and the
     example tenants, and these tests prove that `destroy` leaves nothing behind."""
     platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("stacks") / "platform")
-    platform.up()
+    try:
+        platform.up()
+    except PlatformError:
+        platform.up()  # `up` repairs: a server slow to answer on a loaded machine gets a second go
     try:
         yield platform
     finally:
@@ -78,17 +81,26 @@ def east_node(kube: client.ApiClient) -> Iterator[None]:
     core.patch_node("nidc-cpu-0", {"metadata": {"labels": {REGION_LABEL: None}}})
 
 
+# What `nidc local up` itself makes (OpenBao's token reviewer lives in nidc-system).
+PLATFORM_OWN = {"namespace/nidc-system"}
+
+
 def wait_for_no_leftovers(api: client.ApiClient) -> list[str]:
     # Namespaces finish terminating (and volumes are released) shortly after the delete returns.
     deadline = time.monotonic() + 60
-    while (left := leftovers(api)) and time.monotonic() < deadline:
+    while (left := stack_leftovers(api)) and time.monotonic() < deadline:
         time.sleep(1)
     return left
 
 
+def stack_leftovers(api: client.ApiClient) -> list[str]:
+    """Leftovers that are not the platform's own."""
+    return [item for item in leftovers(api) if item not in PLATFORM_OWN]
+
+
 def lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, Any]:
     """preview, up, preview (nothing to change), destroy (nothing left); returns figures."""
-    assert leftovers(api) == [], "the cluster already holds stack objects; use a fresh platform"
+    assert stack_leftovers(api) == [], "the cluster already holds stack objects"
     try:
         return checked_lifecycle(ws, api)
     finally:
@@ -131,7 +143,7 @@ def test_region_east_stack(
     fresh_platform: LocalPlatform, kube: client.ApiClient, east_node: None, tmp_path: Path
 ) -> None:
     ws = workspace(fresh_platform, "region-east")
-    assert leftovers(kube) == [], "the cluster already holds stack objects; use a fresh platform"
+    assert stack_leftovers(kube) == [], "the cluster already holds stack objects"
     try:
         check_region_east(ws, kube, tmp_path)
     finally:
