@@ -246,8 +246,11 @@ def crash_and_recover(
             assert outcome.get("reason"), outcome
     for name in devices + sources:
         delete(tenants, "nidc.io/v1alpha1", "DataSource", name, TENANT)
-    deadline = time.monotonic() + 60
-    while processes_mentioning(str(collectors)):
+    configs = [
+        str(collectors / collector_name(found_sources[name]) / "config.json") for name in devices
+    ]
+    deadline = time.monotonic() + 90
+    while any(processes_mentioning(config) for config in configs):
         assert time.monotonic() < deadline, "collectors still running after their sources went"
         time.sleep(1)
     if require_success:
