@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nidc.kube import ApiClient, apply
+from nidc.kube import ApiClient, ApiException, apply
+from operators.crash_points import crash_point
 
 FIELD_MANAGER = "nidc-operator"
 
@@ -32,3 +33,24 @@ def apply_all(
 ) -> list[dict[str, Any]]:
     """Server-side apply every child under one field manager, in order."""
     return [apply(api, with_owner(child, owner), field_manager=FIELD_MANAGER) for child in children]
+
+
+def record_run(
+    api: ApiClient, run: dict[str, Any], owner: dict[str, Any], kind: str
+) -> dict[str, Any] | None:
+    """Create or adopt a run's PipelineRun, owned by its parent, before anything runs.
+
+    Returns the live record, or None when it existed already (its spec is immutable, so the
+    server answers 422 to a different one: the record is adopted as it is). `kind` names the
+    reconciler's crash points (`<kind>:before-run-record`, `<kind>:after-run-record`).
+    """
+    owned = with_owner(run, owner)
+    crash_point(f"{kind}:before-run-record")
+    try:
+        live: dict[str, Any] | None = apply(api, owned, field_manager=FIELD_MANAGER)
+    except ApiException as error:
+        if error.status != 422:
+            raise
+        live = None
+    crash_point(f"{kind}:after-run-record")
+    return live

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nidc.api.common import API_VERSION
-from nidc.kube import ApiException, apply, delete, get, list_objects
+from nidc.kube import delete, get, list_objects
 from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.apply import with_owner
+from operators.apply import record_run
 from operators.context import OperatorContext
-from operators.crash_points import crash_point
 from operators.dataproduct.build import (
     PARENT_UID,
     build_job,
@@ -23,8 +22,6 @@ from operators.pipelinerun.reconcile import cancel_run
 from operators.tenant.build import TenantNames
 
 TRACER = tracer(__name__)
-
-FIELD_MANAGER = "nidc-operator"
 
 
 @dataclass(frozen=True)
@@ -92,14 +89,11 @@ def reconcile(product: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -
                 **build_job(product, seen.input_tables, generation, sequence),
                 "traceparent": current_traceparent(),
             }
-            run = with_owner(build_run(product, job, generation, sequence), product)
-            crash_point("dataproduct:before-run-record")
-            try:
-                runs.append(apply(ctx.api, run, field_manager=FIELD_MANAGER))
-            except ApiException as error:
-                if error.status != 422:  # 422: it exists with the immutable spec: adopted
-                    raise
-            crash_point("dataproduct:after-run-record")
+            live = record_run(
+                ctx.api, build_run(product, job, generation, sequence), product, "dataproduct"
+            )
+            if live is not None:
+                runs.append(live)
     for name in plan.prune:
         delete(ctx.api, API_VERSION, "PipelineRun", name, product["metadata"]["namespace"])
     return build_status(product, runs, plan, seen.problem, seen.waiting_for_input)

@@ -21,9 +21,9 @@ from nidc.collector.config import (
     LandingTarget,
     build_collector_config,
 )
-from nidc.kube import ApiException, apply, list_objects
+from nidc.kube import list_objects
 from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.apply import with_owner
+from operators.apply import record_run
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
 from operators.datasource.build import (
@@ -40,7 +40,6 @@ from operators.runs.record import PARENT_UID
 from operators.tenant.build import TenantNames
 
 TRACER = tracer(__name__)
-FIELD_MANAGER = "nidc-operator"
 
 
 @dataclass(frozen=True)
@@ -162,14 +161,11 @@ def reconcile(source: dict[str, Any], ctx: OperatorContext, now: dt.datetime) ->
                 **build_ingest_job(source, seen.checkpoint),
                 "traceparent": current_traceparent(),
             }
-            run = with_owner(build_ingest_run(source, job, generation, sequence), source)
-            crash_point("datasource:before-run-record")
-            try:
-                runs.append(apply(ctx.api, run, field_manager=FIELD_MANAGER))
-            except ApiException as error:
-                if error.status != 422:  # 422: it exists with its immutable spec: adopted
-                    raise
-            crash_point("datasource:after-run-record")
+            live = record_run(
+                ctx.api, build_ingest_run(source, job, generation, sequence), source, "datasource"
+            )
+            if live is not None:
+                runs.append(live)
     return build_status(source, runs, plan, collector, seen.checkpoint)
 
 
