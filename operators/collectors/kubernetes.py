@@ -166,13 +166,11 @@ class KubernetesCollectors:
     def __init__(self, api: ApiClient, image: CollectorImage) -> None:
         self.api = api
         self.image = image
-        self.sources: dict[str, dict[str, Any]] = {}
 
     def ensure_for(self, source: dict[str, Any], name: str, config: dict[str, Any]) -> str:
         """Apply the ConfigMap and Deployment (create or adopt by name)."""
         for manifest in build_collector_objects(source, name, config, self.image):
             apply(self.api, manifest, field_manager=FIELD_MANAGER)
-        self.sources[name] = source
         return "applied"
 
     def running(self, source: dict[str, Any], name: str) -> bool:
