@@ -17,6 +17,10 @@ from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import Runner
 from operators.settings import OperatorSettings
 from operators.tenant.build import TenantNames
+from spark_jobs.replicate import DEST_ACCESS_KEY_ENV, DEST_SECRET_KEY_ENV
+
+# Job keys that say where a login lives in OpenBao: read at submit time, never handed to the job.
+CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath")
 
 
 @dataclass
@@ -34,8 +38,8 @@ class OperatorContext:
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded logical job plus where it runs (storage, jars); never credentials."""
         settings = self.settings
-        # Where the job's login lives is for job_environment, not for the job.
-        job = {k: v for k, v in run["spec"]["job"].items() if k != "credentialsPath"}
+        # Where the job's logins live is for job_environment, not for the job.
+        job = {k: v for k, v in run["spec"]["job"].items() if k not in CREDENTIAL_PATH_KEYS}
         return {
             **job,
             "run": run["metadata"]["name"],
@@ -44,6 +48,7 @@ class OperatorContext:
                 "region": settings.s3_region,
                 "truststore": str(settings.java_truststore or ""),
                 "truststorePassword": settings.java_truststore_password,
+                "caFile": str(settings.ca_file),
             },
             "jars": [str(j) for j in settings.spark_jars],
         }
@@ -63,7 +68,19 @@ class OperatorContext:
             login = self.read_source_login(login_path)
             env["JDBC_USER"] = login.get("username", "")
             env["JDBC_PASSWORD"] = login.get("password", "")
+        peer_path = run["spec"]["job"].get("destinationCredentialsPath")
+        if peer_path:
+            peer = self.read_center_login(peer_path)
+            env[DEST_ACCESS_KEY_ENV] = peer.get("accessKey", "")
+            env[DEST_SECRET_KEY_ENV] = peer.get("secretKey", "")
         return env
+
+    def read_center_login(self, path: str) -> dict[str, Any]:
+        """A peer center's S3 login (keys accessKey, secretKey) from secret/data/centers/..."""
+        login = self.openbao.read_kv(path.removeprefix("secret/data/"))
+        if login is None:
+            raise RuntimeError(f"no credentials at {path} in OpenBao")
+        return login
 
     def read_source_login(self, path: str) -> dict[str, Any]:
         """A source's login from its OpenBao path (secret/data/tenants/<tenant>/<name>)."""

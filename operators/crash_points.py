@@ -20,6 +20,8 @@ POINTS = (
     "run:after-status-record",
     "run:after-submit",
 )
+# The DataReplication reconciler's points (the same record_run): its own test kills there.
+REPLICATION_POINTS = ("datareplication:before-run-record", "datareplication:after-run-record")
 
 
 def crash_point(name: str) -> None:

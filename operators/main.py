@@ -22,6 +22,7 @@ from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
 from operators.context import OperatorContext
 from operators.dataproduct import register as dataproduct_register
+from operators.datareplication import register as datareplication_register
 from operators.datasource import register as datasource_register
 from operators.liveness import (
     HEARTBEAT_LABEL,
@@ -36,7 +37,13 @@ from operators.pipelinerun import register as pipelinerun_register
 from operators.settings import OperatorSettings
 from operators.tenant import register as tenant_register
 
-REGISTERED = (tenant_register, datasource_register, dataproduct_register, pipelinerun_register)
+REGISTERED = (
+    tenant_register,
+    datasource_register,
+    dataproduct_register,
+    datareplication_register,
+    pipelinerun_register,
+)
 LOGGER = logging.getLogger(__name__)
 
 

@@ -43,6 +43,8 @@ class OperatorSettings:
     spark_service_account: str = "nidc-spark"
     k8s_credentials: str = "openbao-agent"
     k8s_credentials_secret: str = "nidc-s3-credentials"  # noqa: S105 (a Secret's name)
+    # <namespace>/<name> of the ConfigMap the stacks publish the replication peers in.
+    replication_config: str = "nidc-sharing/nidc-replication"
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -97,4 +99,5 @@ class OperatorSettings:
             spark_service_account=env.get("NIDC_SPARK_SERVICE_ACCOUNT", "nidc-spark"),
             k8s_credentials=env.get("NIDC_K8S_CREDENTIALS", "openbao-agent"),
             k8s_credentials_secret=env.get("NIDC_K8S_CREDENTIALS_SECRET", "nidc-s3-credentials"),
+            replication_config=env.get("NIDC_REPLICATION_CONFIG", "nidc-sharing/nidc-replication"),
         )

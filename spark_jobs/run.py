@@ -33,6 +33,11 @@ def write_atomically(path: Path, data: dict[str, Any]) -> None:
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Start Spark for the spec and run its job; returns the job's result."""
+    if spec["job"] == "replicate":
+        # A byte-for-byte file copy: no Spark session (spark_jobs/replicate.py says why).
+        from spark_jobs.replicate import replicate
+
+        return replicate(spec)
     storage = spec["storage"]
     store = ObjectStore(
         endpoint=storage["endpoint"],

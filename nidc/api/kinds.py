@@ -10,6 +10,11 @@ from nidc.api.classification_policy import (
 from nidc.api.crd import KindDefinition, PrinterColumn
 from nidc.api.data_grant import DATA_GRANT_RULES, DataGrantSpec, DataGrantStatus
 from nidc.api.data_product import DATA_PRODUCT_RULES, DataProductSpec, DataProductStatus
+from nidc.api.data_replication import (
+    DATA_REPLICATION_RULES,
+    DataReplicationSpec,
+    DataReplicationStatus,
+)
 from nidc.api.data_share import DATA_SHARE_RULES, DataShareSpec, DataShareStatus
 from nidc.api.data_source import DATA_SOURCE_RULES, DataSourceSpec, DataSourceStatus
 from nidc.api.export_approval import (
@@ -140,12 +145,31 @@ EXPORT_APPROVAL = KindDefinition(
         PrinterColumn("Expires", ".spec.expiresAt", "string", "When the approval lapses"),
     ),
 )
+DATA_REPLICATION = KindDefinition(
+    kind="DataReplication",
+    plural="datareplications",
+    short_names=("drep",),
+    description="A tenant's Delta table copied incrementally, with checksums, to a peer center; "
+    "grade 1 goes, grade 2 with an ExportApproval, grade 3 never leaves its region.",
+    spec=DataReplicationSpec,
+    status=DataReplicationStatus,
+    spec_rules=tuple(DATA_REPLICATION_RULES),
+    columns=(
+        PrinterColumn("Table", ".spec.table.name", description="Replicated resource"),
+        PrinterColumn("Destination", ".spec.destination", description="Peer center"),
+        GRADE,
+        PrinterColumn(
+            "Version", ".status.replicatedVersion", "integer", "Source version the copy holds"
+        ),
+        LAST_RUN,
+    ),
+)
 PIPELINE_RUN = KindDefinition(
     kind="PipelineRun",
     plural="pipelineruns",
     short_names=("pr",),
-    description="One run of a job, recorded before it is submitted; owned by its DataSource or "
-    "DataProduct (internal).",
+    description="One run of a job, recorded before it is submitted; owned by its DataSource, "
+    "DataProduct or DataReplication (internal).",
     spec=PipelineRunSpec,
     status=PipelineRunStatus,
     spec_rules=tuple(PIPELINE_RUN_RULES),
@@ -166,5 +190,6 @@ ALL_KINDS = (
     DATA_GRANT,
     DATA_SHARE,
     EXPORT_APPROVAL,
+    DATA_REPLICATION,
     PIPELINE_RUN,
 )

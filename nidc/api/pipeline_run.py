@@ -40,8 +40,8 @@ class ParentReference(Model):
     """The resource this run belongs to."""
 
     kind: str = Field(
-        description="DataSource or DataProduct.",
-        json_schema_extra={"enum": ["DataSource", "DataProduct"]},
+        description="DataSource, DataProduct or DataReplication.",
+        json_schema_extra={"enum": ["DataSource", "DataProduct", "DataReplication"]},
     )
     name: str = Field(description="Its name.")
     uid: str = Field(description="Its UID (runs never move to a re-created parent).")
@@ -109,6 +109,14 @@ class PipelineRunStatus(Model):
     )
     checkpoint: Checkpoint | None = Field(
         default=None, description="How far the job got (ingest): batch sequence or watermark."
+    )
+    files: int | None = Field(
+        default=None, ge=0, description="Files the job copied (replicate), each checksum-verified."
+    )
+    checksum: str | None = Field(
+        default=None,
+        description="sha256 over the copy's files at tableVersion (replicate).",
+        max_length=64,
     )
     submitted_at: str | None = Field(
         default=None,

@@ -26,7 +26,7 @@ LOGGER = logging.getLogger(__name__)
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What a job's result may record on its run (spark_jobs/*: the returned dict).
-RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint")
+RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint", "files", "checksum")
 # Not under nidc.io/: kopf leaves its own storage prefix out of the diff, and this change must
 # count as one so that the parent's update handler runs.
 RUN_TRANSITION_ANNOTATION = f"runs.{GROUP}/last-transition"

@@ -13,7 +13,7 @@ PART_OF = {"app.kubernetes.io/part-of": "nidc", "app.kubernetes.io/managed-by": 
 
 # Kinds tenants work with (plural names in our API group).
 AUTHORING_KINDS = ["datasources", "dataproducts", "classificationpolicies"]
-GOVERNANCE_KINDS = ["datagrants", "datashares", "exportapprovals"]
+GOVERNANCE_KINDS = ["datagrants", "datashares", "exportapprovals", "datareplications"]
 READ_ONLY_KINDS = ["pipelineruns"]
 READ = ["get", "list", "watch"]
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]

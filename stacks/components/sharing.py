@@ -1,9 +1,11 @@
 """Sharing: the Delta Sharing server of a center, and the replication rules other code reads.
 
 The server's configuration holds its bearer token, so it is a Secret, never a ConfigMap. The
-`replication` section of the stack config is published unchanged (as JSON) in the ConfigMap
-`nidc-replication`, where the replication job reads which centers it copies to and how
-(docs/stacks.md describes the fields; the job itself is not part of this component).
+`replication` section of the stack config (peers, schedule, checksums), with this center's name
+and region added, is published as JSON in the ConfigMap `nidc-replication`, where the operator's
+DataReplication reconciler reads which centers it copies to and how (docs/replication.md). It is
+checked here with the same parser the operator uses, so a stack cannot publish what the operator
+would refuse.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 import pulumi
 import yaml
 
+from nidc.governance.replication import ReplicationConfigError, parse_config
 from stacks.manifests import (
     REGION_LABEL,
     TLS_VOLUME,
+    ArgsError,
     Resources,
     Tls,
     build_namespace,
@@ -53,8 +57,15 @@ class SharingArgs:
         require_name(self.namespace, "sharing.namespace")
         require(1 <= self.replicas <= 10, "sharing.replicas", "must be 1..10")
         require(self.bearer_token != "", "sharingToken", "required (a secret)")
-        unknown = set(self.replication) - {"peers", "schedule", "checksums"}
-        require(not unknown, "replication", f"unknown fields {sorted(unknown)}")
+        try:
+            parse_config(replication_document(self))
+        except ReplicationConfigError as error:
+            raise ArgsError(str(error)) from error
+
+
+def replication_document(args: SharingArgs) -> dict[str, Any]:
+    """replication.json: the stack's section plus this center's name and region."""
+    return {**dict(args.replication), "center": args.center, "region": args.region}
 
 
 def build_server_config(args: SharingArgs) -> dict[str, Any]:
@@ -156,7 +167,7 @@ def build_sharing(args: SharingArgs) -> list[dict[str, Any]]:
                 },
             },
             "data": {
-                "replication.json": json.dumps(dict(args.replication), indent=2, sort_keys=True)
+                "replication.json": json.dumps(replication_document(args), indent=2, sort_keys=True)
             },
         },
     ]

@@ -251,16 +251,46 @@ def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None
         bearer_token="tok-123",
         tls=TLS,
         s3_endpoint="https://s3",
-        replication={"peers": [{"center": "national"}]},
+        replication={
+            "peers": [
+                {
+                    "center": "national",
+                    "region": "national",
+                    "endpoint": "https://s3.national",
+                    "buckets": {"1": "replica-grade1"},
+                    "credentialsPath": "secret/data/centers/national/s3",
+                }
+            ]
+        },
     )
     objects = build_sharing(args)
     config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
     assert all("tok-123" not in json.dumps(o) for o in config_maps)
     secret = next(o for o in objects if o["metadata"]["name"] == "delta-sharing-config")
     assert "tok-123" in secret["stringData"]["server.yaml"]
-    assert (
-        json.loads(config_maps[0]["data"]["replication.json"])["peers"][0]["center"] == "national"
-    )
+    published = json.loads(config_maps[0]["data"]["replication.json"])
+    assert published["peers"][0]["center"] == "national"
+    assert (published["center"], published["region"]) == ("c", "east")
+    with pytest.raises(ArgsError, match=r"replication.peers\[0\].credentialsPath"):
+        SharingArgs(
+            center="c",
+            region="east",
+            image="d:1",
+            bearer_token="t",
+            tls=TLS,
+            s3_endpoint="https://s3",
+            replication={
+                "peers": [
+                    {
+                        "center": "national",
+                        "region": "national",
+                        "endpoint": "https://s3.national",
+                        "buckets": {"1": "replica-grade1"},
+                        "credentialsPath": "plain-secret-key",
+                    }
+                ]
+            },
+        )
 
 
 @pulumi.runtime.test
