@@ -229,7 +229,10 @@ def build_status(
             if live
             else "starting a copy"
         )
-        outcome = Outcome(False, "Copying", message, progressing=True)
+        waiting_for_table = target is not None and target.source_version is None
+        outcome = Outcome(
+            False, "WaitingForTable" if waiting_for_table else "Copying", message, progressing=True
+        )
     previous = (replication.get("status") or {}).get("conditions") or []
     status["conditions"] = build_conditions(previous, outcome, generation)
     return status

@@ -13,6 +13,7 @@ table; a grade-3 table is refused with its reason, and nothing of it reaches the
 from __future__ import annotations
 
 import hashlib
+import shutil
 import json
 import time
 import uuid
@@ -42,6 +43,7 @@ def national(
 ) -> Iterator[PeerObjectStore]:
     """The national center's object store, its login in OpenBao, the peer list published."""
     folder = platform.state.root / "peer-national"
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh center each session
     with PeerObjectStore(platform.state.root, folder, platform_env["ca_file"]) as store:
         client = store.client()
         for bucket in PEER_BUCKETS.values():
@@ -243,6 +245,8 @@ def test_grade_1_arrives_with_identical_checksums_and_grade_3_stays(
         "access.key": national.access_key,
         "secret.key": national.secret_key,
         "path.style.access": "true",
+        # The session's own provider reads the tenant's login from the environment.
+        "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
     }.items():
         conf.set(f"fs.s3a.bucket.replica-grade1.{key}", value)
     at_peer = tenant_spark.read.format("delta").load(f"s3a://replica-grade1/{dest_prefix}")
