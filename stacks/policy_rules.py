@@ -106,9 +106,30 @@ def check_tenant_gpu_quota(resource_type: str, props: Mapping[str, Any]) -> list
     return []
 
 
+def _grade3_replication_peers(
+    resource_type: str, props: Mapping[str, Any], center_region: str | None
+) -> list[str]:
+    """Peers in the published replication config that would take grade-3 data out of region."""
+    labels = (props.get("metadata") or {}).get("labels") or {}
+    if resource_type != CONFIG_MAP or labels.get("nidc.io/config") != "replication":
+        return []
+    try:
+        config = json.loads((props.get("data") or {}).get("replication.json", "{}"))
+    except ValueError:
+        return [f"{_name(props)}: replication.json is not JSON"]
+    return [
+        f"{_name(props)}: replication peer {peer.get('center')} (region {peer.get('region')!r}) "
+        f"offers a grade-3 bucket; core data never leaves region {center_region!r}"
+        for peer in config.get("peers") or []
+        if "3" in {str(g) for g in (peer.get("buckets") or {})}
+        and peer.get("region") != center_region
+    ]
+
+
 def check_grade3_in_region(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     """Grade-3 (core) storage stays in its region: a grade-3 bucket names the center's own
-    region, and servers holding grade-3 data are pinned to that region's nodes."""
+    region, servers holding grade-3 data are pinned to that region's nodes, and no replication
+    peer outside the region offers a bucket for grade-3 copies."""
     problems = []
     labels = (props.get("metadata") or {}).get("labels") or {}
     center_region = labels.get(REGION_LABEL)
@@ -118,6 +139,7 @@ def check_grade3_in_region(resource_type: str, props: Mapping[str, Any]) -> list
                 f"{_name(props)}: grade-3 bucket {b['name']} is in region "
                 f"{b.get('region')!r}, not the center's {center_region!r}"
             )
+    problems += _grade3_replication_peers(resource_type, props, center_region)
     pod = _pod_spec(resource_type, props)
     if pod is not None and labels.get(GRADE_LABEL) == "3":
         pinned = (pod.get("nodeSelector") or {}).get(REGION_LABEL)

@@ -16,6 +16,7 @@ from stacks.components.control_plane import (
 )
 from stacks.components.object_store import Bucket, ObjectStoreArgs, build_object_store
 from stacks.components.secrets_store import SecretsStoreArgs, build_secrets_store
+from stacks.components.sharing import SharingArgs, build_sharing
 from stacks.components.tenants import TenantConfig, build_tenant
 from stacks.manifests import Resources, Tls
 from stacks.policy_rules import (
@@ -124,6 +125,34 @@ def test_grade3_in_region() -> None:
     sts = next(m for m in store() if m["kind"] == "StatefulSet")
     del sts["spec"]["template"]["spec"]["nodeSelector"]
     assert "not pinned to region 'east'" in violations(check_grade3_in_region, [sts])[0]
+    # A replication peer in another region that would take grade-3 copies.
+    peer = {
+        "center": "national",
+        "region": "national",
+        "endpoint": "https://s3.national",
+        "buckets": {"1": "replica-grade1"},
+        "credentialsPath": "secret/data/centers/national/s3",
+    }
+
+    def sharing(peer: dict[str, Any]) -> list[dict[str, Any]]:
+        return build_sharing(
+            SharingArgs(
+                center="region-east",
+                region="east",
+                image="d:1",
+                bearer_token="t",
+                tls=TLS,
+                s3_endpoint="https://s3",
+                replication={"peers": [peer]},
+            )
+        )
+
+    assert violations(check_grade3_in_region, sharing(peer)) == []
+    core_out = sharing({**peer, "buckets": {"1": "replica-grade1", "3": "core-copies"}})
+    assert violations(check_grade3_in_region, core_out) == [
+        "nidc-sharing/nidc-replication: replication peer national (region 'national') offers a "
+        "grade-3 bucket; core data never leaves region 'east'"
+    ]
 
 
 def test_resource_limits() -> None:
