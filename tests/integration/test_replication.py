@@ -13,8 +13,8 @@ table; a grade-3 table is refused with its reason, and nothing of it reaches the
 from __future__ import annotations
 
 import hashlib
-import shutil
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
