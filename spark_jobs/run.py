@@ -31,6 +31,35 @@ def write_atomically(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def short_java_text(text: str) -> str:
+    """'org.apache.x.FooException: msg' -> 'FooException: msg' (first line only)."""
+    first = text.splitlines()[0] if text else ""
+    name, sep, message = first.partition(": ")
+    return f"{name.rsplit('.', 1)[-1]}{sep}{message}"
+
+
+def failure_reason(error: BaseException) -> str:
+    """One line saying why a job failed, for the run's status.
+
+    A JVM error reaches Python as "An error occurred while calling o70.save.", which says
+    nothing; the Java exception and its root cause (a full disk, a denied request) do.
+    """
+    message = str(error).splitlines()[0] if str(error) else ""
+    reason = f"{type(error).__name__}: {message}"
+    java = getattr(error, "java_exception", None)
+    if java is None:
+        return reason
+    try:
+        outer = short_java_text(str(java.toString()))
+        root = java
+        while root.getCause() is not None:
+            root = root.getCause()
+        cause = short_java_text(str(root.toString()))
+    except Exception:  # the JVM may be gone; the Python line is still a reason
+        return reason
+    return outer if cause == outer else f"{outer} (cause: {cause})"
+
+
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Start Spark for the spec and run its job; returns the job's result."""
     if spec["job"] == "replicate":
@@ -108,8 +137,7 @@ def main(run_dir: Path) -> int:
             result = run_job(spec)
         except Exception as error:  # the job's own failure, reported with its reason
             traceback.print_exc()
-            message = str(error).splitlines()[0] if str(error) else ""
-            reason = f"{type(error).__name__}: {message}"
+            reason = failure_reason(error)
             span.set_status(StatusCode.ERROR, reason[:500])
             write_atomically(run_dir / "failure.json", {"reason": reason[:500]})
             shutdown_tracing()

@@ -95,7 +95,11 @@ def test_spark_conf_keeps_credentials_out_and_trusts_the_ca() -> None:
         [Path("/j/delta.jar"), Path("/j/aws.jar")],
         "job",
     )
-    assert conf["spark.jars"] == "/j/delta.jar,/j/aws.jar"
+    # Local mode: the jars are on the driver's class path, never copied per session.
+    assert conf["spark.driver.extraClassPath"] == "/j/delta.jar:/j/aws.jar"
+    assert "spark.jars" not in conf
+    cluster = build_spark_conf(ObjectStore("https://s3"), [Path("/j/delta.jar")], "job", "k8s://x")
+    assert cluster["spark.jars"] == "/j/delta.jar"
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "true"
     assert "-Djavax.net.ssl.trustStore=/pki/t.p12" in conf["spark.driver.extraJavaOptions"]
     assert not any("secret" in key or "access.key" in key for key in conf)
