@@ -33,12 +33,16 @@ from minio import Minio
 from minio.error import S3Error
 
 from nidc.telemetry.tracing import tracer
+from operators.crash_points import crash_point
 
 TRACER = tracer(__name__)
 LOG = "_delta_log"
 MANIFESTS = "_nidc_replication"
 DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
 DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
+# Where the crash tests kill the job: a version's files copied but not its commit, and right
+# after a commit (tests/integration/test_replication.py).
+JOB_CRASH_POINTS = ("replicate:before-commit", "replicate:after-commit")
 
 
 class ReplicationError(RuntimeError):
@@ -244,10 +248,12 @@ class TableCopier:
                 files[relative] = self.copy(relative)
         files[commit_name(version)] = hashlib.sha256(commit).hexdigest()
         self.write_manifest(version, files)
+        crash_point("replicate:before-commit")
         # The commit goes last: a reader sees version v only when all of v's files are there.
         copied = self.copy(commit_name(version))
         if copied != files[commit_name(version)]:
             raise ReplicationError(f"the source commit {version} changed while it was copied")
+        crash_point("replicate:after-commit")
         return files
 
 

@@ -334,3 +334,127 @@ def check_replication(
         if e["involvedObject"]["name"] == f"{core}-to-national"
     ]
     assert any(e["reason"] == "CoreDataStaysInRegion" and e["type"] == "Warning" for e in events)
+
+
+def run_copy_job(folder: Path, env: dict[str, str], crash_at: str | None) -> int:
+    """One attempt of the copy job, as the local runner starts it; returns its exit status."""
+    import os
+    import subprocess
+    import sys
+
+    child_env = {**os.environ, **env}
+    child_env.pop("NIDC_CRASH_AT", None)
+    if crash_at:
+        child_env["NIDC_CRASH_AT"] = crash_at
+    (folder / "failure.json").unlink(missing_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "spark_jobs.run", str(folder)],
+        env=child_env,
+        cwd=folder,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    ).returncode
+
+
+def replica_is_whole(peer: Minio, bucket: str, prefix: str, source: dict[str, str]) -> int:
+    """Every commit the replica holds has all its files, byte-identical; returns its version."""
+    from spark_jobs.replicate import files_of_commit
+
+    held = delta_files(object_sums(peer, bucket, prefix))
+    commits = sorted(p for p in held if p.startswith("_delta_log/") and p.endswith(".json"))
+    for commit in commits:
+        response = peer.get_object(bucket, f"{prefix}/{commit}")
+        try:
+            text = response.read().decode()
+        finally:
+            response.close()
+            response.release_conn()
+        for path in files_of_commit(text):
+            assert held.get(path) == source[path], f"{commit} refers to {path}, missing or changed"
+    return len(commits) - 1
+
+
+def test_a_killed_copy_resumes_without_loss_or_a_torn_version(
+    tenants: Any,
+    tenant_spark: Any,
+    platform_env: dict[str, Any],
+    national: PeerObjectStore,
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the copy job before and after each commit: the replica is whole after every
+    kill, each attempt goes on where the last stopped, and the end is identical to the source."""
+    table = f"repl_crash_{SUFFIX}"
+    source_path = f"s3a://tenant-{TENANT}/silver/{table}"
+    versions = 4
+    for v in range(versions):
+        rows = [(v, i, float(i * v)) for i in range(200)]
+        tenant_spark.createDataFrame(rows, "v int, i int, x double").write.format("delta").mode(
+            "append"
+        ).save(source_path)
+    store = tenant_store(platform_env)
+    source = object_sums(store, f"tenant-{TENANT}", f"silver/{table}")
+    dest_prefix = f"crash-test/{TENANT}/silver/{table}"
+    folder = tmp_path / "copy-run"
+    folder.mkdir()
+    (folder / "spec.json").write_text(
+        json.dumps(
+            {
+                "job": "replicate",
+                "run": "copy-run",
+                "storage": {
+                    "endpoint": platform_env["servers"]["minio"]["url"],
+                    "region": "us-east-1",
+                    "caFile": platform_env["ca_file"],
+                },
+                "source": {"path": source_path},
+                "destination": {
+                    "center": "national",
+                    "endpoint": national.endpoint,
+                    "path": f"s3a://replica-grade1/{dest_prefix}",
+                },
+                "untilVersion": versions - 1,
+            }
+        )
+    )
+    bao = platform_env["servers"]["openbao"]
+    vault = hvac.Client(
+        url=bao["url"],
+        token=Path(bao["root_token_file"]).read_text().strip(),
+        verify=platform_env["ca_file"],
+    )
+    creds = vault.secrets.kv.v2.read_secret_version(
+        path=f"tenants/{TENANT}/s3", raise_on_deleted_version=True
+    )["data"]["data"]
+    env = {
+        "AWS_ACCESS_KEY_ID": creds["accessKey"],
+        "AWS_SECRET_ACCESS_KEY": creds["secretKey"],
+        "NIDC_DEST_ACCESS_KEY": national.access_key,
+        "NIDC_DEST_SECRET_KEY": national.secret_key,
+    }
+    peer = national.client()
+    held, kills = -1, 0
+    while held < versions - 1:
+        # Killed with a version's files copied but not its commit: no progress, nothing torn.
+        assert run_copy_job(folder, env, "replicate:before-commit") == -9
+        assert replica_is_whole(peer, "replica-grade1", dest_prefix, source) == held
+        # Killed right after the next commit: exactly one version further.
+        assert run_copy_job(folder, env, "replicate:after-commit") == -9
+        kills += 2
+        now = replica_is_whole(peer, "replica-grade1", dest_prefix, source)
+        assert now == held + 1
+        held = now
+    assert not (folder / "result.json").exists()
+    assert run_copy_job(folder, env, None) == 0
+    result = json.loads((folder / "result.json").read_text())
+    assert result["files"] == 0  # everything was there already: nothing copied twice
+    replica = delta_files(object_sums(peer, "replica-grade1", dest_prefix))
+    assert replica == {p: source[p] for p in replica}
+    assert {p for p in source if p.startswith("_delta_log/") and p.endswith(".json")} <= set(
+        replica
+    )
+    expected = hashlib.sha256(
+        "".join(f"{p} {replica[p]}\n" for p in sorted(replica)).encode()
+    ).hexdigest()
+    assert result["checksum"] == expected
+    assert kills == 2 * versions
