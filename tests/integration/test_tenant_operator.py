@@ -19,6 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from minio import Minio
 from minio.error import S3Error
 
+from nidc.api.kinds import ALL_KINDS
 from nidc.kube import api_client, apply, list_objects, service_account_token
 from nidc.local.tools.manifest import binary_path
 from tests.cluster import tenant_ready
@@ -232,7 +233,7 @@ def test_explain_describes_every_field_of_every_kind(
         for name in schemas
         if name.startswith("io.nidc.v1alpha1.") and not name.endswith("List")
     ]
-    assert len(kinds) == 9
+    assert len(kinds) == len(ALL_KINDS)
 
     def walk(node: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
         for name, child in node.get("properties", {}).items():
