@@ -78,7 +78,7 @@ def main() -> None:
     if "tenants" in settings.components:
         server, ca_data = cluster_endpoint(settings.kubeconfig, settings.context)
         tenants = Tenants(
-            "tenants", TenantsArgs(settings.tenants, server, ca_data), depends_on=crds, opts=opts
+            "tenants", TenantsArgs(settings.tenants, server, ca_data), crds=crds, opts=opts
         )
         pulumi.export("tenantKubeconfigs", tenants.kubeconfigs)
         endpoints["kubernetes"] = pulumi.Output.from_input(server)

@@ -18,6 +18,7 @@ from stacks.manifests import (
     create_objects,
     labels,
     require,
+    resource_name,
 )
 
 PEERING_GROUP = "kopf.dev"
@@ -260,10 +261,9 @@ class ControlPlane(pulumi.ComponentResource):
     ) -> None:
         super().__init__("nidc:control:ControlPlane", name, None, opts)
         manifests = build_control_plane(args)
+        # One set: the peering object waits for its CRD alone (see manifests.prerequisites).
+        self.children = create_objects(name, manifests, self)
         crds = [m for m in manifests if m["kind"] == "CustomResourceDefinition"]
-        self.children = create_objects(name, crds, self)
-        self.crds = list(self.children.values())
-        # Custom resources of a CRD created in this same run need it first (the peering object).
-        rest = [m for m in manifests if m["kind"] != "CustomResourceDefinition"]
-        self.children.update(create_objects(name, rest, self, depends_on=self.crds))
+        crd_names = {resource_name(name, m) for m in crds}
+        self.crds = [r for key, r in self.children.items() if key in crd_names]
         self.register_outputs({"crds": [m["metadata"]["name"] for m in crds]})
