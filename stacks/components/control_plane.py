@@ -255,9 +255,10 @@ def build_control_plane(args: ControlPlaneArgs) -> list[dict[str, Any]]:
 
 
 class ControlPlane(pulumi.ComponentResource):
-    """The tenant API and its operator; `crds` are the CRD resources (tenants depend on them)."""
+    """The tenant API and its operator; `crds` maps each CRD's name (`tenants.nidc.io`) to its
+    resource, for the custom resources other components make (a Tenant needs its CRD)."""
 
-    crds: list[pulumi.Resource]
+    crds: dict[str, pulumi.Resource]
 
     def __init__(
         self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None
@@ -267,6 +268,5 @@ class ControlPlane(pulumi.ComponentResource):
         # One set: the peering object waits for its CRD alone (see manifests.prerequisites).
         self.children = create_objects(name, manifests, self)
         crds = [m for m in manifests if m["kind"] == "CustomResourceDefinition"]
-        crd_names = {resource_name(name, m) for m in crds}
-        self.crds = [r for key, r in self.children.items() if key in crd_names]
+        self.crds = {m["metadata"]["name"]: self.children[resource_name(name, m)] for m in crds}
         self.register_outputs({"crds": [m["metadata"]["name"] for m in crds]})

@@ -7,9 +7,13 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
+from nidc.api.common import GROUP
+from nidc.api.kinds import TENANT
 from stacks.components.control_plane import (
+    ControlPlane,
     ControlPlaneArgs,
     OperatorDeployment,
     build_control_plane,
@@ -26,7 +30,7 @@ from stacks.manifests import (
     prerequisites,
     skip_awaits_done_elsewhere,
 )
-from tests.unit.stacks.conftest import TLS
+from tests.unit.stacks.conftest import TLS, RecordingMocks
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -128,3 +132,15 @@ def test_prerequisites_are_what_the_api_server_needs_and_no_more() -> None:
     assert needs[named(tenant, "RoleBinding", "tenant-admin-stack")] == [namespace]
     # Its CRD comes from the control plane (create_objects' `before_custom`), not this list.
     assert needs[named(tenant, "Tenant", "steel")] == []
+
+
+@pulumi.runtime.test
+def test_the_tenant_crd_is_found_by_name(mocks: RecordingMocks) -> Any:
+    """The program hands Tenants the Tenant CRD alone (stacks/__main__.py), by this name."""
+    plane = ControlPlane("control-plane", ControlPlaneArgs("c", REPO / "crds"))
+    assert len(plane.crds) == len(list((REPO / "crds").glob("*.yaml")))
+
+    def check(urn: str) -> None:
+        assert urn.endswith("::control-plane-customresourcedefinition-tenants.nidc.io"), urn
+
+    return plane.crds[f"{TENANT.plural}.{GROUP}"].urn.apply(check)
