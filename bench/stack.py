@@ -3,7 +3,9 @@
 Both sides run against the same embedded platform in the same run, alternating, each from an
 empty cluster to every workload ready:
 
-* pulumi: `pulumi up --skip-preview` (creates and awaits every resource), then `pulumi destroy`.
+* pulumi: `pulumi up --skip-preview` (creates and awaits every resource; a Service whose pods
+  a workload of its component awaits is awaited through that workload, decisions/0014), with
+  the workspace's `PULUMI_PARALLEL`, then `pulumi destroy`.
 * kubectl: the program renders the same manifests (`nidc:renderYamlTo`, the provider's YAML
   rendering); `kubectl apply --wait` of the CRDs, `kubectl wait` for them to be Established,
   `kubectl apply --wait` of the rest, then `kubectl rollout status` of every Deployment and
@@ -60,8 +62,8 @@ def kubectl_round(ws: StackWorkspace, rendered: Path) -> tuple[float, float, int
     """Seconds to apply-and-ready, seconds to delete, objects applied."""
     crds, rest = rendered / "0-crd", rendered / "1-manifest"
     objects = len(list(rendered.rglob("*.yaml")))
-    # kubectl applies files in name order: namespaces and service accounts go first, as
-    # the program's creation tiers do.
+    # kubectl applies files in name order: namespaces and service accounts go first, the
+    # orderings the program keeps too (stacks.manifests.prerequisites).
     first = [str(p) for p in sorted(rest.glob("*-namespace-*.yaml"))]
     accounts = [str(p) for p in sorted(rest.glob("*-serviceaccount-*.yaml"))]
     started = time.monotonic()

@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from nidc.api.common import GROUP
+from nidc.api.kinds import TENANT
 from stacks.components.control_plane import ControlPlane
 from stacks.components.object_store import ObjectStore
 from stacks.components.secrets_store import SecretsStore
@@ -72,13 +74,15 @@ def main() -> None:
         endpoints["otlp"] = Telemetry("telemetry", settings.telemetry, opts).otlp_endpoint
     if settings.sharing:
         endpoints["deltaSharing"] = Sharing("sharing", settings.sharing, opts).endpoint
-    crds: list[pulumi.Resource] = []
+    # Tenant objects wait for the Tenant CRD alone, when this program makes it.
+    tenant_crd: list[pulumi.Resource] = []
     if settings.control_plane:
         crds = ControlPlane("control-plane", settings.control_plane, opts).crds
+        tenant_crd = [crds[f"{TENANT.plural}.{GROUP}"]]
     if "tenants" in settings.components:
         server, ca_data = cluster_endpoint(settings.kubeconfig, settings.context)
         tenants = Tenants(
-            "tenants", TenantsArgs(settings.tenants, server, ca_data), depends_on=crds, opts=opts
+            "tenants", TenantsArgs(settings.tenants, server, ca_data), crds=tenant_crd, opts=opts
         )
         pulumi.export("tenantKubeconfigs", tenants.kubeconfigs)
         endpoints["kubernetes"] = pulumi.Output.from_input(server)

@@ -232,9 +232,94 @@ _CLASSES: dict[tuple[str, str], Any] = {
     ): k8s.apiextensions.v1.CustomResourceDefinition,
 }
 
-# Creation tiers: namespaces and CRDs, then service accounts (a token Secret made before its
-# account is deleted again by the token controller; a pod before it is refused), then the rest.
-_TIERS = ({"Namespace", "CustomResourceDefinition"}, {"ServiceAccount"})
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+SKIP_AWAIT = "pulumi.com/skipAwait"
+
+
+def selects(selector: Mapping[str, str], pod_labels: Mapping[str, str]) -> bool:
+    """A Service's (equality) selector picks pods carrying these labels."""
+    return bool(selector) and all(pod_labels.get(k) == v for k, v in selector.items())
+
+
+def awaiting_workload(service: Mapping[str, Any], manifests: Sequence[Mapping[str, Any]]) -> str:
+    """`Kind/name` of a Deployment or StatefulSet among `manifests`, in the Service's namespace,
+    whose pods the Service selects; "" when there is none."""
+    namespace = service["metadata"].get("namespace")
+    selector = service.get("spec", {}).get("selector") or {}
+    for manifest in manifests:
+        if (
+            manifest["kind"] in WORKLOAD_KINDS
+            and manifest["metadata"].get("namespace") == namespace
+        ):
+            template = manifest["spec"]["template"]["metadata"].get("labels", {})
+            if selects(selector, template):
+                return f"{manifest['kind']}/{manifest['metadata']['name']}"
+    return ""
+
+
+def skip_awaits_done_elsewhere(
+    manifests: Sequence[Mapping[str, Any]],
+) -> list[Mapping[str, Any]]:
+    """The manifests, with `pulumi.com/skipAwait` on every Service whose pods a workload in the
+    same list already awaits (pure; the other manifests are returned unchanged).
+
+    The provider awaits a Service until its endpoints list ready pods and then holds it another
+    ten seconds for them to settle (await/service.go). The pods' readiness is what the workload's
+    own await checks (every replica ready, or available); what the Service's await adds is that
+    its selector picks those pods, which `awaiting_workload` proves from the manifests before
+    anything is created. A Service selecting no workload here keeps its await.
+    """
+    marked: list[Mapping[str, Any]] = []
+    for manifest in manifests:
+        if manifest["kind"] == "Service" and awaiting_workload(manifest, manifests):
+            meta = dict(manifest["metadata"])
+            meta["annotations"] = {**meta.get("annotations", {}), SKIP_AWAIT: "true"}
+            manifest = {**manifest, "metadata": meta}
+        marked.append(manifest)
+    return marked
+
+
+def _defines(crd: Mapping[str, Any], manifest: Mapping[str, Any]) -> bool:
+    """`crd` is the CustomResourceDefinition of `manifest`'s kind."""
+    spec = crd["spec"]
+    group = manifest["apiVersion"].rpartition("/")[0]
+    return bool(spec["group"] == group and spec["names"]["kind"] == manifest["kind"])
+
+
+def prerequisites(manifests: Sequence[Mapping[str, Any]]) -> list[list[int]]:
+    """For each manifest, the indices of the manifests that must exist before it is created.
+
+    Only orderings the API server or a controller needs: an object's namespace (the API refuses
+    objects in a namespace that does not exist yet); a custom resource's CRD; a workload's
+    service account (pods are refused without it); a service-account token Secret's account
+    (the token controller deletes a token whose account does not exist, which we hit). Anything
+    else (ConfigMaps a pod mounts, bindings to roles) may come in any order, as with `kubectl
+    apply`: a kubelet retries a missing volume, RBAC binds a role by name.
+    """
+    index = {
+        (m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]): i
+        for i, m in enumerate(manifests)
+    }
+    crds = [i for i, m in enumerate(manifests) if m["kind"] == "CustomResourceDefinition"]
+    needs: list[list[int]] = []
+    for manifest in manifests:
+        meta = manifest["metadata"]
+        namespace = meta.get("namespace")
+        wanted: list[tuple[str, str | None, str]] = []
+        if namespace:
+            wanted.append(("Namespace", None, namespace))
+        if manifest["kind"] in WORKLOAD_KINDS:
+            account = manifest["spec"]["template"]["spec"].get("serviceAccountName")
+            if account:
+                wanted.append(("ServiceAccount", namespace, account))
+        if manifest.get("type") == "kubernetes.io/service-account-token":
+            account = meta.get("annotations", {}).get("kubernetes.io/service-account.name")
+            if account:
+                wanted.append(("ServiceAccount", namespace, account))
+        found = [index[key] for key in wanted if key in index]
+        found += [i for i in crds if _defines(manifests[i], manifest)]
+        needs.append(found)
+    return needs
 
 
 def resource_name(prefix: str, manifest: Mapping[str, Any]) -> str:
@@ -264,31 +349,44 @@ def create_object(
     )
 
 
+def is_custom_resource(manifest: Mapping[str, Any]) -> bool:
+    """An object of a kind defined by a CRD (no typed class of the provider)."""
+    return (manifest["apiVersion"], manifest["kind"]) not in _CLASSES
+
+
 def create_objects(
     prefix: str,
     manifests: Sequence[Mapping[str, Any]],
     parent: pulumi.Resource,
-    depends_on: Sequence[pulumi.Resource] = (),
+    before_custom: Sequence[pulumi.Resource] = (),
 ) -> dict[str, pulumi.CustomResource]:
-    """Create every manifest as a child of `parent`, tier by tier (see _TIERS).
+    """Create every manifest as a child of `parent`, each after its `prerequisites` only, so the
+    engine runs everything else at once; `before_custom` (made elsewhere in the program: their
+    CRDs, say) come before every custom resource here. Services whose pods a workload awaits
+    skip their own await (`skip_awaits_done_elsewhere`).
 
     Explicit object names (no auto-naming) keep what the cluster holds predictable, so a
     replacement deletes the old object before it creates the new one.
     """
+    manifests = skip_awaits_done_elsewhere(manifests)
+    needs = prerequisites(manifests)
+    made: dict[int, pulumi.CustomResource] = {}
     created: dict[str, pulumi.CustomResource] = {}
-    before: list[pulumi.Resource] = list(depends_on)
-    placed: set[int] = set()
-    for tier in (*_TIERS, None):
-        made: list[pulumi.Resource] = []
-        for index, manifest in enumerate(manifests):
-            if index in placed or (tier is not None and manifest["kind"] not in tier):
-                continue
-            placed.add(index)
+    # Prerequisites come first in creation order; a cycle would be a builder bug.
+    pending = list(range(len(manifests)))
+    while pending:
+        ready = [i for i in pending if all(n in made for n in needs[i])]
+        require(bool(ready), prefix, "manifests depend on each other in a cycle")
+        for i in ready:
+            manifest = manifests[i]
+            before: list[pulumi.Resource] = [made[n] for n in needs[i]]
+            if is_custom_resource(manifest):
+                before += before_custom
             opts = pulumi.ResourceOptions(
-                parent=parent, depends_on=list(before), delete_before_replace=True
+                parent=parent, depends_on=before, delete_before_replace=True
             )
             resource = create_object(prefix, manifest, opts)
+            made[i] = resource
             created[resource_name(prefix, manifest)] = resource
-            made.append(resource)
-        before += made
+        pending = [i for i in pending if i not in made]
     return created

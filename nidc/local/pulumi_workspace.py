@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from nidc.local.platform import LocalPlatform
 
 REPO = Path(__file__).resolve().parents[2]
+# Operations the engine runs at once (its default is 4 x CPU cores, 8 on a 2-core machine): a
+# national stack has about 70 resources whose operations mostly wait on the API server
+# (decisions/0014).
+ENGINE_PARALLEL = 32
 
 
 class PulumiError(RuntimeError):
@@ -45,6 +49,7 @@ def pulumi_environment(
         "PULUMI_CONFIG_PASSPHRASE": passphrase,
         "PULUMI_PYTHON_CMD": sys.executable,
         "PULUMI_SKIP_UPDATE_CHECK": "1",
+        "PULUMI_PARALLEL": os.environ.get("PULUMI_PARALLEL", str(ENGINE_PARALLEL)),
         "KUBECONFIG": platform_env["kubeconfig"],
     }
 

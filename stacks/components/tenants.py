@@ -18,7 +18,14 @@ from pydantic import ValidationError
 
 from nidc.api.common import API_VERSION
 from nidc.api.tenant import TenantSpec
-from stacks.manifests import PART_OF, ArgsError, create_objects, require, require_name
+from stacks.manifests import (
+    PART_OF,
+    ArgsError,
+    create_objects,
+    require,
+    require_name,
+    resource_name,
+)
 
 ADMIN_ACCOUNT = "tenant-admin"
 ADMIN_ROLE = "nidc-tenant-admin"  # made by the Tenant reconciler in the tenant's namespace
@@ -134,7 +141,8 @@ def build_kubeconfig(tenant: str, server: str, ca_data: str, token: str) -> str:
 
 
 class Tenants(pulumi.ComponentResource):
-    """Every tenant of a center; `kubeconfigs` maps tenant name to a (secret) kubeconfig."""
+    """Every tenant of a center; `kubeconfigs` maps tenant name to a (secret) kubeconfig.
+    `crds` are the CRD resources the Tenant objects need when the same program makes them."""
 
     kubeconfigs: pulumi.Output[dict[str, str]]
 
@@ -142,15 +150,27 @@ class Tenants(pulumi.ComponentResource):
         self,
         name: str,
         args: TenantsArgs,
-        depends_on: Sequence[pulumi.Resource] = (),
+        crds: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("nidc:tenants:Tenants", name, None, opts)
         self.children: dict[str, pulumi.CustomResource] = {}
         kubeconfigs: dict[str, pulumi.Output[str]] = {}
         for tenant in args.tenants:
-            created = create_objects(
-                f"{name}-{tenant.name}", build_tenant(tenant), self, depends_on=depends_on
+            prefix = f"{name}-{tenant.name}"
+            objects = build_tenant(tenant)
+            others = [m for m in objects if m["kind"] != "Tenant"]
+            created = create_objects(prefix, others, self)
+            namespace = next(
+                created[resource_name(prefix, m)] for m in others if m["kind"] == "Namespace"
+            )
+            # The Tenant object after its namespace too: the operator makes the namespace of a
+            # Tenant it sees, and the stack's own create would then find it taken.
+            created |= create_objects(
+                prefix,
+                [m for m in objects if m["kind"] == "Tenant"],
+                self,
+                before_custom=[*crds, namespace],
             )
             self.children.update(created)
             secret = next(r for key, r in created.items() if key.endswith("-token"))
