@@ -314,7 +314,15 @@ def test_spark_conf_for_local_jobs() -> None:
     assert local["spark.pyspark.python"] == sys.executable
     # Delta state rebuilds with 2 tasks on two local cores, not 50.
     assert local["spark.databricks.delta.snapshotPartitions"] == "2"
+    # Partitioned writes without a sort per task; uploads buffered in memory.
+    assert local["spark.sql.maxConcurrentOutputFileWriters"] == "16"
+    assert local["spark.hadoop.fs.s3a.fast.upload.buffer"] == "bytebuffer"
+    # Tasks share the driver JVM in local mode: a 2g heap and the throughput collector.
+    assert local["spark.driver.memory"] == "2g"
+    assert "-XX:+UseParallelGC" in local["spark.driver.extraJavaOptions"]
     cluster = build_spark_conf(
         ObjectStore("https://s3:9000"), [], "job", master="k8s://https://api:6443"
     )
     assert "spark.databricks.delta.snapshotPartitions" not in cluster
+    assert "spark.driver.memory" not in cluster
+    assert "spark.driver.extraJavaOptions" not in cluster
