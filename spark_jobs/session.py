@@ -63,9 +63,6 @@ def build_spark_conf(
         # spark.jars each session copied all of them (630 MB) into a temp folder first, which
         # took seconds and stayed behind on disk whenever a job was killed.
         conf["spark.driver.extraClassPath"] = ":".join(str(j) for j in jars)
-    else:
-        conf["spark.jars"] = ",".join(str(j) for j in jars)
-    if master.startswith("local"):
         # Delta rebuilds a table's state after every commit with this many tasks (default 50,
         # sized for clusters); on two local cores that is 50 tiny tasks per micro-batch commit.
         conf["spark.databricks.delta.snapshotPartitions"] = "2"
@@ -74,6 +71,8 @@ def build_spark_conf(
         # that have no latency-sensitive requests to serve.
         conf["spark.driver.memory"] = "2g"
         java_options.append("-XX:+UseParallelGC")
+    else:
+        conf["spark.jars"] = ",".join(str(j) for j in jars)
     if store.truststore:
         java_options += [
             f"-Djavax.net.ssl.trustStore={store.truststore}",
