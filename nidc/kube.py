@@ -95,17 +95,23 @@ def list_objects(
     return [item.to_dict() for item in listing.items]
 
 
+# Connections the operator's client keeps open: one per worker thread (operators/main.py sizes
+# the pool) plus a few. The client's default (5 per core: 10 here) made every request beyond
+# the tenth concurrent one open and TLS-handshake a connection that was then thrown away.
+CONNECTIONS = int(os.environ.get("NIDC_KUBE_CONNECTIONS", "40"))
+
+
 def in_cluster_or_kubeconfig() -> client.ApiClient:
     """Inside a pod: its service account; elsewhere: $KUBECONFIG's current context."""
+    loaded = client.Configuration()
     try:
-        config.load_incluster_config()
-        return client.ApiClient()
+        config.load_incluster_config(client_configuration=loaded)
     except config.ConfigException:
-        loaded = client.Configuration()
         config.load_kube_config(
             config_file=os.environ.get("KUBECONFIG"), client_configuration=loaded
         )
-        return client.ApiClient(configuration=loaded)
+    loaded.connection_pool_maxsize = CONNECTIONS
+    return client.ApiClient(configuration=loaded)
 
 
 def service_account_token(

@@ -20,7 +20,11 @@ class ObjectStoreAdmin:
         endpoint = settings.s3_endpoint.split("://", 1)[1]
         secure = settings.s3_endpoint.startswith("https://")
         secret = settings.s3_secret_key_file.read_text().strip()
-        http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(settings.ca_file))
+        # One connection per worker thread that may talk to S3 at once: urllib3's default of one
+        # per host made concurrent reconciles open (and TLS-handshake) a connection per request.
+        http = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED", ca_certs=str(settings.ca_file), maxsize=16
+        )
         self.s3 = Minio(
             endpoint,
             access_key=settings.s3_access_key,

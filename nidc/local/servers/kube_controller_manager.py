@@ -65,6 +65,12 @@ class KubeControllerManager(Server):
             "--controllers=*",
             # Dynamic volumes for PersistentVolumeClaims (see build_storage_class).
             "--enable-hostpath-provisioner=true",
+            # Client rate and Job workers sized for a thousand runs at once, as a cluster of that
+            # size would set them: at the defaults (20 requests/s per controller, 5 Job workers)
+            # the Job controller alone queues a burst of driver Jobs for minutes.
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
+            "--concurrent-job-syncs=20",
             "--v=1",
         ]
 

@@ -27,6 +27,9 @@ class KubeScheduler(Server):
             f"--tls-cert-file={cert.cert}",
             f"--tls-private-key-file={cert.key}",
             "--leader-elect=false",
+            # Binding a burst of driver pods: the default 50 requests/s is a small cluster's.
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
             "--v=1",
         ]
 
