@@ -31,7 +31,7 @@ from nidc.local.state import free_port
 from operators.crash_points import POINTS
 from operators.dataproduct.build import TERMINAL
 from operators.datasource.build import collector_name
-from operators.runs.kubernetes_build import RUN_LABEL
+from operators.runs.kubernetes_build import ATTEMPT_LABEL, RUN_LABEL
 from operators.runs.naming import run_name
 from tests.operator_forkserver import OperatorForkServer
 from tests.operator_process import OperatorProcess
@@ -105,6 +105,25 @@ CONSUMING = {
     "run:after-submit",
     "datasource:after-run-record",
 }
+
+
+def check_driver_jobs(tenants: Any, run: dict[str, Any]) -> None:
+    """At most one driver Job per attempt, none for an attempt the run never recorded, and the
+    last attempt's Job for a run that succeeded (Kubernetes runner).
+
+    An attempt may have no Job at all: the operator can die between recording it and
+    submitting it, and the attempt then fails as never submitted.
+    """
+    outcome = run["status"]
+    jobs = list_objects(
+        tenants, "batch/v1", "Job", TENANT, label_selector=f"{RUN_LABEL}={run['metadata']['name']}"
+    )
+    attempts = sorted(int(j["metadata"]["labels"][ATTEMPT_LABEL]) for j in jobs)
+    name = run["metadata"]["name"]
+    assert len(attempts) == len(set(attempts)), (name, attempts)
+    assert all(1 <= a <= outcome["attempts"] for a in attempts), (name, attempts, outcome)
+    if outcome["phase"] == "Succeeded":
+        assert outcome["attempts"] in attempts, (name, attempts, outcome)
 
 
 def crash_and_recover(
@@ -224,6 +243,8 @@ def crash_and_recover(
         assert [r["metadata"]["name"] for r in mine] == [run_name(name, uid, 1, 0)], name
         outcome = mine[0]["status"]
         phases[outcome["phase"]] = phases.get(outcome["phase"], 0) + 1
+        if runner == "kubernetes":
+            check_driver_jobs(tenants, mine[0])
         if outcome["phase"] == "Succeeded" and runner == "local":
             # The CSV landed once: 3 rows, one commit.
             assert outcome["rows"] == 3, (name, outcome)
@@ -249,15 +270,7 @@ def crash_and_recover(
         phases[outcome["phase"]] = phases.get(outcome["phase"], 0) + 1
         target = f"s3a://tenant-{TENANT}/silver/{name.replace('-', '_')}"
         if runner == "kubernetes":
-            # One driver Job per recorded attempt, never a second one for the same attempt.
-            jobs = list_objects(
-                tenants,
-                "batch/v1",
-                "Job",
-                TENANT,
-                label_selector=f"{RUN_LABEL}={mine[0]['metadata']['name']}",
-            )
-            assert len(jobs) == outcome["attempts"], (name, [j["metadata"]["name"] for j in jobs])
+            check_driver_jobs(tenants, mine[0])
         elif outcome["phase"] == "Succeeded":
             # The work itself happened once: one commit in the product's Delta table.
             history = tenant_spark.sql(f"DESCRIBE HISTORY delta.`{target}`").collect()
@@ -276,6 +289,7 @@ def crash_and_recover(
     while any(processes_mentioning(config) for config in configs):
         assert time.monotonic() < deadline, "collectors still running after their sources went"
         time.sleep(1)
+    print(f"run phases: {phases}")
     if require_success:
         assert phases == {"Succeeded": len(names) + len(sources)}, phases
     if runner == "kubernetes":
