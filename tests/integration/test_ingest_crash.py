@@ -215,9 +215,11 @@ def crash_and_recover(
             before = commit_count(store, watched)
             attempt_started = time.monotonic()
             job = start()
-            deadline = time.monotonic() + 240
+            # A hang detector only: at load 20 on two cores one attempt took over 240 s to its
+            # first bronze commit (JVM, lease, first pass, the MERGE).
+            deadline = time.monotonic() + 600
             while commit_count(store, watched) == before and job.poll() is None:
-                assert time.monotonic() < deadline, f"no commit within 240 s; see {run_dir}/job.log"
+                assert time.monotonic() < deadline, f"no commit within 600 s; see {run_dir}/job.log"
                 time.sleep(0.2)
             assert job.poll() is None, f"the job ended before kill {killed + 1}; see {run_dir}"
             time.sleep(chance.uniform(0.0, 3.0))  # somewhere inside the next writes
