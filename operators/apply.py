@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nidc.kube import ApiClient, ApiException, apply
+from nidc.telemetry.tracing import current_traceparent, tracer
 from operators.crash_points import crash_point
+
+TRACER = tracer(__name__)
 
 FIELD_MANAGER = "nidc-operator"
 
@@ -54,3 +58,31 @@ def record_run(
         live = None
     crash_point(f"{kind}:after-run-record")
     return live
+
+
+def record_run_in_trace(
+    api: ApiClient,
+    parent: dict[str, Any],
+    job: dict[str, Any],
+    build_run: Callable[[dict[str, Any]], dict[str, Any]],
+    kind: str,
+    generation: int,
+    sequence: int,
+) -> dict[str, Any] | None:
+    """record_run inside the span that starts the run's trace (`reconcile <Kind>`).
+
+    The job carries the span's traceparent, so the run's steps and the job's own spans join the
+    trace of the reconcile that recorded it.
+    """
+    meta = parent["metadata"]
+    with TRACER.start_as_current_span(
+        f"reconcile {parent['kind']}",
+        attributes={
+            "nidc.namespace": meta["namespace"],
+            f"nidc.{parent['kind'].lower()}": meta["name"],
+            "nidc.generation": generation,
+            "nidc.sequence": sequence,
+        },
+    ):
+        traced = {**job, "traceparent": current_traceparent()}
+        return record_run(api, build_run(traced), parent, kind)

@@ -8,8 +8,7 @@ from typing import Any
 
 from nidc.api.common import API_VERSION
 from nidc.kube import delete, get, list_objects
-from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.apply import record_run
+from operators.apply import record_run_in_trace
 from operators.context import OperatorContext
 from operators.dataproduct.build import (
     PARENT_UID,
@@ -20,8 +19,6 @@ from operators.dataproduct.build import (
 )
 from operators.pipelinerun.reconcile import cancel_run
 from operators.tenant.build import TenantNames
-
-TRACER = tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,25 +72,17 @@ def reconcile(product: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -
         cancel_run(run, ctx, "superseded by a newer spec (concurrencyPolicy Replace)", now)
     if plan.create and ready_to_run:
         generation, sequence = plan.create
-        # Each run's trace starts at the reconcile that records it.
-        with TRACER.start_as_current_span(
-            "reconcile DataProduct",
-            attributes={
-                "nidc.namespace": product["metadata"]["namespace"],
-                "nidc.dataproduct": product["metadata"]["name"],
-                "nidc.generation": generation,
-                "nidc.sequence": sequence,
-            },
-        ):
-            job = {
-                **build_job(product, seen.input_tables, generation, sequence),
-                "traceparent": current_traceparent(),
-            }
-            live = record_run(
-                ctx.api, build_run(product, job, generation, sequence), product, "dataproduct"
-            )
-            if live is not None:
-                runs.append(live)
+        live = record_run_in_trace(
+            ctx.api,
+            product,
+            build_job(product, seen.input_tables, generation, sequence),
+            lambda job: build_run(product, job, generation, sequence),
+            "dataproduct",
+            generation,
+            sequence,
+        )
+        if live is not None:
+            runs.append(live)
     for name in plan.prune:
         delete(ctx.api, API_VERSION, "PipelineRun", name, product["metadata"]["namespace"])
     return build_status(product, runs, plan, seen.problem, seen.waiting_for_input)

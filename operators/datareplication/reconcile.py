@@ -21,8 +21,7 @@ from nidc.governance.replication import (
     parse_config,
 )
 from nidc.kube import delete, get, list_objects
-from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.apply import record_run
+from operators.apply import record_run_in_trace
 from operators.context import OperatorContext
 from operators.datareplication.build import (
     Problem,
@@ -35,7 +34,6 @@ from operators.datareplication.build import (
 from operators.pipelinerun.reconcile import cancel_run
 from operators.runs.record import PARENT_UID
 
-TRACER = tracer(__name__)
 CONFIG_KEY = "replication.json"
 
 
@@ -159,27 +157,17 @@ def reconcile(
         cancel_run(run, ctx, reason, now)
     if plan.create and allowed and seen.target is not None:
         generation, sequence = plan.create
-        with TRACER.start_as_current_span(
-            "reconcile DataReplication",
-            attributes={
-                "nidc.namespace": replication["metadata"]["namespace"],
-                "nidc.datareplication": replication["metadata"]["name"],
-                "nidc.generation": generation,
-                "nidc.sequence": sequence,
-            },
-        ):
-            job = {
-                **build_replicate_job(replication, seen.target),
-                "traceparent": current_traceparent(),
-            }
-            live = record_run(
-                ctx.api,
-                build_copy_run(replication, job, generation, sequence),
-                replication,
-                "datareplication",
-            )
-            if live is not None:
-                runs.append(live)
+        live = record_run_in_trace(
+            ctx.api,
+            replication,
+            build_replicate_job(replication, seen.target),
+            lambda job: build_copy_run(replication, job, generation, sequence),
+            "datareplication",
+            generation,
+            sequence,
+        )
+        if live is not None:
+            runs.append(live)
     for name in plan.prune:
         delete(ctx.api, API_VERSION, "PipelineRun", name, replication["metadata"]["namespace"])
     return build_status(replication, runs, plan, seen.target, seen.decision, seen.problem)

@@ -22,8 +22,7 @@ from nidc.collector.config import (
     build_collector_config,
 )
 from nidc.kube import list_objects
-from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.apply import record_run
+from operators.apply import record_run_in_trace
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
 from operators.datasource.build import (
@@ -38,8 +37,6 @@ from operators.datasource.build import (
 )
 from operators.runs.record import PARENT_UID
 from operators.tenant.build import TenantNames
-
-TRACER = tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -148,24 +145,17 @@ def reconcile(source: dict[str, Any], ctx: OperatorContext, now: dt.datetime) ->
     runs = list(seen.runs)
     if plan.create and not collector.problem:
         generation, sequence = plan.create
-        with TRACER.start_as_current_span(
-            "reconcile DataSource",
-            attributes={
-                "nidc.namespace": source["metadata"]["namespace"],
-                "nidc.datasource": source["metadata"]["name"],
-                "nidc.generation": generation,
-                "nidc.sequence": sequence,
-            },
-        ):
-            job = {
-                **build_ingest_job(source, seen.checkpoint),
-                "traceparent": current_traceparent(),
-            }
-            live = record_run(
-                ctx.api, build_ingest_run(source, job, generation, sequence), source, "datasource"
-            )
-            if live is not None:
-                runs.append(live)
+        live = record_run_in_trace(
+            ctx.api,
+            source,
+            build_ingest_job(source, seen.checkpoint),
+            lambda job: build_ingest_run(source, job, generation, sequence),
+            "datasource",
+            generation,
+            sequence,
+        )
+        if live is not None:
+            runs.append(live)
     return build_status(source, runs, plan, collector, seen.checkpoint)
 
 
