@@ -18,11 +18,12 @@ Where a kill's time went (measured, load ~10): about 3 s to start `python -m nid
 run` (interpreter and imports, before kopf starts), then 0.5-1 s until a reconcile reached the
 point. The crash starts therefore fork from one parent that imported the operator once
 (tests/operator_forkserver.py): each child runs the same entry point, with its own kopf start-up,
-initial listing and handlers, and dies at the point as an exec'd one does. Work is added before
-a kill wherever the last kill used it up, so no start waits for the 15 s give-up. Measured at
+initial listing and handlers, and dies at the point as an exec'd one does. With kwok, work is
+added before every kill that may find none, so no start waits for the 15 s give-up. Measured at
 load 15-29: the 350 kills took 774 s (0.6-4 s per kill, growing with the objects each start
 re-reconciles: 152 products, 51 files and 1 device source by the end); the slow test passed in
-948 s with all 203 runs Succeeded.
+948 s with all 203 runs Succeeded. The 5-kill loop took 91 s at load 12-20 (about 200 s with
+exec'd starts at load ~10); the rest of that variant is its local Spark jobs.
 """
 
 from __future__ import annotations
