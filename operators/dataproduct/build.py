@@ -19,6 +19,7 @@ from operators.runs.record import (
     run_key,
     run_phase,
     run_summary,
+    runs_to_prune,
 )
 from operators.tenant.build import TenantNames
 
@@ -124,12 +125,7 @@ def plan_runs(product: dict[str, Any], runs: list[dict[str, Any]], now: dt.datet
         result.next_run = next_scheduled(spec["schedule"], base)
         if _phase(latest) in TERMINAL and now >= result.next_run:
             result.create = (generation, _key(latest)[1] + 1)
-    finished = [r for r in ordered if _phase(r) in TERMINAL]
-    succeeded = [r for r in finished if _phase(r) == Phase.SUCCEEDED.value]
-    keep = {r["metadata"]["name"] for r in finished[-int(spec.get("historyLimit", 5)) :]}
-    if succeeded:
-        keep.add(succeeded[-1]["metadata"]["name"])  # the last good table version's run
-    result.prune = [r["metadata"]["name"] for r in finished if r["metadata"]["name"] not in keep]
+    result.prune = runs_to_prune(ordered, int(spec.get("historyLimit", 5)))
     return result
 
 

@@ -10,7 +10,14 @@ from nidc.api.pipeline_run import Phase
 from nidc.governance.replication import Decision, Peer
 from operators.conditions import Outcome, build_conditions
 from operators.dataproduct.build import next_scheduled, table_path
-from operators.runs.record import TERMINAL, build_run_record, run_key, run_phase, run_summary
+from operators.runs.record import (
+    TERMINAL,
+    build_run_record,
+    run_key,
+    run_phase,
+    run_summary,
+    runs_to_prune,
+)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # A failed copy is tried again after this long even if the table did not change.
@@ -114,12 +121,7 @@ def plan_copies(
     live = [r for r in ordered if run_phase(r) not in TERMINAL]
     current = [r for r in ordered if run_key(r)[0] == generation]
     plan = Plan()
-    finished = [r for r in ordered if run_phase(r) in TERMINAL]
-    succeeded = [r for r in finished if run_phase(r) == Phase.SUCCEEDED.value]
-    keep = {r["metadata"]["name"] for r in finished[-HISTORY_LIMIT:]}
-    if succeeded:
-        keep.add(succeeded[-1]["metadata"]["name"])
-    plan.prune = [r["metadata"]["name"] for r in finished if r["metadata"]["name"] not in keep]
+    plan.prune = runs_to_prune(ordered, HISTORY_LIMIT)
     if not allowed:
         plan.cancel = live
         return plan

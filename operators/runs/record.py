@@ -77,3 +77,16 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
         "startedAt": status.get("startedAt"),
         "finishedAt": status.get("finishedAt"),
     }
+
+
+def runs_to_prune(ordered: list[dict[str, Any]], history_limit: int) -> list[str]:
+    """Names of finished runs beyond the history limit (runs in (generation, sequence) order).
+
+    The last succeeded run is always kept: it records the table version its parent serves.
+    """
+    finished = [r for r in ordered if run_phase(r) in TERMINAL]
+    succeeded = [r for r in finished if run_phase(r) == Phase.SUCCEEDED.value]
+    keep = {r["metadata"]["name"] for r in finished[-history_limit:]}
+    if succeeded:
+        keep.add(succeeded[-1]["metadata"]["name"])
+    return [r["metadata"]["name"] for r in finished if r["metadata"]["name"] not in keep]

@@ -37,6 +37,24 @@ SUFFIX = uuid.uuid4().hex[:5]
 PEER_BUCKETS = {"1": "replica-grade1", "2": "replica-grade2"}
 
 
+def openbao_admin(platform_env: dict[str, Any]) -> hvac.Client:
+    """OpenBao with the platform's root token (the test acts as the platform engineer)."""
+    bao = platform_env["servers"]["openbao"]
+    return hvac.Client(
+        url=bao["url"],
+        token=Path(bao["root_token_file"]).read_text().strip(),
+        verify=platform_env["ca_file"],
+    )
+
+
+def tenant_login(platform_env: dict[str, Any]) -> dict[str, str]:
+    """The tenant's own S3 login, as its jobs get it."""
+    found = openbao_admin(platform_env).secrets.kv.v2.read_secret_version(
+        path=f"tenants/{TENANT}/s3", raise_on_deleted_version=True
+    )
+    return dict(found["data"]["data"])
+
+
 @pytest.fixture(scope="module")
 def national(
     platform: Any, platform_env: dict[str, Any], tenants: Any
@@ -48,13 +66,7 @@ def national(
         client = store.client()
         for bucket in PEER_BUCKETS.values():
             client.make_bucket(bucket)
-        bao = platform_env["servers"]["openbao"]
-        vault = hvac.Client(
-            url=bao["url"],
-            token=Path(bao["root_token_file"]).read_text().strip(),
-            verify=platform_env["ca_file"],
-        )
-        vault.secrets.kv.v2.create_or_update_secret(
+        openbao_admin(platform_env).secrets.kv.v2.create_or_update_secret(
             path="centers/national/s3",
             secret={"accessKey": store.access_key, "secretKey": store.secret_key},
         )
@@ -147,15 +159,7 @@ def tenant_store(platform_env: dict[str, Any]) -> Minio:
     """The tenant's own S3 login, as its jobs have it."""
     import urllib3
 
-    bao = platform_env["servers"]["openbao"]
-    vault = hvac.Client(
-        url=bao["url"],
-        token=Path(bao["root_token_file"]).read_text().strip(),
-        verify=platform_env["ca_file"],
-    )
-    creds = vault.secrets.kv.v2.read_secret_version(
-        path=f"tenants/{TENANT}/s3", raise_on_deleted_version=True
-    )["data"]["data"]
+    creds = tenant_login(platform_env)
     return Minio(
         platform_env["servers"]["minio"]["url"].split("://", 1)[1],
         access_key=creds["accessKey"],
@@ -417,15 +421,7 @@ def test_a_killed_copy_resumes_without_loss_or_a_torn_version(
             }
         )
     )
-    bao = platform_env["servers"]["openbao"]
-    vault = hvac.Client(
-        url=bao["url"],
-        token=Path(bao["root_token_file"]).read_text().strip(),
-        verify=platform_env["ca_file"],
-    )
-    creds = vault.secrets.kv.v2.read_secret_version(
-        path=f"tenants/{TENANT}/s3", raise_on_deleted_version=True
-    )["data"]["data"]
+    creds = tenant_login(platform_env)
     env = {
         "AWS_ACCESS_KEY_ID": creds["accessKey"],
         "AWS_SECRET_ACCESS_KEY": creds["secretKey"],
