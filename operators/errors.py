@@ -3,11 +3,17 @@
 kopf logs an unexpected exception with its traceback and retries a timer only after a minute;
 a TemporaryError is logged in one line and retried after a few seconds, which is what an outage
 of a dependency (a restarting kube-apiserver, say) deserves.
+
+A 403 is retried the same quiet way, more slowly: a kube-apiserver that has just restarted
+refuses every request until its RBAC caches are loaded (seen in CI right after the restart
+test), and a role that truly lacks a permission is better told in one line naming the request,
+again and again, than in a traceback.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +24,7 @@ import urllib3
 from nidc.kube import ApiException
 
 RETRY_SECONDS = 3
+FORBIDDEN_RETRY_SECONDS = 20
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 UNREACHABLE = (
@@ -35,6 +42,17 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, ApiException) and (error.status or 0) in (429, 500, 502, 503, 504)
 
 
+def forbidden_message(error: BaseException) -> str | None:
+    """The API server's own words when it refused a request (403), else None."""
+    if not isinstance(error, ApiException) or error.status != 403:
+        return None
+    try:
+        message = json.loads(error.body or "{}").get("message")
+    except (TypeError, ValueError):
+        message = None
+    return str(message or error.reason or "Forbidden")
+
+
 def retry_when_unavailable(handler: Handler) -> Handler:
     """Turn an outage of a dependency into a quick, quiet kopf retry."""
 
@@ -46,6 +64,11 @@ def retry_when_unavailable(handler: Handler) -> Handler:
             if is_unavailable(error):
                 raise kopf.TemporaryError(
                     f"a dependency is unavailable: {type(error).__name__}", delay=RETRY_SECONDS
+                ) from error
+            refused = forbidden_message(error)
+            if refused is not None:
+                raise kopf.TemporaryError(
+                    f"the API server refused a request: {refused}", delay=FORBIDDEN_RETRY_SECONDS
                 ) from error
             raise
 
