@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
+from operators.errors import NotReadyError
 from operators.object_store import ObjectStoreAdmin
 from operators.openbao import OpenBaoAdmin
 from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
@@ -16,6 +17,7 @@ from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import Runner
 from operators.settings import OperatorSettings
+from operators.sweep.loop import Sweeps
 from operators.tenant.build import TenantNames
 from spark_jobs.replicate import DEST_ACCESS_KEY_ENV, DEST_SECRET_KEY_ENV
 
@@ -34,6 +36,8 @@ class OperatorContext:
     runner: Runner
     collectors: LocalCollectors
     cluster_collectors: KubernetesCollectors | None = None
+    # Filled at start-up (operators/main.py): how a run wakes its parent without an API write.
+    sweeps: Sweeps = field(default_factory=Sweeps)
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded logical job plus where it runs (storage, jars); never credentials."""
@@ -58,7 +62,10 @@ class OperatorContext:
         tenant = run["metadata"]["namespace"]
         credentials = self.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
         if credentials is None:
-            raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
+            # The tenant reconciler writes them moments after the tenant appears.
+            raise NotReadyError(
+                "CredentialsNotReady", f"no S3 credentials for tenant {tenant} in OpenBao yet"
+            )
         env = {
             "AWS_ACCESS_KEY_ID": credentials["accessKey"],
             "AWS_SECRET_ACCESS_KEY": credentials["secretKey"],
@@ -79,14 +86,14 @@ class OperatorContext:
         """A peer center's S3 login (keys accessKey, secretKey) from secret/data/centers/..."""
         login = self.openbao.read_kv(path.removeprefix("secret/data/"))
         if login is None:
-            raise RuntimeError(f"no credentials at {path} in OpenBao")
+            raise NotReadyError("CredentialsNotFound", f"no credentials at {path} in OpenBao", 30)
         return login
 
     def read_source_login(self, path: str) -> dict[str, Any]:
         """A source's login from its OpenBao path (secret/data/tenants/<tenant>/<name>)."""
         login = self.openbao.read_kv(path.removeprefix("secret/data/"))
         if login is None:
-            raise RuntimeError(f"no credentials at {path} in OpenBao")
+            raise NotReadyError("CredentialsNotFound", f"no credentials at {path} in OpenBao", 30)
         return login
 
     @classmethod

@@ -8,6 +8,10 @@ A 403 is retried the same quiet way, more slowly: a kube-apiserver that has just
 refuses every request until its RBAC caches are loaded (seen in CI right after the restart
 test), and a role that truly lacks a permission is better told in one line naming the request,
 again and again, than in a traceback.
+
+Expected transient states (a tenant whose S3 credentials are not in OpenBao yet, right after it
+was created) are a NotReadyError: a reason for the condition or event, a message, and a delay
+after which the same step is tried again, quietly.
 """
 
 from __future__ import annotations
@@ -25,7 +29,22 @@ from nidc.kube import ApiException
 
 RETRY_SECONDS = 3
 FORBIDDEN_RETRY_SECONDS = 20
+NOT_READY_RETRY_SECONDS = 5
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+class NotReadyError(RuntimeError):
+    """An expected, passing state that blocks a step: retried, never a traceback.
+
+    `reason` is CamelCase (a condition or event reason); the message names what is missing,
+    never a secret.
+    """
+
+    def __init__(self, reason: str, message: str, delay: float = NOT_READY_RETRY_SECONDS):
+        super().__init__(message)
+        self.reason = reason
+        self.delay = delay
+
 
 UNREACHABLE = (
     urllib3.exceptions.HTTPError,
@@ -60,6 +79,8 @@ def retry_when_unavailable(handler: Handler) -> Handler:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
+        except NotReadyError as state:
+            raise kopf.TemporaryError(f"{state.reason}: {state}", delay=state.delay) from state
         except Exception as error:
             if is_unavailable(error):
                 raise kopf.TemporaryError(

@@ -18,6 +18,9 @@ from typing import Any
 from operators.rbac import OPERATOR_NAMESPACE
 
 HEARTBEAT_SECONDS = 10
+# A replica whose own heartbeat came back within this long counts as active (two renewals and
+# some slack): the sweeps act only then.
+ACTIVE_WITHIN_SECONDS = HEARTBEAT_SECONDS * 2 + 5
 HEARTBEAT_LABEL = {"app.kubernetes.io/component": "operator-heartbeat"}
 
 
@@ -56,6 +59,14 @@ def build_heartbeat_lease(heartbeat: Heartbeat, now: dt.datetime) -> dict[str, A
             "renewTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         },
     }
+
+
+def watch_is_live(heartbeat: Heartbeat, now: dt.datetime) -> bool:
+    """This replica's own heartbeat came back through its watch lately (pure): it is active,
+    not paused by peering, and its watches deliver."""
+    if heartbeat.seen_at is None:
+        return False
+    return now - heartbeat.seen_at <= dt.timedelta(seconds=ACTIVE_WITHIN_SECONDS)
 
 
 def watch_silence(heartbeat: Heartbeat, now: dt.datetime, max_silence: dt.timedelta) -> str:

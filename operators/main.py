@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+from concurrent.futures import Executor
 from typing import Any
 
 import kopf
@@ -30,6 +31,7 @@ from operators.liveness import (
     Heartbeat,
     build_heartbeat_lease,
     now_utc,
+    watch_is_live,
     watch_silence,
 )
 from operators.peering import PEERING_GROUP, PEERING_NAME, active_peer_above
@@ -56,7 +58,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
-    settings.posting.level = 20  # INFO and above become Kubernetes events
+    # Warnings become Kubernetes events; kopf's INFO lines ("Handler ... succeeded") would be
+    # two event writes per handler call. Our own transitions post their events themselves.
+    settings.posting.level = logging.WARNING
     # Handlers are sync and wait on the network: kopf's default pool (cores + 4 threads) keeps
     # hundreds of runs queued behind a few requests in flight.
     settings.execution.max_workers = int(os.environ.get("NIDC_OPERATOR_WORKERS", "32"))
@@ -71,14 +75,37 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.settings = operator_settings
     memo.context = OperatorContext.create(operator_settings)
     memo.heartbeat = Heartbeat(identity=os.environ.get("NIDC_OPERATOR_IDENTITY", "nidc-operator"))
-    memo.heartbeat_task = asyncio.get_running_loop().create_task(send_heartbeats(memo))
+    loop = asyncio.get_running_loop()
+    memo.heartbeat_task = loop.create_task(send_heartbeats(memo))
+    memo.sweep_tasks = start_sweeps(memo, settings.execution.executor)
+
+
+def start_sweeps(memo: kopf.Memo, executor: Executor) -> list[asyncio.Task[None]]:
+    """One sweep per kind (docs/decisions/0090); it acts only while this replica's watches
+    deliver (its own heartbeat comes back), so a replica paused by peering leaves the work to
+    the active one."""
+    context: OperatorContext = memo.context
+    heartbeat: Heartbeat = memo.heartbeat
+
+    def active() -> bool:
+        return watch_is_live(heartbeat, now_utc())
+
+    loop = asyncio.get_running_loop()
+    tasks = []
+    for module in REGISTERED:
+        sweep = context.sweeps.add(module.make_sweep(context))
+        tasks.append(loop.create_task(sweep.run(executor, active), name=f"sweep {sweep.kind}"))
+    return tasks
 
 
 @kopf.on.cleanup()
 async def stop_heartbeats(memo: kopf.Memo, **_: Any) -> None:
-    memo.heartbeat_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await memo.heartbeat_task
+    tasks = [memo.heartbeat_task, *memo.sweep_tasks]
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def send_heartbeats(memo: kopf.Memo) -> None:

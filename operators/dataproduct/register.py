@@ -1,4 +1,9 @@
-"""kopf registration for DataProducts: decorators only; the work is in reconcile.py."""
+"""kopf registration for DataProducts: decorators only; the work is in reconcile.py.
+
+No timer per product: the kind's watch events feed its sweep (operators/sweep), which looks at
+a product again at its next cron tick, while it waits for inputs, when one of its runs finished
+(the run wakes it), and on a slow resync (due.py).
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,38 @@ import kopf
 from nidc.api.common import GROUP, VERSION
 from operators.context import OperatorContext
 from operators.dataproduct import reconcile
+from operators.dataproduct.due import next_due
 from operators.errors import retry_when_unavailable
 from operators.events import post_transition
 from operators.metrics import measured
 from operators.status import changed_fields
+from operators.sweep.level import index_event, level_sweep
+from operators.sweep.loop import Sweep
 
+KIND = "DataProduct"
 PLURAL = "dataproducts"
+
+
+def make_sweep(context: OperatorContext) -> Sweep:
+    """The products' sweep (started by operators/main.py)."""
+    return level_sweep(KIND, context, reconcile.reconcile, next_due, cluster_scoped=False)
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
-# Runs nudge their product when they move (operators/pipelinerun), so the timer is only for
-# cron schedules and inputs that gained data: a fast one would cost O(products) API calls/s.
-@kopf.timer(GROUP, VERSION, PLURAL, interval=20, idle=5)
 @retry_when_unavailable
-@measured("DataProduct")
+@measured(KIND)
 def reconcile_dataproduct(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     context: OperatorContext = memo.context
     previous = dict(body.get("status") or {})
     status = reconcile.reconcile(dict(body), context, dt.datetime.now(dt.UTC))
     patch.status.update(changed_fields(previous, status))
     post_transition(context.api, dict(body), previous, status)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def index_dataproduct(
+    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    index_event(memo.context.sweeps.by_kind[KIND], event, dict(body), next_due)

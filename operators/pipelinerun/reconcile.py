@@ -10,16 +10,25 @@ import datetime as dt
 import logging
 from typing import Any
 
-from nidc.api.common import GROUP
+from nidc.api.common import API_VERSION
 from nidc.api.pipeline_run import Phase
-from nidc.kube import annotate, patch_status
+from nidc.kube import get, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
 from operators.crash_points import crash_point
 from operators.events import post_event
 from operators.metrics import record_run_transition
+from operators.runs.due import JobReport, next_step_at, report_for
 from operators.runs.runner import RunRef
-from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, cancel, decide
+from operators.runs.state_machine import (
+    TERMINAL,
+    Action,
+    Limits,
+    Observation,
+    RunStatus,
+    cancel,
+    decide,
+)
 
 TRACER = tracer(__name__)
 LOGGER = logging.getLogger(__name__)
@@ -27,9 +36,6 @@ LOGGER = logging.getLogger(__name__)
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What a job's result may record on its run (spark_jobs/*: the returned dict).
 RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint", "files", "checksum")
-# Not under nidc.io/: kopf leaves its own storage prefix out of the diff, and this change must
-# count as one so that the parent's update handler runs.
-RUN_TRANSITION_ANNOTATION = f"runs.{GROUP}/last-transition"
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -80,15 +86,22 @@ def limits(spec: dict[str, Any]) -> Limits:
     )
 
 
-def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
-    """Advance one run by one transition; returns the phase it is in afterwards."""
+def step(
+    body: dict[str, Any], ctx: OperatorContext, now: dt.datetime, seen: Observation | None = None
+) -> RunStatus:
+    """Advance one run by one transition; returns its status afterwards.
+
+    `seen` is what a watch event already told of the run's current attempt (operators/runs/
+    due.py); without it the runner is asked.
+    """
     name = body["metadata"]["name"]
     ref = RunRef.of(body)
     current = read_status(body.get("status"))
-    seen = ctx.runner.observe(ref)
+    if seen is None:
+        seen = ctx.runner.observe(ref)
     decision = decide(current, seen, limits(body["spec"]), now)
     if decision.status == current and decision.action is Action.NONE:
-        return current.phase
+        return current
     log = ctx.runner.log_location(ref, decision.status.attempts)
     attributes = {
         "nidc.pipelinerun": name,
@@ -103,19 +116,37 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
             attributes=attributes,
         ),
     ):
+        environment: dict[str, str] = {}
+        if decision.action is Action.SUBMIT:
+            # Read before the attempt is recorded: credentials not there yet (a tenant made a
+            # moment ago) raise NotReadyError and leave the run Pending, its attempts unspent.
+            with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
+                environment = ctx.job_environment(body)
         if decision.status != current:
             patch_status(ctx.api, body, write_status(decision.status, log))
             announce(ctx, body, current, decision.status)
             crash_point("run:after-status-record")
         if decision.action is Action.SUBMIT:
-            with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
-                environment = ctx.job_environment(body)
             environment["TRACEPARENT"] = current_traceparent()
             ctx.runner.submit(ref, decision.status.attempts, ctx.job_spec(body), environment)
             crash_point("run:after-submit")
         elif decision.action is Action.CANCEL:
             ctx.runner.cancel(ref)
-    return decision.status.phase
+    return decision.status
+
+
+def sweep_step(
+    namespace: str, name: str, report: JobReport | None, ctx: OperatorContext, now: dt.datetime
+) -> dt.datetime | None:
+    """The runs' sweep: step the run as it is now; when it is next due (None: finished)."""
+    body = get(ctx.api, API_VERSION, "PipelineRun", name, namespace)
+    if body is None:
+        return None
+    current = read_status(body.get("status"))
+    if current.phase in TERMINAL:
+        return None
+    after = step(body, ctx, now, report_for(current, report))
+    return next_step_at(after, limits(body["spec"]).timeout, ctx.runner.poll, now)
 
 
 def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, bool] | None:
@@ -155,7 +186,7 @@ def announce(
     # Inside the run's span: this JSON log line carries the run's trace id.
     LOGGER.info("run %s: %s: %s", body["metadata"]["name"], reason, message)
     post_event(ctx.api, body, reason, message, warning)
-    nudge_parent(ctx, body, reason)
+    nudge_parent(ctx, body, after)
     duration = None
     if after.phase in TERMINAL and after.started_at and after.finished_at:
         duration = (after.finished_at - after.started_at).total_seconds()
@@ -163,18 +194,14 @@ def announce(
     record_run_transition(body["spec"].get("jobType", "unknown"), reason, duration, rows)
 
 
-def nudge_parent(ctx: OperatorContext, body: dict[str, Any], reason: str) -> None:
-    """Mark the parent with the run's latest transition, so kopf reconciles it now rather than
-    at its next timer tick (the parent's status follows its runs)."""
+def nudge_parent(ctx: OperatorContext, body: dict[str, Any], after: RunStatus) -> None:
+    """A finished run makes its parent due in its kind's sweep now (in memory, no API write):
+    the parent's status follows its runs. A restart loses nothing: resume reconciles every
+    parent once."""
+    if after.phase not in TERMINAL:
+        return  # Submitted and Running change nothing the parent decides
     parent = body["spec"]["parent"]
-    annotate(
-        ctx.api,
-        body["apiVersion"],
-        parent["kind"],
-        parent["name"],
-        body["metadata"]["namespace"],
-        {RUN_TRANSITION_ANNOTATION: f"{body['metadata']['name']}={reason}"},
-    )
+    ctx.sweeps.wake(parent["kind"], body["metadata"]["namespace"], parent["name"])
 
 
 def cancel_run(body: dict[str, Any], ctx: OperatorContext, reason: str, now: dt.datetime) -> None:

@@ -9,11 +9,15 @@ message (see build_driver_script), read by observe().
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from nidc.kube import ApiClient, apply, delete, get, list_objects
+from operators.runs.due import KUBERNETES_POLL, JobReport
 from operators.runs.kubernetes_build import (
     ATTEMPT_LABEL,
     COMPONENT_LABEL,
@@ -32,6 +36,9 @@ from operators.runs.state_machine import Observation, Observed
 
 FIELD_MANAGER = "nidc-operator"
 REASON_LIMIT = 500
+# The driver identity of a namespace is applied again after this long (someone may have
+# deleted it), not on every submit: three writes per run saved.
+IDENTITY_REFRESH_SECONDS = 300.0
 
 
 def _condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
@@ -102,12 +109,55 @@ def read_observation(job: dict[str, Any] | None, pods: Sequence[dict[str, Any]])
     return Observation(Observed.RUNNING)
 
 
+def _attempt_of(obj: dict[str, Any]) -> int | None:
+    try:
+        return int(((obj.get("metadata") or {}).get("labels") or {})[ATTEMPT_LABEL])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def report_from_pod(pod: dict[str, Any]) -> JobReport | None:
+    """A driver pod's watch event as a report on its attempt, once the pod has ended (pure).
+
+    The pod ends seconds before its Job is marked Complete, and its termination message holds
+    the result, so the run needs no LIST to finish.
+    """
+    attempt = _attempt_of(pod)
+    phase = (pod.get("status") or {}).get("phase")
+    if attempt is None or phase not in ("Succeeded", "Failed"):
+        return None
+    return JobReport(attempt, read_observation({"metadata": pod["metadata"]}, [pod]))
+
+
+def report_from_job(job: dict[str, Any], deleted: bool) -> JobReport | None:
+    """A driver Job's watch event as a report: Failed (or deleted) says so; a Complete Job
+    says nothing the pod did not (the result is in the pod), so the run is observed instead
+    (None with `deleted` False and no Failed condition)."""
+    attempt = _attempt_of(job)
+    if attempt is None:
+        return None
+    if deleted:
+        return JobReport(attempt, Observation(Observed.ABSENT))
+    if _condition(job, "Failed"):
+        return JobReport(attempt, read_observation(job, []))
+    return None
+
+
 class KubernetesRunner:
     """The Runner of a cluster: Jobs in tenant namespaces, executors made by Spark."""
+
+    poll: dt.timedelta = KUBERNETES_POLL
 
     def __init__(self, api: ApiClient, settings: KubernetesJobSettings) -> None:
         self.api = api
         self.settings = settings
+        self._identities: dict[str, float] = {}
+        self._identities_lock = threading.Lock()
+
+    def _identity_is_fresh(self, namespace: str) -> bool:
+        with self._identities_lock:
+            applied = self._identities.get(namespace)
+        return applied is not None and time.monotonic() - applied < IDENTITY_REFRESH_SECONDS
 
     def log_location(self, run: RunRef, attempt: int) -> str:
         """`kubectl -n <namespace> logs job/<name>` reads it."""
@@ -156,13 +206,19 @@ class KubernetesRunner:
         dropped on purpose: the pods get them from OpenBao or a Secret reference instead.
         """
         traceparent = env.get("TRACEPARENT", "")
+        fresh_identity = self._identity_is_fresh(run.namespace)
         for manifest in self.manifests(run, attempt, spec, traceparent):
             meta = manifest["metadata"]
+            if fresh_identity and manifest["kind"] not in ("ConfigMap", "Job"):
+                continue  # the namespace's driver identity, applied a moment ago
             if manifest["kind"] in ("ConfigMap", "Job") and get(
                 self.api, manifest["apiVersion"], manifest["kind"], meta["name"], meta["namespace"]
             ):
                 continue  # adopt: an attempt's inputs and pod template are immutable
             apply(self.api, manifest, field_manager=FIELD_MANAGER)
+            if manifest["kind"] not in ("ConfigMap", "Job"):
+                with self._identities_lock:
+                    self._identities[run.namespace] = time.monotonic()
         return self.log_location(run, attempt)
 
     def cancel(self, run: RunRef) -> None:

@@ -8,6 +8,7 @@ started again.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
@@ -17,12 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from operators.runs.due import LOCAL_POLL
 from operators.runs.runner import RunRef
 from operators.runs.state_machine import Observation, Observed
 
 
 class LocalRunner:
     """A process per run; state lives in files, so an operator restart loses nothing."""
+
+    poll: dt.timedelta = LOCAL_POLL  # nothing to watch: the runs' sweep polls the files
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -6,6 +6,7 @@ reports what it sees of it, and stops it. The state machine decides; the runner 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +40,9 @@ class RunRef:
 
 class Runner(Protocol):
     """observe / submit / cancel, all idempotent and keyed by the run."""
+
+    # How often a live run is observed when no watch event brought news of its job.
+    poll: dt.timedelta
 
     def log_location(self, run: RunRef, attempt: int) -> str:
         """Where the log of an attempt is (a path, or a pod to ask for)."""
