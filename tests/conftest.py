@@ -13,7 +13,7 @@ import pytest
 from nidc.local.platform import LocalPlatform
 from tests.cluster import tenant_ready
 from tests.file_durations import PLUGIN_NAME, Budgets, FileDurations, charge_shared
-from tests.folder_markers import mark_by_folder
+from tests.markers import deselect_opt_in, mark_by_folder
 from tests.operator_process import OperatorProcess
 
 
@@ -25,6 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mark_by_folder(items)
+    deselect_opt_in(config, items)
 
 
 @pytest.fixture(scope="session")

@@ -111,7 +111,9 @@ class FileDurations:
         write(f"{total:7.1f} s  whole run (budget {self.budgets.run:.0f} s)")
         over = over_budget(measured, self.budgets)
         if total > self.budgets.run:
-            over.append(f"the whole run: {total:.0f} s, over its budget of {self.budgets.run:.0f} s")
+            over.append(
+                f"the whole run: {total:.0f} s, over its budget of {self.budgets.run:.0f} s"
+            )
         for line in over:
             terminalreporter.write_line(f"OVER BUDGET: {line}", red=True, bold=True)
 

@@ -1,4 +1,4 @@
-"""The tier markers come from the folder (tests/folder_markers.py), and `-m` selects by them."""
+"""Markers given at collection (tests/markers.py): tiers by folder, gpu and soak opt-in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.folder_markers import tier_of
+from tests.markers import opt_in_wanted, tier_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,3 +55,27 @@ def test_minus_m_unit_selects_every_unit_test_and_no_integration_test() -> None:
     assert len(in_errors_file) >= 6
     assert selected == in_errors_file
     assert collected("-m", "not unit", "tests/unit") == []
+
+
+def test_gpu_and_soak_run_only_when_the_expression_names_them() -> None:
+    assert opt_in_wanted("unit") == set()
+    assert opt_in_wanted("integration and not slow") == set()
+    assert opt_in_wanted("soak") == {"soak"}
+    assert opt_in_wanted("not gpu and not soak") == {"gpu", "soak"}
+    assert opt_in_wanted("gpuish") == set()
+
+
+def test_minus_m_unit_leaves_out_the_gpu_unit_test_and_minus_m_gpu_selects_it() -> None:
+    runner_file = "tests/unit/test_kubernetes_runner_build.py"
+    gpu_test = f"{runner_file}::test_gpu_discovery_script_on_a_real_gpu"
+    unit = collected("-m", "unit", runner_file)
+    assert unit and gpu_test not in unit
+    assert collected("-m", "gpu", runner_file) == [gpu_test]
+
+
+def test_minus_m_integration_leaves_out_the_soak_loops() -> None:
+    crash = "tests/integration/test_ingest_crash.py"
+    assert collected("-m", "integration", crash) == [
+        f"{crash}::test_kill_ingest_job_mid_write[5-kills]"
+    ]
+    assert collected("-m", "soak", crash) == [f"{crash}::test_kill_ingest_job_mid_write[20-kills]"]
