@@ -10,12 +10,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from nidc.api.common import API_VERSION
 from nidc.api.pipeline_run import Phase
+from nidc.api.schema import API_VERSION
+from nidc.crash_points import crash_point
 from nidc.kube import get, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
-from operators.crash_points import crash_point
 from operators.events import post_event
 from operators.metrics import record_run_transition
 from operators.runs.due import JobReport, next_step_at, report_for

@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from nidc.api.common import API_VERSION, GROUP, VERSION
+from nidc.api.schema import API_VERSION, GROUP, VERSION
 from nidc.kube import get
 from operators.context import OperatorContext
 from operators.errors import NotReadyError

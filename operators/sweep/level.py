@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from nidc.api.common import API_VERSION
+from nidc.api.schema import API_VERSION
 from nidc.kube import get, patch_status
 from operators.context import OperatorContext
 from operators.events import post_transition
