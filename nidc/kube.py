@@ -224,3 +224,13 @@ def delete(
     except client.exceptions.ApiException as error:
         if error.status != 404:
             raise
+
+
+def server_metrics(api: client.ApiClient) -> str:
+    """The API server's own /metrics (Prometheus text), as an admin may read them."""
+    method, url, headers, body, post_params = api.param_serialize(
+        method="GET", resource_path="/metrics", auth_settings=["BearerToken"]
+    )
+    response = api.call_api(method, url, headers, body, post_params)
+    data: bytes = response.read()
+    return data.decode()

@@ -1,0 +1,36 @@
+"""bench/api_requests.py: the API server's request counters, parsed and subtracted."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.api_requests import difference, parse_requests, render_writes, writes
+
+pytestmark = pytest.mark.unit
+
+BEFORE = """# HELP apiserver_request_total Counter of apiserver requests
+# TYPE apiserver_request_total counter
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 10
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="nidc.io",resource="pipelineruns",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 4
+apiserver_request_total{code="200",component="apiserver",dry_run="All",group="batch",resource="jobs",scope="resource",subresource="",verb="APPLY",version="v1"} 7
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="namespace",subresource="",verb="LIST",version="v1"} 3
+apiserver_request_duration_seconds_bucket{le="0.1",verb="GET"} 99
+"""
+AFTER = BEFORE.replace("} 10\n", "} 30\n").replace("} 4\n", "} 14\n").replace("} 3\n", "} 5\n")
+
+
+def test_counts_by_verb_and_resource_without_dry_runs() -> None:
+    counts = parse_requests(BEFORE)
+    assert counts[("POST", "events")] == 10
+    assert counts[("PATCH", "pipelineruns/status")] == 4
+    assert ("APPLY", "jobs") not in counts  # a dry run stores nothing
+    assert counts[("LIST", "pods")] == 3
+
+
+def test_the_difference_is_what_happened_between_two_readings() -> None:
+    delta = difference(parse_requests(BEFORE), parse_requests(AFTER))
+    assert writes(delta) == {("POST", "events"): 20, ("PATCH", "pipelineruns/status"): 10}
+    table = "\n".join(render_writes({"ours": (delta, 10)}))
+    assert "| POST events | 2.00 |" in table
+    assert "| **all writes** | **3.00** |" in table
+    assert "| reads (GET, LIST) | 0.20 |" in table
