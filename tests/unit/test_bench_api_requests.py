@@ -8,14 +8,27 @@ from bench.api_requests import difference, parse_requests, render_writes, writes
 
 pytestmark = pytest.mark.unit
 
-BEFORE = """# HELP apiserver_request_total Counter of apiserver requests
-# TYPE apiserver_request_total counter
-apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 10
-apiserver_request_total{code="200",component="apiserver",dry_run="",group="nidc.io",resource="pipelineruns",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 4
-apiserver_request_total{code="200",component="apiserver",dry_run="All",group="batch",resource="jobs",scope="resource",subresource="",verb="APPLY",version="v1"} 7
-apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="namespace",subresource="",verb="LIST",version="v1"} 3
-apiserver_request_duration_seconds_bucket{le="0.1",verb="GET"} 99
-"""
+
+def sample(resource: str, verb: str, value: int, subresource: str = "", dry_run: str = "") -> str:
+    labels = (
+        f'code="200",component="apiserver",dry_run="{dry_run}",group="",resource="{resource}",'
+        f'scope="resource",subresource="{subresource}",verb="{verb}",version="v1"'
+    )
+    return f"apiserver_request_total{{{labels}}} {value}"
+
+
+BEFORE = "\n".join(
+    [
+        "# HELP apiserver_request_total Counter of apiserver requests",
+        "# TYPE apiserver_request_total counter",
+        sample("events", "POST", 10),
+        sample("pipelineruns", "PATCH", 4, subresource="status"),
+        sample("jobs", "APPLY", 7, dry_run="All"),
+        sample("pods", "LIST", 3),
+        'apiserver_request_duration_seconds_bucket{le="0.1",verb="GET"} 99',
+        "",
+    ]
+)
 AFTER = BEFORE.replace("} 10\n", "} 30\n").replace("} 4\n", "} 14\n").replace("} 3\n", "} 5\n")
 
 
