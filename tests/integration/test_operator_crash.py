@@ -165,7 +165,7 @@ def crash_and_recover(
     ).put_object(f"tenant-{TENANT}", f"landing/{prefix}readings.csv", io.BytesIO(csv), len(csv))
 
     def delete_products() -> None:
-        # After the checks: a hundred products left behind would keep the operator's timers
+        # After the checks: a hundred products left behind would keep the operator's sweeps
         # busy for every test that follows.
         for name in names:
             delete(tenants, "nidc.io/v1alpha1", "DataProduct", name, TENANT)
