@@ -141,7 +141,7 @@ def device(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Device]:
         assert broker is not None
         # The collector's persistent session must exist before the gateway publishes: start
         # the gateway from the test once the collector subscribed (see start_gateway).
-        yield_device.body["x-gateway-args"] = ["--port", str(broker.port), *args]  # type: ignore[index]
+        yield_device.body["x-gateway-args"] = ["--port", str(broker.port), *args]
     try:
         yield yield_device
     finally:
