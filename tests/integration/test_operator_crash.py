@@ -40,11 +40,11 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
 from nidc.local.process import processes_mentioning
 from nidc.local.state import free_port
-from operators.crash_points import POINTS
 from operators.dataproduct.build import TERMINAL
 from operators.datasource.build import collector_name
 from operators.runs.kubernetes_build import ATTEMPT_LABEL, RUN_LABEL
