@@ -33,7 +33,7 @@ from stacks.components.control_plane import build_control_plane as render_contro
 from stacks.components.telemetry import OTLP_GRPC, build_collector_config, build_telemetry
 from stacks.config import read_settings, read_stack_file
 from stacks.manifests import ArgsError
-from tests.unit.stacks.conftest import TLS, RecordingMocks
+from tests.unit.stacks.conftest import TLS, RecordingMocks, pulumi_test
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -207,7 +207,7 @@ def test_bad_pools_in_the_stack_config_are_refused_naming_the_key() -> None:
         read_settings(values, SECRETS)
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_control_plane_registers_the_pools_config_map_and_deployment(
     mocks: RecordingMocks,
 ) -> Any:
