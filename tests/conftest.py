@@ -56,8 +56,8 @@ def platform_env(platform: LocalPlatform) -> dict[str, Any]:
 def operator(platform: LocalPlatform) -> Iterator[OperatorProcess]:
     """`nidc operator run` on the session's platform, as a real process.
 
-    After the session the log is scanned for tracebacks (a reconciler that crashed is a failure
-    even when the tests around it passed).
+    Each test that uses it fails when the operator logged a traceback while it ran
+    (`operator_log_is_clean`); the session's end checks only what came after the last test.
     """
     log = platform.state.log("operator-tests")
     log.write_text("")
@@ -65,8 +65,32 @@ def operator(platform: LocalPlatform) -> Iterator[OperatorProcess]:
     process.start()
     yield process
     process.stop()
-    tracebacks = process.tracebacks()
-    assert not tracebacks, f"operator log has {len(tracebacks)} tracebacks: see {log}"
+    tracebacks = process.tracebacks(since=OPERATOR_LOG_SCANNED.get("upto", 0))
+    assert not tracebacks, (
+        f"operator log has {len(tracebacks)} tracebacks after the last test: {log}"
+    )
+
+
+# How far the per-test scans have read the operator's log.
+OPERATOR_LOG_SCANNED: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def operator_log_is_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A traceback the operator logs during a test fails that test (a reconciler that crashed
+    is a failure even when the test's own checks passed)."""
+    if "operator" not in request.fixturenames:
+        yield
+        return
+    operator: OperatorProcess = request.getfixturevalue("operator")
+    since = operator.log_size()
+    yield
+    OPERATOR_LOG_SCANNED["upto"] = operator.log_size()
+    tracebacks = operator.tracebacks(since=since)
+    assert not tracebacks, (
+        f"the operator logged {len(tracebacks)} traceback(s) during this test ({operator.log}); "
+        f"the first:\n{tracebacks[0]}"
+    )
 
 
 TENANT_EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "demo-factory"

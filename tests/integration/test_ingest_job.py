@@ -398,9 +398,16 @@ def test_one_writer_per_table(tenant_spark: SparkSession, store: Minio, tag: str
     retry.acquire()
     with pytest.raises(LeaseLostError):
         first.renew()
-    # Expired: another run takes it over, and the old holder cannot commit any more.
-    time.sleep(2.5)
-    other.acquire()
+    # Expired: another run takes it over (once the 2 s TTL ran out), and the old holder cannot
+    # commit any more.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            other.acquire()
+            break
+        except LeaseBusyError:
+            assert time.monotonic() < deadline, "the lease never expired"
+            time.sleep(0.2)
     with pytest.raises(LeaseLostError):
         retry.renew()
     other.renew()
