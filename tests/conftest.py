@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 import pytest
 
 from nidc.local.platform import LocalPlatform
-from tests.cluster import tenant_ready
+from tests.cluster import condition, tenant_ready
 from tests.file_durations import PLUGIN_NAME, Budgets, FileDurations, charge_shared
 from tests.markers import deselect_opt_in, mark_by_folder
 from tests.operator_process import OperatorProcess
+from tests.peer_center import PeerObjectStore, publish_peer
+from tests.shared_tenant import SharedTenant
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -184,3 +187,65 @@ def line_sensors(tenants: Any, tenant_spark: Any) -> str:
         },
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def national(
+    platform: LocalPlatform, platform_env: dict[str, Any], tenants: Any
+) -> Iterator[PeerObjectStore]:
+    """The national center's object store (a second real MinIO), its login in OpenBao and the
+    peer list published, as a platform engineer does on a cluster (tests/peer_center.py)."""
+    folder = platform.state.root / "peer-national"
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh center each session
+    with PeerObjectStore(platform.state.root, folder, platform_env["ca_file"]) as store:
+        publish_peer(store, "national", platform_env, tenants)
+        yield store
+
+
+@pytest.fixture(scope="session")
+def shared_tenant(
+    tenants: Any, operator: OperatorProcess, line_sensors: str, national: PeerObjectStore
+) -> SharedTenant:
+    """One tenant with a source, a product (one Spark run) and a replica at the national center,
+    made once per session: a capability that needs them reuses these instead of its own JVMs.
+    Tests may read them; they must not change or delete them."""
+    from nidc.kube import apply, get
+
+    namespace, product, replication = "steel-plant", "shared-line-counts", "shared-to-national"
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataProduct",
+            "metadata": {"name": product, "namespace": namespace},
+            "spec": {
+                "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
+                "transform": {
+                    "sql": "SELECT line, count(*) AS samples FROM line_sensors GROUP BY line"
+                },
+                "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
+                "grade": 1,
+                "targetTable": "silver.shared_line_counts",
+            },
+        },
+    )
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataReplication",
+            "metadata": {"name": replication, "namespace": namespace},
+            "spec": {"table": {"kind": "DataProduct", "name": product}, "destination": "national"},
+        },
+    )
+    deadline = time.monotonic() + 900  # a Spark run and a copy job on two loaded cores
+    while True:
+        found = get(tenants, "nidc.io/v1alpha1", "DataReplication", replication, namespace)
+        if found and condition(found, "Ready").get("status") == "True":
+            break
+        status = found and found.get("status")
+        assert time.monotonic() < deadline, f"{replication} never Ready: {status}; {operator}"
+        time.sleep(2)
+    return SharedTenant(
+        tenants, namespace, "line-sensors", line_sensors, product, replication, found
+    )
