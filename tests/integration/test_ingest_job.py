@@ -24,7 +24,7 @@ from nidc.simulators.mes_database import READER, MesDatabase
 from spark_jobs import delta_log
 from spark_jobs.ingest import IngestJob, SchemaDriftError, _ingest_one_batch, ingest
 from spark_jobs.ingest_values import decide_schema
-from spark_jobs.table_lease import LEASE_NAME, LeaseBusyError, LeaseLostError, TableLease
+from spark_jobs.table_lease import LeaseBusyError, LeaseLostError, TableLease
 from tests.landing import LANDING_SCHEMA, LandingWriter, admin_store, sample, txn_commits
 
 pytestmark = pytest.mark.integration
@@ -413,7 +413,7 @@ def test_one_writer_per_table(tenant_spark: SparkSession, store: Minio, tag: str
     other.renew()
     other.release()
     assert not any(
-        o.object_name.endswith(LEASE_NAME)
+        o.object_name.endswith("_nidc_writer_lease.json")
         for o in store.list_objects(BUCKET, f"it-{tag}/bronze/leased/")
     )
     # ingest() holds the lease for its run: a second run of the same table waits, then fails.

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nidc.api.spark_pool import POOL_LABEL, GpuSettings, SparkPool, default_pools
+from nidc.api.spark_pool import GpuSettings, SparkPool, default_pools
 from nidc.kube import ApiClient, ApiException, api_client, apply, delete, get, list_objects
 from nidc.local.operator_access import build_token_kubeconfig
 from nidc.local.platform import LocalPlatform
@@ -128,7 +128,7 @@ def test_server_side_dry_run_of_everything_a_submit_makes(
         if manifest["kind"] == "Job":
             template = stored["spec"]["template"]["spec"]
             assert template["containers"][0]["terminationMessagePolicy"] == "File"
-            assert template["nodeSelector"] == {POOL_LABEL: "cpu"}
+            assert template["nodeSelector"] == {"nidc.io/pool": "cpu"}
     # Dry-run stored nothing.
     assert get(operator_api, "batch/v1", "Job", attempt_name(run, 1), TENANT) is None
     assert get(operator_api, "v1", "ConfigMap", attempt_name(run, 1), TENANT) is None
@@ -148,7 +148,7 @@ def test_server_side_dry_run_of_everything_a_submit_makes(
 def test_the_server_refuses_more_gpus_than_the_tenant_quota(driver_api: ApiClient) -> None:
     greedy = SparkPool(
         name="gpu",
-        node_selector={POOL_LABEL: "gpu"},
+        node_selector={"nidc.io/pool": "gpu"},
         tolerations=default_pools()["gpu"].tolerations,
         gpu=GpuSettings(amount_per_executor=3),  # steel-plant's quota: 2 GPUs
     )
@@ -300,7 +300,9 @@ def cancel_a_waiting_attempt(operator_api: ApiClient, name: str, secret: str) ->
     owner = get(operator_api, "nidc.io/v1alpha1", "PipelineRun", name, TENANT)
     assert owner is not None
     stuck = SparkPool(
-        name="stuck", node_selector={POOL_LABEL: "cpu"}, driver_node_selector={POOL_LABEL: "none"}
+        name="stuck",
+        node_selector={"nidc.io/pool": "cpu"},
+        driver_node_selector={"nidc.io/pool": "none"},
     )
     runner = KubernetesRunner(
         operator_api, KubernetesJobSettings(image=SETTINGS.image, pools={"stuck": stuck})

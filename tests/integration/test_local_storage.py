@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from nidc.kube import api_client, apply, delete, get
-from nidc.local.servers.kube_controller_manager import STORAGE_CLASS
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +36,8 @@ def test_claim_binds_and_its_volume_is_deleted_with_it(platform_env: dict[str, A
         ).get("phase") != "Bound":
             assert time.monotonic() < deadline, f"claim not bound: {claim.get('status')}"
             time.sleep(0.5)
-        assert claim["spec"]["storageClassName"] == STORAGE_CLASS
+        # The default class by its documented name, written out (not the code's constant).
+        assert claim["spec"]["storageClassName"] == "nidc-local"
         volume_name = claim["spec"]["volumeName"]
         volume = get(api, "v1", "PersistentVolume", volume_name)
         assert volume is not None

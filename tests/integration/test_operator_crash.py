@@ -45,7 +45,6 @@ from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
 from nidc.local.process import processes_mentioning
 from nidc.local.state import free_port
-from operators.dataproduct.build import TERMINAL
 from operators.datasource.build import collector_name
 from operators.runs.kubernetes_build import ATTEMPT_LABEL, RUN_LABEL
 from operators.runs.naming import run_name
@@ -246,7 +245,7 @@ def crash_and_recover(
         live = [
             r["metadata"]["name"]
             for r in mine
-            if (r.get("status") or {}).get("phase") not in TERMINAL
+            if (r.get("status") or {}).get("phase") not in ("Succeeded", "Failed", "Cancelled")
         ]
         if len(mine) >= len(names) + len(sources) and not live:
             break
