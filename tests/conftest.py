@@ -50,6 +50,36 @@ def platform(request: pytest.FixtureRequest) -> Iterator[LocalPlatform]:
 
 
 @pytest.fixture(scope="session")
+def second_platform_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The state folder of a second platform, one per session, for the tests that must break
+    and restart a platform or whose stacks `destroy` what the session's platform serves (the
+    nidc.io CRDs, the demo tenants): test_platform_lifecycle.py and test_stacks.py share it.
+    Whoever needs it running brings it `up` (idempotent). At the session's end `nidc local down`
+    must stop all of it: no process and no port of it left."""
+    import subprocess
+    import sys
+
+    from nidc.local import process
+    from nidc.local.state import port_is_open
+
+    state_dir = tmp_path_factory.mktemp("second-platform") / "platform"
+    yield state_dir
+    if not state_dir.exists():
+        return
+    down = subprocess.run(
+        [sys.executable, "-m", "nidc.cli", "local", "down"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NIDC_STATE_DIR": str(state_dir)},
+    )
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert process.processes_mentioning(str(state_dir)) == []
+    ports = LocalPlatform(state_dir).state.read_endpoints().get("ports", {})
+    assert [name for name, port in ports.items() if port_is_open(port)] == []
+
+
+@pytest.fixture(scope="session")
 def platform_env(platform: LocalPlatform) -> dict[str, Any]:
     """endpoints.json plus client paths (`nidc local env --json`)."""
     return platform.env()

@@ -50,16 +50,14 @@ def leftovers(api: client.ApiClient) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fresh_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    """A platform of their own: the session's cluster already holds the operator's CRDs and the
-    example tenants, and these tests prove that `destroy` leaves nothing behind."""
-    platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("stacks") / "platform")
-    # One `up`: each server waits for its readiness with a deadline sized for a loaded machine.
+def fresh_platform(second_platform_dir: Path) -> LocalPlatform:
+    """The session's second platform (tests/conftest.py), not the session's own: that cluster
+    holds the operator's CRDs and the example tenants, and these tests prove that `destroy`
+    leaves nothing behind. One `up`: each server waits for its readiness with a deadline sized
+    for a loaded machine; a platform the lifecycle test left running is reused."""
+    platform = LocalPlatform(state_dir=second_platform_dir)
     platform.up()
-    try:
-        yield platform
-    finally:
-        platform.down()
+    return platform
 
 
 @pytest.fixture
