@@ -50,6 +50,14 @@ class TraceWatch:
             time.sleep(0.1)
 
 
+def function_name(record: dict[str, Any]) -> str:
+    """The traced handler's name (`admin.UserInfo`); MinIO versions spell the key differently."""
+    for key in ("funcname", "funcName", "FuncName"):
+        if key in record:
+            return str(record[key])
+    return ""
+
+
 def _open_stream(platform_env: dict[str, Any]) -> Any:
     s3 = platform_env["servers"]["minio"]
     url = urlsplit(f"{s3['url']}/minio/admin/v3/trace?{TRACE_QUERY}")
@@ -96,7 +104,7 @@ def watch_requests(platform_env: dict[str, Any]) -> Iterator[TraceWatch]:
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
-                        watch._add(str(json.loads(line).get("funcName", "")))
+                        watch._add(function_name(json.loads(line)))
         except Exception as error:  # the stream is closed at the end: that is how it stops
             watch.error = error
 
