@@ -39,12 +39,12 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.api.pipeline_run import TERMINAL
 from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
 from nidc.local.process import processes_mentioning
 from nidc.local.state import free_port
-from operators.dataproduct.build import TERMINAL
 from operators.datasource.build import collector_name
 from operators.runs.kubernetes_build import ATTEMPT_LABEL, RUN_LABEL
 from operators.runs.naming import run_name

@@ -14,8 +14,8 @@ from nidc.telemetry.logs import TraceIdFilter
 from operators.liveness import Heartbeat, build_heartbeat_lease, watch_silence
 from operators.metrics import outcome_of
 from operators.peering import active_peer_above, priority_from_start
-from operators.pipelinerun.reconcile import describe_transition
 from operators.runs.state_machine import RunStatus
+from operators.runs.transitions import describe_transition
 
 pytestmark = pytest.mark.unit
 
