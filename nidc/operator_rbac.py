@@ -46,7 +46,8 @@ def build_operator_cluster_role() -> dict[str, Any]:
             "verbs": ["get", "list", "watch", "create", "patch"],
         },
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": READ},
+        # Device collectors run as one-replica Deployments (operators/collectors/kubernetes.py).
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": MANAGE},
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": MANAGE},
         {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": MANAGE},
         {
