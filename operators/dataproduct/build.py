@@ -9,7 +9,13 @@ from typing import Any
 from nidc.api.addressing import table_path, view_name
 from nidc.api.data_product import ConcurrencyPolicy, DataProduct
 from nidc.api.job_specs import JobSpecBase, TransformInput, TransformJob
-from operators.conditions import Outcome, Problem, build_conditions, problem_outcome, rfc3339
+from operators.reconciling.conditions import (
+    Outcome,
+    Problem,
+    build_conditions,
+    problem_outcome,
+    rfc3339,
+)
 from operators.runs.plan import (
     Plan,
     RunHistory,

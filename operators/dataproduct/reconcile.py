@@ -14,9 +14,9 @@ from nidc.api.addressing import TenantNames, delta_log_key
 from nidc.api.data_product import DataProduct
 from nidc.api.schema import API_VERSION
 from nidc.kube import get
-from operators.conditions import Problem, invalid_spec_status
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
 from operators.dataproduct.build import build_job, build_run, build_status, plan_runs, validate
+from operators.reconciling.conditions import Problem, invalid_spec_status
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import RunHistory
 

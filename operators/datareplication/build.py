@@ -10,7 +10,13 @@ from nidc.api.addressing import split_table, table_path
 from nidc.api.data_replication import DataReplication
 from nidc.api.job_specs import JobSpecBase, ReplicateDestination, ReplicateJob, ReplicateSource
 from nidc.governance.replication import Decision, Peer
-from operators.conditions import Outcome, Problem, build_conditions, problem_outcome, rfc3339
+from operators.reconciling.conditions import (
+    Outcome,
+    Problem,
+    build_conditions,
+    problem_outcome,
+    rfc3339,
+)
 from operators.runs.plan import (
     Plan,
     RunHistory,

@@ -27,8 +27,7 @@ from nidc.governance.replication import (
     parse_config,
 )
 from nidc.kube import get
-from operators.conditions import Problem, invalid_spec_status
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
 from operators.datareplication.build import (
     Target,
     build_copy_run,
@@ -36,6 +35,7 @@ from operators.datareplication.build import (
     build_status,
     plan_copies,
 )
+from operators.reconciling.conditions import Problem, invalid_spec_status
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import RunHistory
 

@@ -22,7 +22,13 @@ from nidc.api.job_specs import (
     JobSpecBase,
     LandingInput,
 )
-from operators.conditions import Outcome, Problem, build_conditions, problem_outcome, rfc3339
+from operators.reconciling.conditions import (
+    Outcome,
+    Problem,
+    build_conditions,
+    problem_outcome,
+    rfc3339,
+)
 from operators.runs.plan import (
     Plan,
     RunHistory,

@@ -26,8 +26,7 @@ from nidc.collector.config import (
     build_collector_config,
 )
 from nidc.crash_points import crash_point
-from operators.conditions import Problem, invalid_spec_status
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
 from operators.datasource.build import (
     CollectorState,
     build_ingest_job,
@@ -39,6 +38,7 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
+from operators.reconciling.conditions import Problem, invalid_spec_status
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import RunHistory
 

@@ -14,7 +14,7 @@ from nidc.api.pipeline_run import Phase, PipelineRun
 from nidc.crash_points import crash_point
 from nidc.kube import patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
 from operators.runs.runner import RunRef
 from operators.runs.state_machine import Action, decide
 from operators.runs.transitions import announce, limits, read_status, write_status

@@ -18,8 +18,8 @@ from nidc.api.schema import API_VERSION
 from nidc.crash_points import crash_point
 from nidc.kube import ApiException, apply, delete, list_objects
 from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.apply import FIELD_MANAGER, with_owner
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
+from operators.reconciling.apply import FIELD_MANAGER, with_owner
 from operators.runs.plan import Plan, RunHistory
 from operators.runs.record import PARENT_UID, RecordedRun
 from operators.runs.transitions import cancel_run

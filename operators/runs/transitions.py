@@ -14,9 +14,9 @@ from typing import Any
 from nidc.api.pipeline_run import Phase, PipelineRunSpec
 from nidc.api.schema import GROUP
 from nidc.kube import annotate, patch_status
-from operators.context import OperatorContext
-from operators.events import post_event
-from operators.metrics import record_run_transition
+from operators.clients.context import OperatorContext
+from operators.reconciling.events import post_event
+from operators.reconciling.metrics import record_run_transition
 from operators.runs.record import RecordedRun, format_time, parse_time
 from operators.runs.runner import RunRef
 from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, cancel

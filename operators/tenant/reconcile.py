@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from nidc.api.addressing import TenantNames
 from nidc.api.tenant import DeletionPolicy, Tenant
-from operators.apply import apply_all
-from operators.conditions import (
+from operators.clients.context import OperatorContext
+from operators.reconciling.apply import apply_all
+from operators.reconciling.conditions import (
     Outcome,
     Problem,
     build_conditions,
@@ -24,7 +25,6 @@ from operators.conditions import (
     problem_outcome,
     rfc3339,
 )
-from operators.context import OperatorContext
 from operators.tenant.build import (
     build_children,
     build_openbao_policy,

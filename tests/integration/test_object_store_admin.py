@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from nidc.local import operator_access
-from operators.object_store import ObjectStoreAdmin
-from operators.settings import OperatorSettings
+from operators.clients.object_store import ObjectStoreAdmin
+from operators.clients.settings import OperatorSettings
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,6 @@ import pytest
 
 from nidc.api.data_source import DataSource
 from operators.collectors.kubernetes import CollectorImage, build_collector_objects
-from operators.conditions import Problem
 from operators.datasource.build import (
     POLL_INTERVAL,
     RETRY_AFTER_FAILURE,
@@ -23,6 +22,7 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
+from operators.reconciling.conditions import Problem
 from operators.runs.plan import Plan, RunHistory
 
 pytestmark = pytest.mark.unit

@@ -30,12 +30,12 @@ from nidc.api.job_specs import (
 from nidc.api.pipeline_run import PipelineRunSpec
 from nidc.api.spark_pool import default_pools
 from nidc.governance.replication import Peer
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
+from operators.clients.settings import OperatorSettings
 from operators.dataproduct.build import build_job, build_run
 from operators.datareplication.build import Target, build_copy_run, build_replicate_job
 from operators.datasource.build import build_ingest_job, build_ingest_run
 from operators.runs.kubernetes_build import KubernetesJobSettings, build_pod_spec_json
-from operators.settings import OperatorSettings
 
 pytestmark = pytest.mark.unit
 

@@ -63,12 +63,20 @@ def test_the_real_tree_keeps_every_contract() -> None:
 
 # (contract id, file that gains the import, the forbidden import)
 FORBIDDEN = [
-    ("nidc-is-the-bottom-layer", "nidc/api/tenant.py", "import operators.conditions"),
+    ("nidc-is-the-bottom-layer", "nidc/api/tenant.py", "import operators.reconciling.conditions"),
     ("nidc-is-the-bottom-layer", "nidc/cli.py", "import spark_jobs.run"),
     ("jobs-and-stacks-never-import-operators", "spark_jobs/transform.py", "import operators.main"),
-    ("jobs-and-stacks-never-import-operators", "stacks/config.py", "import operators.settings"),
-    ("only-nidc-kube-talks-to-kubernetes", "operators/conditions.py", "import kubernetes.client"),
-    ("operators-never-import-jobs", "operators/context.py", "import spark_jobs.replicate"),
+    (
+        "jobs-and-stacks-never-import-operators",
+        "stacks/config.py",
+        "import operators.clients.settings",
+    ),
+    (
+        "only-nidc-kube-talks-to-kubernetes",
+        "operators/reconciling/conditions.py",
+        "import kubernetes.client",
+    ),
+    ("operators-never-import-jobs", "operators/clients/context.py", "import spark_jobs.replicate"),
     ("kinds-are-independent", "operators/datasource/build.py", "import operators.tenant.build"),
     ("kinds-are-independent", "operators/dataproduct/reconcile.py", "import operators.pipelinerun"),
 ]

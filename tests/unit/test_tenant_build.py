@@ -8,7 +8,7 @@ import pytest
 
 from nidc.api.addressing import TenantNames
 from nidc.api.tenant import Tenant, TenantSpec
-from operators.conditions import Outcome, build_conditions
+from operators.reconciling.conditions import Outcome, build_conditions
 from operators.tenant.build import (
     build_children,
     build_openbao_policy,

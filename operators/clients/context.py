@@ -20,15 +20,15 @@ from nidc.api.job_specs import (
 )
 from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
+from operators.clients.object_store import ObjectStoreAdmin
+from operators.clients.openbao import OpenBaoAdmin
+from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
-from operators.object_store import ObjectStoreAdmin
-from operators.openbao import OpenBaoAdmin
 from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
 from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import Runner
-from operators.settings import OperatorSettings
 
 
 @dataclass
