@@ -35,6 +35,10 @@ DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
 DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
 
 
+class JobSpecError(ValueError):
+    """A recorded job or a run's spec.json that does not parse (the message names the field)."""
+
+
 class JobSpecBase(Model):
     """What every recorded job carries besides its own fields."""
 
@@ -52,7 +56,7 @@ class JobSpecBase(Model):
             return cls.model_validate(logical)
         except ValidationError as error:
             kind = cls.model_fields["job"].default
-            raise ValueError(f"invalid {kind} job spec: {describe(error)}") from None
+            raise JobSpecError(f"invalid {kind} job spec: {describe(error)}") from None
 
 
 def describe(error: ValidationError) -> str:
@@ -254,7 +258,7 @@ def read_job(recorded: dict[str, Any]) -> IngestJob | TransformJob | ReplicateJo
     try:
         return _JOB_SPEC.validate_python(recorded)
     except ValidationError as error:
-        raise ValueError(f"invalid job spec: {describe(error)}") from None
+        raise JobSpecError(f"invalid job spec: {describe(error)}") from None
 
 
 # --- where the job runs (added by the runner) ------------------------------------------------
@@ -303,6 +307,6 @@ def parse_run_spec(
     try:
         runtime = JobRuntime.model_validate(runtime_part)
     except ValidationError as error:
-        raise ValueError(f"invalid job runtime: {describe(error)}") from None
+        raise JobSpecError(f"invalid job runtime: {describe(error)}") from None
     job = read_job({k: v for k, v in spec.items() if k not in RUNTIME_KEYS})
     return job, runtime

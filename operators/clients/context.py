@@ -44,7 +44,10 @@ class OperatorContext:
     cluster_collectors: KubernetesCollectors | None = None
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
-        """The recorded job plus where it runs (storage, jars); never credentials."""
+        """The recorded job plus where it runs (storage, jars); never credentials.
+
+        Raises JobSpecError (naming the field) when the recorded job does not parse."""
+        read_job(run["spec"]["job"])
         settings = self.settings
         runtime = JobRuntime(
             run=run["metadata"]["name"],

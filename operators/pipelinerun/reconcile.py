@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from nidc.api.job_specs import JobSpecError
 from nidc.api.pipeline_run import Phase, PipelineRun
 from nidc.crash_points import crash_point
 from nidc.kube import patch_status
@@ -17,7 +18,7 @@ from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.clients.context import OperatorContext
 from operators.runs.runner import RunRef
 from operators.runs.state_machine import Action, decide
-from operators.runs.transitions import announce, limits, read_status, write_status
+from operators.runs.transitions import announce, fail_invalid, limits, read_status, write_status
 
 TRACER = tracer(__name__)
 
@@ -51,10 +52,18 @@ def step(body: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Phase:
             announce(ctx, body, current, decision.status)
             crash_point("run:after-status-record")
         if decision.action is Action.SUBMIT:
-            with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
-                environment = ctx.job_environment(body)
+            try:
+                job_spec = ctx.job_spec(body)
+                with TRACER.start_as_current_span("openbao read tenant S3 credentials"):
+                    environment = ctx.job_environment(body)
+            except JobSpecError as error:
+                # No attempt can run a job its own code cannot parse: the run fails, saying why.
+                failed = fail_invalid(decision.status, str(error), now)
+                patch_status(ctx.api, body, write_status(failed, log))
+                announce(ctx, body, decision.status, failed)
+                return failed.phase
             environment["TRACEPARENT"] = current_traceparent()
-            ctx.runner.submit(ref, decision.status.attempts, ctx.job_spec(body), environment)
+            ctx.runner.submit(ref, decision.status.attempts, job_spec, environment)
             crash_point("run:after-submit")
         elif decision.action is Action.CANCEL:
             ctx.runner.cancel(ref)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any
 
 from nidc.api.pipeline_run import Phase, PipelineRunSpec
@@ -68,6 +69,12 @@ def limits(spec: PipelineRunSpec) -> Limits:
     return Limits(
         max_attempts=spec.max_attempts, timeout=dt.timedelta(seconds=spec.timeout_seconds)
     )
+
+
+def fail_invalid(status: RunStatus, reason: str, now: dt.datetime) -> RunStatus:
+    """A run whose recorded job does not parse: Failed at once, whatever attempts are left
+    (pure; another attempt would parse the same spec)."""
+    return replace(status, phase=Phase.FAILED, finished_at=now, reason=reason[:500])
 
 
 def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, bool] | None:

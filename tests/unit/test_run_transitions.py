@@ -8,11 +8,18 @@ from typing import Any
 
 import pytest
 
+from nidc.api.job_specs import JobSpecError, read_job
 from nidc.api.pipeline_run import Phase, PipelineRun
 from operators.runs.plan import RunHistory, failure_message, live_message, run_status_fields
 from operators.runs.record import GENERATION, SEQUENCE
 from operators.runs.state_machine import RunStatus
-from operators.runs.transitions import limits, read_status, write_status
+from operators.runs.transitions import (
+    describe_transition,
+    fail_invalid,
+    limits,
+    read_status,
+    write_status,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -91,3 +98,14 @@ def test_history_orders_runs_and_answers_what_every_owner_asks() -> None:
         [recorded(1, 0, "Succeeded"), *[recorded(1, s, "Failed") for s in (1, 2, 3)]], 1
     )
     assert more.to_prune(2) == ["p-g1-1"]
+
+
+def test_a_job_spec_that_does_not_parse_fails_the_run_at_once_saying_why() -> None:
+    submitted = RunStatus(phase=Phase.SUBMITTED, attempts=1, submitted_at=NOW, started_at=NOW)
+    with pytest.raises(JobSpecError, match="sql") as error:
+        read_job({"job": "transform", "tenant": "t", "inputs": [], "target": "s3a://b/t"})
+    failed = fail_invalid(submitted, str(error.value), NOW)
+    assert (failed.phase, failed.finished_at) == (Phase.FAILED, NOW)
+    assert "invalid job spec" in failed.reason and "sql" in failed.reason
+    described = describe_transition(submitted, failed)
+    assert described is not None and described[0] == "Failed" and described[2] is True
