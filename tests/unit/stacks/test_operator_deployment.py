@@ -26,8 +26,8 @@ from nidc.api.spark_pool import (
     pools_document,
     pools_from_dict,
 )
+from operators.clients.settings import OperatorSettings
 from operators.runs.kubernetes_build import KubernetesJobSettings
-from operators.settings import OperatorSettings
 from stacks.components.control_plane import ControlPlane, ControlPlaneArgs, OperatorDeployment
 from stacks.components.control_plane import build_control_plane as render_control_plane
 from stacks.components.telemetry import OTLP_GRPC, build_collector_config, build_telemetry
@@ -93,7 +93,7 @@ def mounted_files(objects: list[dict[str, Any]], root: Path) -> dict[str, str]:
 
 
 def variables_read_by_settings() -> set[str]:
-    source = (REPO / "operators" / "settings.py").read_text()
+    source = (REPO / "operators" / "clients" / "settings.py").read_text()
     return set(re.findall(r'env(?:\.get\(|\[)\s*"(NIDC_[A-Z0-9_]+)"', source))
 
 
