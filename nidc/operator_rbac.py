@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nidc.api.common import GROUP
 from nidc.api.kinds import ALL_KINDS
+from nidc.api.schema import GROUP
 
 READ = ["get", "list", "watch"]
 MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"]

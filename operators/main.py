@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from nidc.api.common import GROUP
+from nidc.api.schema import GROUP
 from nidc.kube import apply, get
 from nidc.telemetry.logs import add_trace_ids_to_root_handlers, setup_log_export
 from nidc.telemetry.metrics import setup_metrics
