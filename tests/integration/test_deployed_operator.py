@@ -4,8 +4,8 @@ The national stack (Pulumi.national.yaml, through stacks.config.read_settings an
 ControlPlane's builders, the code `pulumi up` runs) renders the operator Deployment. The test
 takes that container's environment and what it mounts (credentials Secret with the platform CA,
 the spark-pools ConfigMap), writes the mounted files under a temporary root as the kubelet would
-(so each path the environment names is re-rooted there), and starts `nidc operator run` with the
-Deployment's arguments and that environment plus only KUBECONFIG: the operator's own service
+(so each path the environment names is re-rooted there), and starts the Deployment's command
+(`python -m operators ...`) with that environment plus only KUBECONFIG: the operator's own service
 account token, its identity on a cluster.
 
 1. Cluster addresses mapped: the three variables that name in-cluster Services
@@ -13,8 +13,9 @@ account token, its identity on a cluster.
    instead, as `kubectl port-forward` would; every other variable is byte-for-byte the
    Deployment's. A tenant, a continuous OPC UA DataSource and a DataProduct are applied; a driver
    Job (built with the national image and the national cpu pool read from the mounted pools
-   file) and a collector Deployment appear, their pods are admitted, and the same manifests pass
-   a `dryRun=All` server-side apply as the operator's identity.
+   file) and a collector Deployment appear, their pods are admitted, and the same manifests
+   (under a fresh name, so as new objects) pass a `dryRun=All` server-side apply as the
+   operator's identity.
 2. Exactly the Deployment's environment (no address changed): a second continuous device source
    still gets its collector Deployment, since that path needs only the API server.
 """
@@ -35,6 +36,7 @@ import yaml
 
 from nidc.api.spark_pool import POOLS_FILE, pools_from_dict
 from nidc.kube import ApiClient, api_client, apply, delete, get, list_objects
+from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform
 from nidc.local.state import free_port
 from stacks.components.control_plane import build_control_plane
@@ -146,11 +148,11 @@ def mount_as_kubelet(objects: list[dict[str, Any]], root: Path) -> dict[str, str
 
 
 class DeployedOperator:
-    """`nidc operator run` with the Deployment's arguments and a given environment, only."""
+    """The Deployment's command and arguments with a given environment, only."""
 
     def __init__(self, container: dict[str, Any], env: dict[str, str], log: Path) -> None:
         command = list(container["command"])
-        assert command[:3] == ["python", "-m", "nidc.cli"], command
+        assert command[:3] == ["python", "-m", "operators"], command
         # The pod's liveness port is 8080 on its own network; here a free port on loopback.
         liveness = command.index("--liveness") + 1
         command[liveness] = f"http://127.0.0.1:{free_port()}/healthz"
@@ -183,8 +185,10 @@ class DeployedOperator:
             self.proc.wait(timeout=30)
 
 
-def as_reapplied(live: dict[str, Any]) -> dict[str, Any]:
-    """The manifest of a live object, as its manager applied it (server-filled fields out)."""
+def dry_run_again(api: ApiClient, live: dict[str, Any]) -> None:
+    """Server-side apply, dryRun=All, of the manifest the operator applied (the live object less
+    what the server filled in) under a fresh name, so the server validates and admits it as a
+    new object (an update of the live one would be a no-op); nothing is stored."""
     manifest = copy.deepcopy(live)
     manifest.pop("status", None)
     for key in SERVER_METADATA:
@@ -195,7 +199,12 @@ def as_reapplied(live: dict[str, Any]) -> dict[str, Any]:
         labels = manifest["spec"]["template"]["metadata"]["labels"]
         for key in JOB_CONTROLLER_LABELS:
             labels.pop(key, None)
-    return manifest
+    name = f"{live['metadata']['name']}-dry"
+    manifest["metadata"]["name"] = name
+    stored = apply(api, manifest, field_manager="nidc-operator", dry_run=True)
+    assert stored["metadata"]["name"] == name and stored["metadata"]["uid"]
+    namespace = live["metadata"]["namespace"]
+    assert get(api, live["apiVersion"], live["kind"], name, namespace) is None
 
 
 def write_delta_table(platform_env: dict[str, Any], bucket: str, prefix: str, tmp: Path) -> None:
@@ -240,9 +249,7 @@ def admin(platform_env: dict[str, Any]) -> Iterator[ApiClient]:
 @pytest.fixture(scope="module")
 def operator_kubeconfig(platform: LocalPlatform, platform_env: dict[str, Any]) -> Path:
     """CRDs and the operator's identity installed; its service account's token kubeconfig."""
-    from operators import local_run
-
-    return Path(local_run.prepare(platform_env)["KUBECONFIG"])
+    return Path(prepare_operator_access(platform_env)["KUBECONFIG"])
 
 
 def test_the_national_operator_makes_a_driver_job_and_a_collector(
@@ -358,10 +365,7 @@ def check_collector(
     config_map = get(admin, "v1", "ConfigMap", name, namespace)
     assert config_map is not None
     for manifest in (config_map, live):
-        stored = apply(
-            operator_api, as_reapplied(manifest), field_manager="nidc-operator", dry_run=True
-        )
-        assert stored["metadata"]["name"] == name
+        dry_run_again(operator_api, manifest)
 
 
 def check_driver_job(admin: ApiClient, operator_api: ApiClient, executors: int, log: Path) -> None:
@@ -402,7 +406,4 @@ def check_driver_job(admin: ApiClient, operator_api: ApiClient, executors: int, 
         log,
     )
     for manifest in (config_map, job):
-        stored = apply(
-            operator_api, as_reapplied(manifest), field_manager="nidc-operator", dry_run=True
-        )
-        assert stored["metadata"]["name"] == name
+        dry_run_again(operator_api, manifest)
