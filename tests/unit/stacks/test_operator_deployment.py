@@ -156,6 +156,8 @@ def test_the_operator_exports_all_three_signals_to_the_stacks_collector() -> Non
     for pipeline in pipelines.values():
         assert pipeline["receivers"] == ["otlp"]
         assert set(pipeline["exporters"]) <= set(exporters)
+    # Every port it serves (OTLP in, the metrics scrape) is TLS, as on every platform server.
+    assert exporters["prometheus"]["tls"]["cert_file"].endswith("tls.crt")
     env = {
         e["name"]: e["value"]
         for e in find(rendered(national()), "Deployment", "nidc-operator")["spec"]["template"][
