@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nidc.api.common import Grade
+from nidc.api.schema import Grade
 
 
 @dataclass(frozen=True)
