@@ -20,6 +20,8 @@ from nidc.kube import apply, get
 from nidc.telemetry.logs import add_trace_ids_to_root_handlers, setup_log_export
 from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
+from operators.classificationpolicy import register as classificationpolicy_register
+from operators.clusterclassificationpolicy import register as clusterclassificationpolicy_register
 from operators.context import OperatorContext
 from operators.dataproduct import register as dataproduct_register
 from operators.datareplication import register as datareplication_register
@@ -43,6 +45,8 @@ REGISTERED = (
     dataproduct_register,
     datareplication_register,
     pipelinerun_register,
+    classificationpolicy_register,
+    clusterclassificationpolicy_register,
 )
 LOGGER = logging.getLogger(__name__)
 
