@@ -210,7 +210,12 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
         both(setter("spec.points[0].minimum", 100), setter("spec.points[0].maximum", 10)),
         "spec.points",
     ),
-    ("product-sql-and-job", PRODUCT, setter("spec.transform.job", "oee"), "spec.transform"),
+    (
+        "product-sql-and-job",
+        PRODUCT,
+        setter("spec.transform.job", "anomaly_detection@1"),
+        "spec.transform",
+    ),
     ("product-neither-sql-nor-job", PRODUCT, setter("spec.transform", {}), "spec.transform"),
     (
         "range-check-without-bounds",
