@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nidc.crash_points import crash_point
 from nidc.kube import ApiClient, ApiException, apply
 from nidc.telemetry.tracing import current_traceparent, tracer
-from operators.crash_points import crash_point
 
 TRACER = tracer(__name__)
 

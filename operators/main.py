@@ -15,9 +15,9 @@ from typing import Any
 
 import kopf
 
-from nidc.api.common import GROUP
+from nidc.api.schema import GROUP
 from nidc.kube import apply, get
-from nidc.telemetry.logs import add_trace_ids_to_root_handlers
+from nidc.telemetry.logs import add_trace_ids_to_root_handlers, setup_log_export
 from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
 from operators.context import OperatorContext
@@ -67,6 +67,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     service = os.environ.get("OTEL_SERVICE_NAME", "nidc-operator")
     setup_tracing(service)
     setup_metrics(service)
+    setup_log_export(service)
     add_trace_ids_to_root_handlers()
     memo.settings = operator_settings
     memo.context = OperatorContext.create(operator_settings)

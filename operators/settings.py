@@ -1,4 +1,11 @@
-"""Where the operator finds the platform's services, read from the environment once."""
+"""Where the operator finds the platform's services, read from the environment once.
+
+The same program runs locally (`nidc operator run`: local processes, the platform's endpoints)
+and as the stack's Deployment (stacks/components/control_plane.py sets NIDC_RUNNER and
+NIDC_COLLECTOR_MODE to kubernetes, NIDC_SPARK_POOLS_FILE to the mounted pools ConfigMap, and the
+OTEL_* variables to the stack's collector); a value outside the known ones stops start-up with
+the variable's name.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RUNNERS = ("local", "kubernetes")
+COLLECTOR_MODES = ("local", "kubernetes")
 CREDENTIAL_MODES = ("openbao-agent", "secret")
 
 
@@ -50,6 +58,11 @@ class OperatorSettings:
         if self.runner not in RUNNERS:
             raise ValueError(
                 f"NIDC_RUNNER: must be one of {', '.join(RUNNERS)}, got {self.runner!r}"
+            )
+        if self.collector_mode not in COLLECTOR_MODES:
+            raise ValueError(
+                f"NIDC_COLLECTOR_MODE: must be one of {', '.join(COLLECTOR_MODES)}, "
+                f"got {self.collector_mode!r}"
             )
         if self.k8s_credentials not in CREDENTIAL_MODES:
             raise ValueError(

@@ -38,8 +38,8 @@ from pydantic import Field, ValidationError, model_validator
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
-from nidc.api.common import Model
 from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
+from nidc.api.schema import Model
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
 from spark_jobs.ingest_values import (

@@ -32,17 +32,14 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
+from nidc.crash_points import crash_point
 from nidc.telemetry.tracing import tracer
-from operators.crash_points import crash_point
 
 TRACER = tracer(__name__)
 LOG = "_delta_log"
 MANIFESTS = "_nidc_replication"
 DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
 DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
-# Where the crash tests kill the job: a version's files copied but not its commit, and right
-# after a commit (tests/integration/test_replication.py).
-JOB_CRASH_POINTS = ("replicate:before-commit", "replicate:after-commit")
 
 
 class ReplicationError(RuntimeError):

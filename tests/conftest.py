@@ -12,11 +12,24 @@ import pytest
 
 from nidc.local.platform import LocalPlatform
 from tests.cluster import tenant_ready
+from tests.file_durations import PLUGIN_NAME, Budgets, FileDurations, charge_shared
+from tests.markers import deselect_opt_in, mark_by_folder
 from tests.operator_process import OperatorProcess
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(FileDurations(Budgets.load()), PLUGIN_NAME)
+
+
+# tryfirst: the markers must be on the items before `-m` deselects by them.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_by_folder(items)
+    deselect_opt_in(config, items)
+
+
 @pytest.fixture(scope="session")
-def platform() -> Iterator[LocalPlatform]:
+def platform(request: pytest.FixtureRequest) -> Iterator[LocalPlatform]:
     """The embedded platform, started once; reused (and left running) if it already ran.
 
     A platform this session started is stopped at the end unless NIDC_KEEP_PLATFORM=1.
@@ -28,7 +41,9 @@ def platform() -> Iterator[LocalPlatform]:
     local.up()
     yield local
     if not already_running and os.environ.get("NIDC_KEEP_PLATFORM") != "1":
+        started = time.monotonic()
         local.down()
+        charge_shared(request.config, "session fixture platform (down)", time.monotonic() - started)
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,11 @@ class OperatorProcess:
         """The operator's environment, prepared once (CRDs, identity, token): a restart then
         costs only the process start, as a restarted pod would."""
         if self._prepared is None:
+            from nidc.local import operator_access
             from nidc.local.platform import LocalPlatform
-            from operators import local_run
 
             platform = LocalPlatform(state_dir=self.state_dir)
-            self._prepared = local_run.prepare(platform.env())
+            self._prepared = operator_access.prepare(platform.env())
         return self._prepared
 
     def start(

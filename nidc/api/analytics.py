@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from nidc.api.common import Model
+from nidc.api.schema import Model
 
 WindowSeconds = Annotated[
     int, Field(ge=1, le=86400, description="Length of one window, in seconds (windows per asset).")

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from nidc.api.analytics import AnalyticRef, AnalyticsParameters, analytic_parameter_rules
-from nidc.api.common import (
+from nidc.api.schema import (
     CRON,
     DNS_LABEL,
     TABLE_NAME,

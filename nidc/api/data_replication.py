@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nidc.api.common import (
+from nidc.api.schema import (
     CRON,
     DNS_LABEL,
     GradeField,

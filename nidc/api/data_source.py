@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from nidc.api.common import (
+from nidc.api.schema import (
     CRON,
     OPENBAO_PATH,
     TABLE_NAME,
@@ -160,13 +160,15 @@ class DataSourceSpec(Model):
     files: FileDrop | None = Field(default=None, description="The landing prefix (files).")
     schedule: str | None = Field(
         default=None,
-        description="Cron schedule (five fields, or @hourly etc.) for batch ingestion. "
-        "Exactly one of schedule and continuous.",
+        description="Cron schedule (five fields, or @hourly etc.) for batch ingestion of jdbc and "
+        "files sources. Exactly one of schedule and continuous; device sources (opcua, modbus, "
+        "mqtt) are always continuous (decision 0130).",
         pattern=CRON,
     )
     continuous: bool | None = Field(
         default=None,
-        description="Collect continuously (micro-batches). Exactly one of schedule and continuous.",
+        description="Collect continuously (micro-batches). Exactly one of schedule and "
+        "continuous; the only choice for opcua, modbus and mqtt.",
     )
     target_table: str = Field(
         alias="targetTable",
@@ -232,6 +234,14 @@ DATA_SOURCE_RULES = [
         "(has(self.points) && size(self.points) > 0)",
         "message": "spec.points must list at least one point for opcua, modbus and mqtt sources",
         "fieldPath": ".points",
+    },
+    {
+        # A device keeps only a short buffer (a Modbus ring of minutes, an OPC UA history and an
+        # MQTT session of bounded size): its collector runs all the time (decision 0130).
+        "rule": "!(self.type in ['opcua', 'modbus', 'mqtt']) || !has(self.schedule)",
+        "message": "opcua, modbus and mqtt sources are collected continuously, not on a "
+        "schedule: remove spec.schedule and set spec.continuous: true (decision 0130)",
+        "fieldPath": ".schedule",
     },
     {
         "rule": "self.type != 'jdbc' || has(self.table)",

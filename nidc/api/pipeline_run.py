@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import Field
 
-from nidc.api.common import Condition, Model, conditions_field
 from nidc.api.data_source import Checkpoint
+from nidc.api.schema import Condition, Model, conditions_field
 
 
 class JobType(StrEnum):

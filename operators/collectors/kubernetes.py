@@ -36,7 +36,10 @@ class CollectorImage:
 def build_collector_objects(
     source: dict[str, Any], name: str, config: dict[str, Any], image: CollectorImage
 ) -> list[dict[str, Any]]:
-    """ConfigMap and Deployment of a source's collector, owned by the source (pure)."""
+    """ServiceAccount, ConfigMap and Deployment of a source's collector (pure).
+
+    The ConfigMap and Deployment are owned by the source; the ServiceAccount is the namespace's
+    collectors' identity (the tenant's OpenBao role binds it), shared, so owned by none."""
     meta = source["metadata"]
     namespace = meta["namespace"]
     owner = {
@@ -83,6 +86,15 @@ def build_collector_objects(
         f"exec python -m nidc.collector {CONFIG_DIR}/config.json"
     )
     return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": image.service_account,
+                "namespace": namespace,
+                "labels": {k: v for k, v in labels.items() if k != "app.kubernetes.io/instance"},
+            },
+        },
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -168,7 +180,7 @@ class KubernetesCollectors:
         self.image = image
 
     def ensure_for(self, source: dict[str, Any], name: str, config: dict[str, Any]) -> str:
-        """Apply the ConfigMap and Deployment (create or adopt by name)."""
+        """Apply the ServiceAccount, ConfigMap and Deployment (create or adopt by name)."""
         for manifest in build_collector_objects(source, name, config, self.image):
             apply(self.api, manifest, field_manager=FIELD_MANAGER)
         return "applied"

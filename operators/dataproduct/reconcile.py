@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.common import API_VERSION
+from nidc.api.schema import API_VERSION
 from nidc.kube import delete, get, list_objects
 from operators.apply import record_run_in_trace
 from operators.context import OperatorContext

@@ -7,7 +7,7 @@ from typing import Any
 
 import kopf
 
-from nidc.api.common import GROUP, VERSION
+from nidc.api.schema import GROUP, VERSION
 from operators.context import OperatorContext
 from operators.dataproduct import reconcile
 from operators.errors import retry_when_unavailable

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.common import API_VERSION
+from nidc.api.schema import API_VERSION
 from nidc.governance.replication import (
     Decision,
     ReplicationConfig,

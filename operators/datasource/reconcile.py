@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.common import API_VERSION
+from nidc.api.schema import API_VERSION
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
@@ -21,10 +21,10 @@ from nidc.collector.config import (
     LandingTarget,
     build_collector_config,
 )
+from nidc.crash_points import crash_point
 from nidc.kube import list_objects
 from operators.apply import record_run_in_trace
 from operators.context import OperatorContext
-from operators.crash_points import crash_point
 from operators.datasource.build import (
     CollectorState,
     build_ingest_job,

@@ -10,12 +10,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from nidc.api.common import GROUP
 from nidc.api.pipeline_run import Phase
+from nidc.api.schema import GROUP
+from nidc.crash_points import crash_point
 from nidc.kube import annotate, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.context import OperatorContext
-from operators.crash_points import crash_point
 from operators.events import post_event
 from operators.metrics import record_run_transition
 from operators.runs.runner import RunRef

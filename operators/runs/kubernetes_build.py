@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from nidc.api.common import GROUP, VERSION
+from nidc.api.schema import GROUP, VERSION
 from nidc.api.spark_pool import POOL_LABEL, SparkPool
 from operators.runs.runner import RunRef
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nidc.api.common import API_VERSION, GROUP
 from nidc.api.pipeline_run import Phase
+from nidc.api.schema import API_VERSION, GROUP
 from operators.runs.naming import run_name
 
 PARENT_UID = f"{GROUP}/parent-uid"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.common import GROUP
+from nidc.api.schema import GROUP
 from nidc.api.tenant import TenantSpec, tenant_group
 
 TENANT_LABEL = f"{GROUP}/tenant"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nidc.api.analytics import AnalyticDefinition
-from nidc.api.common import Model
+from nidc.api.schema import Model
 from spark_jobs.analytics.device import Device, to_host
 from spark_jobs.analytics.kernel import robust_scores, window_features
 

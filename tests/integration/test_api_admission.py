@@ -160,12 +160,12 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
     ),
     # bad cron
     (
-        "modbus-bad-cron-words",
-        MODBUS,
+        "jdbc-bad-cron-words",
+        JDBC,
         setter("spec.schedule", "every five minutes"),
         "spec.schedule",
     ),
-    ("modbus-bad-cron-fields", MODBUS, setter("spec.schedule", "*/5 * *"), "spec.schedule"),
+    ("jdbc-bad-cron-fields", JDBC, setter("spec.schedule", "*/5 * *"), "spec.schedule"),
     (
         "product-bad-cron",
         ("DataProduct", "furnace-anomalies"),
@@ -339,6 +339,24 @@ def test_invalid_resource_is_rejected_naming_the_field(
     mutation(obj)
     message = rejection(api, obj)
     assert field in message, message
+
+
+@pytest.mark.parametrize(
+    "base", [SOURCE, MODBUS, ("DataSource", "line-gateway")], ids=lambda b: b[1]
+)
+def test_a_device_source_on_a_schedule_is_refused_saying_why(
+    api: Any, namespace: str, base: tuple[str, str]
+) -> None:
+    """Decision 0130: devices are collected continuously; a schedule used to land nothing."""
+    continuous = prepare(base, namespace)
+    submit(api, continuous)  # the example as it is: continuous
+    scheduled = prepare(base, namespace)
+    del scheduled["spec"]["continuous"]
+    scheduled["spec"]["schedule"] = "*/5 * * * *"
+    message = rejection(api, scheduled)
+    assert "spec.schedule" in message, message
+    assert "collected continuously, not on a schedule" in message, message
+    assert "set spec.continuous: true" in message, message
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,8 @@ import yaml
 
 from nidc.api.spark_pool import POOL_LABEL, GpuSettings, SparkPool, default_pools
 from nidc.kube import ApiClient, ApiException, api_client, apply, delete, get, list_objects
+from nidc.local.operator_access import build_token_kubeconfig
 from nidc.local.platform import LocalPlatform
-from operators.local_run import build_token_kubeconfig
 from operators.runs.kubernetes_build import (
     KubernetesJobSettings,
     attempt_name,

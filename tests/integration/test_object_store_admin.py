@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from operators import local_run
+from nidc.local import operator_access
 from operators.object_store import ObjectStoreAdmin
 from operators.settings import OperatorSettings
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_user_exists_answers_for_one_user_without_listing_all(
     platform_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in local_run.prepare(platform_env).items():
+    for key, value in operator_access.prepare(platform_env).items():
         monkeypatch.setenv(key, value)
     store = ObjectStoreAdmin(OperatorSettings.from_env())
     user = f"probe-{uuid.uuid4().hex[:8]}"

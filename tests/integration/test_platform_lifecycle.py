@@ -1,9 +1,11 @@
-"""`up`, `status` after a kill -9, `up` again, and `down`, on a platform of the test's own."""
+"""A failed `up` that leaves nothing running, then `up`, `status` after a kill -9, `up` again,
+and `down`, on a platform of the test's own."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +40,34 @@ def bao_client(platform: LocalPlatform) -> hvac.Client:
     )
 
 
+def up_with_openbao_port_taken(state_dir: Path) -> None:
+    """`up` on a new state folder fails at OpenBao, after six servers started, and stops them."""
+    port = LocalPlatform(state_dir).state.port("openbao")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        failed = nidc(state_dir, "local", "up")
+    assert failed.returncode != 0
+    assert f"openbao: port(s) openbao={port} are taken" in failed.stderr, failed.stderr[-3000:]
+    started = [ln.split()[0] for ln in failed.stderr.splitlines() if "started," in ln]
+    assert started == [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+        "minio",
+    ], failed.stderr[-3000:]
+    assert "up failed: stopping" in failed.stderr
+    assert process.processes_mentioning(str(state_dir)) == []
+    ports = LocalPlatform(state_dir).state.read_endpoints()["ports"]
+    assert [name for name, p in ports.items() if p != port and port_is_open(p)] == []
+    assert not any((state_dir / "pids").glob("*.pid"))
+
+
 def test_kill_status_up_down(tmp_path: Path) -> None:
     state_dir = tmp_path / "platform"
+    up_with_openbao_port_taken(state_dir)
     first = nidc(state_dir, "local", "up")
     assert first.returncode == 0, first.stderr[-3000:]
     platform = LocalPlatform(state_dir)

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from nidc.kube import api_client
-from nidc.local.platform import LocalPlatform, PlatformError
+from nidc.local.platform import LocalPlatform
 from nidc.local.pulumi_workspace import StackWorkspace
 from tests.stack_workspace import workspace
 
@@ -55,10 +55,8 @@ def fresh_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPl
     """A platform of their own: the session's cluster already holds the operator's CRDs and the
     example tenants, and these tests prove that `destroy` leaves nothing behind."""
     platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("stacks") / "platform")
-    try:
-        platform.up()
-    except PlatformError:
-        platform.up()  # `up` repairs: a server slow to answer on a loaded machine gets a second go
+    # One `up`: each server waits for its readiness with a deadline sized for a loaded machine.
+    platform.up()
     try:
         yield platform
     finally:

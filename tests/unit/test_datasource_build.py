@@ -142,10 +142,14 @@ def test_status_waits_for_the_collector() -> None:
 def test_collector_deployment_holds_no_secret_and_recreates() -> None:
     body = source(credentials={"openBaoPath": "secret/data/tenants/steel-plant/cnc"})
     name = collector_name(body)
-    config_map, deployment = build_collector_objects(
+    account, config_map, deployment = build_collector_objects(
         body, name, {"source": "cnc"}, CollectorImage("registry.example/nidc-collector:1")
     )
     assert name == "steel-plant-cnc-0b1c2d3e"
+    # The pod's service account is made with it (a missing one leaves the Deployment podless).
+    assert account["kind"] == "ServiceAccount"
+    pod_account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    assert account["metadata"]["name"] == pod_account
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert deployment["metadata"]["ownerReferences"][0]["uid"] == UID

@@ -17,6 +17,7 @@ from nidc.api.spark_pool import (
     SparkPool,
     default_pools,
     load_pools,
+    pools_document,
     pools_from_dict,
 )
 from nidc.kube import ApiClient
@@ -119,13 +120,8 @@ def test_default_pools_match_the_kwok_nodes() -> None:
 
 
 def test_pools_round_trip_through_plain_data(tmp_path: Path) -> None:
-    published = {"pools": {name: pool.to_dict() for name, pool in default_pools().items()}}
-    for name, pool in published["pools"].items():
-        pool.pop("name")
-        assert json.dumps(pool)  # plain data the stacks can publish
-        published["pools"][name] = pool
     path = tmp_path / "pools.json"
-    path.write_text(json.dumps(published))
+    path.write_text(pools_document(default_pools().values()))  # what the stack publishes
     assert load_pools(path) == default_pools()
     assert load_pools(None) == default_pools()
 

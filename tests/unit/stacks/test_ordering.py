@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from nidc.api.common import GROUP
 from nidc.api.kinds import TENANT
+from nidc.api.schema import GROUP
 from stacks.components.control_plane import (
     ControlPlane,
     ControlPlaneArgs,

@@ -1,4 +1,5 @@
-"""Types every custom resource shares: grades, domains, conditions, references, run summaries."""
+"""The vocabulary of every kind's schema: API group, base model, name patterns, grades, domains,
+conditions, references and run summaries."""
 
 from __future__ import annotations
 

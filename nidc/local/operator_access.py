@@ -1,8 +1,9 @@
-"""Run the operator against the embedded local platform, as its own service account.
+"""The operator's access to the embedded local platform: CRDs, its identity, its environment.
 
 Locally the operator runs as a process, but with exactly the identity and RBAC it has on a
-cluster (the `nidc-operator` service account and ClusterRole from operators/rbac.py): a missing
-permission shows up here, not first in production.
+cluster (the `nidc-operator` service account and ClusterRole from nidc/operator_rbac.py): a
+missing permission shows up here, not first in production. `prepare` returns the environment
+`python -m operators` reads (operators/settings.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nidc.api.kinds import ALL_KINDS
 from nidc.api.kopf_peering import build_peering_crd, build_peering_object
 from nidc.kube import api_client, apply, apply_when_served, service_account_token
 from nidc.local.pki import TRUSTSTORE_PASSWORD, CertificateAuthority, write_private
-from operators.rbac import OPERATOR_NAME, OPERATOR_NAMESPACE, build_operator_identity
+from nidc.operator_rbac import OPERATOR_NAME, OPERATOR_NAMESPACE, build_operator_identity
 
 TOKEN_SECONDS = 24 * 3600
 

@@ -1,4 +1,4 @@
-"""Fail points for the crash tests (in the manner of etcd's gofail).
+"""Fail points for the crash tests (in the manner of etcd's gofail), for operators and jobs alike.
 
 `NIDC_CRASH_AT=<point>` makes the process kill itself with SIGKILL the first time it reaches
 that point, exactly as `kill -9` at that line would. Unset (always, outside the crash tests) it
@@ -22,6 +22,9 @@ POINTS = (
 )
 # The DataReplication reconciler's points (the same record_run): its own test kills there.
 REPLICATION_POINTS = ("datareplication:before-run-record", "datareplication:after-run-record")
+# The replicate job's points: a version's files copied but not its commit, and right after a
+# commit (tests/integration/test_replication.py).
+JOB_CRASH_POINTS = ("replicate:before-commit", "replicate:after-commit")
 
 
 def crash_point(name: str) -> None:
