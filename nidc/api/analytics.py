@@ -23,7 +23,7 @@ WindowSeconds = Annotated[
 SampleRateHz = Annotated[
     float,
     Field(
-        gt=0.0,
+        ge=0.001,
         le=1.0e6,
         description="Samples per second; without it, taken from the median sample spacing.",
     ),
@@ -39,7 +39,7 @@ BandEdgesHz = Annotated[
 Threshold = Annotated[
     float,
     Field(
-        gt=0.0,
+        ge=1.0,
         le=100.0,
         description="A window is anomalous when its largest robust z-score over its features "
         "exceeds this.",

@@ -71,7 +71,7 @@ def test_parameters_get_the_analytics_defaults() -> None:
     [
         ("anomaly_detection@1", {"bandEdgesHz": [0, 10]}, "bandEdgesHz"),
         ("vibration_health@1", {"bandEdgesHz": [0, 50, 10]}, "bandEdgesHz"),
-        ("vibration_health@1", {"threshold": 0}, "threshold"),
+        ("vibration_health@1", {"threshold": 0.5}, "threshold"),
         ("anomaly_detection@1", {"windowSeconds": 0}, "windowSeconds"),
     ],
 )
@@ -100,6 +100,9 @@ def test_the_crd_lists_the_references_and_refuses_foreign_parameters() -> None:
     # anomaly_detection takes no spectrum parameters: each is refused under its own name.
     assert {".transform.parameters.bandEdgesHz", ".transform.parameters.sampleRateHz"} <= paths
     assert ".transform.parameters.threshold" not in paths  # every analytic takes a threshold
+    # Kubernetes' exclusiveMinimum is a boolean beside minimum, not JSON Schema's number: a
+    # numeric one would make the API server refuse the whole CRD.
+    assert "exclusiveM" not in json.dumps(spec)
 
 
 def test_nidc_analytics_ls_lists_every_analytic(capsys: pytest.CaptureFixture[str]) -> None:
