@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import os
 import platform as host
+import resource
 import textwrap
 import time
 from collections.abc import Callable
@@ -207,6 +208,7 @@ def main() -> None:
     gpu = gpu_rows(args.window, chunks_total, args.repeat)
     load_after = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     body = table(samples, cpu, gpu)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(body)
     if args.record:
         command = (
@@ -221,7 +223,8 @@ def main() -> None:
             f"{WINDOWS_PER_CHUNK} windows; best of {args.repeat} runs per row. Features: band "
             f"energies over {EDGES} Hz (FFT), RMS, peak, kurtosis, crest factor, trend. Goals "
             "(issue 17): GPU 20x the peer without the copy, 3x with it, at least 50% of the "
-            "copy's bandwidth."
+            "copy's bandwidth. Peak resident memory of the whole bench process: "
+            f"{peak_rss_mb:,.0f} MB (the samples are never all in memory at once)."
         )
         record("\n".join([SECTION, "", *textwrap.wrap(paragraph, 100), "", body, ""]))
 
