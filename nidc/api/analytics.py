@@ -188,3 +188,13 @@ def analytic_parameter_rules() -> list[dict[str, str]]:
                 }
             )
     return rules
+
+
+def compute_note(pool: str, devices: list[str]) -> str:
+    """What a run's status says about where an analytic computed, e.g. on the local platform."""
+    if not devices:
+        return "no windows computed"
+    on_gpu = [d for d in devices if d != "cpu"]
+    if pool == "gpu" and not on_gpu:
+        return "computed on the CPU path: no GPU was assigned to the run's tasks"
+    return "computed on " + ", ".join(devices)

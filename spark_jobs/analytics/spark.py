@@ -7,6 +7,9 @@ runs the same function a direct call runs (windows.features_table).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import reduce
+
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql.functions import col
@@ -42,3 +45,21 @@ def analytic_frame(
         .groupBy(ASSET)
         .applyInArrow(per_asset, schema=spark_ddl(output_schema(definition)))
     )
+
+
+def analytic_over_inputs(
+    inputs: Sequence[DataFrame], ref: str, parameters: AnalyticsParameters | None = None
+) -> DataFrame:
+    """The analytic over the samples of every input (each with the bronze point/ts/value)."""
+    if not inputs:
+        raise ValueError(f"{ref} needs at least one input")
+    columns = [col(ASSET).cast("string").alias(ASSET), col(TIME), col(VALUE).cast("double")]
+    samples = reduce(
+        lambda left, right: left.unionByName(right), (frame.select(*columns) for frame in inputs)
+    )
+    return analytic_frame(samples, ref, parameters)
+
+
+def devices_used(features: DataFrame) -> list[str]:
+    """The devices the tasks computed on (`cpu`, `cuda:0`, ...), from the rows they wrote."""
+    return sorted(row["device"] for row in features.select("device").distinct().collect())

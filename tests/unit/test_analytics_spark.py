@@ -11,9 +11,14 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 
-from nidc.api.analytics import AnalyticsParameters, analytic, analytic_parameters
+from nidc.api.analytics import (
+    AnalyticsParameters,
+    analytic,
+    analytic_parameters,
+    compute_note,
+)
 from spark_jobs.analytics.device import executor_device
-from spark_jobs.analytics.spark import analytic_frame
+from spark_jobs.analytics.spark import analytic_frame, analytic_over_inputs, devices_used
 from spark_jobs.analytics.windows import features_table
 
 pytestmark = pytest.mark.unit
@@ -115,3 +120,22 @@ def test_anomaly_detection_writes_no_spectrum(spark: SparkSession) -> None:
     rows = frame.collect()
     # Default windows of an hour: 24 s of samples make one window per asset.
     assert sorted(r["point"] for r in rows) == ["fan-3", "spindle-1", "spindle-2"]
+
+
+def test_several_inputs_are_analysed_together_and_the_device_is_reported(
+    spark: SparkSession,
+) -> None:
+    table = samples()
+    first, second = table.slice(0, 20_000), table.slice(20_000)
+    features = analytic_over_inputs(
+        [spark.createDataFrame(first), spark.createDataFrame(second).drop("unit")],
+        "vibration_health@1",
+        PARAMETERS,
+    )
+    assert features.count() == 3 * 24 // WINDOW_S
+    devices = devices_used(features)
+    assert devices == ["cpu"]
+    assert compute_note("gpu", devices) == (
+        "computed on the CPU path: no GPU was assigned to the run's tasks"
+    )
+    assert compute_note("cpu", devices) == "computed on cpu"
