@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.analytics import AnalyticRef, AnalyticsParameters, analytic_parameter_rules
 from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
@@ -44,10 +45,13 @@ class Transform(Model):
         "(bronze.cnc_spindles is cnc_spindles).",
         max_length=20000,
     )
-    job: str | None = Field(
+    job: AnalyticRef | None = Field(
         default=None,
-        description="A named job from spark_jobs/analytics, e.g. oee or spc.",
-        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="A named, versioned analytic (name@version, `nidc analytics ls`), "
+        "e.g. anomaly_detection@1.",
+    )
+    parameters: AnalyticsParameters | None = Field(
+        default=None, description="Typed parameters of the named analytic (job)."
     )
 
 
@@ -228,6 +232,7 @@ DATA_PRODUCT_RULES = [
         "message": "spec.qualityRules[].minimum or maximum is required for range checks",
         "fieldPath": ".qualityRules",
     },
+    *analytic_parameter_rules(),
 ]
 
 
