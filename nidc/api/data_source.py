@@ -16,6 +16,7 @@ from nidc.api.common import (
     ObservedStatus,
     RunSummary,
 )
+from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 
 # Industrial internet identifier (工业互联网标识): enterprise prefix "88.<n>.<n>" + "/" + suffix.
 IDENTIFIER = r"^[0-9]{2}\.[0-9]{1,6}\.[0-9]{1,9}/[A-Za-z0-9._\-]{1,128}$"
@@ -184,6 +185,7 @@ class DataSourceSpec(Model):
         description="addColumns evolves the table with new columns; fail stops ingestion and "
         "keeps the last good table version.",
     )
+    quality_rules: list[QualityRule] = quality_rules_field()
 
 
 class Checkpoint(Model):
@@ -218,6 +220,7 @@ class DataSourceStatus(ObservedStatus):
     grade: GradeField | None = Field(
         default=None, description="Effective grade after classification."
     )
+    quality: Quality | None = Field(default=None, description="Last quality result.")
 
 
 # Cross-field rules, checked by the API server (CEL) at admission.
