@@ -13,7 +13,7 @@ from nidc.api.schema import API_VERSION
 from nidc.governance.policy_review import review_policy
 from nidc.kube import list_objects
 from operators.classification_status import build_policy_status
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
 
 
 def build_status(
