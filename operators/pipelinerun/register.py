@@ -14,15 +14,17 @@ from typing import Any
 
 import kopf
 
+from nidc.api.pipeline_run import PipelineRun
 from nidc.api.schema import API_VERSION, GROUP, VERSION
 from nidc.kube import get
-from operators.context import OperatorContext
-from operators.errors import NotReadyError
-from operators.events import post_event
+from operators.clients.context import OperatorContext
 from operators.pipelinerun import reconcile
+from operators.reconciling.errors import NotReadyError
+from operators.reconciling.events import post_event
 from operators.runs.due import JobReport, next_step_at
 from operators.runs.kubernetes_build import COMPONENT_LABEL, DRIVER_COMPONENT, RUN_LABEL
 from operators.runs.kubernetes_runner import report_from_job, report_from_pod
+from operators.runs.transitions import limits, read_status
 from operators.sweep.index import Key
 from operators.sweep.loop import Sweep
 
@@ -67,10 +69,10 @@ async def index_run(
     if event.get("type") == "DELETED":
         sweep.index.forget(key)
         return
-    status = reconcile.read_status(body.get("status"))
+    status = read_status(body.get("status"))
     now = dt.datetime.now(dt.UTC)
-    limits = reconcile.limits(dict(body.get("spec") or {}))
-    due = next_step_at(status, limits.timeout, memo.context.runner.poll, now)
+    timeout = limits(PipelineRun.from_body(dict(body)).spec).timeout
+    due = next_step_at(status, timeout, memo.context.runner.poll, now)
     if due is None:
         sweep.index.forget(key)
     elif event.get("type") is None:  # the initial listing

@@ -13,10 +13,10 @@ from typing import Any
 
 from nidc.api.schema import API_VERSION
 from nidc.kube import get, patch_status
-from operators.context import OperatorContext
-from operators.events import post_transition
-from operators.metrics import measured
-from operators.status import changed_fields
+from operators.clients.context import OperatorContext
+from operators.reconciling.events import post_transition
+from operators.reconciling.metrics import measured
+from operators.reconciling.status import changed_fields
 from operators.sweep.index import Key
 from operators.sweep.loop import Sweep
 

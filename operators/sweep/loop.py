@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from operators.errors import (
+from operators.reconciling.errors import (
     FORBIDDEN_RETRY_SECONDS,
     RETRY_SECONDS,
     NotReadyError,

@@ -13,8 +13,8 @@ import pytest
 
 from nidc.api.pipeline_run import Phase
 from operators.dataproduct.due import INPUT_POLL, RESYNC, next_due
-from operators.errors import NotReadyError
-from operators.liveness import ACTIVE_WITHIN_SECONDS, Heartbeat, watch_is_live
+from operators.reconciling.errors import NotReadyError
+from operators.replicas.liveness import ACTIVE_WITHIN_SECONDS, Heartbeat, watch_is_live
 from operators.runs.due import KUBERNETES_POLL, JobReport, next_step_at, report_for
 from operators.runs.kubernetes_runner import report_from_job, report_from_pod
 from operators.runs.state_machine import SUBMIT_GRACE, Observation, Observed, RunStatus
