@@ -69,9 +69,13 @@ async def index_run(
     if event.get("type") == "DELETED":
         sweep.index.forget(key)
         return
-    status = read_status(body.get("status"))
     now = dt.datetime.now(dt.UTC)
-    timeout = limits(PipelineRun.from_body(dict(body)).spec).timeout
+    try:
+        status = read_status(body.get("status"))
+        timeout = limits(PipelineRun.from_body(dict(body)).spec).timeout
+    except ValueError:  # pydantic's ValidationError too: the step fails the run saying why
+        sweep.wake(key)
+        return
     due = next_step_at(status, timeout, memo.context.runner.poll, now)
     if due is None:
         sweep.index.forget(key)
