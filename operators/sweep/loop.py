@@ -118,7 +118,8 @@ class Sweep:
             finally:
                 slots.release()
             self.index.done(key, next_at)
-            if next_at is not None and self._wake is not None:
+            # A slot is free (and the key may be due again): the loop looks at once.
+            if self._wake is not None:
                 self._wake.set()
 
         try:

@@ -253,3 +253,28 @@ def test_the_loop_steps_what_is_due_and_what_is_woken_and_only_while_active() ->
 
     asyncio.run(scenario())
     assert sorted(stepped, key=str) == [(("ns", "a"), None), (("ns", "c"), "pod ended")]
+
+
+def test_a_full_loop_takes_the_next_keys_as_soon_as_steps_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With every slot busy the loop naps; a step that ends (even one needing nothing more)
+    must wake it, or the sweep runs at one batch per nap."""
+    monkeypatch.setattr("operators.sweep.loop.MAX_NAP_SECONDS", 60.0)
+    stepped: list[Any] = []
+
+    async def scenario() -> None:
+        sweep = Sweep("PipelineRun", lambda key, hint: stepped.append(key), concurrency=2)
+        task = asyncio.create_task(sweep.run(None, lambda: True))
+        await asyncio.sleep(0.05)
+        for i in range(10):
+            sweep.wake(("ns", str(i)))
+        for _ in range(100):
+            if len(stepped) == 10:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert len(stepped) == 10
