@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
     OPENBAO_PATH,
@@ -186,6 +189,7 @@ class DataSourceSpec(Model):
         description="addColumns evolves the table with new columns; fail stops ingestion and "
         "keeps the last good table version.",
     )
+    quality_rules: list[QualityRule] = quality_rules_field()
 
 
 class Checkpoint(Model):
@@ -220,6 +224,7 @@ class DataSourceStatus(ObservedStatus):
     grade: GradeField | None = Field(
         default=None, description="Effective grade after classification."
     )
+    quality: Quality | None = Field(default=None, description="Last quality result.")
 
 
 # Cross-field rules, checked by the API server (CEL) at admission.
@@ -267,3 +272,10 @@ DATA_SOURCE_RULES = [
         "fieldPath": ".points",
     },
 ]
+
+
+class DataSource(CustomResource):
+    """A DataSource as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataSource"] = "DataSource"
+    spec: DataSourceSpec

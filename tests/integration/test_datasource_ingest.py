@@ -20,6 +20,7 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.api.data_source import DataSource
 from nidc.kube import apply, delete
 from nidc.local.state import free_port
 from nidc.simulators.cnc_opcua import SIGNALS, node_address
@@ -287,7 +288,12 @@ def test_mqtt_source(
 
         body = get(tenants, API, "DataSource", name, TENANT)
         assert body is not None
-        beat = Path(platform.state.root) / "collectors" / collector_name(body) / "heartbeat"
+        beat = (
+            Path(platform.state.root)
+            / "collectors"
+            / collector_name(DataSource.from_body(body))
+            / "heartbeat"
+        )
 
         def connected() -> bool:
             try:

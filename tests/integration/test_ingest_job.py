@@ -20,10 +20,12 @@ from minio import Minio
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
+from nidc.api.job_specs import IngestJob
 from nidc.simulators.mes_database import READER, MesDatabase
 from spark_jobs import delta_log
-from spark_jobs.ingest import IngestJob, SchemaDriftError, _ingest_one_batch, ingest
-from spark_jobs.ingest_values import decide_schema
+from spark_jobs.ingest import ingest
+from spark_jobs.ingest.landing import ingest_one_batch
+from spark_jobs.ingest.values import SchemaDriftError, decide_schema
 from spark_jobs.table_lease import LeaseBusyError, LeaseLostError, TableLease
 from tests.landing import LANDING_SCHEMA, LandingWriter, admin_store, sample, txn_commits
 
@@ -181,7 +183,7 @@ def test_device_batches_land_once_with_quarantine(
     # nothing: Delta skips the MERGE whose (txnAppId, txnVersion) is already in the log.
     job = IngestJob.from_spec(spec)
     frame = spark.read.parquet(writer.prefix + "batch-000000000002.parquet")
-    added, _bad = _ingest_one_batch(
+    added, _bad = ingest_one_batch(
         spark,
         job,
         {p.name: p for p in job.points},

@@ -213,10 +213,15 @@ def pipeline_run(name: str, pool: str) -> dict[str, Any]:
             "pool": pool,
             "maxAttempts": 1,
             "timeoutSeconds": 120,
+            # A TransformJob (nidc/api/job_specs.py): the runner parses what it submits.
             "job": {
                 "job": "transform",
-                "query": "SELECT 1",
+                "tenant": "steel-plant",
+                "inputs": [],
+                "sql": "SELECT 1",
                 "target": "s3a://tenant-steel-plant/probe",
+                "txnAppId": f"probe-{name}",
+                "txnVersion": 0,
             },
         },
     }

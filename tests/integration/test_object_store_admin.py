@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from nidc.local import operator_access
-from operators.object_store import ObjectStoreAdmin
-from operators.settings import OperatorSettings
+from operators.clients.object_store import ObjectStoreAdmin
+from operators.clients.settings import OperatorSettings
 from tests.minio_trace import watch_requests
 
 pytestmark = pytest.mark.integration

@@ -40,6 +40,7 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.api.data_source import DataSource
 from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
@@ -279,7 +280,7 @@ def crash_and_recover(
     collectors = Path(platform.state.root) / "collectors"
     for name in devices:
         body = found_sources[name]
-        config = collectors / collector_name(body) / "config.json"
+        config = collectors / collector_name(DataSource.from_body(body)) / "config.json"
         # Exactly one collector per device source, however often the operator died.
         assert len(processes_mentioning(str(config))) == 1, name
     for name in names:
@@ -306,7 +307,8 @@ def crash_and_recover(
     for name in devices + sources:
         delete(tenants, "nidc.io/v1alpha1", "DataSource", name, TENANT)
     configs = [
-        str(collectors / collector_name(found_sources[name]) / "config.json") for name in devices
+        str(collectors / collector_name(DataSource.from_body(found_sources[name])) / "config.json")
+        for name in devices
     ]
     deadline = time.monotonic() + 90
     while any(processes_mentioning(config) for config in configs):

@@ -365,9 +365,12 @@ def test_a_killed_copy_resumes_without_loss_or_a_torn_version(
                     "region": "us-east-1",
                     "caFile": platform_env["ca_file"],
                 },
-                "source": {"path": source_path},
+                # A ReplicateJob (nidc/api/job_specs.py) plus the runner's runtime keys.
+                "tenant": TENANT,
+                "source": {"path": source_path, "table": f"silver.{table}"},
                 "destination": {
                     "center": "national",
+                    "region": "national",
                     "endpoint": national.endpoint,
                     "path": f"s3a://replica-grade1/{dest_prefix}",
                 },

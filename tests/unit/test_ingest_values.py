@@ -8,14 +8,10 @@ import pyarrow as pa
 import pytest
 
 from nidc.api.data_source import Point
-from spark_jobs.ingest import (
-    IngestJob,
-    batch_name,
-    pending_batches,
-    version_to_watermark,
-    watermark_to_version,
-)
-from spark_jobs.ingest_values import (
+from nidc.api.job_specs import IngestJob
+from spark_jobs.ingest.jdbc import version_to_watermark, watermark_to_version
+from spark_jobs.ingest.landing import batch_name, pending_batches
+from spark_jobs.ingest.values import (
     LANDING_COLUMNS,
     Reason,
     Rejection,
