@@ -6,12 +6,17 @@ CuPy and a CUDA device exist.
 
 from __future__ import annotations
 
-import array_api_compat.numpy as xp
+from typing import Any
+
+import array_api_compat.numpy as compat_numpy
 import numpy as np
 import pytest
 
 from spark_jobs.analytics.device import executor_device, to_host
 from spark_jobs.analytics.kernel import window_features
+
+# The array API namespace; its functions are made at import time, so mypy cannot see them.
+xp: Any = compat_numpy
 
 pytestmark = pytest.mark.gpu
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
-import array_api_compat.numpy as xp
+import array_api_compat.numpy as compat_numpy
 import numpy as np
 import pytest
 from scipy import signal, stats
 
 from spark_jobs.analytics.device import executor_device, to_host
 from spark_jobs.analytics.kernel import robust_scores, window_features
+
+# The array API namespace; its functions are made at import time, so mypy cannot see them.
+xp: Any = compat_numpy
 
 pytestmark = pytest.mark.unit
 
