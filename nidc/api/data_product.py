@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
 from nidc.api.analytics import AnalyticRef, AnalyticsParameters, analytic_parameter_rules
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
     DNS_LABEL,
@@ -232,3 +234,10 @@ DATA_PRODUCT_RULES = [
     },
     *analytic_parameter_rules(),
 ]
+
+
+class DataProduct(CustomResource):
+    """A DataProduct as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataProduct"] = "DataProduct"
+    spec: DataProductSpec
