@@ -19,6 +19,7 @@ from nidc.api.analytics import (
 )
 from nidc.api.crd import build_crd
 from nidc.api.data_product import DataProductSpec
+from nidc.api.job_specs import TransformJob
 from nidc.api.kinds import ALL_KINDS
 from nidc.cli import main
 
@@ -114,3 +115,23 @@ def test_nidc_analytics_ls_lists_every_analytic(capsys: pytest.CaptureFixture[st
     listing = json.loads(capsys.readouterr().out)
     assert [a["ref"] for a in listing] == [d.ref for d in ANALYTICS]
     assert "windowSeconds" in listing[0]["parameters"]["properties"]
+
+
+def test_a_transform_job_runs_exactly_one_of_sql_and_an_analytic() -> None:
+    base = {
+        "tenant": "steel-plant",
+        "inputs": [{"view": "furnace_plc", "path": "s3a://tenant-steel-plant/bronze/furnace_plc"}],
+        "target": "s3a://tenant-steel-plant/gold/furnace_anomalies",
+        "txnAppId": "u-1",
+        "txnVersion": 1_000_000,
+    }
+    job = TransformJob.from_spec({**base, "analytic": "anomaly_detection@1", "pool": "gpu"})
+    assert (job.analytic, job.sql) == ("anomaly_detection@1", None)
+    for broken in (
+        base,
+        {**base, "sql": "SELECT 1", "analytic": "anomaly_detection@1"},
+        {**base, "sql": "SELECT 1", "parameters": {"threshold": 5}},
+        {**base, "analytic": "anomaly_detection@7"},
+    ):
+        with pytest.raises(ValueError, match="invalid transform job spec"):
+            TransformJob.from_spec(broken)
