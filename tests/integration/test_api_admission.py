@@ -153,10 +153,29 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
     ),
     ("share-ttl-too-long", SHARE, setter("spec.tokenTTL", "90d"), "spec.tokenTTL"),
     (
-        "product-threshold-above-1",
+        "product-mostly-above-1",
         PRODUCT,
-        setter("spec.qualityRules[1].threshold", 1.5),
-        "spec.qualityRules[1].threshold",
+        setter("spec.qualityRules[1].mostly", 1.5),
+        "spec.qualityRules[1].mostly",
+    ),
+    # quality rules: CEL on each rule names the missing field (issue 20)
+    (
+        "product-regex-without-pattern",
+        PRODUCT,
+        setter("spec.qualityRules[0]", {"name": "code-shape", "check": "regex", "column": "c"}),
+        "spec.qualityRules[0].pattern",
+    ),
+    (
+        "product-referential-without-reference",
+        PRODUCT,
+        setter("spec.qualityRules[0]", {"name": "known", "check": "referential", "column": "c"}),
+        "spec.qualityRules[0].reference",
+    ),
+    (
+        "product-mostly-on-table-check",
+        PRODUCT,
+        setter("spec.qualityRules[2].mostly", 0.9),
+        "spec.qualityRules[2].mostly",
     ),
     # bad cron
     (

@@ -41,7 +41,6 @@ import urllib3
 from minio import Minio
 
 from nidc.api.data_source import DataSource
-from nidc.api.pipeline_run import TERMINAL
 from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
