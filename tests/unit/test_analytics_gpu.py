@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat.numpy as compat_numpy
+import array_api_compat.numpy
 import numpy as np
 import pytest
 
 from spark_jobs.analytics.device import executor_device, to_host
 from spark_jobs.analytics.kernel import window_features
 
-# The array API namespace; its functions are made at import time, so mypy cannot see them.
-xp: Any = compat_numpy
-
 pytestmark = pytest.mark.gpu
+
+xp: Any = array_api_compat.numpy
 
 RATE = 1000.0
 EDGES = [0.0, 10.0, 40.0, 60.0, 200.0, 500.0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-import array_api_compat.numpy as compat_numpy
+import array_api_compat.numpy
 import numpy as np
 import pytest
 from scipy import signal, stats
@@ -13,10 +13,10 @@ from scipy import signal, stats
 from spark_jobs.analytics.device import executor_device, to_host
 from spark_jobs.analytics.kernel import robust_scores, window_features
 
-# The array API namespace; its functions are made at import time, so mypy cannot see them.
-xp: Any = compat_numpy
-
 pytestmark = pytest.mark.unit
+
+# The namespace is built at import time; typed loosely, as the kernel takes it.
+xp: Any = array_api_compat.numpy
 
 RATE = 1000.0
 EDGES = [0.0, 10.0, 40.0, 60.0, 200.0, 500.0]
