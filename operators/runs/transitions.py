@@ -24,7 +24,15 @@ from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, ca
 LOGGER = logging.getLogger(__name__)
 
 # What a job's result may record on its run (spark_jobs/*: the returned dict).
-RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint", "files", "checksum")
+RESULT_KEYS = (
+    "tableVersion",
+    "rows",
+    "quarantinedRows",
+    "checkpoint",
+    "files",
+    "checksum",
+    "computeNote",
+)
 
 
 def read_status(status: dict[str, Any] | None) -> RunStatus:
