@@ -88,6 +88,10 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             from spark_jobs.ingest import ingest
 
             return ingest(spark, spec)
+        if spec["job"] == "quality":
+            from spark_jobs.quality import quality
+
+            return quality(spark, spec)
         raise ValueError(f"unknown job {spec['job']!r}")
     finally:
         spark.stop()
