@@ -12,7 +12,7 @@ from typing import Any
 
 import kopf
 
-from nidc.api.common import GROUP, VERSION
+from nidc.api.schema import GROUP, VERSION
 
 
 @kopf.on.startup()

@@ -31,8 +31,8 @@ import urllib3
 from minio import Minio
 
 from nidc.kube import ApiClient, ApiException, api_client, apply, delete_collection, list_objects
+from nidc.local import operator_access
 from nidc.local.platform import LocalPlatform
-from operators import local_run
 
 API = "nidc.io/v1alpha1"
 NAMESPACE = "bench"
@@ -210,9 +210,9 @@ class DriverJobFloor:
     sooner than its run's Job, so this is the floor under our apply->Ready latency."""
 
     def __init__(self, api: ApiClient) -> None:
-        from operators.context import make_runner
+        from operators.clients.context import make_runner
+        from operators.clients.settings import OperatorSettings
         from operators.runs.kubernetes_runner import KubernetesRunner
-        from operators.settings import OperatorSettings
 
         runner = make_runner(OperatorSettings.from_env(), api)
         assert isinstance(runner, KubernetesRunner)
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     env = platform.env()
     logs = Path(env["state_dir"]) / "logs"
     api = api_client(Path(env["kubeconfig"]), context="platform-admin")
-    operator_env = {**os.environ, **local_run.prepare(env), "NIDC_RUNNER": "kubernetes"}
+    operator_env = {**os.environ, **operator_access.prepare(env), "NIDC_RUNNER": "kubernetes"}
     ours = start(
         [sys.executable, "-m", "nidc.cli", "operator", "run", "--standalone"],
         operator_env,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from nidc.api.kopf_peering import PEERING_NAME
+from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
 from nidc.local.tools.builders import BuildError
@@ -83,36 +82,61 @@ def cmd_api_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_operator_run(args: argparse.Namespace) -> int:
-    # The operator package sits above nidc in the layering; only this command reaches up.
-    import kopf
+def format_analytics_table() -> str:
+    """The analytics registry, one analytic a line, with its parameters and their defaults."""
+    from nidc.api.analytics import ANALYTICS
 
-    from operators import local_run
-    from operators import main as operator_main
+    lines = [f"{'ANALYTIC':<22} {'PARAMETERS (defaults)':<62} DESCRIPTION"]
+    for definition in ANALYTICS:
+        defaults = definition.parameters().model_dump(by_alias=True)
+        parameters = ", ".join(f"{name}={value}" for name, value in defaults.items())
+        lines.append(f"{definition.ref:<22} {parameters:<62} {definition.description}")
+    return "\n".join(lines)
 
-    if "NIDC_KUBE_API_URL" not in os.environ:
-        # Prepare the local platform, then start afresh with the operator's environment: the
-        # Kubernetes client reads $KUBECONFIG when it is first imported.
-        env = {**os.environ, **local_run.prepare(LocalPlatform().env())}
-        argv = [sys.executable, "-m", "nidc.cli", *sys.argv[1:]]
-        os.execve(sys.executable, argv, env)  # noqa: S606 (argv is ours, no shell)
-    from operators.peering import priority_from_start
 
-    # The pod name on a cluster; a restarted container keeps it and takes over at once.
-    identity = os.environ.get("NIDC_OPERATOR_IDENTITY") or socket.gethostname()
-    os.environ["NIDC_OPERATOR_IDENTITY"] = identity
-    priority = priority_from_start(dt.datetime.now(dt.UTC))
-    print(f"operator running (handlers: {len(operator_main.REGISTERED)} kinds)", file=sys.stderr)
-    kopf.configure(verbose=False, log_format=kopf.LogFormat.JSON)
-    kopf.run(
-        clusterwide=True,
-        standalone=args.standalone,
-        peering_name=None if args.standalone else args.peering,
-        priority=priority,
-        identity=identity,  # type: ignore[arg-type]  # kopf types it as a private NewType of str
-        liveness_endpoint=args.liveness,
-    )
+def cmd_analytics_ls(args: argparse.Namespace) -> int:
+    if args.json:
+        from nidc.api.analytics import ANALYTICS
+
+        listing = [
+            {
+                "ref": d.ref,
+                "description": d.description,
+                "parameters": d.parameters.model_json_schema(by_alias=True),
+            }
+            for d in ANALYTICS
+        ]
+        print(json.dumps(listing, indent=2, sort_keys=True))
+    else:
+        print(format_analytics_table())
     return 0
+
+
+def cmd_operator_run(args: argparse.Namespace) -> int:
+    """Become the operator process (`python -m operators`), locally with its environment.
+
+    The operators sit above nidc in the layering, so this command starts them as a program
+    instead of importing them. exec, not a child process: the pid stays the one the caller
+    started (a test's kill, a supervisor's signal reach the operator itself).
+    """
+    env = dict(os.environ)
+    if "NIDC_KUBE_API_URL" not in env:
+        # Off a cluster: install CRDs and the operator's identity on the local platform, and
+        # hand the operator the environment a pod would have.
+        env.update(prepare_operator_access(LocalPlatform().env()))
+    argv = [sys.executable, "-m", "operators", *operator_args(args)]
+    os.execve(sys.executable, argv, env)  # noqa: S606 (argv is ours, no shell)
+    return 0  # not reached
+
+
+def operator_args(args: argparse.Namespace) -> list[str]:
+    """The `python -m operators` arguments of `nidc operator run`'s options (pure)."""
+    argv = ["--peering", args.peering]
+    if args.standalone:
+        argv.append("--standalone")
+    if args.liveness:
+        argv += ["--liveness", args.liveness]
+    return argv
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -167,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_parser("generate", help="write crds/ and docs/api.md from nidc/api").set_defaults(
         func=cmd_api_generate
     )
+
+    analytics = sub.add_parser("analytics", help="the analytics registry").add_subparsers(
+        dest="analytics_command", required=True
+    )
+    listing = analytics.add_parser("ls", help="list the named, versioned analytics")
+    listing.add_argument("--json", action="store_true", help="with the parameters' JSON schema")
+    listing.set_defaults(func=cmd_analytics_ls)
 
     operator = sub.add_parser("operator", help="the kopf operators").add_subparsers(
         dest="operator_command", required=True

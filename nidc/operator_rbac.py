@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nidc.api.common import GROUP
 from nidc.api.kinds import ALL_KINDS
+from nidc.api.schema import GROUP
 
 READ = ["get", "list", "watch"]
 MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -46,7 +46,8 @@ def build_operator_cluster_role() -> dict[str, Any]:
             "verbs": ["get", "list", "watch", "create", "patch"],
         },
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": READ},
+        # Device collectors run as one-replica Deployments (operators/collectors/kubernetes.py).
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": MANAGE},
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": MANAGE},
         {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": MANAGE},
         {

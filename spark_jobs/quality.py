@@ -21,14 +21,13 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError
 from pyspark.sql import Column, DataFrame, GroupedData, SparkSession, Window
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 from pyspark.sql import types as T  # noqa: N812
 
-from nidc.api.common import Model
+from nidc.api.job_specs import QualityJob
 from nidc.api.quality_rules import (
     CheckKind,
     CheckResult,
@@ -67,38 +66,6 @@ HISTORY_SCHEMA = T.StructType(
         T.StructField("blocking", T.BooleanType(), False),
     ]
 )
-
-
-class QualityJob(Model):
-    """The logical quality job of one run (what the owning reconciler records)."""
-
-    job: Literal["quality"] = "quality"
-    resource: str = Field(description="kind/namespace/name of the owner, e.g. DataProduct/a/b.")
-    table_name: str = Field(alias="tableName", description="layer.table, e.g. silver.lots.")
-    table: str = Field(description="Path of the Delta table checked.", pattern=S3A_PATH)
-    version: int | None = Field(default=None, ge=0, description="Version checked; None: latest.")
-    rules: list[QualityRule] = Field(description="The rules.", min_length=1)
-    floor: float = Field(ge=0.0, le=1.0, description="The grade bundle's mostly floor.")
-    references: dict[str, str] = Field(
-        default_factory=dict, description="Referenced product name -> path of its table."
-    )
-    history: str = Field(description="Path of the tenant's metrics history.", pattern=S3A_PATH)
-    quarantine: str = Field(description="Path of the quarantine table.", pattern=S3A_PATH)
-    txn_app_id: str = Field(alias="txnAppId", min_length=1, description="Delta txnAppId base.")
-    txn_version: int = Field(alias="txnVersion", ge=0, description="Delta txnVersion (the run).")
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> QualityJob:
-        """Parse a run's spec.json; errors name the offending field."""
-        runtime = {"storage", "jars", "master", "run", "attempt"}
-        try:
-            return cls.model_validate({k: v for k, v in spec.items() if k not in runtime})
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise ValueError(f"invalid quality job spec: {problems}") from None
 
 
 def max_age_seconds(text: str) -> int:
@@ -468,13 +435,11 @@ def append_idempotently(frame: DataFrame, path: str, app_id: str, version: int) 
 
 
 def quality(
-    spark: SparkSession, spec: Mapping[str, Any], now: dt.datetime | None = None
+    spark: SparkSession, job: QualityJob, run: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Run one quality job; returns tableVersion, quality (the status summary) and checks."""
     from delta.tables import DeltaTable
 
-    job = QualityJob.from_spec(spec)
-    run = str(spec.get("run") or f"{job.txn_app_id}-{job.txn_version}")
     now = now or dt.datetime.now(dt.UTC)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     with TRACER.start_as_current_span("quality", attributes={"nidc.table": job.table_name}):

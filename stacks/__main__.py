@@ -12,8 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from nidc.api.common import GROUP
 from nidc.api.kinds import TENANT
+from nidc.api.schema import GROUP
 from stacks.components.control_plane import ControlPlane
 from stacks.components.object_store import ObjectStore
 from stacks.components.secrets_store import SecretsStore

@@ -16,11 +16,12 @@ from typing import Any
 import pulumi
 import yaml
 
+from nidc.api.spark_pool import PoolError, SparkPool, default_pools, pools_from_dict
 from stacks.components.control_plane import ControlPlaneArgs, OperatorDeployment
 from stacks.components.object_store import Bucket, ObjectStoreArgs
 from stacks.components.secrets_store import SecretsStoreArgs, Unseal
 from stacks.components.sharing import SharingArgs
-from stacks.components.spark_pools import Pool, SparkPoolsArgs
+from stacks.components.spark_pools import SparkPoolsArgs
 from stacks.components.telemetry import TelemetryArgs
 from stacks.components.tenants import TenantConfig
 from stacks.manifests import ArgsError, Images, Resources, Tls, require, require_name
@@ -72,6 +73,16 @@ def _in(where: str, build: Any, **kwargs: Any) -> Any:
         raise ArgsError(message if message.startswith(where) else f"{where}.{message}") from error
     except TypeError as error:
         raise ArgsError(f"{where}: {error}") from error
+
+
+def _pools(section: Mapping[str, Any]) -> dict[str, SparkPool]:
+    """`sparkPools.pools` by the pool model's reader; the embedded platform's pools if absent."""
+    if not section.get("pools"):
+        return default_pools()
+    try:
+        return pools_from_dict(section)
+    except PoolError as error:
+        raise ArgsError(f"sparkPools.{error}") from error
 
 
 def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[str]]) -> Settings:
@@ -162,32 +173,12 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             unseal=unseal,
             resources=resources(c, "secretsStore"),
         )
+    # The pools are the operator's pool model (nidc/api/spark_pool.py), read by its own reader:
+    # the operator gets them in exactly this document.
+    pools = _pools(_section(config, "sparkPools"))
     if "sparkPools" in components:
-        c = _section(config, "sparkPools")
-        pools = []
-        for i, p in enumerate(c.get("pools") or []):
-            where = f"sparkPools.pools[{i}]"
-            pools.append(
-                _in(
-                    where,
-                    Pool,
-                    name=p.get("name", ""),
-                    node_selector=dict(p.get("nodeSelector", {})),
-                    tolerations=tuple(p.get("tolerations", [])),
-                    gpus_per_executor=int(p.get("gpusPerExecutor", 0)),
-                    max_executors=int(p.get("maxExecutors", 4)),
-                    rapids=bool(p.get("rapids", False)),
-                    executor=Resources.from_config(p.get("executor"), where + ".executor"),
-                )
-            )
-        assert images is not None
         settings["spark_pools"] = _in(
-            "sparkPools",
-            SparkPoolsArgs,
-            center=name,
-            spark_image=images.ref("spark"),
-            pools=tuple(pools),
-            **({"rapids_jar": c["rapidsJar"]} if "rapidsJar" in c else {}),
+            "sparkPools", SparkPoolsArgs, center=name, pools=tuple(pools.values())
         )
     if "telemetry" in components:
         c = _section(config, "telemetry")
@@ -212,12 +203,16 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
                 "controlPlane.operator",
                 OperatorDeployment,
                 image=images.ref("operator"),
+                spark_image=images.ref("nidcSpark"),
+                collector_image=images.ref("collector"),
+                spark_pools=tuple(pools.values()),
                 replicas=int(o.get("replicas", 2)),
                 openbao_url=f"{scheme}://openbao.nidc-secrets.svc.cluster.local:8200",
                 openbao_token=secrets.get("openbaoOperatorToken", ""),
                 s3_endpoint=s3_endpoint,
                 s3_secret_key=secrets.get("objectStoreRootPassword", ""),
                 otlp_endpoint=f"{scheme}://otel-collector.nidc-telemetry.svc.cluster.local:4317",
+                ca_certificate=str(config.get("tlsCaCertificate", "")) if tls.enabled else "",
                 api_server_cidr=str(o.get("apiServerCidr", "0.0.0.0/0")),
                 resources=Resources.from_config(o.get("resources"), "controlPlane.operator"),
             )
@@ -251,6 +246,13 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             for i, t in enumerate(config.get("tenants") or [])
         )
     return Settings(**settings)
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `nidc:*` values of a Pulumi.<stack>.yaml, keyed without the namespace (what
+    `read_settings` takes; secrets are set per stack and are not in the file)."""
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return {k.removeprefix("nidc:"): v for k, v in config.items() if k.startswith("nidc:")}
 
 
 def cluster_endpoint(kubeconfig: str | None, context: str | None) -> tuple[str, str]:

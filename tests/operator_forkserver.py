@@ -4,10 +4,11 @@ A crash loop starts the operator hundreds of times, and each `python -m nidc.cli
 spends most of its life (about 3 s of 4 on a loaded two-core machine) importing kopf, the
 Kubernetes client and the reconcilers before it reaches a crash point. The server here imports
 all of that once, with the operator's environment, and forks one child per start: the child runs
-the same entry point (`nidc.cli.main(["operator", "run"])`) in a process of its own, with its
-own kopf start-up, initial listing, handlers and state, and dies by SIGKILL at its crash point
-exactly as a freshly exec'd one does. Nothing survives a child but what it wrote to the cluster,
-the object store and the file system, which is what the crash tests are about.
+the entry point `nidc operator run` ends in (`python -m operators`: its `main([])`) in a
+process of its own, with its own kopf start-up, initial listing, handlers and state, and dies
+by SIGKILL at its crash point exactly as a freshly exec'd one does. Nothing survives a child
+but what it wrote to the cluster, the object store and the file system, which is what the
+crash tests are about.
 
 The parent never starts a thread, an event loop or a connection, so forking it is safe. It
 speaks one line per message on stdin/stdout: `{"env": {...}}` in, `pid <n>` and later
@@ -33,8 +34,7 @@ def serve(log: Path) -> int:
     # Everything `nidc operator run` imports; the Kubernetes client reads $KUBECONFIG here.
     import kopf  # noqa: F401
 
-    import nidc.cli
-    import operators.main  # noqa: F401
+    from operators.__main__ import main as operator_main
 
     # A thread in the parent would be a lock held forever in every child.
     assert threading.active_count() == 1, threading.enumerate()
@@ -45,7 +45,7 @@ def serve(log: Path) -> int:
             out.write(f"=== forked operator start {request['env']}\n")
         pid = os.fork()
         if pid == 0:
-            _child(log, request["env"], nidc.cli.main)
+            _child(log, request["env"], operator_main)
         print(f"pid {pid}", flush=True)
         _, status = os.waitpid(pid, 0)
         print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
@@ -65,7 +65,7 @@ def _child(log: Path, env: dict[str, str], entry: Callable[[list[str]], int]) ->
         os.dup2(null, 0)
         os.close(null)
         os.environ.update(env)
-        code = entry(["operator", "run"])
+        code = entry([])
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:  # the parent must never run on in a child

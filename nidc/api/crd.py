@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from nidc.api.common import CATEGORY, GROUP, VERSION
+from nidc.api.schema import CATEGORY, GROUP, VERSION
 
 # JSON Schema keywords that exist in Kubernetes' JSONSchemaProps and that we pass through.
 KEPT_KEYWORDS = {

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from nidc.api.common import (
+from nidc.api.schema import (
     DNS_LABEL,
     LocalObjectReference,
     Model,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
-from nidc.api.common import (
+from nidc.api.analytics import AnalyticRef, AnalyticsParameters, analytic_parameter_rules
+from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
+from nidc.api.resource import CustomResource
+from nidc.api.schema import (
     CRON,
     DNS_LABEL,
     TABLE_NAME,
@@ -16,7 +20,6 @@ from nidc.api.common import (
     ObservedStatus,
     RunSummary,
 )
-from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 from nidc.api.tenant import Person
 
 
@@ -43,10 +46,13 @@ class Transform(Model):
         "(bronze.cnc_spindles is cnc_spindles).",
         max_length=20000,
     )
-    job: str | None = Field(
+    job: AnalyticRef | None = Field(
         default=None,
-        description="A named job from spark_jobs/analytics, e.g. oee or spc.",
-        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="A named, versioned analytic (name@version, `nidc analytics ls`), "
+        "e.g. anomaly_detection@1.",
+    )
+    parameters: AnalyticsParameters | None = Field(
+        default=None, description="Typed parameters of the named analytic (job)."
     )
 
 
@@ -150,4 +156,12 @@ DATA_PRODUCT_RULES = [
         "message": "lowering spec.grade requires spec.gradeDowngradeApproval (an ExportApproval)",
         "fieldPath": ".grade",
     },
+    *analytic_parameter_rules(),
 ]
+
+
+class DataProduct(CustomResource):
+    """A DataProduct as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataProduct"] = "DataProduct"
+    spec: DataProductSpec

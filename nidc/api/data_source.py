@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
-from nidc.api.common import (
+from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
+from nidc.api.resource import CustomResource
+from nidc.api.schema import (
     CRON,
     OPENBAO_PATH,
     TABLE_NAME,
@@ -16,7 +19,6 @@ from nidc.api.common import (
     ObservedStatus,
     RunSummary,
 )
-from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 
 # Industrial internet identifier (工业互联网标识): enterprise prefix "88.<n>.<n>" + "/" + suffix.
 IDENTIFIER = r"^[0-9]{2}\.[0-9]{1,6}\.[0-9]{1,9}/[A-Za-z0-9._\-]{1,128}$"
@@ -161,13 +163,15 @@ class DataSourceSpec(Model):
     files: FileDrop | None = Field(default=None, description="The landing prefix (files).")
     schedule: str | None = Field(
         default=None,
-        description="Cron schedule (five fields, or @hourly etc.) for batch ingestion. "
-        "Exactly one of schedule and continuous.",
+        description="Cron schedule (five fields, or @hourly etc.) for batch ingestion of jdbc and "
+        "files sources. Exactly one of schedule and continuous; device sources (opcua, modbus, "
+        "mqtt) are always continuous (decision 0130).",
         pattern=CRON,
     )
     continuous: bool | None = Field(
         default=None,
-        description="Collect continuously (micro-batches). Exactly one of schedule and continuous.",
+        description="Collect continuously (micro-batches). Exactly one of schedule and "
+        "continuous; the only choice for opcua, modbus and mqtt.",
     )
     target_table: str = Field(
         alias="targetTable",
@@ -237,6 +241,14 @@ DATA_SOURCE_RULES = [
         "fieldPath": ".points",
     },
     {
+        # A device keeps only a short buffer (a Modbus ring of minutes, an OPC UA history and an
+        # MQTT session of bounded size): its collector runs all the time (decision 0130).
+        "rule": "!(self.type in ['opcua', 'modbus', 'mqtt']) || !has(self.schedule)",
+        "message": "opcua, modbus and mqtt sources are collected continuously, not on a "
+        "schedule: remove spec.schedule and set spec.continuous: true (decision 0130)",
+        "fieldPath": ".schedule",
+    },
+    {
         "rule": "self.type != 'jdbc' || has(self.table)",
         "message": "spec.table is required for jdbc sources",
         "fieldPath": ".table",
@@ -260,3 +272,10 @@ DATA_SOURCE_RULES = [
         "fieldPath": ".points",
     },
 ]
+
+
+class DataSource(CustomResource):
+    """A DataSource as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataSource"] = "DataSource"
+    spec: DataSourceSpec

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from nidc.api.common import (
+from nidc.api.schema import (
     DNS_LABEL,
     GradeField,
     Model,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
-from nidc.api.common import DNS_LABEL, Model
+from nidc.api.schema import DNS_LABEL, Model
 
 COLUMN_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ColumnName = Annotated[str, Field(pattern=COLUMN_NAME, max_length=128)]
@@ -228,7 +228,7 @@ class QualityRule(Model):
     )
     sigmas: float = Field(
         default=3.0,
-        gt=0.0,
+        ge=0.5,
         le=10.0,
         description="How many standard deviations from the past runs' mean a row count may be "
         "(volume); the deviation is at least 5% of the mean, so a steady history still allows "

@@ -1,7 +1,8 @@
 """Spark pools (cpu, gpu) as plain data: where a run's executors go and what they get.
 
-The stacks publish these (a JSON or YAML document the operator reads through
-NIDC_SPARK_POOLS_FILE); the Kubernetes runner turns a pool into Spark configuration and pod
+One format, one reader: the stack publishes `pools_document(...)` as the `pools.json` key of a
+ConfigMap mounted into the operator's pod, and the operator parses the file NIDC_SPARK_POOLS_FILE
+names with `load_pools`; the Kubernetes runner turns a pool into Spark configuration and pod
 fields. No Kubernetes client here: a pool is data, checked by `pools_from_dict` with errors that
 name the field.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ POOL_LABEL = "nidc.io/pool"
 GPU_RESOURCE = "nvidia.com/gpu"
 # Where the executor pod template mounts the discovery script (from the run's ConfigMap).
 GPU_DISCOVERY_SCRIPT = "/etc/nidc/gpu/getGpusResources.sh"
+# The ConfigMap key (and so the file name under its mount) the stack publishes pools under.
+POOLS_FILE = "pools.json"
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
@@ -82,12 +85,25 @@ class SparkPool:
     gpu: GpuSettings | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (what the stacks publish)."""
+        """Plain JSON-able data, as `pool_from_dict` reads it (the name is the document's key)."""
         data = asdict(self)
+        del data["name"]
         data["node_selector"] = dict(self.node_selector)
         data["driver_node_selector"] = dict(self.driver_node_selector)
         data["tolerations"] = [asdict(t) for t in self.tolerations]
         return data
+
+
+def pools_document(pools: Iterable[SparkPool]) -> str:
+    """The published document ({"pools": {name: settings}}) that `load_pools` reads back."""
+    found: dict[str, Any] = {}
+    for pool in pools:
+        if pool.name in found:
+            raise PoolError(f"pools.{pool.name}: defined twice")
+        found[pool.name] = pool.to_dict()
+    # Checked on the way out, so the stack never publishes what the operator would refuse.
+    pools_from_dict({"pools": found})
+    return json.dumps({"pools": found}, indent=2, sort_keys=True)
 
 
 def default_pools() -> dict[str, SparkPool]:

@@ -1,8 +1,12 @@
 """The embedded local platform: real servers on loopback, started, checked and stopped together.
 
 `up` is idempotent: a server that runs and is healthy is left alone, one that died is started
-again on the port it had, so clients and the kubeconfig keep working. `down` stops every process
-whose command line mentions the state folder and waits until no port of ours is open.
+again on the port it had, so clients and the kubeconfig keep working. Each server gets one
+deadline (its `startup_timeout`, sized for a loaded 2-core machine) to answer, be set up and pass
+its health check, and `up` says which server it is waiting for. An `up` that fails stops every
+server it started itself (those it found running are left alone), so no half-started platform
+stays behind. `down` stops every process whose command line mentions the state folder and waits
+until no port of ours is open.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from nidc.local.tools.build import ensure_tools, pulumi_home
 from nidc.local.tools.manifest import load_manifest, spark_jars, tool_dir
 
 LOG_TAIL_LINES = 30
+# How often a long wait says it is still waiting, and for what.
+PROGRESS_EVERY_SECONDS = 15.0
 
 
 def all_servers() -> list[Server]:
@@ -63,9 +69,17 @@ class ServerStatus:
     log: Path
 
 
-def wait_for(check: Callable[[], str], timeout: float, alive: Callable[[], bool]) -> str:
-    """Poll `check` until it passes; stop early when the process died; raise on timeout."""
-    deadline = time.monotonic() + timeout
+def wait_for(
+    check: Callable[[], str],
+    deadline: float,
+    alive: Callable[[], bool],
+    progress: Callable[[str], None] = lambda last: None,
+    progress_every: float = PROGRESS_EVERY_SECONDS,
+) -> str:
+    """Poll `check` until it passes, until the monotonic `deadline`; stop early when the process
+    died; call `progress` with the last answer every `progress_every` seconds."""
+    started = time.monotonic()
+    next_progress = started + progress_every
     last = "no answer yet"
     while True:
         try:
@@ -74,8 +88,12 @@ def wait_for(check: Callable[[], str], timeout: float, alive: Callable[[], bool]
             last = str(error)
         if not alive():
             raise HealthError(f"the process exited ({last})")
-        if time.monotonic() > deadline:
-            raise HealthError(f"not healthy within {timeout:.0f}s: {last}")
+        now = time.monotonic()
+        if now > deadline:
+            raise HealthError(f"not healthy within {now - started:.0f}s: {last}")
+        if now >= next_progress:
+            progress(last)
+            next_progress = now + progress_every
         time.sleep(0.3)
 
 
@@ -101,12 +119,28 @@ class LocalPlatform:
         for server in self.servers:
             for port in server.ports():
                 self.state.port(port)
-        for server in self.servers:
-            started = time.monotonic()
-            detail = self._ensure_running(server)
-            elapsed = time.monotonic() - started
-            print(f"  {server.name:<24} {detail} ({elapsed:.1f}s)", file=self.out, flush=True)
-        self._record_endpoints()
+        try:
+            for server in self.servers:
+                started = time.monotonic()
+                detail = self._ensure_running(server)
+                elapsed = time.monotonic() - started
+                print(f"  {server.name:<24} {detail} ({elapsed:.1f}s)", file=self.out, flush=True)
+            self._record_endpoints()
+        except BaseException:
+            self._stop_started()
+            raise
+
+    def _stop_started(self) -> None:
+        """After a failed `up`: stop, newest first, every server this invocation started."""
+        started = [name for name, child in self._children.items() if child.poll() is None]
+        if started:
+            print(f"  up failed: stopping {', '.join(started)}", file=self.out, flush=True)
+        for name, child in reversed(list(self._children.items())):
+            process.stop(child.pid)
+            child.wait()
+            if process.read_pid(self.state.pidfile(name)) == child.pid:
+                self.state.pidfile(name).unlink(missing_ok=True)
+        self._children.clear()
 
     def _pid(self, server: Server) -> int | None:
         return process.read_pid(self.state.pidfile(server.name))
@@ -142,17 +176,30 @@ class LocalPlatform:
         return "started, " + self._settle(server)
 
     def _settle(self, server: Server) -> str:
-        """Wait until the server answers, run its setup, wait until it is healthy."""
+        """Wait until the server answers, run its setup, wait until it is healthy: one deadline."""
+        started = time.monotonic()
+        deadline = started + server.startup_timeout
+        print(
+            f"  {server.name:<24} waiting (up to {server.startup_timeout:.0f}s)",
+            file=self.out,
+            flush=True,
+        )
+
+        def progress(last: str) -> None:
+            waited = time.monotonic() - started
+            print(
+                f"  {server.name:<24} still waiting after {waited:.0f}s: {last}",
+                file=self.out,
+                flush=True,
+            )
+
+        def alive() -> bool:
+            return self._alive(server)
+
         try:
-            wait_for(
-                lambda: server.check_started(self.ctx),
-                server.startup_timeout,
-                lambda: self._alive(server),
-            )
+            wait_for(lambda: server.check_started(self.ctx), deadline, alive, progress)
             server.after_ready(self.ctx)
-            return wait_for(
-                lambda: server.check(self.ctx), server.startup_timeout, lambda: self._alive(server)
-            )
+            return wait_for(lambda: server.check(self.ctx), deadline, alive, progress)
         except Exception as error:
             raise PlatformError(self._failure(server, error)) from error
 

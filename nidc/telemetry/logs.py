@@ -7,6 +7,7 @@ kopf's own JSON formatter (python-json-logger) writes the record; a filter on th
 from __future__ import annotations
 
 import logging
+import os
 
 from opentelemetry import trace
 
@@ -27,3 +28,27 @@ def add_trace_ids_to_root_handlers() -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, TraceIdFilter) for f in handler.filters):
             handler.addFilter(TraceIdFilter())
+
+
+def setup_log_export(service_name: str) -> None:
+    """Send log records (INFO and above) over OTLP as well, when OTEL_LOGS_EXPORTER=otlp and an
+    endpoint is set: the deployed operator's logs reach the stack's collector beside its traces
+    and metrics. Opt-in, because the embedded platform's endpoint is Jaeger, which takes traces
+    only. Configured by the same standard variables as tracing (_ENDPOINT, _CERTIFICATE)."""
+    if os.environ.get("OTEL_LOGS_EXPORTER") != "otlp" or not os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    ):
+        return
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+
+    provider = LoggerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    root = logging.getLogger()
+    if not any(isinstance(h, LoggingHandler) for h in root.handlers):
+        handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
+        # An exporter's own complaint stays on stdout: sent over OTLP it could fail in turn.
+        handler.addFilter(lambda record: not record.name.startswith("opentelemetry"))
+        root.addHandler(handler)

@@ -7,11 +7,11 @@ from typing import Any
 
 import kopf
 
-from nidc.api.common import GROUP, VERSION
-from operators.context import OperatorContext
-from operators.errors import retry_when_unavailable
-from operators.metrics import measured
+from nidc.api.schema import GROUP, VERSION
+from operators.clients.context import OperatorContext
 from operators.pipelinerun import reconcile
+from operators.reconciling.errors import retry_when_unavailable
+from operators.reconciling.metrics import measured
 from operators.runs.state_machine import TERMINAL
 
 PLURAL = "pipelineruns"

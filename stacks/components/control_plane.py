@@ -1,8 +1,17 @@
 """ControlPlane: the CRDs of crds/, the operator's identity and RBAC, its Deployment (kopf
-peering between replicas), a PodDisruptionBudget and NetworkPolicies."""
+peering between replicas), a PodDisruptionBudget and NetworkPolicies.
+
+The Deployment runs the program `nidc operator run` becomes (`python -m operators`), wired for
+a cluster: the Kubernetes runner (driver Jobs), collectors as Deployments, the Spark pools read
+from the `spark-pools` ConfigMap published here in the operator's own namespace (a pod mounts
+ConfigMaps of its own namespace only) in the one format of nidc/api/spark_pool.py, and traces,
+metrics and logs sent to the stack's OpenTelemetry collector. Every variable it sets is one
+OperatorSettings.from_env reads (tests/unit/stacks/test_operator_deployment.py starts there).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +19,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from nidc.api.spark_pool import POOLS_FILE, SparkPool, default_pools, pools_document
 from nidc.operator_rbac import OPERATOR_NAME, OPERATOR_NAMESPACE, build_operator_identity
 from stacks.manifests import (
     PART_OF,
@@ -23,6 +33,22 @@ from stacks.manifests import (
 
 PEERING_GROUP = "kopf.dev"
 LIVENESS_PORT = 8080
+POOLS_CONFIG_MAP = "spark-pools"
+POOLS_DIR = "/etc/nidc/pools"
+CREDENTIALS_DIR = "/var/run/nidc"
+SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+
+def split_image(ref: str) -> tuple[str, str, str]:
+    """registry, name and tag of `registry/path/name:tag` (how the operator names its image)."""
+    path, _, tag = ref.rpartition(":")
+    registry, _, name = path.rpartition("/")
+    require(
+        bool(registry and name and tag) and "/" not in tag,
+        "images",
+        f"{ref!r} must be <registry>/<name>:<tag>",
+    )
+    return registry, name, tag
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,10 @@ class OperatorDeployment:
     """The operator as a Deployment (left out on the local profile, where it is a process)."""
 
     image: str
+    # The nidc images the operator starts: Spark drivers and executors, and device collectors.
+    spark_image: str = "registry.nidc.local/nidc/nidc-spark:0.1.0"
+    collector_image: str = "registry.nidc.local/nidc/nidc-collector:0.1.0"
+    spark_pools: tuple[SparkPool, ...] = tuple(default_pools().values())
     replicas: int = 2
     openbao_url: pulumi.Input[str] = ""
     openbao_token: pulumi.Input[str] = ""
@@ -37,12 +67,63 @@ class OperatorDeployment:
     s3_access_key: pulumi.Input[str] = "nidc-root"
     s3_secret_key: pulumi.Input[str] = ""
     otlp_endpoint: pulumi.Input[str] = ""
+    # PEM of the CA that signed the platform services' certificates (OpenBao, S3, telemetry);
+    # without it the operator trusts the cluster's own CA only.
+    ca_certificate: str = ""
     api_server_cidr: str = "0.0.0.0/0"
     resources: Resources = field(default_factory=lambda: Resources("200m", "256Mi", "1", "1Gi"))
 
     def __post_init__(self) -> None:
         require(1 <= self.replicas <= 5, "controlPlane.operator.replicas", "must be 1..5")
         require(self.openbao_token != "", "openbaoOperatorToken", "required (a secret)")
+        split_image(self.spark_image)
+        require(":" in self.collector_image, "images.collector", "needs a tag")
+        require(bool(self.spark_pools), "sparkPools.pools", "at least one pool")
+
+
+def build_operator_environment(operator: OperatorDeployment) -> list[dict[str, Any]]:
+    """The operator container's environment: every name is one OperatorSettings.from_env reads,
+    and paths point into the container's mounts (credentials, CA, pools)."""
+    registry, name, tag = split_image(operator.spark_image)
+    ca_file = f"{CREDENTIALS_DIR}/ca.crt" if operator.ca_certificate else SERVICE_ACCOUNT_CA
+    env: list[dict[str, Any]] = [
+        {"name": "NIDC_KUBE_API_URL", "value": "https://kubernetes.default.svc"},
+        {"name": "NIDC_CA_FILE", "value": ca_file},
+        {"name": "NIDC_OPENBAO_URL", "value": operator.openbao_url},
+        {"name": "NIDC_OPENBAO_TOKEN_FILE", "value": f"{CREDENTIALS_DIR}/openbao-token"},
+        {"name": "NIDC_S3_ENDPOINT", "value": operator.s3_endpoint},
+        {"name": "NIDC_S3_ACCESS_KEY", "value": operator.s3_access_key},
+        {"name": "NIDC_S3_SECRET_KEY_FILE", "value": f"{CREDENTIALS_DIR}/s3-secret-key"},
+        # A pod has no local processes to run jobs or collectors in: both go to the cluster.
+        {"name": "NIDC_RUNNER", "value": "kubernetes"},
+        {"name": "NIDC_COLLECTOR_MODE", "value": "kubernetes"},
+        {"name": "NIDC_COLLECTOR_IMAGE", "value": operator.collector_image},
+        {"name": "NIDC_SPARK_IMAGE_REGISTRY", "value": registry},
+        {"name": "NIDC_SPARK_IMAGE_NAME", "value": name},
+        {"name": "NIDC_SPARK_IMAGE_TAG", "value": tag},
+        {"name": "NIDC_SPARK_POOLS_FILE", "value": f"{POOLS_DIR}/{POOLS_FILE}"},
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": operator.otlp_endpoint},
+        {"name": "OTEL_SERVICE_NAME", "value": OPERATOR_NAME},
+        # Logs go over OTLP too (opt-in: see nidc/telemetry/logs.py).
+        {"name": "OTEL_LOGS_EXPORTER", "value": "otlp"},
+    ]
+    if operator.ca_certificate:
+        env.append({"name": "OTEL_EXPORTER_OTLP_CERTIFICATE", "value": ca_file})
+    return env
+
+
+def build_pools_config_map(operator: OperatorDeployment) -> dict[str, Any]:
+    """The pools the operator reads, in the pool model's own document."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": POOLS_CONFIG_MAP,
+            "namespace": OPERATOR_NAMESPACE,
+            "labels": {**PART_OF, "nidc.io/config": POOLS_CONFIG_MAP},
+        },
+        "data": {POOLS_FILE: pools_document(operator.spark_pools)},
+    }
 
 
 @dataclass(frozen=True)
@@ -110,20 +191,12 @@ def build_peering(operator: OperatorDeployment) -> list[dict[str, Any]]:
 
 
 def build_operator_deployment(center: str, operator: OperatorDeployment) -> list[dict[str, Any]]:
-    """Credentials Secret, Deployment, PodDisruptionBudget and NetworkPolicies."""
+    """Credentials Secret, pools ConfigMap, Deployment, PodDisruptionBudget, NetworkPolicies."""
     ns = OPERATOR_NAMESPACE
     selector = {"app.kubernetes.io/name": OPERATOR_NAME}
-    env = [
-        {"name": "NIDC_KUBE_API_URL", "value": "https://kubernetes.default.svc"},
-        {"name": "NIDC_CA_FILE", "value": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"},
-        {"name": "NIDC_OPENBAO_URL", "value": operator.openbao_url},
-        {"name": "NIDC_OPENBAO_TOKEN_FILE", "value": "/var/run/nidc/openbao-token"},
-        {"name": "NIDC_S3_ENDPOINT", "value": operator.s3_endpoint},
-        {"name": "NIDC_S3_ACCESS_KEY", "value": operator.s3_access_key},
-        {"name": "NIDC_S3_SECRET_KEY_FILE", "value": "/var/run/nidc/s3-secret-key"},
-        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": operator.otlp_endpoint},
-        {"name": "OTEL_SERVICE_NAME", "value": OPERATOR_NAME},
-    ]
+    pools = build_pools_config_map(operator)
+    # The operator reads its pools once at start: a changed document rolls its pods.
+    pools_hash = hashlib.sha256(pools["data"][POOLS_FILE].encode()).hexdigest()[:16]
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -142,7 +215,8 @@ def build_operator_deployment(center: str, operator: OperatorDeployment) -> list
             },
             "template": {
                 "metadata": {
-                    "labels": {**selector, **labels("control-plane", OPERATOR_NAME, center)}
+                    "labels": {**selector, **labels("control-plane", OPERATOR_NAME, center)},
+                    "annotations": {"nidc.io/spark-pools-hash": pools_hash},
                 },
                 "spec": {
                     "serviceAccountName": OPERATOR_NAME,
@@ -152,17 +226,17 @@ def build_operator_deployment(center: str, operator: OperatorDeployment) -> list
                             "name": "operator",
                             "image": operator.image,
                             "command": [
+                                # The operator program itself (`nidc operator run`
+                                # prepares a local platform, then becomes this).
                                 "python",
                                 "-m",
-                                "nidc.cli",
-                                "operator",
-                                "run",
+                                "operators",
                                 "--peering",
                                 OPERATOR_NAME,
                                 "--liveness",
                                 f"http://0.0.0.0:{LIVENESS_PORT}/healthz",
                             ],
-                            "env": env,
+                            "env": build_operator_environment(operator),
                             "ports": [{"name": "health", "containerPort": LIVENESS_PORT}],
                             "livenessProbe": {
                                 "httpGet": {"path": "/healthz", "port": LIVENESS_PORT}
@@ -175,9 +249,12 @@ def build_operator_deployment(center: str, operator: OperatorDeployment) -> list
                             "volumeMounts": [
                                 {
                                     "name": "credentials",
-                                    "mountPath": "/var/run/nidc",
+                                    "mountPath": CREDENTIALS_DIR,
                                     "readOnly": True,
-                                }
+                                },
+                                {"name": "pools", "mountPath": POOLS_DIR, "readOnly": True},
+                                # The root file system is read-only; Python and kopf want /tmp.
+                                {"name": "tmp", "mountPath": "/tmp"},
                             ],
                         }
                     ],
@@ -185,7 +262,9 @@ def build_operator_deployment(center: str, operator: OperatorDeployment) -> list
                         {
                             "name": "credentials",
                             "secret": {"secretName": f"{OPERATOR_NAME}-credentials"},
-                        }
+                        },
+                        {"name": "pools", "configMap": {"name": POOLS_CONFIG_MAP}},
+                        {"name": "tmp", "emptyDir": {}},
                     ],
                 },
             },
@@ -200,8 +279,10 @@ def build_operator_deployment(center: str, operator: OperatorDeployment) -> list
             "stringData": {
                 "openbao-token": operator.openbao_token,
                 "s3-secret-key": operator.s3_secret_key,
+                **({"ca.crt": operator.ca_certificate} if operator.ca_certificate else {}),
             },
         },
+        pools,
         deployment,
         {
             "apiVersion": "policy/v1",

@@ -1,4 +1,9 @@
-"""Telemetry: an OpenTelemetry collector (OTLP in, over TLS) and Jaeger as the trace backend."""
+"""Telemetry: an OpenTelemetry collector (OTLP in, over TLS) with a pipeline per signal.
+
+Traces go to Jaeger; metrics are served for scraping on the collector's Prometheus endpoint
+(`metrics` port); logs are written by the collector's debug exporter to its own stdout, where the
+cluster's log collection finds them. The operator sends all three (OTEL_* in its Deployment).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from stacks.manifests import (
 
 OTLP_GRPC = 4317
 OTLP_HTTP = 4318
+PROMETHEUS_PORT = 8889
 QUERY_PORT = 16686
 JAEGER_OTLP = 4317
 TLS_DIR = "/etc/nidc/tls"
@@ -48,7 +54,7 @@ class TelemetryArgs:
 
 
 def build_collector_config(args: TelemetryArgs) -> dict[str, Any]:
-    """Collector pipeline: OTLP (TLS) -> batch -> Jaeger's OTLP receiver (TLS)."""
+    """OTLP (TLS) in; traces -> Jaeger (TLS), metrics -> Prometheus endpoint, logs -> stdout."""
     tls = {"cert_file": f"{TLS_DIR}/tls.crt", "key_file": f"{TLS_DIR}/tls.key"}
     receiver: dict[str, Any] = {
         "protocols": {
@@ -60,23 +66,35 @@ def build_collector_config(args: TelemetryArgs) -> dict[str, Any]:
         "endpoint": f"jaeger.{args.namespace}.svc:{JAEGER_OTLP}",
         "tls": {"ca_file": f"{TLS_DIR}/ca.crt"} if args.tls.enabled else {"insecure": True},
     }
+    prometheus: dict[str, Any] = {"endpoint": f"0.0.0.0:{PROMETHEUS_PORT}"}
     if args.tls.enabled:
         receiver["protocols"]["grpc"]["tls"] = tls
         receiver["protocols"]["http"]["tls"] = tls
+        # The scrape endpoint is an HTTP server like the receiver's: TLS with the same pair.
+        prometheus["tls"] = tls
     return {
         "receivers": {"otlp": receiver},
         "processors": {
             "batch": {},
             "memory_limiter": {"check_interval": "1s", "limit_percentage": 80},
         },
-        "exporters": {"otlp/jaeger": exporter},
+        "exporters": {
+            "otlp/jaeger": exporter,
+            "prometheus": prometheus,
+            "debug": {"verbosity": "basic"},
+        },
         "service": {
             "pipelines": {
-                "traces": {
+                signal: {
                     "receivers": ["otlp"],
                     "processors": ["memory_limiter", "batch"],
-                    "exporters": ["otlp/jaeger"],
+                    "exporters": [exporter_name],
                 }
+                for signal, exporter_name in (
+                    ("traces", "otlp/jaeger"),
+                    ("metrics", "prometheus"),
+                    ("logs", "debug"),
+                )
             }
         },
     }
@@ -158,7 +176,7 @@ def _deployment(
 def build_telemetry(args: TelemetryArgs) -> list[dict[str, Any]]:
     """Namespace, TLS, both configs, both Deployments and their Services."""
     ns = args.namespace
-    collector_ports = {"otlp-grpc": OTLP_GRPC, "otlp-http": OTLP_HTTP}
+    collector_ports = {"otlp-grpc": OTLP_GRPC, "otlp-http": OTLP_HTTP, "metrics": PROMETHEUS_PORT}
     jaeger_ports = {"otlp-grpc": JAEGER_OTLP, "query": QUERY_PORT}
     objects = [
         build_namespace(ns, args.center),
@@ -202,7 +220,8 @@ def build_telemetry(args: TelemetryArgs) -> list[dict[str, Any]]:
 
 
 class Telemetry(pulumi.ComponentResource):
-    """Traces for one center; `otlp_endpoint` is where every service sends its spans."""
+    """Telemetry for one center; `otlp_endpoint` is where every service sends its spans,
+    metrics and logs."""
 
     otlp_endpoint: pulumi.Output[str]
 

@@ -16,7 +16,7 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
-from nidc.api.common import API_VERSION
+from nidc.api.schema import API_VERSION
 from nidc.api.tenant import TenantSpec
 from stacks.manifests import (
     PART_OF,

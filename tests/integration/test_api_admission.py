@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
 
 from nidc.api.generate import render_crd
 from nidc.api.kinds import ALL_KINDS
-from nidc.kube import api_client, apply
+from nidc.kube import api_client, apply, dynamic_client
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +78,7 @@ MODBUS = ("DataSource", "furnace-plc")
 JDBC = ("DataSource", "mes-work-orders")
 FILES = ("DataSource", "erp-exports")
 PRODUCT = ("DataProduct", "spindle-health")
+ANALYTIC = ("DataProduct", "furnace-anomalies")
 TENANT = ("Tenant", "steel-plant")
 POLICY = ("ClassificationPolicy", "steel-recipes")
 BASELINE = ("ClusterClassificationPolicy", "baseline")
@@ -179,12 +179,12 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
     ),
     # bad cron
     (
-        "modbus-bad-cron-words",
-        MODBUS,
+        "jdbc-bad-cron-words",
+        JDBC,
         setter("spec.schedule", "every five minutes"),
         "spec.schedule",
     ),
-    ("modbus-bad-cron-fields", MODBUS, setter("spec.schedule", "*/5 * *"), "spec.schedule"),
+    ("jdbc-bad-cron-fields", JDBC, setter("spec.schedule", "*/5 * *"), "spec.schedule"),
     (
         "product-bad-cron",
         ("DataProduct", "furnace-anomalies"),
@@ -229,7 +229,12 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
         both(setter("spec.points[0].minimum", 100), setter("spec.points[0].maximum", 10)),
         "spec.points",
     ),
-    ("product-sql-and-job", PRODUCT, setter("spec.transform.job", "oee"), "spec.transform"),
+    (
+        "product-sql-and-job",
+        PRODUCT,
+        setter("spec.transform.job", "anomaly_detection@1"),
+        "spec.transform",
+    ),
     ("product-neither-sql-nor-job", PRODUCT, setter("spec.transform", {}), "spec.transform"),
     (
         "range-check-without-bounds",
@@ -254,6 +259,52 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
         POLICY,
         setter("spec.overrides[0].reason", "ok"),
         "spec.overrides[0].reason",
+    ),
+    # named analytics (issue 17, decision 0110)
+    (
+        "analytic-unknown-version",
+        ANALYTIC,
+        setter("spec.transform.job", "anomaly_detection@9"),
+        "spec.transform.job",
+    ),
+    (
+        "analytic-unknown-name",
+        ANALYTIC,
+        setter("spec.transform.job", "oee@1"),
+        "spec.transform.job",
+    ),
+    (
+        "analytic-threshold-out-of-bounds",
+        ANALYTIC,
+        setter("spec.transform.parameters", {"threshold": 1000}),
+        "spec.transform.parameters.threshold",
+    ),
+    (
+        "analytic-parameter-it-does-not-take",
+        ANALYTIC,
+        setter("spec.transform.parameters", {"bandEdgesHz": [0, 10]}),
+        "spec.transform.parameters.bandEdgesHz",
+    ),
+    (
+        "analytic-unknown-parameter",
+        ANALYTIC,
+        setter("spec.transform.parameters", {"windowSecs": 60}),
+        "spec.transform.parameters.windowSecs",
+    ),
+    (
+        "analytic-bands-not-ascending",
+        ANALYTIC,
+        both(
+            setter("spec.transform.job", "vibration_health@1"),
+            setter("spec.transform.parameters", {"bandEdgesHz": [0, 50, 10]}),
+        ),
+        "spec.transform.parameters.bandEdgesHz",
+    ),
+    (
+        "parameters-without-an-analytic",
+        PRODUCT,
+        setter("spec.transform.parameters", {"threshold": 3}),
+        "spec.transform.parameters",
     ),
 ]
 
@@ -294,7 +345,7 @@ def namespace(api: Any) -> Iterator[str]:
     name = f"adm-{uuid.uuid4().hex[:6]}"
     apply(api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
-    dynamic.DynamicClient(api).resources.get(api_version="v1", kind="Namespace").delete(name=name)
+    dynamic_client(api).resources.get(api_version="v1", kind="Namespace").delete(name=name)
 
 
 def prepare(base: tuple[str, str], namespace: str) -> dict[str, Any]:
@@ -306,9 +357,7 @@ def prepare(base: tuple[str, str], namespace: str) -> dict[str, Any]:
 
 
 def submit(api: Any, obj: dict[str, Any], method: str = "create", dry_run: bool = True) -> Any:
-    resource = dynamic.DynamicClient(api).resources.get(
-        api_version=obj["apiVersion"], kind=obj["kind"]
-    )
+    resource = dynamic_client(api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
     params: list[tuple[str, str]] = [("fieldValidation", "Strict")]
     if dry_run:
         params.append(("dryRun", "All"))
@@ -320,6 +369,7 @@ def rejection(api: Any, obj: dict[str, Any], method: str = "create") -> str:
     with pytest.raises(ApiException) as refused:
         submit(api, obj, method)
     assert refused.value.status in (400, 422), refused.value.body
+    assert refused.value.body is not None
     body = json.loads(refused.value.body)
     causes = " ".join(
         f"{c.get('field', '')}: {c.get('message', '')}"
@@ -328,13 +378,43 @@ def rejection(api: Any, obj: dict[str, Any], method: str = "create") -> str:
     return f"{body['message']} {causes}"
 
 
-def test_there_are_at_least_forty_invalid_resources() -> None:
-    assert len(CREATE_CASES) + len(UPDATE_CASES) >= 40
+def test_the_server_refuses_at_least_forty_invalid_resources_each_naming_its_field(
+    api: Any, namespace: str
+) -> None:
+    """Counted from the API server's answers, not from the list of cases: every case is sent,
+    and each must come back refused (400/422) naming its own field."""
+    named: dict[str, str] = {}
+    for case, base, mutation, field in CREATE_CASES:
+        obj = prepare(base, namespace)
+        mutation(obj)
+        message = rejection(api, obj)
+        if field in message:
+            named[case] = message
+    for case, base, mutation, expected in UPDATE_CASES:
+        stored = submit(api, prepare(base, namespace), dry_run=False).to_dict()
+        mutation(stored)
+        message = rejection(api, stored, method="replace")
+        if expected in message:
+            named[case] = message
+    assert len(named) >= 40, sorted(named)
 
 
 @pytest.mark.parametrize(
     "base",
-    [SOURCE, MODBUS, JDBC, FILES, PRODUCT, TENANT, POLICY, BASELINE, GRANT, SHARE, APPROVAL],
+    [
+        SOURCE,
+        MODBUS,
+        JDBC,
+        FILES,
+        PRODUCT,
+        ANALYTIC,
+        TENANT,
+        POLICY,
+        BASELINE,
+        GRANT,
+        SHARE,
+        APPROVAL,
+    ],
     ids=lambda b: b[1],
 )
 def test_the_unbroken_examples_are_accepted(
@@ -353,6 +433,33 @@ def test_invalid_resource_is_rejected_naming_the_field(
     mutation(obj)
     message = rejection(api, obj)
     assert field in message, message
+
+
+def test_an_analytic_with_its_parameters_is_accepted(api: Any, namespace: str) -> None:
+    product = prepare(ANALYTIC, namespace)
+    product["spec"]["transform"] = {
+        "job": "vibration_health@1",
+        "parameters": {"windowSeconds": 10, "bandEdgesHz": [0, 40, 60.5, 500], "threshold": 4},
+    }
+    submit(api, product)
+
+
+@pytest.mark.parametrize(
+    "base", [SOURCE, MODBUS, ("DataSource", "line-gateway")], ids=lambda b: b[1]
+)
+def test_a_device_source_on_a_schedule_is_refused_saying_why(
+    api: Any, namespace: str, base: tuple[str, str]
+) -> None:
+    """Decision 0130: devices are collected continuously; a schedule used to land nothing."""
+    continuous = prepare(base, namespace)
+    submit(api, continuous)  # the example as it is: continuous
+    scheduled = prepare(base, namespace)
+    del scheduled["spec"]["continuous"]
+    scheduled["spec"]["schedule"] = "*/5 * * * *"
+    message = rejection(api, scheduled)
+    assert "spec.schedule" in message, message
+    assert "collected continuously, not on a schedule" in message, message
+    assert "set spec.continuous: true" in message, message
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
+from nidc.api.job_specs import QualityJob
 from nidc.local.tools.manifest import spark_jars
 from spark_jobs.quality import RULE_COLUMN, TABLE_ROWS_RULE, quality
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
@@ -44,7 +45,15 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
-def spec(tmp: Path, txn_version: int, version: int | None = None) -> dict[str, Any]:
+def spec(tmp: Path, txn_version: int, version: int | None = None) -> QualityJob:
+    return QualityJob.model_validate(spec_json(tmp, txn_version, version))
+
+
+def run_of(txn_version: int) -> str:
+    return f"lots-quality-{txn_version}"
+
+
+def spec_json(tmp: Path, txn_version: int, version: int | None) -> dict[str, Any]:
     return {
         "job": "quality",
         "resource": "DataProduct/steel-plant/lots",
@@ -58,7 +67,6 @@ def spec(tmp: Path, txn_version: int, version: int | None = None) -> dict[str, A
         "quarantine": f"file://{tmp}/quarantine_lots",
         "txnAppId": "uid-of-lots",
         "txnVersion": txn_version,
-        "run": f"lots-quality-{txn_version}",
     }
 
 
@@ -69,7 +77,7 @@ def test_history_quarantine_and_volume_across_runs(spark: SparkSession, tmp_path
 
     # three clean runs: no alarm, and the volume rule waits for history, then has it
     for run in range(3):
-        result = quality(spark, spec(tmp_path, run), now=NOW)
+        result = quality(spark, spec(tmp_path, run), run_of(run), now=NOW)
         assert result["quality"]["failingChecks"] == [], result["checks"]
         assert result["tableVersion"] == 0
     history = spark.read.format("delta").load(f"file://{tmp_path}/quality_history")
@@ -79,7 +87,7 @@ def test_history_quarantine_and_volume_across_runs(spark: SparkSession, tmp_path
     # a new version with every seeded defect (and a dropped column)
     defects = spark.createDataFrame(defective_rows(), DEFECTIVE_COLUMNS)
     defects.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(lots)
-    result = quality(spark, spec(tmp_path, 3), now=NOW)
+    result = quality(spark, spec(tmp_path, 3), run_of(3), now=NOW)
     assert result["tableVersion"] == 1
     assert set(result["quality"]["failingChecks"]) == set(SEEDED_FAILURES) | SEEDED_TABLE_FAILURES
     assert result["quality"]["blockingFailures"] == result["quality"]["failingChecks"]
@@ -103,12 +111,12 @@ def test_history_quarantine_and_volume_across_runs(spark: SparkSession, tmp_path
 
     # the same run retried: neither table gets a second commit
     before = (history.count(), quarantine.count())
-    quality(spark, spec(tmp_path, 3), now=NOW)
+    quality(spark, spec(tmp_path, 3), run_of(3), now=NOW)
     history = spark.read.format("delta").load(f"file://{tmp_path}/quality_history")
     quarantine = spark.read.format("delta").load(f"file://{tmp_path}/quarantine_lots")
     assert (history.count(), quarantine.count()) == before
 
     # an older version can still be checked: the clean one passes
-    pinned = quality(spark, spec(tmp_path, 4, version=0), now=NOW)
+    pinned = quality(spark, spec(tmp_path, 4, version=0), run_of(4), now=NOW)
     assert pinned["tableVersion"] == 0
     assert [c["name"] for c in pinned["checks"] if not c["passed"]] == []

@@ -17,10 +17,12 @@ from nidc.api.spark_pool import (
     SparkPool,
     default_pools,
     load_pools,
+    pools_document,
     pools_from_dict,
 )
 from nidc.kube import ApiClient
-from operators.context import make_runner
+from operators.clients.context import make_runner
+from operators.clients.settings import OperatorSettings
 from operators.runs.kubernetes_build import (
     DRIVER_CONTAINER,
     EXECUTOR_PREFIX_MAX,
@@ -47,7 +49,6 @@ from operators.runs.kubernetes_runner import KubernetesRunner, read_observation
 from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import RunRef
 from operators.runs.state_machine import Observed
-from operators.settings import OperatorSettings
 
 pytestmark = pytest.mark.unit
 
@@ -119,13 +120,8 @@ def test_default_pools_match_the_kwok_nodes() -> None:
 
 
 def test_pools_round_trip_through_plain_data(tmp_path: Path) -> None:
-    published = {"pools": {name: pool.to_dict() for name, pool in default_pools().items()}}
-    for name, pool in published["pools"].items():
-        pool.pop("name")
-        assert json.dumps(pool)  # plain data the stacks can publish
-        published["pools"][name] = pool
     path = tmp_path / "pools.json"
-    path.write_text(json.dumps(published))
+    path.write_text(pools_document(default_pools().values()))  # what the stack publishes
     assert load_pools(path) == default_pools()
     assert load_pools(None) == default_pools()
 

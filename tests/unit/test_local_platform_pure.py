@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from cryptography import x509
 
 from nidc.local.identities import user_identities
 from nidc.local.pki import CertificateAuthority
-from nidc.local.platform import shell_exports
+from nidc.local.platform import shell_exports, wait_for
+from nidc.local.servers.base import HealthError
 from nidc.local.servers.kwok import build_nodes
 from nidc.local.state import PlatformState
 from spark_jobs.session import ObjectStore, build_spark_conf
@@ -103,3 +106,36 @@ def test_spark_conf_keeps_credentials_out_and_trusts_the_ca() -> None:
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "true"
     assert "-Djavax.net.ssl.trustStore=/pki/t.p12" in conf["spark.driver.extraJavaOptions"]
     assert not any("secret" in key or "access.key" in key for key in conf)
+
+
+def answers(*replies: str) -> Callable[[], str]:
+    """A health check giving each reply in turn, then the last for ever; "not ..." is unhealthy."""
+    queue = list(replies)
+
+    def check() -> str:
+        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        if reply.startswith("not "):
+            raise HealthError(reply)
+        return reply
+
+    return check
+
+
+def test_wait_for_polls_until_healthy_and_reports_progress_meanwhile() -> None:
+    said: list[str] = []
+    check = answers(*["not yet: sealed"] * 4, "active")
+    result = wait_for(check, time.monotonic() + 30, lambda: True, said.append, progress_every=0.2)
+    assert result == "active"
+    assert said and all(line == "not yet: sealed" for line in said)
+
+
+def test_wait_for_gives_up_at_the_deadline_with_the_last_answer() -> None:
+    started = time.monotonic()
+    with pytest.raises(HealthError, match=r"not healthy within \d+s: not raft leader"):
+        wait_for(answers("not raft leader"), started + 1.0, lambda: True)
+    assert 1.0 <= time.monotonic() - started < 10
+
+
+def test_wait_for_stops_early_when_the_process_died() -> None:
+    with pytest.raises(HealthError, match=r"the process exited \(not listening\)"):
+        wait_for(answers("not listening"), time.monotonic() + 60, lambda: False)

@@ -12,7 +12,7 @@ class Etcd(Server):
 
     name = "etcd"
     tool = "etcd"
-    startup_timeout = 30.0
+    startup_timeout = 120.0
 
     def ports(self) -> list[str]:
         return ["etcd-client", "etcd-peer"]

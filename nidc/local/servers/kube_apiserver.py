@@ -17,7 +17,7 @@ class KubeApiserver(Server):
 
     name = "kube-apiserver"
     tool = "kubernetes"
-    startup_timeout = 90.0
+    startup_timeout = 300.0
 
     def ports(self) -> list[str]:
         return ["kube-apiserver"]

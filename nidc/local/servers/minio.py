@@ -16,7 +16,7 @@ class Minio(Server):
 
     name = "minio"
     tool = "minio"
-    startup_timeout = 60.0
+    startup_timeout = 180.0
 
     def ports(self) -> list[str]:
         return ["minio", "minio-console"]

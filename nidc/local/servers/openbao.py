@@ -66,13 +66,18 @@ ui            = false
 log_level     = "warn"
 """
 
+# (connect, read) seconds for setup calls. `sys/init` answers only after raft's first election
+# and the barrier's set-up: that once took over 10 s on a loaded 2-core machine, and a client
+# that gives up then cannot retry (the keys of an init it did not hear are lost).
+SETUP_CALL_TIMEOUT = (5.0, 120.0)
+
 
 class OpenBao(Server):
     """The secrets store: root token and unseal key live in <state>/secrets, mode 0600."""
 
     name = "openbao"
     tool = "openbao"
-    startup_timeout = 60.0
+    startup_timeout = 300.0
 
     @property
     def binary_name(self) -> str:
@@ -114,7 +119,7 @@ class OpenBao(Server):
             json=body,
             headers=headers,
             verify=str(ctx.ca.ensure().cert),
-            timeout=10,
+            timeout=SETUP_CALL_TIMEOUT,
         )
 
     def check_started(self, ctx: Context) -> str:
@@ -187,9 +192,9 @@ class OpenBao(Server):
             token=True,
         ).raise_for_status()
 
-    def _wait_active(self, ctx: Context, timeout: float = 30.0) -> None:
-        """Raft elects the single node leader a moment after unseal."""
-        deadline = time.monotonic() + timeout
+    def _wait_active(self, ctx: Context) -> None:
+        """Raft elects the single node leader a moment after unseal (longer under load)."""
+        deadline = time.monotonic() + self.startup_timeout
         while True:
             try:
                 self.check(ctx)

@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from nidc.api.spark_pool import POOL_LABEL, SparkPool, default_pools
 from stacks.components.control_plane import (
     ControlPlane,
     ControlPlaneArgs,
@@ -29,17 +30,11 @@ from stacks.components.secrets_store import (
     build_server_config,
 )
 from stacks.components.sharing import Sharing, SharingArgs, build_sharing
-from stacks.components.spark_pools import (
-    Pool,
-    SparkPools,
-    SparkPoolsArgs,
-    build_pod_template,
-    build_pool_conf,
-)
+from stacks.components.spark_pools import SparkPools, SparkPoolsArgs, build_spark_pools
 from stacks.components.telemetry import Telemetry, TelemetryArgs, build_telemetry
 from stacks.components.tenants import TenantConfig, Tenants, TenantsArgs
 from stacks.manifests import ArgsError
-from tests.unit.stacks.conftest import TLS, RecordingMocks, check_parented
+from tests.unit.stacks.conftest import TLS, RecordingMocks, check_parented, pulumi_test
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -102,7 +97,7 @@ def test_object_store_distributed_volumes_and_tls() -> None:
     assert any(m["name"] == "tls" for m in server["volumeMounts"])
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_object_store_children_are_parented(mocks: RecordingMocks) -> Any:
     component = ObjectStore("object-store", store_args())
     return check_parented(
@@ -136,7 +131,7 @@ def test_secrets_store_config_is_raft_with_tls_and_every_peer() -> None:
     assert 'seal "transit"' in build_server_config(transit)
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_secrets_store_children_are_parented(mocks: RecordingMocks) -> Any:
     component = SecretsStore("secrets-store", SecretsStoreArgs(center="c", image="i:1", tls=TLS))
     return check_parented(
@@ -148,35 +143,27 @@ def test_secrets_store_children_are_parented(mocks: RecordingMocks) -> Any:
 
 
 # ---- SparkPools ----------------------------------------------------------------------------
-def test_spark_pools_refuse_bad_pools() -> None:
-    with pytest.raises(ArgsError, match=r"sparkPools.pools.cpu.rapids"):
-        Pool("cpu", rapids=True)
+def test_spark_pools_refuse_bad_pools_naming_the_field() -> None:
     with pytest.raises(ArgsError, match=r"sparkPools.pools"):
-        SparkPoolsArgs(center="c", spark_image="s:1", pools=())
+        SparkPoolsArgs(center="c", pools=())
+    bad = SparkPool(name="cpu", node_selector={POOL_LABEL: "not a label!"})
+    with pytest.raises(ArgsError, match=r"sparkPools.pools.cpu.node_selector"):
+        SparkPoolsArgs(center="c", pools=(bad,))
+    twice = default_pools()["cpu"]
+    with pytest.raises(ArgsError, match=r"sparkPools.pools.cpu: defined twice"):
+        SparkPoolsArgs(center="c", pools=(twice, twice))
 
 
-def test_gpu_pool_has_gpus_tolerations_discovery_and_rapids() -> None:
-    gpu = Pool(
-        "gpu",
-        node_selector={"nidc.io/pool": "gpu"},
-        gpus_per_executor=1,
-        rapids=True,
-        tolerations=({"key": "nvidia.com/gpu", "operator": "Exists"},),
-    )
-    args = SparkPoolsArgs(center="c", spark_image="s:1", pools=(gpu,))
-    conf = build_pool_conf(args, gpu)
-    assert conf["spark.executor.resource.gpu.amount"] == "1"
-    assert conf["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
-    assert conf["spark.kubernetes.node.selector.nidc.io/pool"] == "gpu"
-    template = build_pod_template(gpu)
-    assert template["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert template["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+def test_spark_pools_publish_no_second_pool_format() -> None:
+    args = SparkPoolsArgs(center="c", pools=tuple(default_pools().values()))
+    # The operator's pools are the ControlPlane's ConfigMap (test_operator_deployment.py).
+    assert [o for o in build_spark_pools(args) if "pools" in json.dumps(o.get("data", {}))] == []
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_spark_pools_children_are_parented(mocks: RecordingMocks) -> Any:
     component = SparkPools(
-        "spark-pools", SparkPoolsArgs(center="c", spark_image="s:1", pools=(Pool("cpu"),))
+        "spark-pools", SparkPoolsArgs(center="c", pools=(default_pools()["cpu"],))
     )
     return check_parented(component, "nidc:spark:SparkPools")
 
@@ -194,7 +181,7 @@ def test_telemetry_refuses_bad_args_and_wires_collector_to_jaeger() -> None:
     assert "jaeger.nidc-telemetry.svc:4317" in config and "cert_file" in config
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_telemetry_children_are_parented(mocks: RecordingMocks) -> Any:
     component = Telemetry(
         "telemetry", TelemetryArgs(center="c", collector_image="o:1", jaeger_image="j:1", tls=TLS)
@@ -226,7 +213,7 @@ def test_control_plane_has_every_crd_rbac_pdb_and_network_policies() -> None:
     assert "Deployment" not in [o["kind"] for o in local]
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_control_plane_children_are_parented(mocks: RecordingMocks) -> Any:
     component = ControlPlane("control-plane", ControlPlaneArgs("c", REPO / "crds"))
     return check_parented(component, "nidc:control:ControlPlane")
@@ -293,7 +280,7 @@ def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None
         )
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_sharing_children_are_parented(mocks: RecordingMocks) -> Any:
     component = Sharing(
         "sharing",
@@ -314,7 +301,7 @@ def test_tenant_spec_is_validated_by_the_api_model() -> None:
         )
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_tenants_children_are_parented_and_kubeconfigs_made(mocks: RecordingMocks) -> Any:
     component = Tenants(
         "tenants", TenantsArgs((TenantConfig("steel", TENANT_SPEC),), "https://k:6443", "Q0E=")

@@ -1,0 +1,132 @@
+"""The clients every reconciler uses, made once at operator start-up (kept in kopf's memo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nidc.api.addressing import TenantNames
+from nidc.api.job_specs import (
+    DEST_ACCESS_KEY_ENV,
+    DEST_SECRET_KEY_ENV,
+    JDBC_PASSWORD_ENV,
+    JDBC_USER_ENV,
+    S3_ACCESS_KEY_ENV,
+    S3_SECRET_KEY_ENV,
+    JobRuntime,
+    Storage,
+    build_run_spec,
+    read_job,
+)
+from nidc.api.spark_pool import load_pools
+from nidc.kube import ApiClient, in_cluster_or_kubeconfig
+from operators.clients.object_store import ObjectStoreAdmin
+from operators.clients.openbao import OpenBaoAdmin
+from operators.clients.settings import OperatorSettings
+from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
+from operators.collectors.local import LocalCollectors
+from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
+from operators.runs.kubernetes_runner import KubernetesRunner
+from operators.runs.local_runner import LocalRunner
+from operators.runs.runner import Runner
+
+
+@dataclass
+class OperatorContext:
+    """Kubernetes, OpenBao and S3 clients plus the settings they were made from."""
+
+    settings: OperatorSettings
+    api: ApiClient
+    openbao: OpenBaoAdmin
+    store: ObjectStoreAdmin
+    runner: Runner
+    collectors: LocalCollectors
+    cluster_collectors: KubernetesCollectors | None = None
+
+    def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The recorded job plus where it runs (storage, jars); never credentials.
+
+        Raises JobSpecError (naming the field) when the recorded job does not parse."""
+        read_job(run["spec"]["job"])
+        settings = self.settings
+        runtime = JobRuntime(
+            run=run["metadata"]["name"],
+            storage=Storage(
+                endpoint=settings.s3_endpoint,
+                region=settings.s3_region,
+                truststore=str(settings.java_truststore or ""),
+                truststore_password=settings.java_truststore_password,
+                ca_file=str(settings.ca_file),
+            ),
+            jars=[str(j) for j in settings.spark_jars],
+        )
+        return build_run_spec(run["spec"]["job"], runtime)
+
+    def job_environment(self, run: dict[str, Any]) -> dict[str, str]:
+        """The job's logins, read from OpenBao at submit time: the tenant's own S3 user, and
+        the source's or the peer center's login where the job names one."""
+        tenant = run["metadata"]["namespace"]
+        credentials = self.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
+        if credentials is None:
+            raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
+        env = {
+            S3_ACCESS_KEY_ENV: credentials["accessKey"],
+            S3_SECRET_KEY_ENV: credentials["secretKey"],
+        }
+        job = read_job(run["spec"]["job"])
+        login_path = getattr(job, "credentials_path", None)
+        if login_path:
+            login = self.read_source_login(login_path)
+            env[JDBC_USER_ENV] = login.get("username", "")
+            env[JDBC_PASSWORD_ENV] = login.get("password", "")
+        peer_path = getattr(job, "destination_credentials_path", None)
+        if peer_path:
+            peer = self.read_center_login(peer_path)
+            env[DEST_ACCESS_KEY_ENV] = peer.get("accessKey", "")
+            env[DEST_SECRET_KEY_ENV] = peer.get("secretKey", "")
+        return env
+
+    def read_center_login(self, path: str) -> dict[str, Any]:
+        """A peer center's S3 login (keys accessKey, secretKey) from secret/data/centers/..."""
+        login = self.openbao.read_kv(path.removeprefix("secret/data/"))
+        if login is None:
+            raise RuntimeError(f"no credentials at {path} in OpenBao")
+        return login
+
+    def read_source_login(self, path: str) -> dict[str, Any]:
+        """A source's login from its OpenBao path (secret/data/tenants/<tenant>/<name>)."""
+        login = self.openbao.read_kv(path.removeprefix("secret/data/"))
+        if login is None:
+            raise RuntimeError(f"no credentials at {path} in OpenBao")
+        return login
+
+    @classmethod
+    def create(cls, settings: OperatorSettings) -> OperatorContext:
+        api = in_cluster_or_kubeconfig()
+        return cls(
+            settings=settings,
+            api=api,
+            openbao=OpenBaoAdmin(settings),
+            store=ObjectStoreAdmin(settings),
+            runner=make_runner(settings, api),
+            collectors=LocalCollectors(settings.collectors_dir),
+            cluster_collectors=KubernetesCollectors(api, CollectorImage(settings.collector_image))
+            if settings.collector_mode == "kubernetes"
+            else None,
+        )
+
+
+def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:
+    """The runner NIDC_RUNNER names: local processes, or driver Jobs on the cluster."""
+    if settings.runner == "kubernetes":
+        return KubernetesRunner(
+            api,
+            KubernetesJobSettings(
+                image=settings.spark_image,
+                pools=load_pools(settings.spark_pools_file),
+                service_account=settings.spark_service_account,
+                credentials=CredentialsMode(settings.k8s_credentials),
+                credentials_secret=settings.k8s_credentials_secret,
+            ),
+        )
+    return LocalRunner(settings.runs_dir)

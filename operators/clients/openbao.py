@@ -1,0 +1,72 @@
+"""OpenBao administration the operators need: policies and Kubernetes auth roles (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hvac
+from hvac.exceptions import InvalidPath
+
+from operators.clients.settings import OperatorSettings
+
+KUBERNETES_AUTH_PATH = "kubernetes"
+
+
+class OpenBaoAdmin:
+    """A thin, typed wrapper over hvac; the token is read from its file, never logged."""
+
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.client = hvac.Client(
+            url=settings.openbao_url,
+            token=settings.openbao_token_file.read_text().strip(),
+            verify=str(settings.ca_file),
+        )
+
+    def put_policy(self, name: str, hcl: str) -> None:
+        """Create or replace a policy."""
+        self.client.sys.create_or_update_policy(name=name, policy=hcl)
+
+    def delete_policy(self, name: str) -> None:
+        self.client.sys.delete_policy(name=name)
+
+    def put_kubernetes_role(self, name: str, role: dict[str, Any]) -> None:
+        """Create or replace a Kubernetes auth role."""
+        self.client.auth.kubernetes.create_role(
+            name=name,
+            bound_service_account_names=role["bound_service_account_names"],
+            bound_service_account_namespaces=role["bound_service_account_namespaces"],
+            policies=role["token_policies"],
+            ttl=role["token_ttl"],
+            max_ttl=role["token_max_ttl"],
+            mount_point=KUBERNETES_AUTH_PATH,
+        )
+
+    def delete_kubernetes_role(self, name: str) -> None:
+        self.client.auth.kubernetes.delete_role(name=name, mount_point=KUBERNETES_AUTH_PATH)
+
+    def read_kv(self, path: str) -> dict[str, Any] | None:
+        """A KV v2 secret's data, or None when absent."""
+        try:
+            response = self.client.secrets.kv.v2.read_secret_version(
+                path=path, raise_on_deleted_version=True
+            )
+        except InvalidPath:
+            return None
+        data: dict[str, Any] = response["data"]["data"]
+        return data
+
+    def write_kv(self, path: str, data: dict[str, Any]) -> None:
+        self.client.secrets.kv.v2.create_or_update_secret(path=path, secret=data)
+
+    def delete_kv_tree(self, prefix: str) -> None:
+        """Delete every secret (all versions) under a KV prefix."""
+        try:
+            keys = self.client.secrets.kv.v2.list_secrets(path=prefix)["data"]["keys"]
+        except InvalidPath:
+            return
+        for key in keys:
+            child = f"{prefix}/{key.rstrip('/')}"
+            if key.endswith("/"):
+                self.delete_kv_tree(child)
+            else:
+                self.client.secrets.kv.v2.delete_metadata_and_all_versions(path=child)

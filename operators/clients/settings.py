@@ -1,0 +1,116 @@
+"""Where the operator finds the platform's services, read from the environment once.
+
+The same program runs locally (`nidc operator run`: local processes, the platform's endpoints)
+and as the stack's Deployment (stacks/components/control_plane.py sets NIDC_RUNNER and
+NIDC_COLLECTOR_MODE to kubernetes, NIDC_SPARK_POOLS_FILE to the mounted pools ConfigMap, and the
+OTEL_* variables to the stack's collector); a value outside the known ones stops start-up with
+the variable's name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+RUNNERS = ("local", "kubernetes")
+COLLECTOR_MODES = ("local", "kubernetes")
+CREDENTIAL_MODES = ("openbao-agent", "secret")
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """Endpoints and credential *files* (never values) of the platform's services."""
+
+    kube_api_url: str
+    ca_file: Path
+    openbao_url: str
+    openbao_token_file: Path
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key_file: Path
+    s3_region: str = "us-east-1"
+    runs_dir: Path = Path("/var/lib/nidc/runs")
+    collectors_dir: Path = Path("/var/lib/nidc/collectors")
+    # Where collectors run: local processes (embedded platform) or Deployments (a cluster).
+    collector_mode: str = "local"
+    collector_image: str = "registry.nidc.local/nidc/nidc-collector:0.1.0"
+    spark_jars: tuple[Path, ...] = ()
+    java_truststore: Path | None = None
+    java_truststore_password: str = ""
+    # Liveness fails after this long without an event through the watch streams.
+    watch_max_silence_seconds: int = 90
+    # A replica that stopped renewing its peering entry counts as dead after this long.
+    peering_lifetime_seconds: int = 60
+    # Which runner executes jobs: local processes (embedded platform) or Kubernetes pods.
+    runner: str = "local"
+    spark_image_registry: str = "registry.nidc.local/nidc"
+    spark_image_name: str = "nidc-spark"
+    spark_image_tag: str = "0.1.0"
+    spark_pools_file: Path | None = None
+    spark_service_account: str = "nidc-spark"
+    k8s_credentials: str = "openbao-agent"
+    k8s_credentials_secret: str = "nidc-s3-credentials"  # noqa: S105 (a Secret's name)
+    # <namespace>/<name> of the ConfigMap the stacks publish the replication peers in.
+    replication_config: str = "nidc-sharing/nidc-replication"
+
+    def __post_init__(self) -> None:
+        if self.runner not in RUNNERS:
+            raise ValueError(
+                f"NIDC_RUNNER: must be one of {', '.join(RUNNERS)}, got {self.runner!r}"
+            )
+        if self.collector_mode not in COLLECTOR_MODES:
+            raise ValueError(
+                f"NIDC_COLLECTOR_MODE: must be one of {', '.join(COLLECTOR_MODES)}, "
+                f"got {self.collector_mode!r}"
+            )
+        if self.k8s_credentials not in CREDENTIAL_MODES:
+            raise ValueError(
+                f"NIDC_K8S_CREDENTIALS: must be one of {', '.join(CREDENTIAL_MODES)}, "
+                f"got {self.k8s_credentials!r}"
+            )
+
+    @property
+    def spark_image(self) -> str:
+        """<registry>/<name>:<tag> of the driver and executor image."""
+        registry = self.spark_image_registry.rstrip("/")
+        return f"{registry}/{self.spark_image_name}:{self.spark_image_tag}"
+
+    @classmethod
+    def from_env(cls) -> OperatorSettings:
+        """Read NIDC_* variables (`nidc operator run` sets them from the local platform)."""
+        env = os.environ
+        return cls(
+            kube_api_url=env["NIDC_KUBE_API_URL"],
+            ca_file=Path(env["NIDC_CA_FILE"]),
+            openbao_url=env["NIDC_OPENBAO_URL"],
+            openbao_token_file=Path(env["NIDC_OPENBAO_TOKEN_FILE"]),
+            s3_endpoint=env["NIDC_S3_ENDPOINT"],
+            s3_access_key=env["NIDC_S3_ACCESS_KEY"],
+            s3_secret_key_file=Path(env["NIDC_S3_SECRET_KEY_FILE"]),
+            s3_region=env.get("NIDC_S3_REGION", "us-east-1"),
+            runs_dir=Path(env.get("NIDC_RUNS_DIR", "/var/lib/nidc/runs")),
+            collectors_dir=Path(env.get("NIDC_COLLECTORS_DIR", "/var/lib/nidc/collectors")),
+            collector_mode=env.get("NIDC_COLLECTOR_MODE", "local"),
+            collector_image=env.get(
+                "NIDC_COLLECTOR_IMAGE", "registry.nidc.local/nidc/nidc-collector:0.1.0"
+            ),
+            spark_jars=tuple(Path(p) for p in env.get("NIDC_SPARK_JARS", "").split(":") if p),
+            java_truststore=Path(env["NIDC_JAVA_TRUSTSTORE"])
+            if env.get("NIDC_JAVA_TRUSTSTORE")
+            else None,
+            java_truststore_password=env.get("NIDC_JAVA_TRUSTSTORE_PASSWORD", ""),
+            watch_max_silence_seconds=int(env.get("NIDC_WATCH_MAX_SILENCE_SECONDS", "90")),
+            peering_lifetime_seconds=int(env.get("NIDC_PEERING_LIFETIME_SECONDS", "60")),
+            runner=env.get("NIDC_RUNNER", "local"),
+            spark_image_registry=env.get("NIDC_SPARK_IMAGE_REGISTRY", "registry.nidc.local/nidc"),
+            spark_image_name=env.get("NIDC_SPARK_IMAGE_NAME", "nidc-spark"),
+            spark_image_tag=env.get("NIDC_SPARK_IMAGE_TAG", "0.1.0"),
+            spark_pools_file=Path(env["NIDC_SPARK_POOLS_FILE"])
+            if env.get("NIDC_SPARK_POOLS_FILE")
+            else None,
+            spark_service_account=env.get("NIDC_SPARK_SERVICE_ACCOUNT", "nidc-spark"),
+            k8s_credentials=env.get("NIDC_K8S_CREDENTIALS", "openbao-agent"),
+            k8s_credentials_secret=env.get("NIDC_K8S_CREDENTIALS_SECRET", "nidc-s3-credentials"),
+            replication_config=env.get("NIDC_REPLICATION_CONFIG", "nidc-sharing/nidc-replication"),
+        )
