@@ -64,7 +64,7 @@ SUITE = [
     QualityRule(name="code-shape", check="regex", column="code", pattern="[A-Z]{2}-[0-9]{4}"),
     QualityRule(name="serial-shape", check="regex", column="serial", pattern="S[0-9]+"),
     QualityRule(
-        name="known-line", check="allowedValues", column="line", allowedValues=["L1", "L2", "L3"]
+        name="known-line", check="allowedValues", column="line", allowed_values=["L1", "L2", "L3"]
     ),
     QualityRule(name="in-kg", check="unit", column="unit", unit="kg"),
     QualityRule(name="id-unique", check="unique", column="id"),
