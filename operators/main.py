@@ -20,8 +20,10 @@ from nidc.kube import apply, get
 from nidc.telemetry.logs import add_trace_ids_to_root_handlers, setup_log_export
 from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
+from operators.classificationpolicy import register as classificationpolicy_register
 from operators.clients.context import OperatorContext
 from operators.clients.settings import OperatorSettings
+from operators.clusterclassificationpolicy import register as clusterclassificationpolicy_register
 from operators.dataproduct import register as dataproduct_register
 from operators.datareplication import register as datareplication_register
 from operators.datasource import register as datasource_register
@@ -43,6 +45,8 @@ REGISTERED = (
     dataproduct_register,
     datareplication_register,
     pipelinerun_register,
+    classificationpolicy_register,
+    clusterclassificationpolicy_register,
 )
 LOGGER = logging.getLogger(__name__)
 

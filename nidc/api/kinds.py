@@ -31,6 +31,15 @@ LAST_RUN = PrinterColumn(
     "Last Run", ".status.lastRun.finishedAt", "date", "When the last run ended"
 )
 
+POLICY_COLUMNS = (
+    PrinterColumn("Tables", ".status.classifiedTables", "integer", "Tables classified"),
+    PrinterColumn("Core", ".status.tablesByGrade.core", "integer", "Grade-3 tables"),
+    PrinterColumn("Important", ".status.tablesByGrade.important", "integer", "Grade-2 tables"),
+    PrinterColumn(
+        "Rejected", ".status.rejectedOverrides", "integer", "Overrides not applied", priority=1
+    ),
+)
+
 TENANT = KindDefinition(
     kind="Tenant",
     plural="tenants",
@@ -91,7 +100,7 @@ CLASSIFICATION_POLICY = KindDefinition(
     spec=ClassificationPolicySpec,
     status=ClassificationPolicyStatus,
     spec_rules=tuple(CLASSIFICATION_POLICY_RULES),
-    columns=(PrinterColumn("Tables", ".status.classifiedTables", "integer", "Tables classified"),),
+    columns=POLICY_COLUMNS,
 )
 CLUSTER_CLASSIFICATION_POLICY = KindDefinition(
     kind="ClusterClassificationPolicy",
@@ -102,7 +111,7 @@ CLUSTER_CLASSIFICATION_POLICY = KindDefinition(
     spec=ClassificationPolicySpec,
     status=ClassificationPolicyStatus,
     spec_rules=tuple(CLASSIFICATION_POLICY_RULES),
-    columns=(PrinterColumn("Tables", ".status.classifiedTables", "integer", "Tables classified"),),
+    columns=POLICY_COLUMNS,
 )
 DATA_GRANT = KindDefinition(
     kind="DataGrant",

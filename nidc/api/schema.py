@@ -43,13 +43,16 @@ class Grade(IntEnum):
 
 
 class DataDomain(StrEnum):
-    """MIIT industrial data domains (工业数据分类): where a data set comes from."""
+    """MIIT data domains (工业数据分类分级指南): industrial and platform enterprises."""
 
     RESEARCH_DESIGN = "research-design"  # 研发数据域
     PRODUCTION_OPERATION = "production-operation"  # 生产数据域
     OPERATIONS_MANAGEMENT = "operations-management"  # 运维数据域
     BUSINESS_MANAGEMENT = "business-management"  # 管理数据域
     EXTERNAL = "external"  # 外部数据域
+    # Platform enterprises (工业互联网平台企业) have two domains of their own.
+    PLATFORM_OPERATION = "platform-operation"  # 平台运营数据域
+    ENTERPRISE_MANAGEMENT = "enterprise-management"  # 企业管理数据域
 
 
 GradeField = Annotated[

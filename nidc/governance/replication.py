@@ -1,6 +1,7 @@
 """Replication between centers by grade: the centers' configuration and the grade rule (pure).
 
-The rule (DESIGN §5; GB/T 43697 grades):
+The rule (DESIGN §5; GB/T 43697 grades) is data, in the grade bundle (policies/grades.yaml,
+`replication` of each grade); as shipped:
 
 * grade 1 (general) may be copied to any peer center that takes grade-1 data;
 * grade 2 (important) only with an ExportApproval that covers the table, grade 2 and the
@@ -24,10 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nidc.governance.grade_bundle import GradeBundle, grade_bundle
+
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 CENTER_CREDENTIALS = re.compile(r"^secret/data/centers/[a-z0-9-]+/[A-Za-z0-9_./-]+$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-GRADE_NAMES = {1: "general", 2: "important", 3: "core"}
 PEER_FIELDS = {"center", "region", "endpoint", "buckets", "credentialsPath", "caFile"}
 CONFIG_FIELDS = {"center", "region", "peers", "schedule", "checksums"}
 
@@ -186,14 +188,24 @@ def decide(
     peer: Peer,
     approval: Mapping[str, Any] | None,
     now: dt.datetime,
+    bundle: GradeBundle | None = None,
 ) -> Decision:
-    """May `table` (of a tenant whose core data lives in `home_region`) be copied to `peer`?"""
+    """May `table` (of a tenant whose core data lives in `home_region`) be copied to `peer`?
+
+    What each grade allows comes from the grade bundle (default: policies/grades.yaml).
+    """
     if grade is None:
         return Decision(
             False, "GradeUnknown", f"{table} has no grade yet; nothing leaves before it is graded"
         )
-    label = f"grade {grade} ({GRADE_NAMES.get(grade, '?')})"
-    if grade >= 3 and peer.region != home_region:
+    grade_controls = (bundle or grade_bundle()).controls(grade)
+    controls = grade_controls.replication
+    label = f"grade {grade} ({grade_controls.name})"
+    if not controls.allowed:
+        return Decision(
+            False, "GradeNotReplicable", f"{table} is {label} data, which is never replicated"
+        )
+    if not controls.leaves_region and peer.region != home_region:
         return Decision(
             False,
             "CoreDataStaysInRegion",
@@ -206,7 +218,7 @@ def decide(
             "PeerRefusesGrade",
             f"center {peer.center} offers no bucket for {label} data",
         )
-    if grade >= 2:
+    if controls.export_approval:
         problem = approval_problem(approval, table, grade, peer, now)
         if problem:
             return Decision(False, "ExportApprovalRequired", f"{table} is {label} data: {problem}")

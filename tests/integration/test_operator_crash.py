@@ -41,7 +41,6 @@ import urllib3
 from minio import Minio
 
 from nidc.api.data_source import DataSource
-from nidc.api.pipeline_run import TERMINAL
 from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
@@ -247,7 +246,7 @@ def crash_and_recover(
         live = [
             r["metadata"]["name"]
             for r in mine
-            if (r.get("status") or {}).get("phase") not in TERMINAL
+            if (r.get("status") or {}).get("phase") not in ("Succeeded", "Failed", "Cancelled")
         ]
         if len(mine) >= len(names) + len(sources) and not live:
             break

@@ -136,7 +136,12 @@ def landing(rows: list[dict[str, object]], **extra: pa.Array) -> pa.RecordBatch:
     ts = dt.datetime(2026, 11, 25, 8, tzinfo=dt.UTC)
     columns: dict[str, list[object]] = {name: [] for name in LANDING_COLUMNS}
     for row in rows:
-        full = {"source": "cnc-01", "identifier": None, "ts": ts, "received_at": ts}
+        full: dict[str, object] = {
+            "source": "cnc-01",
+            "identifier": None,
+            "ts": ts,
+            "received_at": ts,
+        }
         full.update({"quality": "Good", **row})
         for name in LANDING_COLUMNS:
             columns[name].append(full.get(name))

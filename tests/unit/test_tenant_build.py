@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -118,7 +119,10 @@ def test_condition_transition_time_moves_only_on_change() -> None:
     first = build_conditions([], Outcome(True, "Provisioned", "ok"), 1, now="T1")
     same = build_conditions(first, Outcome(True, "Provisioned", "ok"), 2, now="T2")
     flipped = build_conditions(same, Outcome(False, "Broken", "no", degraded=True), 3, now="T3")
-    ready = lambda cs: next(c for c in cs if c["type"] == "Ready")  # noqa: E731
+
+    def ready(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(c for c in conditions if c["type"] == "Ready")
+
     assert ready(same)["lastTransitionTime"] == "T1"
     assert ready(same)["observedGeneration"] == 2
     assert ready(flipped)["lastTransitionTime"] == "T3"

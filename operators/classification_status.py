@@ -1,0 +1,47 @@
+"""Status of the two classification policy kinds from a review (pure; shared machinery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nidc.governance.policy_review import PolicyReview
+from operators.reconciling.conditions import Outcome, build_conditions
+
+MAX_LISTED = 3  # rejected overrides named in the condition message; the count says the rest
+
+
+def review_outcome(review: PolicyReview) -> Outcome:
+    """Ready when the policy compiles and every override may apply; else Degraded with why."""
+    if review.problem:
+        return Outcome(False, review.problem_reason, review.problem, degraded=True)
+    if review.rejected:
+        reasons = sorted({r.reason for r in review.rejected})
+        listed = "; ".join(r.message for r in review.rejected[:MAX_LISTED])
+        more = len(review.rejected) - MAX_LISTED
+        suffix = f" (and {more} more)" if more > 0 else ""
+        return Outcome(
+            False,
+            reasons[0] if len(reasons) == 1 else "OverridesRejected",
+            f"{len(review.rejected)} override(s) not applied: {listed}{suffix}",
+            degraded=True,
+        )
+    return Outcome(
+        True,
+        "PolicyValid",
+        f"{review.categories} categories, {review.detectors} detectors and {review.overrides} "
+        "overrides in force",
+    )
+
+
+def build_policy_status(body: dict[str, Any], review: PolicyReview, now: str) -> dict[str, Any]:
+    """The policy's status: conditions and counts."""
+    previous = (body.get("status") or {}).get("conditions") or []
+    generation = int(body["metadata"].get("generation", 1))
+    return {
+        "observedGeneration": generation,
+        "conditions": build_conditions(previous, review_outcome(review), generation, now),
+        "categories": review.categories,
+        "detectors": review.detectors,
+        "overrides": review.overrides,
+        "rejectedOverrides": len(review.rejected),
+    }

@@ -1,0 +1,1 @@
+"""The ClassificationPolicy operator: reviews a tenant's detectors and overrides."""

@@ -1,0 +1,1 @@
+"""The ClusterClassificationPolicy operator: reviews the baseline every tenant inherits."""

@@ -1,0 +1,202 @@
+"""The classify job: grade a Delta table from a bounded sample of its columns.
+
+Reads at most `sampleRows` rows of the columns that need a look, classifies every column with
+the rule pack (nidc/governance), and records the outcome in the table's properties:
+
+* `nidc.grade`: the computed grade, max(column grades, declared floor);
+* `nidc.classification`: JSON with the rule pack's fingerprint and, per column, domain,
+  category, grade, level, confidence and the detectors that hit.
+
+A column already classified under the same rule pack fingerprint is not sampled again; a new
+column, or a changed policy (a new fingerprint), triggers a fresh look. Properties are written
+by the table's own engine (DESIGN §9: one writing engine per table): Spark for silver and gold,
+delta-rs for bronze, which the ingest commits natively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pyspark.sql import SparkSession
+
+from nidc.governance.column_classifier import (
+    MAX_SAMPLE,
+    ColumnClassification,
+    Evidence,
+    classify_column,
+)
+from nidc.governance.grades import level_of
+from nidc.governance.rule_pack import compile_policies
+from nidc.governance.table_grade import apply_overrides, computed_grade
+
+GRADE_PROPERTY = "nidc.grade"
+CLASSIFICATION_PROPERTY = "nidc.classification"
+
+
+@dataclass(frozen=True)
+class ClassifySpec:
+    """What to classify and with which policies."""
+
+    table: str  # layer.name, e.g. bronze.hr_export
+    path: str  # the Delta table's location
+    policies: Sequence[Mapping[str, Any]]  # cluster policies first, then the tenant's
+    writer: Literal["spark", "delta-rs"] = "spark"
+    sample_rows: int = MAX_SAMPLE
+    declared_floor: int | None = None
+    default_domain: str | None = None
+    approvals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    storage_options: Mapping[str, str] = field(default_factory=dict)  # delta-rs only
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    """What the job found: the table's grade, its columns, and which were sampled."""
+
+    table: str
+    version: int
+    grade: int
+    level: str
+    policy_fingerprint: str
+    columns: tuple[dict[str, Any], ...]
+    sampled: tuple[str, ...]
+    reused: tuple[str, ...]
+    rejected_overrides: tuple[dict[str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "version": self.version,
+            "grade": self.grade,
+            "level": self.level,
+            "policyFingerprint": self.policy_fingerprint,
+            "columns": list(self.columns),
+            "sampled": list(self.sampled),
+            "reused": list(self.reused),
+            "rejectedOverrides": list(self.rejected_overrides),
+        }
+
+
+def policy_fingerprint(policies: Sequence[Mapping[str, Any]]) -> str:
+    """A short digest of the policies' specs: a change means every column is looked at again."""
+    specs = [{"kind": p.get("kind"), "spec": p.get("spec")} for p in policies]
+    return hashlib.sha256(json.dumps(specs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def previous_columns(properties: Mapping[str, str], fingerprint: str) -> dict[str, dict[str, Any]]:
+    """The columns recorded under the same fingerprint (none when the policies changed)."""
+    try:
+        recorded = json.loads(properties.get(CLASSIFICATION_PROPERTY, "") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    if recorded.get("policyFingerprint") != fingerprint:
+        return {}
+    return {c["name"]: c for c in recorded.get("columns", []) if "name" in c}
+
+
+def restored(column: Mapping[str, Any]) -> ColumnClassification:
+    """What the detectors found in a recorded column (before overrides, which apply anew)."""
+    grade = int(column["detectedGrade"])
+    category = str(column["detectedCategory"])
+    evidence = tuple(
+        Evidence(name, "recorded", "recorded", category, grade, 1.0)
+        for name in column.get("detectors", [])
+    )
+    return ColumnClassification(
+        column=str(column["name"]),
+        domain=column.get("domain"),
+        category=category,
+        grade=grade,
+        level=level_of(grade).level,
+        confidence=float(column.get("confidence", 0.0)),
+        evidence=evidence,
+    )
+
+
+def table_properties(spark: SparkSession, path: str) -> tuple[int, dict[str, str]]:
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0]
+    version = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").collect()[0]["version"]
+    return int(version), dict(detail["properties"] or {})
+
+
+def sample(
+    spark: SparkSession, path: str, columns: Sequence[str], rows: int
+) -> dict[str, list[Any]]:
+    """At most `rows` values of each column (one bounded scan)."""
+    if not columns:
+        return {}
+    quoted = [f"`{c.replace('`', '``')}`" for c in columns]
+    found = spark.read.format("delta").load(path).selectExpr(*quoted).limit(rows).collect()
+    return {c: [row[c] for row in found] for c in columns}
+
+
+def write_properties(spark: SparkSession, spec: ClassifySpec, properties: dict[str, str]) -> None:
+    if spec.writer == "delta-rs":
+        from deltalake import DeltaTable
+
+        table = DeltaTable(spec.path, storage_options=dict(spec.storage_options) or None)
+        table.alter.set_table_properties(properties)
+        return
+    assignments = ", ".join(
+        f"'{key}' = '{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
+        for key, value in properties.items()
+    )
+    spark.sql(f"ALTER TABLE delta.`{spec.path}` SET TBLPROPERTIES ({assignments})")
+
+
+def classify(
+    spark: SparkSession, spec: ClassifySpec, now: dt.datetime | None = None
+) -> ClassifyResult:
+    """Classify the table of `spec`; returns the result and records it in the table."""
+    when = now or dt.datetime.now(dt.UTC)
+    pack = compile_policies(spec.policies)
+    fingerprint = policy_fingerprint(spec.policies)
+    version, properties = table_properties(spark, spec.path)
+    names = spark.read.format("delta").load(spec.path).columns
+    known = previous_columns(properties, fingerprint)
+    to_sample = [n for n in names if n not in known]
+    values = sample(spark, spec.path, to_sample, spec.sample_rows)
+    detected = {
+        name: classify_column(pack, name, values[name], default_domain=spec.default_domain)
+        for name in to_sample
+    }
+    detected.update({n: restored(known[n]) for n in names if n in known})
+    columns, _, rejected = apply_overrides(
+        spec.table, [detected[n] for n in names], pack.overrides, spec.approvals, when
+    )
+    grade = computed_grade(columns, spec.declared_floor)
+    wire = tuple(
+        {
+            **c.as_dict(),
+            "detectedGrade": detected[c.column].grade,
+            "detectedCategory": detected[c.column].category,
+        }
+        for c in columns
+    )
+    write_properties(
+        spark,
+        spec,
+        {
+            GRADE_PROPERTY: str(grade),
+            CLASSIFICATION_PROPERTY: json.dumps(
+                {"policyFingerprint": fingerprint, "columns": wire}, ensure_ascii=False
+            ),
+        },
+    )
+    return ClassifyResult(
+        table=spec.table,
+        version=version,
+        grade=grade,
+        level=level_of(grade).level,
+        policy_fingerprint=fingerprint,
+        columns=wire,
+        sampled=tuple(to_sample),
+        reused=tuple(n for n in names if n in known),
+        rejected_overrides=tuple(
+            {"column": r.column, "reason": r.reason, "message": r.message} for r in rejected
+        ),
+    )
