@@ -135,7 +135,7 @@ def test_status_waits_for_input_data() -> None:
 
 
 def test_a_named_job_is_a_problem_until_named_jobs_run() -> None:
-    (problem,) = validate(product(transform={"job": "oee"}))
+    (problem,) = validate(product(transform={"job": "anomaly_detection@1"}))
     assert problem.reason == "TransformNotSupported" and "spec.transform" in problem.message
     assert validate(product()) == []
     status = build_status(
