@@ -24,7 +24,7 @@ RULES = [
     QualityRule(name="weight-plausible", check="range", column="weight", minimum=0, maximum=50),
     QualityRule(name="code-shape", check="regex", column="code", pattern="[A-Z]{2}-[0-9]{4}"),
     QualityRule(
-        name="known-line", check="allowedValues", column="line", allowedValues=["L1", "L2", "L3"]
+        name="known-line", check="allowedValues", column="line", allowed_values=["L1", "L2", "L3"]
     ),
     QualityRule(name="weighed-in-kg", check="unit", column="weight_unit", unit="kg"),
     QualityRule(name="lot-unique", check="unique", column="lot_id"),
@@ -36,13 +36,13 @@ RULES = [
         reference={"product": "orders", "column": "order_id"},
     ),
     QualityRule(name="ends-after-start", check="sql", sql="end_ts >= start_ts"),
-    QualityRule(name="fresh", check="freshness", column="ts", maxAge="1d"),
+    QualityRule(name="fresh", check="freshness", column="ts", max_age="1d"),
     QualityRule(name="has-rows", check="rowCount", minimum=1),
     QualityRule(name="steady-volume", check="volume", lookback=5),
     QualityRule(
         name="kept-columns",
         check="schema",
-        expectedColumns=[
+        expected_columns=[
             {"name": "lot_id", "type": "string"},
             {"name": "weight", "type": "double"},
             {"name": "operator", "type": "string"},
