@@ -50,7 +50,9 @@ def platform(request: pytest.FixtureRequest) -> Iterator[LocalPlatform]:
 
 
 @pytest.fixture(scope="session")
-def second_platform_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def second_platform_dir(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
     """The state folder of a second platform, one per session, for the tests that must break
     and restart a platform or whose stacks `destroy` what the session's platform serves (the
     nidc.io CRDs, the demo tenants): test_platform_lifecycle.py and test_stacks.py share it.
@@ -66,6 +68,7 @@ def second_platform_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     yield state_dir
     if not state_dir.exists():
         return
+    started = time.monotonic()
     down = subprocess.run(
         [sys.executable, "-m", "nidc.cli", "local", "down"],
         capture_output=True,
@@ -73,6 +76,7 @@ def second_platform_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
         timeout=300,
         env={**os.environ, "NIDC_STATE_DIR": str(state_dir)},
     )
+    charge_shared(request.config, "second platform (down)", time.monotonic() - started)
     assert down.returncode == 0, down.stderr[-3000:]
     assert process.processes_mentioning(str(state_dir)) == []
     ports = LocalPlatform(state_dir).state.read_endpoints().get("ports", {})

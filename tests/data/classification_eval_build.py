@@ -41,19 +41,19 @@ def digits(n: int) -> str:
 def resident_id() -> str:
     year = RNG.randint(1960, 2004)
     body = f"{RNG.choice(REGIONS)}{year}{RNG.randint(1, 12):02d}{RNG.randint(1, 28):02d}{digits(3)}"
-    return body + ric.calc_check_digit(body + "0")
+    return body + str(ric.calc_check_digit(body + "0"))
 
 
 def credit_code() -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     body = "91" + RNG.choice(REGIONS) + "".join(RNG.choice(alphabet) for _ in range(9))
-    return body + uscc.calc_check_digit(body + "0")
+    return body + str(uscc.calc_check_digit(body + "0"))
 
 
 def bank_card() -> str:
     prefix = RNG.choice(["622202", "621700", "622848", "436742", "524094", "625965"])
     body = prefix + digits(RNG.choice([9, 9, 12]))
-    return body + luhn.calc_check_digit(body)
+    return body + str(luhn.calc_check_digit(body))
 
 
 def mobile() -> str:

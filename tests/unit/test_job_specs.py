@@ -207,7 +207,7 @@ def test_credential_paths_reach_the_runner_never_the_job() -> None:
     _built, record = ingest_jdbc()
     assert record["spec"]["job"]["credentialsPath"] == "secret/data/tenants/steel-plant/mes"
     assert "credentialsPath" not in handed_over(record)
-    _built, copy = replicate()
+    _replicated, copy = replicate()
     assert "destinationCredentialsPath" in copy["spec"]["job"]
     assert "destinationCredentialsPath" not in handed_over(copy)
 

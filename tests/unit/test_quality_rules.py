@@ -91,8 +91,8 @@ def test_the_crd_carries_the_rules_cel_on_each_item(kind: Any) -> None:
     assert item["x-kubernetes-validations"] == QUALITY_RULE_CEL
     # every fieldPath names a field the item has, so the API server's message points at it
     for cel in QUALITY_RULE_CEL:
-        assert isinstance(cel, dict)
-        assert str(cel["fieldPath"]).lstrip(".") in item["properties"], cel
+        assert isinstance(cel, dict) and isinstance(cel["fieldPath"], str), cel
+        assert cel["fieldPath"].lstrip(".") in item["properties"], cel
     assert item["properties"]["columns"]["items"]["pattern"]
     status = schema["properties"]["status"]["properties"]
     assert "blockingFailures" in status["quality"]["properties"]
