@@ -228,7 +228,7 @@ class QualityRule(Model):
     )
     sigmas: float = Field(
         default=3.0,
-        ge=0.5,
+        gt=0.0,
         le=10.0,
         description="How many standard deviations from the past runs' mean a row count may be "
         "(volume); the deviation is at least 5% of the mean, so a steady history still allows "
