@@ -1,9 +1,11 @@
-"""The quality job: every rule of one table version in one Spark pass, with history and quarantine.
+"""The quality job: every rule of one table version in one aggregate pass, history, quarantine.
 
-Every row-level rule becomes a failure flag; the flags, the key counts of uniqueness rules, the
-newest timestamp of freshness rules and the row count are aggregated by ONE `agg` over the
-table (a left join to the referenced keys first, only when a referential rule exists). Table
--level rules read that same aggregate row or the schema. Rows that fail row-level rules are
+Every row-level rule becomes a failure flag; the flags, the newest timestamp of freshness rules
+and the row count are aggregated by ONE `agg` over the table (a left join to the referenced
+keys first, only when a referential rule exists). Table-level rules read that same aggregate
+row or the schema. A uniqueness rule is the exception: one grouping of its own over a hash of
+its key columns (decision 0120: folding it into the pass made Spark expand every row per
+distinct count, and measured slower). Rows that fail row-level rules are
 then read once more, only when some failed, and go to the quarantine table with the rule's name.
 Every rule's metric is appended to the tenant's metrics history (a Delta table), which is also
 where the volume rule finds the row counts of past runs.
@@ -19,13 +21,13 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, GroupedData, SparkSession, Window
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 from pyspark.sql import types as T  # noqa: N812
 
+from nidc.api.job_specs import QualityJob
 from nidc.api.quality_rules import (
     CheckKind,
     CheckResult,
@@ -34,7 +36,6 @@ from nidc.api.quality_rules import (
     effective_mostly,
     summarize,
 )
-from nidc.api.schema import Model
 from nidc.telemetry.tracing import tracer
 
 TRACER = tracer(__name__)
@@ -65,38 +66,6 @@ HISTORY_SCHEMA = T.StructType(
         T.StructField("blocking", T.BooleanType(), False),
     ]
 )
-
-
-class QualityJob(Model):
-    """The logical quality job of one run (what the owning reconciler records)."""
-
-    job: Literal["quality"] = "quality"
-    resource: str = Field(description="kind/namespace/name of the owner, e.g. DataProduct/a/b.")
-    table_name: str = Field(alias="tableName", description="layer.table, e.g. silver.lots.")
-    table: str = Field(description="Path of the Delta table checked.", pattern=S3A_PATH)
-    version: int | None = Field(default=None, ge=0, description="Version checked; None: latest.")
-    rules: list[QualityRule] = Field(description="The rules.", min_length=1)
-    floor: float = Field(ge=0.0, le=1.0, description="The grade bundle's mostly floor.")
-    references: dict[str, str] = Field(
-        default_factory=dict, description="Referenced product name -> path of its table."
-    )
-    history: str = Field(description="Path of the tenant's metrics history.", pattern=S3A_PATH)
-    quarantine: str = Field(description="Path of the quarantine table.", pattern=S3A_PATH)
-    txn_app_id: str = Field(alias="txnAppId", min_length=1, description="Delta txnAppId base.")
-    txn_version: int = Field(alias="txnVersion", ge=0, description="Delta txnVersion (the run).")
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> QualityJob:
-        """Parse a run's spec.json; errors name the offending field."""
-        runtime = {"storage", "jars", "master", "run", "attempt"}
-        try:
-            return cls.model_validate({k: v for k, v in spec.items() if k not in runtime})
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise ValueError(f"invalid quality job spec: {problems}") from None
 
 
 def max_age_seconds(text: str) -> int:
@@ -149,6 +118,26 @@ def unique_flag(rule: QualityRule) -> Column:
     return complete & (F.count(F.lit(1)).over(Window.partitionBy(*keys)) > 1)
 
 
+def duplicate_keys(frame: DataFrame, keys: Sequence[str]) -> int:
+    """Rows beyond the first of each key (rows with a null key part do not count).
+
+    Groups by a 64-bit hash of the key, which Spark shuffles far cheaper than the key's strings.
+    A collision can only merge two keys, so a hash count of 0 is exact; any other count is
+    recounted on the keys themselves.
+    """
+    complete = F.lit(True)
+    for key in keys:
+        complete = complete & F.col(key).isNotNull()
+    keyed = frame.where(complete)
+
+    def extra_rows(grouped: GroupedData) -> int:
+        extra = F.sum(F.when(F.col("count") > 1, F.col("count") - 1).otherwise(0))
+        return int(grouped.count().agg(extra.alias("extra")).collect()[0]["extra"] or 0)
+
+    hashed = extra_rows(keyed.select(F.xxhash64(*keys).alias("__key")).groupBy("__key"))
+    return 0 if hashed == 0 else extra_rows(keyed.groupBy(*keys))
+
+
 @dataclass(frozen=True)
 class Plan:
     """What the one aggregate pass computes, and the frame it runs over."""
@@ -176,12 +165,7 @@ def build_plan(
             continue
         check = CheckKind(rule.check)
         if check == CheckKind.UNIQUE:
-            keys = [F.col(c) for c in rule.key_columns]
-            complete = F.lit(True)
-            for key in keys:
-                complete = complete & key.isNotNull()
-            aggregates.append(F.sum(F.when(complete, 1).otherwise(0)).alias(f"__keyed{index}"))
-            aggregates.append(F.count_distinct(*keys).alias(f"__distinct{index}"))
+            # Counted by duplicate_keys, a grouping of its own (decision 0120 says why).
             flags[rule.name] = unique_flag(rule)
         elif check == CheckKind.FRESHNESS:
             # Seconds since the epoch, whatever the session's time zone.
@@ -300,7 +284,7 @@ def rule_result(
             rule, metric="ageSeconds", value=age, threshold=limit, passed=passed, detail=detail
         )
     if check == CheckKind.UNIQUE:
-        failing = int(measures[f"__keyed{index}"] or 0) - int(measures[f"__distinct{index}"] or 0)
+        failing = int(measures[f"__duplicates{index}"])
     else:
         failing = int(measures[f"__fail{index}"] or 0)
     mostly = effective_mostly(rule, floor)
@@ -332,6 +316,12 @@ def evaluate(
         "quality aggregate pass", attributes={"nidc.rules": len(rules)}
     ):
         measures = plan.frame.agg(*plan.aggregates).collect()[0].asDict()
+    for index, rule in enumerate(rules):
+        if CheckKind(rule.check) == CheckKind.UNIQUE and rule.name not in plan.missing:
+            with TRACER.start_as_current_span(
+                "quality key grouping", attributes={"nidc.rule": rule.name}
+            ):
+                measures[f"__duplicates{index}"] = duplicate_keys(frame, rule.key_columns)
     results = []
     for index, rule in enumerate(rules):
         if rule.name in plan.missing:
@@ -445,13 +435,11 @@ def append_idempotently(frame: DataFrame, path: str, app_id: str, version: int) 
 
 
 def quality(
-    spark: SparkSession, spec: Mapping[str, Any], now: dt.datetime | None = None
+    spark: SparkSession, job: QualityJob, run: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Run one quality job; returns tableVersion, quality (the status summary) and checks."""
     from delta.tables import DeltaTable
 
-    job = QualityJob.from_spec(spec)
-    run = str(spec.get("run") or f"{job.txn_app_id}-{job.txn_version}")
     now = now or dt.datetime.now(dt.UTC)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     with TRACER.start_as_current_span("quality", attributes={"nidc.table": job.table_name}):

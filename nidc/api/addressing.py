@@ -89,6 +89,16 @@ def quarantine_path(namespace: str, table: str) -> str:
     return f"s3a://{TenantNames(namespace).bucket}/{QUARANTINE}/{split_table(table)[1]}"
 
 
+def quality_history_path(namespace: str) -> str:
+    """The tenant's quality metrics history (issue 20): s3a://<bucket>/quality/history."""
+    return f"s3a://{TenantNames(namespace).bucket}/quality/history"
+
+
+def quality_quarantine_path(namespace: str, table: str) -> str:
+    """Rows failing a table's quality rules: s3a://<bucket>/quarantine/<table name>_quality."""
+    return f"{quarantine_path(namespace, table)}_quality"
+
+
 def source_landing_key(namespace: str, source: str) -> str:
     """The folder of one device source's landing batches inside the tenant bucket (the
     collector's contract, docs/decisions/0020-landing-batches.md)."""

@@ -21,6 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from nidc.api.analytics import AnalyticRef, AnalyticsParameters
 from nidc.api.data_product import Pool
 from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
+from nidc.api.quality_rules import QualityRule
 from nidc.api.schema import OPENBAO_PATH, Model
 
 DEVICE_TYPES = frozenset({SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value})
@@ -261,13 +262,40 @@ class ReplicateJob(JobSpecBase):
     grade: int | None = Field(default=None, ge=1, le=3, description="Grade of the table.")
 
 
-JobSpec = Annotated[IngestJob | TransformJob | ReplicateJob, Field(discriminator="job")]
+# --- quality ---------------------------------------------------------------------------------
+
+# s3a:// on the platform; file:// where a test checks local Delta tables.
+TABLE_URL = r"^(s3a|file)://.+[^/]$"
+
+
+class QualityJob(JobSpecBase):
+    """The quality job of one run: a table version's rules, history and quarantine (issue 20)."""
+
+    job: Literal["quality"] = "quality"
+    resource: str = Field(description="kind/namespace/name of the owner, e.g. DataProduct/a/b.")
+    table_name: str = Field(alias="tableName", description="layer.table, e.g. silver.lots.")
+    table: str = Field(description="Path of the Delta table checked.", pattern=TABLE_URL)
+    version: int | None = Field(default=None, ge=0, description="Version checked; None: latest.")
+    rules: list[QualityRule] = Field(description="The rules.", min_length=1)
+    floor: float = Field(ge=0.0, le=1.0, description="The grade bundle's mostly floor.")
+    references: dict[str, str] = Field(
+        default_factory=dict, description="Referenced product name -> path of its table."
+    )
+    history: str = Field(description="Path of the tenant's metrics history.", pattern=TABLE_URL)
+    quarantine: str = Field(description="Path of the quarantine table.", pattern=TABLE_URL)
+    txn_app_id: str = Field(alias="txnAppId", min_length=1, description="Delta txnAppId base.")
+    txn_version: int = Field(alias="txnVersion", ge=0, description="Delta txnVersion (the run).")
+
+
+AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob
+JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "ingest": IngestJob,
     "transform": TransformJob,
     "replicate": ReplicateJob,
+    "quality": QualityJob,
 }
-_JOB_SPEC: TypeAdapter[IngestJob | TransformJob | ReplicateJob] = TypeAdapter(JobSpec)
+_JOB_SPEC: TypeAdapter[AnyJob] = TypeAdapter(JobSpec)
 # Recorded job fields that name where a login lives: for the runner, never for the job.
 CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath")
 
@@ -277,7 +305,7 @@ def record_job(job: JobSpecBase) -> dict[str, Any]:
     return job.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def read_job(recorded: dict[str, Any]) -> IngestJob | TransformJob | ReplicateJob:
+def read_job(recorded: dict[str, Any]) -> AnyJob:
     """A recorded job back as its model (by its `job` field)."""
     try:
         return _JOB_SPEC.validate_python(recorded)
@@ -325,7 +353,7 @@ def build_run_spec(job: dict[str, Any], runtime: JobRuntime) -> dict[str, Any]:
 
 def parse_run_spec(
     spec: dict[str, Any],
-) -> tuple[IngestJob | TransformJob | ReplicateJob, JobRuntime]:
+) -> tuple[AnyJob, JobRuntime]:
     """A run's spec.json as (job, runtime); errors name the offending field."""
     runtime_part = {k: v for k, v in spec.items() if k in RUNTIME_KEYS}
     try:

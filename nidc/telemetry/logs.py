@@ -52,3 +52,6 @@ def setup_log_export(service_name: str) -> None:
         # An exporter's own complaint stays on stdout: sent over OTLP it could fail in turn.
         handler.addFilter(lambda record: not record.name.startswith("opentelemetry"))
         root.addHandler(handler)
+        # kopf puts objects (its settings) in every record's extras; OTLP attributes take plain
+        # values only, and the SDK would warn about each record. Those extras are dropped.
+        logging.getLogger("opentelemetry.attributes").setLevel(logging.ERROR)

@@ -8,10 +8,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nidc.api.addressing import table_path, view_name
+from nidc.api.addressing import (
+    quality_history_path,
+    quality_quarantine_path,
+    table_path,
+    view_name,
+)
 from nidc.api.analytics import AnalyticsParameters, analytic_parameters
 from nidc.api.data_product import ConcurrencyPolicy, DataProduct
-from nidc.api.job_specs import JobSpecBase, TransformInput, TransformJob, describe
+from nidc.api.job_specs import JobSpecBase, QualityJob, TransformInput, TransformJob, describe
 from operators.reconciling.conditions import (
     Outcome,
     Problem,
@@ -75,6 +80,33 @@ def build_job(
         txn_version=txn_version(generation, sequence),
         pool=product.spec.pool,
         **analytic,
+    )
+
+
+def build_quality_job(
+    product: DataProduct,
+    version: int,
+    floor: float,
+    reference_tables: dict[str, str],
+    generation: int,
+    sequence: int,
+) -> QualityJob:
+    """The quality job checking one version of the product's table (issue 20; not yet run by
+    the reconciler). `reference_tables`: referenced product name -> its target table."""
+    namespace = product.namespace
+    target = product.spec.target_table
+    return QualityJob(
+        resource=f"DataProduct/{namespace}/{product.name}",
+        table_name=target,
+        table=table_path(namespace, target),
+        version=version,
+        rules=list(product.spec.quality_rules),
+        floor=floor,
+        references={name: table_path(namespace, t) for name, t in reference_tables.items()},
+        history=quality_history_path(namespace),
+        quarantine=quality_quarantine_path(namespace, target),
+        txn_app_id=f"{product.uid}-quality",
+        txn_version=txn_version(generation, sequence),
     )
 
 

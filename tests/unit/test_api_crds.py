@@ -69,3 +69,22 @@ def test_crd_conventions(kind: Any) -> None:
         assert columns[0] == "Ready"
         conditions = status["properties"]["conditions"]
         assert conditions["x-kubernetes-list-type"] == "map"
+
+
+def test_exclusive_bounds_are_openapi_v3_flags() -> None:
+    """A number in exclusiveMinimum (JSON Schema 2020, what pydantic writes for gt=) makes the
+    API server answer the CRD's apply with a 500; OpenAPI v3.0 wants a bound and a flag."""
+    from nidc.api.crd import build_crd
+    from nidc.api.kinds import ALL_KINDS
+
+    def flags(node: object) -> list[object]:
+        if isinstance(node, dict):
+            found = [node[k] for k in ("exclusiveMinimum", "exclusiveMaximum") if k in node]
+            return found + [f for v in node.values() for f in flags(v)]
+        if isinstance(node, list):
+            return [f for v in node for f in flags(v)]
+        return []
+
+    seen = [f for kind in ALL_KINDS for f in flags(build_crd(kind))]
+    assert seen, "no exclusive bound in any kind: the check would prove nothing"
+    assert all(f is True for f in seen), seen

@@ -23,6 +23,7 @@ from nidc.api.job_specs import (
     JOB_MODELS,
     IngestJob,
     JobSpecBase,
+    QualityJob,
     ReplicateJob,
     TransformJob,
     parse_run_spec,
@@ -32,7 +33,7 @@ from nidc.api.spark_pool import default_pools
 from nidc.governance.replication import Peer
 from operators.clients.context import OperatorContext
 from operators.clients.settings import OperatorSettings
-from operators.dataproduct.build import build_job, build_run
+from operators.dataproduct.build import build_job, build_quality_job, build_run
 from operators.datareplication.build import Target, build_copy_run, build_replicate_job
 from operators.datasource.build import build_ingest_job, build_ingest_run
 from operators.runs.kubernetes_build import KubernetesJobSettings, build_pod_spec_json
@@ -114,7 +115,34 @@ def replicate() -> tuple[ReplicateJob, dict[str, Any]]:
     return job, build_copy_run(replication, job, 1, 0)
 
 
+def quality() -> tuple[QualityJob, dict[str, Any]]:
+    product = DataProduct.from_body(
+        {
+            "kind": "DataProduct",
+            "metadata": {"name": "lots", **META},
+            "spec": {
+                "inputs": [{"kind": "DataSource", "name": "cnc"}],
+                "transform": {"sql": "SELECT * FROM cnc_spindle"},
+                "targetTable": "silver.lots",
+                "owner": OWNER,
+                "qualityRules": [
+                    {"name": "lot-present", "check": "notNull", "column": "lot_id"},
+                    {
+                        "name": "order-known",
+                        "check": "referential",
+                        "column": "order_id",
+                        "reference": {"product": "orders", "column": "order_id"},
+                    },
+                ],
+            },
+        }
+    )
+    job = build_quality_job(product, 7, 0.99, {"orders": "silver.orders"}, 1, 0)
+    return job, build_run(product, job, 1, 0)
+
+
 BUILDERS = {
+    "quality": quality,
     "ingest-device": ingest_device,
     "ingest-jdbc": ingest_jdbc,
     "ingest-files": ingest_files,

@@ -105,8 +105,6 @@ def test_every_kind_folder_is_in_the_independence_contract() -> None:
         if contract["type"] == "independence"
         for module in contract["modules"]
     }
-    kinds = {
-        f"operators.{path.parent.name}" for path in (REPO / "operators").glob("*/register.py")
-    }
+    kinds = {f"operators.{path.parent.name}" for path in (REPO / "operators").glob("*/register.py")}
     assert kinds, "no kind folders found"
     assert kinds <= listed, sorted(kinds - listed)

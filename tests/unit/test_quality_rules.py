@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from nidc.api.crd import build_crd
@@ -20,9 +21,11 @@ from nidc.api.quality_rules import (
     looser_than_floor,
     summarize,
 )
-from nidc.governance.quality_floor import DESIGN_FLOORS, mostly_floor
+from nidc.governance.quality_floor import mostly_floor
 
 pytestmark = pytest.mark.unit
+
+BUNDLE = Path(__file__).resolve().parents[2] / "policies" / "grades.yaml"
 
 GOOD_RULES: list[dict[str, Any]] = [
     {"name": "id-present", "check": "notNull", "column": "lot_id"},
@@ -124,15 +127,15 @@ def test_thresholds_default_from_the_floor_and_only_tighten() -> None:
     assert looser_than_floor([loose, tight, unset], 0.99) == ["a"]
 
 
-def test_floor_per_grade_reads_the_bundle_when_it_has_one(tmp_path: Path) -> None:
-    missing = tmp_path / "absent.yaml"
-    assert mostly_floor(2, missing) == DESIGN_FLOORS[2]
-    assert mostly_floor(None, missing) == DESIGN_FLOORS[1]
-    bundle = tmp_path / "grades.yaml"
-    bundle.write_text("grades:\n  - {grade: 2, quality: {mostly: 0.995}}\n")
-    assert mostly_floor(2, bundle) == 0.995
-    assert mostly_floor(3, bundle) == DESIGN_FLOORS[3]
-    assert DESIGN_FLOORS[1] <= DESIGN_FLOORS[2] <= DESIGN_FLOORS[3]
+def test_floor_per_grade_comes_from_the_grade_bundle(tmp_path: Path) -> None:
+    floors = [mostly_floor(grade) for grade in (1, 2, 3)]
+    assert floors == sorted(floors) and len(set(floors)) == 3  # stricter with every grade
+    assert mostly_floor(None) == floors[0]
+    bundle = yaml.safe_load(BUNDLE.read_text())
+    bundle["grades"][2]["quality"]["minPassRate"] = 0.995
+    changed = tmp_path / "grades.yaml"
+    changed.write_text(yaml.safe_dump(bundle, allow_unicode=True))
+    assert mostly_floor(2, changed) == 0.995
 
 
 def test_summary_scores_and_names_blocking_failures() -> None:
