@@ -210,8 +210,9 @@ class Bench:
 
     def ingest_merge_commits(self) -> list[float]:
         """The ingest job's own per-batch bronze commit: MERGE on (source, point, ts)."""
-        from spark_jobs.ingest import IngestJob, _commit_device_rows
-        from spark_jobs.ingest_values import decide_schema
+        from nidc.api.job_specs import IngestJob
+        from spark_jobs.ingest.landing import commit_device_rows
+        from spark_jobs.ingest.values import decide_schema
 
         job = IngestJob.from_spec(
             {
@@ -230,7 +231,7 @@ class Bench:
             batch = self.spark.createDataFrame(bronze_rows(500, version * 500).to_pandas())
             batch = batch.localCheckpoint()
             started = time.perf_counter()
-            _commit_device_rows(self.spark, job, batch, version, decision)
+            commit_device_rows(self.spark, job, batch, version, decision)
             times.append(time.perf_counter() - started)
         return times
 

@@ -210,9 +210,9 @@ class DriverJobFloor:
     sooner than its run's Job, so this is the floor under our apply->Ready latency."""
 
     def __init__(self, api: ApiClient) -> None:
-        from operators.context import make_runner
+        from operators.clients.context import make_runner
+        from operators.clients.settings import OperatorSettings
         from operators.runs.kubernetes_runner import KubernetesRunner
-        from operators.settings import OperatorSettings
 
         runner = make_runner(OperatorSettings.from_env(), api)
         assert isinstance(runner, KubernetesRunner)

@@ -1,7 +1,7 @@
 """`python -m operators`: the operator process (what `nidc operator run` and the stack's
 Deployment start).
 
-It reads its whole configuration from the environment (operators/settings.py); locally,
+It reads its whole configuration from the environment (operators/clients/settings.py); locally,
 `nidc operator run` prepares that environment (nidc/local/operator_access.py) and then replaces
 itself with this program, so the command line never imports the operators (layering: nidc sits
 below operators).
@@ -20,7 +20,7 @@ import kopf
 
 from nidc.api.kopf_peering import PEERING_NAME
 from operators import main as operator_main
-from operators.peering import priority_from_start
+from operators.replicas.peering import priority_from_start
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """The operator process: kopf settings, start-up, liveness, and every kind's registration module.
 
 Run with `nidc operator run` (locally) or as the Deployment the stacks create. Replicas coordinate
-through kopf peering (operators/peering.py): one is active, the others stand by.
+through kopf peering (operators/replicas/peering.py): one is active, the others stand by.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from nidc.telemetry.logs import add_trace_ids_to_root_handlers, setup_log_export
 from nidc.telemetry.metrics import setup_metrics
 from nidc.telemetry.tracing import setup_tracing
 from operators.classificationpolicy import register as classificationpolicy_register
+from operators.clients.context import OperatorContext
+from operators.clients.settings import OperatorSettings
 from operators.clusterclassificationpolicy import register as clusterclassificationpolicy_register
-from operators.context import OperatorContext
 from operators.dataproduct import register as dataproduct_register
 from operators.datareplication import register as datareplication_register
 from operators.datasource import register as datasource_register
-from operators.liveness import (
+from operators.pipelinerun import register as pipelinerun_register
+from operators.replicas.liveness import (
     HEARTBEAT_LABEL,
     HEARTBEAT_SECONDS,
     Heartbeat,
@@ -34,9 +36,7 @@ from operators.liveness import (
     now_utc,
     watch_silence,
 )
-from operators.peering import PEERING_GROUP, PEERING_NAME, active_peer_above
-from operators.pipelinerun import register as pipelinerun_register
-from operators.settings import OperatorSettings
+from operators.replicas.peering import PEERING_GROUP, PEERING_NAME, active_peer_above
 from operators.tenant import register as tenant_register
 
 REGISTERED = (

@@ -32,14 +32,20 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
+from nidc.api.job_specs import (
+    DEST_ACCESS_KEY_ENV,
+    DEST_SECRET_KEY_ENV,
+    S3_ACCESS_KEY_ENV,
+    S3_SECRET_KEY_ENV,
+    ReplicateJob,
+    Storage,
+)
 from nidc.crash_points import crash_point
 from nidc.telemetry.tracing import tracer
 
 TRACER = tracer(__name__)
 LOG = "_delta_log"
 MANIFESTS = "_nidc_replication"
-DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
-DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
 
 
 class ReplicationError(RuntimeError):
@@ -254,26 +260,26 @@ class TableCopier:
         return files
 
 
-def replicate(spec: dict[str, Any]) -> dict[str, Any]:
+def replicate(job: ReplicateJob, storage: Storage) -> dict[str, Any]:
     """Run one copy; returns tableVersion (held by the replica), files copied and the checksum."""
-    ca_file = spec["storage"].get("caFile") or None
-    destination = spec["destination"]
+    ca_file = storage.ca_file or None
+    destination = job.destination
     source = s3_client(
-        spec["storage"]["endpoint"],
-        os.environ["AWS_ACCESS_KEY_ID"],
-        os.environ["AWS_SECRET_ACCESS_KEY"],
+        storage.endpoint,
+        os.environ[S3_ACCESS_KEY_ENV],
+        os.environ[S3_SECRET_KEY_ENV],
         ca_file,
     )
     dest = s3_client(
-        destination["endpoint"],
+        destination.endpoint,
         os.environ[DEST_ACCESS_KEY_ENV],
         os.environ[DEST_SECRET_KEY_ENV],
-        destination.get("caFile") or ca_file,
+        destination.ca_file or ca_file,
     )
     copier = TableCopier(
-        source, Location.parse(spec["source"]["path"]), dest, Location.parse(destination["path"])
+        source, Location.parse(job.source.path), dest, Location.parse(destination.path)
     )
-    until = int(spec["untilVersion"])
+    until = job.until_version
     held = copier.replica_version()
     if held > until:
         raise ReplicationError(
@@ -283,7 +289,7 @@ def replicate(spec: dict[str, Any]) -> dict[str, Any]:
     with TRACER.start_as_current_span(
         "replicate",
         attributes={
-            "nidc.destination": destination["center"],
+            "nidc.destination": destination.center,
             "nidc.from_version": held + 1,
             "nidc.until_version": until,
         },

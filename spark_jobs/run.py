@@ -19,6 +19,7 @@ from typing import Any
 
 from opentelemetry.trace import StatusCode
 
+from nidc.api.job_specs import ReplicateJob, TransformJob, parse_run_spec
 from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
@@ -61,34 +62,34 @@ def failure_reason(error: BaseException) -> str:
 
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Start Spark for the spec and run its job; returns the job's result."""
-    if spec["job"] == "replicate":
+    """Parse the spec (nidc/api/job_specs.py), start Spark for it and run its job; returns the
+    job's result."""
+    job, runtime = parse_run_spec(spec)
+    if isinstance(job, ReplicateJob):
         # A byte-for-byte file copy: no Spark session (spark_jobs/replicate.py says why).
         from spark_jobs.replicate import replicate
 
-        return replicate(spec)
-    storage = spec["storage"]
+        return replicate(job, runtime.storage)
+    storage = runtime.storage
     store = ObjectStore(
-        endpoint=storage["endpoint"],
-        region=storage["region"],
-        truststore=Path(storage["truststore"]) if storage.get("truststore") else None,
-        truststore_password=storage.get("truststorePassword", ""),
+        endpoint=storage.endpoint,
+        region=storage.region,
+        truststore=Path(storage.truststore) if storage.truststore else None,
+        truststore_password=storage.truststore_password,
     )
     conf = build_spark_conf(
-        store, [Path(j) for j in spec["jars"]], spec["run"], master=spec.get("master", "local[2]")
+        store, [Path(j) for j in runtime.jars], runtime.run, master=runtime.master
     )
     with TRACER.start_as_current_span("spark session start"):
         spark = create_session(conf)
     try:
-        if spec["job"] == "transform":
+        if isinstance(job, TransformJob):
             from spark_jobs.transform import transform
 
-            return transform(spark, spec)
-        if spec["job"] == "ingest":
-            from spark_jobs.ingest import ingest
+            return transform(spark, job)
+        from spark_jobs.ingest import run_ingest
 
-            return ingest(spark, spec)
-        raise ValueError(f"unknown job {spec['job']!r}")
+        return run_ingest(spark, job, runtime.run)
     finally:
         spark.stop()
 

@@ -137,3 +137,7 @@ class TableLease:
 
     def __exit__(self, *_: object) -> None:
         self.release()
+
+
+def no_renewal() -> None:
+    """Stand-in for TableLease.renew where the caller serializes writers itself."""

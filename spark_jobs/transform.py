@@ -12,35 +12,36 @@ from typing import Any
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
+from nidc.api.job_specs import TransformJob
 from nidc.telemetry.tracing import tracer
 
 TRACER = tracer(__name__)
 
 
-def transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
+def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
     """Register each input as a view, run the SQL, overwrite the target table."""
-    for source in spec["inputs"]:
+    for source in job.inputs:
         with TRACER.start_as_current_span(
             "delta read (s3a)",
-            attributes={"nidc.view": source["view"], "nidc.path": source["path"]},
+            attributes={"nidc.view": source.view, "nidc.path": source.path},
         ):
-            frame = spark.read.format("delta").load(source["path"])
-            frame.createOrReplaceTempView(source["view"])
+            frame = spark.read.format("delta").load(source.path)
+            frame.createOrReplaceTempView(source.view)
     with TRACER.start_as_current_span(
         "delta write (s3a)",
-        attributes={"nidc.path": spec["target"], "nidc.txn_version": spec["txnVersion"]},
+        attributes={"nidc.path": job.target, "nidc.txn_version": job.txn_version},
     ):
-        result = spark.sql(spec["sql"])
+        result = spark.sql(job.sql)
         (
             result.write.format("delta")
             .mode("overwrite")
             .option("overwriteSchema", "true")
-            .option("txnAppId", spec["txnAppId"])
-            .option("txnVersion", str(spec["txnVersion"]))
-            .save(spec["target"])
+            .option("txnAppId", job.txn_app_id)
+            .option("txnVersion", str(job.txn_version))
+            .save(job.target)
         )
     with TRACER.start_as_current_span("delta read back (s3a)"):
-        table = DeltaTable.forPath(spark, spec["target"])
+        table = DeltaTable.forPath(spark, job.target)
         version = table.history(1).collect()[0]["version"]
-        rows = spark.read.format("delta").load(spec["target"]).count()
+        rows = spark.read.format("delta").load(job.target).count()
     return {"tableVersion": int(version), "rows": int(rows)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 import pytest
 
 from nidc.local.platform import LocalPlatform
-from tests.cluster import tenant_ready
+from tests.cluster import condition, tenant_ready
 from tests.file_durations import PLUGIN_NAME, Budgets, FileDurations, charge_shared
 from tests.markers import deselect_opt_in, mark_by_folder
 from tests.operator_process import OperatorProcess
+from tests.peer_center import PeerObjectStore, publish_peer
+from tests.shared_tenant import SharedTenant
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +50,36 @@ def platform(request: pytest.FixtureRequest) -> Iterator[LocalPlatform]:
 
 
 @pytest.fixture(scope="session")
+def second_platform_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The state folder of a second platform, one per session, for the tests that must break
+    and restart a platform or whose stacks `destroy` what the session's platform serves (the
+    nidc.io CRDs, the demo tenants): test_platform_lifecycle.py and test_stacks.py share it.
+    Whoever needs it running brings it `up` (idempotent). At the session's end `nidc local down`
+    must stop all of it: no process and no port of it left."""
+    import subprocess
+    import sys
+
+    from nidc.local import process
+    from nidc.local.state import port_is_open
+
+    state_dir = tmp_path_factory.mktemp("second-platform") / "platform"
+    yield state_dir
+    if not state_dir.exists():
+        return
+    down = subprocess.run(
+        [sys.executable, "-m", "nidc.cli", "local", "down"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NIDC_STATE_DIR": str(state_dir)},
+    )
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert process.processes_mentioning(str(state_dir)) == []
+    ports = LocalPlatform(state_dir).state.read_endpoints().get("ports", {})
+    assert [name for name, port in ports.items() if port_is_open(port)] == []
+
+
+@pytest.fixture(scope="session")
 def platform_env(platform: LocalPlatform) -> dict[str, Any]:
     """endpoints.json plus client paths (`nidc local env --json`)."""
     return platform.env()
@@ -56,8 +89,8 @@ def platform_env(platform: LocalPlatform) -> dict[str, Any]:
 def operator(platform: LocalPlatform) -> Iterator[OperatorProcess]:
     """`nidc operator run` on the session's platform, as a real process.
 
-    After the session the log is scanned for tracebacks (a reconciler that crashed is a failure
-    even when the tests around it passed).
+    Each test that uses it fails when the operator logged a traceback while it ran
+    (`operator_log_is_clean`); the session's end checks only what came after the last test.
     """
     log = platform.state.log("operator-tests")
     log.write_text("")
@@ -65,8 +98,32 @@ def operator(platform: LocalPlatform) -> Iterator[OperatorProcess]:
     process.start()
     yield process
     process.stop()
-    tracebacks = process.tracebacks()
-    assert not tracebacks, f"operator log has {len(tracebacks)} tracebacks: see {log}"
+    tracebacks = process.tracebacks(since=OPERATOR_LOG_SCANNED.get("upto", 0))
+    assert not tracebacks, (
+        f"operator log has {len(tracebacks)} tracebacks after the last test: {log}"
+    )
+
+
+# How far the per-test scans have read the operator's log.
+OPERATOR_LOG_SCANNED: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def operator_log_is_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A traceback the operator logs during a test fails that test (a reconciler that crashed
+    is a failure even when the test's own checks passed)."""
+    if "operator" not in request.fixturenames:
+        yield
+        return
+    operator: OperatorProcess = request.getfixturevalue("operator")
+    since = operator.log_size()
+    yield
+    OPERATOR_LOG_SCANNED["upto"] = operator.log_size()
+    tracebacks = operator.tracebacks(since=since)
+    assert not tracebacks, (
+        f"the operator logged {len(tracebacks)} traceback(s) during this test ({operator.log}); "
+        f"the first:\n{tracebacks[0]}"
+    )
 
 
 TENANT_EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "demo-factory"
@@ -160,3 +217,65 @@ def line_sensors(tenants: Any, tenant_spark: Any) -> str:
         },
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def national(
+    platform: LocalPlatform, platform_env: dict[str, Any], tenants: Any
+) -> Iterator[PeerObjectStore]:
+    """The national center's object store (a second real MinIO), its login in OpenBao and the
+    peer list published, as a platform engineer does on a cluster (tests/peer_center.py)."""
+    folder = platform.state.root / "peer-national"
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh center each session
+    with PeerObjectStore(platform.state.root, folder, platform_env["ca_file"]) as store:
+        publish_peer(store, "national", platform_env, tenants)
+        yield store
+
+
+@pytest.fixture(scope="session")
+def shared_tenant(
+    tenants: Any, operator: OperatorProcess, line_sensors: str, national: PeerObjectStore
+) -> SharedTenant:
+    """One tenant with a source, a product (one Spark run) and a replica at the national center,
+    made once per session: a capability that needs them reuses these instead of its own JVMs.
+    Tests may read them; they must not change or delete them."""
+    from nidc.kube import apply, get
+
+    namespace, product, replication = "steel-plant", "shared-line-counts", "shared-to-national"
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataProduct",
+            "metadata": {"name": product, "namespace": namespace},
+            "spec": {
+                "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
+                "transform": {
+                    "sql": "SELECT line, count(*) AS samples FROM line_sensors GROUP BY line"
+                },
+                "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
+                "grade": 1,
+                "targetTable": "silver.shared_line_counts",
+            },
+        },
+    )
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataReplication",
+            "metadata": {"name": replication, "namespace": namespace},
+            "spec": {"table": {"kind": "DataProduct", "name": product}, "destination": "national"},
+        },
+    )
+    deadline = time.monotonic() + 900  # a Spark run and a copy job on two loaded cores
+    while True:
+        found = get(tenants, "nidc.io/v1alpha1", "DataReplication", replication, namespace)
+        if found and condition(found, "Ready").get("status") == "True":
+            break
+        status = found and found.get("status")
+        assert time.monotonic() < deadline, f"{replication} never Ready: {status}; {operator}"
+        time.sleep(2)
+    return SharedTenant(
+        tenants, namespace, "line-sensors", line_sensors, product, replication, found
+    )

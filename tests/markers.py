@@ -56,7 +56,8 @@ def opt_in_wanted(expression: str) -> set[str]:
 def deselect_opt_in(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect gpu and soak tests unless the `-m` expression names their marker."""
     wanted = opt_in_wanted(config.getoption("markexpr") or "")
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         unwanted = [m for m in OPT_IN if m not in wanted and item.get_closest_marker(m)]
         (drop if unwanted else keep).append(item)

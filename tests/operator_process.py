@@ -86,5 +86,17 @@ class OperatorProcess:
         self.proc.kill()
         self.proc.wait(timeout=30)
 
-    def tracebacks(self) -> list[str]:
-        return [line for line in self.log.read_text().splitlines() if "Traceback" in line]
+    def log_size(self) -> int:
+        """Where the log ends now: a test scans what is written after it."""
+        return self.log.stat().st_size if self.log.exists() else 0
+
+    def tracebacks(self, since: int = 0, context_lines: int = 12) -> list[str]:
+        """Each traceback in the log after byte `since`, with the lines that follow it."""
+        with self.log.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode(errors="replace").splitlines()
+        return [
+            "\n".join(lines[n : n + context_lines])
+            for n, line in enumerate(lines)
+            if "Traceback" in line
+        ]

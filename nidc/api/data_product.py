@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
     DNS_LABEL,
@@ -227,3 +229,10 @@ DATA_PRODUCT_RULES = [
         "fieldPath": ".qualityRules",
     },
 ]
+
+
+class DataProduct(CustomResource):
+    """A DataProduct as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataProduct"] = "DataProduct"
+    spec: DataProductSpec

@@ -6,8 +6,11 @@ goes to any peer that takes it, grade 2 needs an ExportApproval, grade 3 never l
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
     DNS_LABEL,
@@ -89,3 +92,10 @@ class DataReplicationStatus(ObservedStatus):
 
 
 DATA_REPLICATION_RULES: list[dict[str, str]] = []
+
+
+class DataReplication(CustomResource):
+    """A DataReplication as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataReplication"] = "DataReplication"
+    spec: DataReplicationSpec

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
     OPENBAO_PATH,
@@ -267,3 +269,10 @@ DATA_SOURCE_RULES = [
         "fieldPath": ".points",
     },
 ]
+
+
+class DataSource(CustomResource):
+    """A DataSource as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataSource"] = "DataSource"
+    spec: DataSourceSpec

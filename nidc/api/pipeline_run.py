@@ -7,11 +7,12 @@ it already recorded instead of submitting a second one.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from nidc.api.data_source import Checkpoint
+from nidc.api.resource import CustomResource
 from nidc.api.schema import Condition, Model, conditions_field
 
 
@@ -34,6 +35,10 @@ class Phase(StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     CANCELLED = "Cancelled"
+
+
+# Phases a run never leaves. A StrEnum set: `"Failed" in TERMINAL` holds too.
+TERMINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
 
 
 class ParentReference(Model):
@@ -135,3 +140,10 @@ class PipelineRunStatus(Model):
 PIPELINE_RUN_RULES = [
     {"rule": "self == oldSelf", "message": "a PipelineRun's spec is immutable"},
 ]
+
+
+class PipelineRun(CustomResource):
+    """A PipelineRun as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["PipelineRun"] = "PipelineRun"
+    spec: PipelineRunSpec

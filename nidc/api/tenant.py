@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     DNS_LABEL,
     DataDomain,
@@ -123,3 +125,10 @@ class TenantStatus(ObservedStatus):
         alias="openBaoRole",
         description="OpenBao Kubernetes auth role bound to the tenant's service accounts.",
     )
+
+
+class Tenant(CustomResource):
+    """A Tenant as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["Tenant"] = "Tenant"
+    spec: TenantSpec

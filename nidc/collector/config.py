@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nidc.api.addressing import source_landing_key
 from nidc.api.data_source import DataSourceSpec
 
 DEVICE_TYPES = ("opcua", "modbus", "mqtt")
@@ -88,8 +89,8 @@ class CollectorConfig(Strict):
 
 
 def landing_prefix(namespace: str, source: str) -> str:
-    """The contract's folder of one device source's batches."""
-    return f"landing/sources/{namespace}/{source}/"
+    """The contract's folder of one device source's batches (nidc/api/addressing.py)."""
+    return source_landing_key(namespace, source)
 
 
 def build_collector_config(

@@ -3,7 +3,7 @@
 Locally the operator runs as a process, but with exactly the identity and RBAC it has on a
 cluster (the `nidc-operator` service account and ClusterRole from nidc/operator_rbac.py): a
 missing permission shows up here, not first in production. `prepare` returns the environment
-`python -m operators` reads (operators/settings.py).
+`python -m operators` reads (operators/clients/settings.py).
 """
 
 from __future__ import annotations

@@ -48,4 +48,7 @@ def setup_log_export(service_name: str) -> None:
     provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
     root = logging.getLogger()
     if not any(isinstance(h, LoggingHandler) for h in root.handlers):
-        root.addHandler(LoggingHandler(level=logging.INFO, logger_provider=provider))
+        handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
+        # An exporter's own complaint stays on stdout: sent over OTLP it could fail in turn.
+        handler.addFilter(lambda record: not record.name.startswith("opentelemetry"))
+        root.addHandler(handler)

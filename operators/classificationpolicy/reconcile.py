@@ -13,8 +13,8 @@ from typing import Any
 from nidc.api.schema import API_VERSION
 from nidc.governance.policy_review import review_policy
 from nidc.kube import list_objects
-from operators.classification_status import build_policy_status
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
+from operators.reconciling.policy_status import build_policy_status
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ import kopf
 
 from nidc.api.schema import GROUP, VERSION
 from operators.classificationpolicy import reconcile
-from operators.context import OperatorContext
-from operators.errors import retry_when_unavailable
-from operators.events import post_transition
-from operators.metrics import measured
-from operators.status import changed_fields
+from operators.clients.context import OperatorContext
+from operators.reconciling.errors import retry_when_unavailable
+from operators.reconciling.events import post_transition
+from operators.reconciling.metrics import measured
+from operators.reconciling.status import changed_fields
 
 PLURAL = "classificationpolicies"
 

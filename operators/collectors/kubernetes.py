@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from nidc.api.addressing import TenantNames
+from nidc.api.data_source import DataSource
 from nidc.kube import ApiClient, apply, delete, get
 
 COMPONENT = "collector"
@@ -34,22 +36,15 @@ class CollectorImage:
 
 
 def build_collector_objects(
-    source: dict[str, Any], name: str, config: dict[str, Any], image: CollectorImage
+    source: DataSource, name: str, config: dict[str, Any], image: CollectorImage
 ) -> list[dict[str, Any]]:
     """ServiceAccount, ConfigMap and Deployment of a source's collector (pure).
 
     The ConfigMap and Deployment are owned by the source; the ServiceAccount is the namespace's
     collectors' identity (the tenant's OpenBao role binds it), shared, so owned by none."""
-    meta = source["metadata"]
-    namespace = meta["namespace"]
-    owner = {
-        "apiVersion": source["apiVersion"],
-        "kind": source["kind"],
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    namespace = source.namespace
+    tenant = TenantNames(namespace)
+    owner = {**source.reference(), "controller": True, "blockOwnerDeletion": True}
     labels = {
         "app.kubernetes.io/name": "nidc-collector",
         "app.kubernetes.io/instance": name,
@@ -59,10 +54,10 @@ def build_collector_objects(
     text = json.dumps({**config, "heartbeat_file": HEARTBEAT}, indent=2, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     prefix = image.openbao_annotation_prefix
-    s3_path = f"{image.openbao_kv_mount}/data/tenants/{namespace}/s3"
+    s3_path = tenant.s3_credentials_api_path(image.openbao_kv_mount)
     annotations = {
         f"{prefix}/agent-inject": "true",
-        f"{prefix}/role": f"tenant-{namespace}",
+        f"{prefix}/role": tenant.openbao_role,
         f"{prefix}/agent-inject-secret-s3.env": s3_path,
         f"{prefix}/agent-inject-template-s3.env": (
             f'{{{{- with secret "{s3_path}" -}}}}\n'
@@ -72,7 +67,7 @@ def build_collector_objects(
         ),
         "nidc.io/config-hash": digest,
     }
-    credentials = (source["spec"].get("credentials") or {}).get("openBaoPath")
+    credentials = source.spec.credentials.open_bao_path if source.spec.credentials else None
     if credentials:
         annotations[f"{prefix}/agent-inject-secret-device.env"] = credentials
         annotations[f"{prefix}/agent-inject-template-device.env"] = (
@@ -179,19 +174,19 @@ class KubernetesCollectors:
         self.api = api
         self.image = image
 
-    def ensure_for(self, source: dict[str, Any], name: str, config: dict[str, Any]) -> str:
+    def ensure_for(self, source: DataSource, name: str, config: dict[str, Any]) -> str:
         """Apply the ServiceAccount, ConfigMap and Deployment (create or adopt by name)."""
         for manifest in build_collector_objects(source, name, config, self.image):
             apply(self.api, manifest, field_manager=FIELD_MANAGER)
         return "applied"
 
-    def running(self, source: dict[str, Any], name: str) -> bool:
+    def running(self, source: DataSource, name: str) -> bool:
         """True when the Deployment has its one replica available."""
-        deployment = get(self.api, "apps/v1", "Deployment", name, source["metadata"]["namespace"])
+        deployment = get(self.api, "apps/v1", "Deployment", name, source.namespace)
         return bool(((deployment or {}).get("status") or {}).get("availableReplicas"))
 
-    def stop_for(self, source: dict[str, Any], name: str) -> None:
+    def stop_for(self, source: DataSource, name: str) -> None:
         """Delete the Deployment and its ConfigMap (owner references would too)."""
-        namespace = source["metadata"]["namespace"]
+        namespace = source.namespace
         delete(self.api, "apps/v1", "Deployment", name, namespace)
         delete(self.api, "v1", "ConfigMap", name, namespace)

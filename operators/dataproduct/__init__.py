@@ -1,1 +1,2 @@
-"""The DataProduct operator: runs the transform, records runs, reports table and quality."""
+"""The DataProduct operator: plans, records and prunes its transform runs; reports the last good
+table version, rows, lineage and why a run failed."""

@@ -1,24 +1,24 @@
-"""Reconcile a DataProduct: dereference inputs and runs, plan (pure), record runs, status."""
+"""Reconcile a DataProduct: typed model, validate (pure), dereference inputs and runs (I/O),
+plan (pure), cancel/record/prune (operators/runs/owner.py), status (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
+from nidc.api.addressing import TenantNames, delta_log_key
+from nidc.api.data_product import DataProduct
 from nidc.api.schema import API_VERSION
-from nidc.kube import delete, get, list_objects
-from operators.apply import record_run_in_trace
-from operators.context import OperatorContext
-from operators.dataproduct.build import (
-    PARENT_UID,
-    build_job,
-    build_run,
-    build_status,
-    plan_runs,
-)
-from operators.pipelinerun.reconcile import cancel_run
-from operators.tenant.build import TenantNames
+from nidc.kube import get
+from operators.clients.context import OperatorContext
+from operators.dataproduct.build import build_job, build_run, build_status, plan_runs, validate
+from operators.reconciling.conditions import Problem, invalid_spec_status
+from operators.runs.owner import carry_out, observe_runs
+from operators.runs.plan import RunHistory
 
 
 @dataclass(frozen=True)
@@ -26,63 +26,56 @@ class Observed:
     """What the product refers to, as found in the cluster and the object store."""
 
     input_tables: list[str]
-    problem: str
+    problems: list[Problem]
     waiting_for_input: str
-    runs: list[dict[str, Any]]
+    history: RunHistory
 
 
-def observe(product: dict[str, Any], ctx: OperatorContext) -> Observed:
+def observe(product: DataProduct, ctx: OperatorContext) -> Observed:
     """Dereference: input objects, whether their tables hold data, recorded runs."""
-    namespace = product["metadata"]["namespace"]
+    namespace = product.namespace
+    bucket = TenantNames(namespace).bucket
     tables, missing, empty = [], [], []
-    for ref in product["spec"]["inputs"]:
+    for ref in product.spec.inputs:
         # One GET by name: listing the kind would make each reconcile O(products).
-        found = get(ctx.api, API_VERSION, ref["kind"], ref["name"], namespace)
+        found = get(ctx.api, API_VERSION, str(ref.kind), ref.name, namespace)
         if found is None:
-            missing.append(f"{ref['kind']} {ref['name']}")
+            missing.append(f"{ref.kind} {ref.name}")
             continue
         table = found["spec"]["targetTable"]
         tables.append(table)
-        layer, name = table.split(".", 1)
-        if not ctx.store.has_prefix(TenantNames(namespace).bucket, f"{layer}/{name}/_delta_log/"):
+        if not ctx.store.has_prefix(bucket, delta_log_key(table)):
             empty.append(table)
-    runs = list_objects(
-        ctx.api,
-        API_VERSION,
-        "PipelineRun",
-        namespace=namespace,
-        label_selector=f"{PARENT_UID}={product['metadata']['uid']}",
+    problems = (
+        [Problem("InputNotFound", f"inputs not found: {', '.join(missing)}")] if missing else []
     )
     return Observed(
         input_tables=tables,
-        problem=f"inputs not found: {', '.join(missing)}" if missing else "",
+        problems=problems,
         waiting_for_input=f"waiting for data in {', '.join(empty)}" if empty else "",
-        runs=runs,
+        history=observe_runs(ctx, product),
     )
 
 
-def reconcile(product: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
+def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
     """One level-based pass; returns the status to write."""
+    try:
+        product = DataProduct.from_body(body)
+    except ValidationError as error:
+        return invalid_spec_status(body, error, now)
     seen = observe(product, ctx)
-    plan = plan_runs(product, seen.runs, now)
-    ready_to_run = not seen.problem and not seen.waiting_for_input
-    runs = list(seen.runs)
-    # No more mutating operations after this point except the run records and status.
-    for run in plan.cancel:
-        cancel_run(run, ctx, "superseded by a newer spec (concurrencyPolicy Replace)", now)
-    if plan.create and ready_to_run:
-        generation, sequence = plan.create
-        live = record_run_in_trace(
-            ctx.api,
-            product,
-            build_job(product, seen.input_tables, generation, sequence),
-            lambda job: build_run(product, job, generation, sequence),
-            "dataproduct",
-            generation,
-            sequence,
-        )
-        if live is not None:
-            runs.append(live)
-    for name in plan.prune:
-        delete(ctx.api, API_VERSION, "PipelineRun", name, product["metadata"]["namespace"])
-    return build_status(product, runs, plan, seen.problem, seen.waiting_for_input)
+    problems = validate(product) + seen.problems
+    plan = plan_runs(product, seen.history, now)
+    if problems or seen.waiting_for_input:
+        plan.create = None  # no run before its inputs exist and hold data
+    history = carry_out(
+        ctx,
+        product,
+        plan,
+        seen.history,
+        lambda: build_job(product, seen.input_tables, *(plan.create or (0, 0))),
+        lambda job, generation, sequence: build_run(product, job, generation, sequence),
+        "superseded by a newer spec (concurrencyPolicy Replace)",
+        now,
+    )
+    return build_status(product, history, plan, problems, seen.waiting_for_input, now)

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.pipeline_run import Phase
+from nidc.api.addressing import split_table, table_path
+from nidc.api.data_replication import DataReplication
+from nidc.api.job_specs import JobSpecBase, ReplicateDestination, ReplicateJob, ReplicateSource
 from nidc.governance.replication import Decision, Peer
-from operators.conditions import Outcome, build_conditions
-from operators.dataproduct.build import next_scheduled, table_path
-from operators.runs.record import (
-    TERMINAL,
-    build_run_record,
-    run_key,
-    run_phase,
-    run_summary,
-    runs_to_prune,
+from operators.reconciling.conditions import (
+    Outcome,
+    Problem,
+    build_conditions,
+    problem_outcome,
+    rfc3339,
 )
+from operators.runs.plan import (
+    Plan,
+    RunHistory,
+    failure_message,
+    live_message,
+    next_scheduled,
+    run_status_fields,
+)
+from operators.runs.record import RecordedRun, build_run_record, format_time
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+__all__ = ["Problem", "Target", "build_copy_run", "build_replicate_job", "build_status"]
+
 # A failed copy is tried again after this long even if the table did not change.
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=5)
 HISTORY_LIMIT = 5
@@ -40,75 +49,57 @@ class Target:
         bucket = self.peer.bucket_for(self.grade) if self.grade is not None else None
         if bucket is None:
             return None
-        layer, name = self.table.split(".", 1)
+        layer, name = split_table(self.table)
         return f"s3a://{bucket}/{self.center}/{namespace}/{layer}/{name}"
 
 
-def build_replicate_job(replication: dict[str, Any], target: Target) -> dict[str, Any]:
-    """The logical replicate job (no credentials: only the OpenBao path of the peer's login)."""
-    namespace = replication["metadata"]["namespace"]
-    if target.source_version is None:
-        raise ValueError("a copy needs the table's version (plan_copies creates none before)")
-    return {
-        "job": "replicate",
-        "tenant": namespace,
-        "source": {"path": table_path(namespace, target.table), "table": target.table},
-        "destination": {
-            "center": target.peer.center,
-            "region": target.peer.region,
-            "endpoint": target.peer.endpoint,
-            "path": target.destination_path(namespace),
-            **({"caFile": target.peer.ca_file} if target.peer.ca_file else {}),
-        },
-        "destinationCredentialsPath": target.peer.credentials_path,
-        "untilVersion": target.source_version,
-        "grade": target.grade,
-    }
+def build_replicate_job(replication: DataReplication, target: Target) -> ReplicateJob:
+    """The replicate job (no credentials: only the OpenBao path of the peer's login)."""
+    namespace = replication.namespace
+    destination = target.destination_path(namespace)
+    if target.source_version is None or destination is None:
+        raise ValueError("a copy needs the table's version and a bucket for its grade")
+    return ReplicateJob(
+        tenant=namespace,
+        source=ReplicateSource(path=table_path(namespace, target.table), table=target.table),
+        destination=ReplicateDestination(
+            center=target.peer.center,
+            region=target.peer.region,
+            endpoint=target.peer.endpoint,
+            path=destination,
+            ca_file=target.peer.ca_file or None,
+        ),
+        destination_credentials_path=target.peer.credentials_path,
+        until_version=target.source_version,
+        grade=target.grade,
+    )
 
 
 def build_copy_run(
-    replication: dict[str, Any], job: dict[str, Any], generation: int, sequence: int
+    replication: DataReplication, job: JobSpecBase, generation: int, sequence: int
 ) -> dict[str, Any]:
     """The PipelineRun recording one copy, owned by the replication."""
-    return build_run_record(replication, "replicate", job, generation, sequence, max_attempts=3)
+    return build_run_record(replication, job, generation, sequence)
 
 
-def until_version(run: dict[str, Any]) -> int:
+def until_version(run: RecordedRun) -> int:
     """The source version a recorded copy run goes up to."""
-    return int(run["spec"]["job"].get("untilVersion", -1))
+    return int(run.job.get("untilVersion", -1))
 
 
-def replicated_version(runs: list[dict[str, Any]], generation: int) -> int | None:
+def replicated_version(history: RunHistory) -> int | None:
     """The newest source version a succeeded copy of this generation holds."""
     versions = [
         int(version)
-        for r in runs
-        if run_key(r)[0] == generation
-        and run_phase(r) == Phase.SUCCEEDED.value
-        and (version := (r.get("status") or {}).get("tableVersion")) is not None
+        for r in history.current
+        if r.succeeded and (version := r.result("tableVersion")) is not None
     ]
     return max(versions) if versions else None
 
 
-@dataclass
-class Plan:
-    """What the reconciler does this time round."""
-
-    create: tuple[int, int] | None = None
-    cancel: list[dict[str, Any]] = field(default_factory=list)
-    prune: list[str] = field(default_factory=list)
-    waiting: str = ""
-    next_run: dt.datetime | None = None
-
-
-def _started(run: dict[str, Any], now: dt.datetime) -> dt.datetime:
-    text = (run.get("status") or {}).get("startedAt") or run["metadata"].get("creationTimestamp")
-    return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=dt.UTC) if text else now
-
-
 def plan_copies(
-    replication: dict[str, Any],
-    runs: list[dict[str, Any]],
+    replication: DataReplication,
+    history: RunHistory,
     source_version: int | None,
     allowed: bool,
     schedule: str | None,
@@ -116,101 +107,78 @@ def plan_copies(
 ) -> Plan:
     """One copy at a time; a new one when the table has a version the copy lacks (at the next
     cron tick when scheduled); refused copies cancel the live one."""
-    generation = int(replication["metadata"].get("generation", 1))
-    ordered = sorted(runs, key=run_key)
-    live = [r for r in ordered if run_phase(r) not in TERMINAL]
-    current = [r for r in ordered if run_key(r)[0] == generation]
+    live = history.live
+    current = history.current
     plan = Plan()
-    plan.prune = runs_to_prune(ordered, HISTORY_LIMIT)
+    plan.prune = history.to_prune(HISTORY_LIMIT)
     if not allowed:
         plan.cancel = live
         return plan
-    stale = [r for r in live if run_key(r)[0] < generation]
-    if stale:
+    if history.older_live:
         # A new spec (destination, approval) supersedes copies made for the old one.
-        plan.cancel = stale
+        plan.cancel = history.older_live
         return plan
-    if replication["spec"].get("suspend") or live:
+    if replication.spec.suspend or live:
         return plan
     if source_version is None:
         plan.waiting = "waiting for the table's first version"
         return plan
     if not current:
-        plan.create = (generation, 0)
+        plan.create = history.next_key()
         return plan
     latest = current[-1]
-    sequence = run_key(latest)[1] + 1
-    if run_phase(latest) != Phase.SUCCEEDED.value:
-        retry_at = _started(latest, now) + RETRY_AFTER_FAILURE
+    started = latest.started_at or now
+    if not latest.succeeded:
+        retry_at = started + RETRY_AFTER_FAILURE
         if now < retry_at and source_version <= until_version(latest):
             plan.next_run = retry_at
-            plan.waiting = f"the last copy failed; next attempt at {retry_at.strftime(TIME_FORMAT)}"
+            plan.waiting = f"the last copy failed; next attempt at {format_time(retry_at)}"
             return plan
     elif source_version <= until_version(latest):
         return plan  # the copy holds the newest version
     if schedule:
-        plan.next_run = next_scheduled(schedule, _started(latest, now))
+        plan.next_run = next_scheduled(schedule, started)
         if now < plan.next_run:
             return plan
-    plan.create = (generation, sequence)
+    plan.create = history.next_key()
     return plan
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why no copy can run (reason is a CamelCase word, message names what to fix)."""
-
-    reason: str
-    message: str
-
-
 def build_status(
-    replication: dict[str, Any],
-    runs: list[dict[str, Any]],
+    replication: DataReplication,
+    history: RunHistory,
     plan: Plan,
     target: Target | None,
     decision: Decision | None,
     problem: Problem | None,
+    now: dt.datetime,
 ) -> dict[str, Any]:
-    """DataReplication.status from what was found and decided (pure)."""
-    generation = int(replication["metadata"].get("generation", 1))
-    namespace = replication["metadata"]["namespace"]
-    ordered = sorted(runs, key=run_key)
-    current = [r for r in ordered if run_key(r)[0] == generation]
-    live = [r for r in ordered if run_phase(r) not in TERMINAL]
+    """DataReplication.status from what was found and decided (pure; the clock passed in)."""
+    generation = replication.generation
+    namespace = replication.namespace
+    live = history.live
     status: dict[str, Any] = {"observedGeneration": generation}
     if target is not None:
         status["grade"] = target.grade
         status["destinationRegion"] = target.peer.region
         status["destinationPath"] = target.destination_path(namespace)
         status["sourceVersion"] = target.source_version
-    held = replicated_version(ordered, generation)
-    good = [
-        r
-        for r in current
-        if run_phase(r) == Phase.SUCCEEDED.value and (r.get("status") or {}).get("checksum")
-    ]
+    held = replicated_version(history)
+    good = [r for r in history.current if r.succeeded and r.result("checksum")]
     if held is not None:
         status["replicatedVersion"] = held
     if good:
-        status["checksum"] = good[-1]["status"]["checksum"]
-    if ordered:
-        status["lastRun"] = run_summary(ordered[-1])
-    if plan.next_run:
-        status["nextRun"] = plan.next_run.strftime(TIME_FORMAT)
-    finished = [r for r in current if run_phase(r) in TERMINAL]
+        status["checksum"] = good[-1].result("checksum")
+    status.update(run_status_fields(history, plan.next_run))
+    finished = [r for r in history.current if r.terminal]
     held_text = f"; the copy still holds version {held}" if held is not None else ""
     if problem is not None:
-        outcome = Outcome(False, problem.reason, problem.message, degraded=True)
+        outcome = problem_outcome([problem])
     elif decision is not None and not decision.allowed:
         outcome = Outcome(False, decision.reason, decision.message, degraded=True)
-    elif finished and run_phase(finished[-1]) == Phase.FAILED.value and not live:
-        reason = (finished[-1].get("status") or {}).get("reason") or "copy failed"
+    elif finished and finished[-1].failed and not live:
         outcome = Outcome(
-            False,
-            "RunFailed",
-            f"copy {finished[-1]['metadata']['name']} failed: {reason}{held_text}",
-            degraded=True,
+            False, "RunFailed", failure_message(finished[-1], "copy") + held_text, degraded=True
         )
     elif held is not None and target is not None:
         behind = (
@@ -226,15 +194,12 @@ def build_status(
             progressing=bool(live) or bool(behind),
         )
     else:
-        message = plan.waiting or (
-            f"copy {live[-1]['metadata']['name']} is {run_phase(live[-1]).lower()}"
-            if live
-            else "starting a copy"
-        )
+        message = plan.waiting or live_message(history, "copy") or "starting a copy"
         waiting_for_table = target is not None and target.source_version is None
         outcome = Outcome(
             False, "WaitingForTable" if waiting_for_table else "Copying", message, progressing=True
         )
-    previous = (replication.get("status") or {}).get("conditions") or []
-    status["conditions"] = build_conditions(previous, outcome, generation)
+    status["conditions"] = build_conditions(
+        replication.previous_conditions, outcome, generation, rfc3339(now)
+    )
     return status

@@ -1,17 +1,23 @@
 """One level-based pass over a DataReplication.
 
-observe (the peers' configuration, the table's resource, the tenant's region, the approval, the
-recorded copy runs) -> decide by grade (nidc/governance/replication.py) -> plan (pure, build.py)
--> run records (idempotent by name) -> status. The PipelineRun reconciler submits the copies.
+typed model -> observe (the peers' configuration, the table's resource, the tenant's region, the
+approval, the recorded copy runs) -> decide by grade (nidc/governance/replication.py) -> plan
+(pure, build.py) -> cancel/record/prune (operators/runs/owner.py) -> status (pure). The
+PipelineRun reconciler submits the copies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
+from nidc.api.data_replication import DataReplication
+from nidc.api.job_specs import ReplicateJob
 from nidc.api.schema import API_VERSION
 from nidc.governance.replication import (
     Decision,
@@ -20,19 +26,18 @@ from nidc.governance.replication import (
     decide,
     parse_config,
 )
-from nidc.kube import delete, get, list_objects
-from operators.apply import record_run_in_trace
-from operators.context import OperatorContext
+from nidc.kube import get
+from operators.clients.context import OperatorContext
 from operators.datareplication.build import (
-    Problem,
     Target,
     build_copy_run,
     build_replicate_job,
     build_status,
     plan_copies,
 )
-from operators.pipelinerun.reconcile import cancel_run
-from operators.runs.record import PARENT_UID
+from operators.reconciling.conditions import Problem, invalid_spec_status
+from operators.runs.owner import carry_out, observe_runs
+from operators.runs.plan import RunHistory
 
 CONFIG_KEY = "replication.json"
 
@@ -45,7 +50,7 @@ class Observed:
     decision: Decision | None
     problem: Problem | None
     schedule: str | None
-    runs: list[dict[str, Any]]
+    history: RunHistory
 
 
 def read_config(ctx: OperatorContext) -> ReplicationConfig | Problem:
@@ -64,37 +69,29 @@ def read_config(ctx: OperatorContext) -> ReplicationConfig | Problem:
         return Problem("ReplicationNotConfigured", f"ConfigMap {namespace}/{name}: {error}")
 
 
-def observe(replication: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> Observed:
+def observe(replication: DataReplication, ctx: OperatorContext, now: dt.datetime) -> Observed:
     """Dereference everything the decision needs; a missing piece becomes a Problem."""
-    meta, spec = replication["metadata"], replication["spec"]
-    namespace = meta["namespace"]
-    runs = list_objects(
-        ctx.api,
-        API_VERSION,
-        "PipelineRun",
-        namespace=namespace,
-        label_selector=f"{PARENT_UID}={meta['uid']}",
-    )
+    spec, namespace = replication.spec, replication.namespace
+    history = observe_runs(ctx, replication)
 
-    def problem(reason: str, message: str, schedule: str | None = None) -> Observed:
-        return Observed(None, None, Problem(reason, message), schedule, runs)
+    def problem(reason: str, message: str) -> Observed:
+        return Observed(None, None, Problem(reason, message), None, history)
 
     config = read_config(ctx)
     if isinstance(config, Problem):
-        return Observed(None, None, config, None, runs)
-    peer = config.peer(spec["destination"])
+        return Observed(None, None, config, None, history)
+    peer = config.peer(spec.destination)
     if peer is None:
         known = ", ".join(p.center for p in config.peers) or "none"
         return problem(
             "DestinationUnknown",
-            f"spec.destination: center {spec['destination']} is not a peer of {config.center} "
+            f"spec.destination: center {spec.destination} is not a peer of {config.center} "
             f"(peers: {known})",
         )
-    ref = spec["table"]
-    table_kind = ref.get("kind", "DataProduct")
-    resource = get(ctx.api, API_VERSION, table_kind, ref["name"], namespace)
+    ref = spec.table
+    resource = get(ctx.api, API_VERSION, ref.kind, ref.name, namespace)
     if resource is None:
-        return problem("TableNotFound", f"spec.table: {table_kind} {ref['name']} not found")
+        return problem("TableNotFound", f"spec.table: {ref.kind} {ref.name} not found")
     tenant = get(ctx.api, API_VERSION, "Tenant", namespace)
     if tenant is None:
         return problem("TenantNotFound", f"no Tenant {namespace} holds this namespace")
@@ -107,14 +104,13 @@ def observe(replication: dict[str, Any], ctx: OperatorContext, now: dt.datetime)
         peer=peer,
         center=config.center,
     )
-    approval_ref = spec.get("exportApproval")
     approval = (
-        get(ctx.api, API_VERSION, "ExportApproval", approval_ref["name"], namespace)
-        if approval_ref
+        get(ctx.api, API_VERSION, "ExportApproval", spec.export_approval.name, namespace)
+        if spec.export_approval
         else None
     )
-    decision = decide(ref["name"], target.grade, tenant["spec"]["region"], peer, approval, now)
-    schedule = spec.get("schedule") or config.schedule
+    decision = decide(ref.name, target.grade, tenant["spec"]["region"], peer, approval, now)
+    schedule = spec.schedule or config.schedule
     if decision.allowed:
         try:
             ctx.read_center_login(peer.credentials_path)
@@ -128,46 +124,48 @@ def observe(replication: dict[str, Any], ctx: OperatorContext, now: dt.datetime)
                     "(keys accessKey, secretKey)",
                 ),
                 schedule,
-                runs,
+                history,
             )
-    return Observed(target, decision, None, schedule, runs)
+    return Observed(target, decision, None, schedule, history)
 
 
-def reconcile(
-    replication: dict[str, Any], ctx: OperatorContext, now: dt.datetime
-) -> dict[str, Any]:
+def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
     """One pass; returns the status to write."""
+    try:
+        replication = DataReplication.from_body(body)
+    except ValidationError as error:
+        return invalid_spec_status(body, error, now)
     seen = observe(replication, ctx, now)
     allowed = seen.problem is None and seen.decision is not None and seen.decision.allowed
+    target = seen.target
     plan = plan_copies(
         replication,
-        seen.runs,
-        seen.target.source_version if seen.target else None,
+        seen.history,
+        target.source_version if target else None,
         allowed,
         seen.schedule,
         now,
     )
-    runs = list(seen.runs)
-    for run in plan.cancel:
-        reason = (
-            seen.decision.message
-            if seen.decision is not None and not seen.decision.allowed
-            else "superseded by a newer spec"
-        )
-        cancel_run(run, ctx, reason, now)
-    if plan.create and allowed and seen.target is not None:
-        generation, sequence = plan.create
-        live = record_run_in_trace(
-            ctx.api,
-            replication,
-            build_replicate_job(replication, seen.target),
-            lambda job: build_copy_run(replication, job, generation, sequence),
-            "datareplication",
-            generation,
-            sequence,
-        )
-        if live is not None:
-            runs.append(live)
-    for name in plan.prune:
-        delete(ctx.api, API_VERSION, "PipelineRun", name, replication["metadata"]["namespace"])
-    return build_status(replication, runs, plan, seen.target, seen.decision, seen.problem)
+    if not allowed or target is None:
+        plan.create = None
+    reason = (
+        seen.decision.message
+        if seen.decision is not None and not seen.decision.allowed
+        else "superseded by a newer spec"
+    )
+
+    def job() -> ReplicateJob:
+        assert target is not None  # a copy is only planned once its target is resolved
+        return build_replicate_job(replication, target)
+
+    history = carry_out(
+        ctx,
+        replication,
+        plan,
+        seen.history,
+        job,
+        lambda job, generation, sequence: build_copy_run(replication, job, generation, sequence),
+        reason,
+        now,
+    )
+    return build_status(replication, history, plan, seen.target, seen.decision, seen.problem, now)

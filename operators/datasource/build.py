@@ -1,4 +1,4 @@
-"""Pure decisions for a DataSource: its ingest job, when to run it, its collector, its status."""
+"""Pure decisions for a DataSource: its problems, its ingest job, when to run it, its status."""
 
 from __future__ import annotations
 
@@ -6,108 +6,137 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.data_source import SourceType
-from nidc.api.pipeline_run import Phase
-from operators.conditions import Outcome, build_conditions
-from operators.dataproduct.build import Plan, next_scheduled, table_path
-from operators.runs.record import TERMINAL, build_run_record, run_key, run_phase, run_summary
-from operators.tenant.build import TenantNames
+from nidc.api.addressing import (
+    files_landing_path,
+    quarantine_path,
+    source_landing_path,
+    split_table,
+    table_path,
+)
+from nidc.api.data_source import DataSource, SourceType
+from nidc.api.job_specs import (
+    DEVICE_TYPES,
+    FilesInput,
+    IngestJob,
+    JdbcInput,
+    JobSpecBase,
+    LandingInput,
+)
+from operators.reconciling.conditions import (
+    Outcome,
+    Problem,
+    build_conditions,
+    problem_outcome,
+    rfc3339,
+)
+from operators.runs.plan import (
+    Plan,
+    RunHistory,
+    failure_message,
+    next_scheduled,
+    run_status_fields,
+)
+from operators.runs.record import build_run_record, format_time
 
-DEVICE_TYPES = {SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value}
 # A continuous files or jdbc source is read again this long after its last run ended.
 POLL_INTERVAL = dt.timedelta(seconds=30)
 # After a run failed (all its attempts), the next one waits this long: a broken source must not
 # spin, and a transient outage must not stop ingestion for good.
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=5)
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def is_device(source: dict[str, Any]) -> bool:
-    return str(source["spec"]["type"]) in DEVICE_TYPES
+def is_device(source: DataSource) -> bool:
+    return str(source.spec.type) in DEVICE_TYPES
 
 
-def collector_name(source: dict[str, Any]) -> str:
+def collector_name(source: DataSource) -> str:
     """Deterministic name of the source's collector (process folder or Deployment)."""
-    meta = source["metadata"]
-    return f"{meta['namespace']}-{meta['name']}-{meta['uid'][:8]}"
+    return f"{source.namespace}-{source.name}-{source.uid[:8]}"
 
 
-def landing_path(source: dict[str, Any]) -> str:
-    """s3a:// folder of the source's landing batches (the collector's contract)."""
-    meta = source["metadata"]
-    bucket = TenantNames(meta["namespace"]).bucket
-    return f"s3a://{bucket}/landing/sources/{meta['namespace']}/{meta['name']}/"
+def validate(source: DataSource) -> list[Problem]:
+    """What keeps the source from being ingested as asked (pure; [] when nothing does)."""
+    problems = []
+    if split_table(source.spec.target_table)[0] != "bronze":
+        problems.append(
+            Problem(
+                "InvalidSpec",
+                f"spec.targetTable: a DataSource lands in a bronze table, not "
+                f"{source.spec.target_table}",
+            )
+        )
+    if is_device(source) and not source.spec.continuous:
+        # A collector runs only for continuous sources: a scheduled device source would
+        # silently land nothing.
+        problems.append(
+            Problem(
+                "ScheduleNotSupported",
+                f"spec.schedule: {source.spec.type} sources are collected continuously; set "
+                "spec.continuous: true instead of a schedule",
+            )
+        )
+    return problems
 
 
-def quarantine_path(source: dict[str, Any]) -> str:
-    """The quarantine table beside the bronze one: quarantine/<table name>."""
-    meta = source["metadata"]
-    name = source["spec"]["targetTable"].split(".", 1)[1]
-    return f"s3a://{TenantNames(meta['namespace']).bucket}/quarantine/{name}"
-
-
-def build_ingest_job(source: dict[str, Any], checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The logical ingest job of one run (spark_jobs/ingest.py IngestJob; no credentials)."""
-    meta, spec = source["metadata"], source["spec"]
-    kind = str(spec["type"])
-    job: dict[str, Any] = {
-        "job": "ingest",
-        "type": kind,
-        "source": meta["name"],
-        "namespace": meta["namespace"],
-        "sourceUid": meta["uid"],
-        "points": spec.get("points", []),
-        "target": table_path(meta["namespace"], spec["targetTable"]),
-        "quarantine": quarantine_path(source),
-        "schemaPolicy": spec.get("schemaPolicy", "addColumns"),
-    }
+def build_ingest_job(source: DataSource, checkpoint: dict[str, Any]) -> IngestJob:
+    """The ingest job of one run (no credentials: only where the login lives)."""
+    spec, namespace = source.spec, source.namespace
+    kind = str(spec.type)
+    landing = jdbc = files = None
     if kind in DEVICE_TYPES:
-        job["landing"] = {
-            "prefix": landing_path(source),
-            "fromSequence": int(checkpoint.get("batchSequence") or 0),
-        }
+        landing = LandingInput(
+            prefix=source_landing_path(namespace, source.name),
+            from_sequence=int(checkpoint.get("batchSequence") or 0),
+        )
     elif kind == SourceType.JDBC.value:
-        job["jdbc"] = {
-            "url": spec["endpoint"],
-            "table": spec["table"]["name"],
-            "watermarkColumn": spec["table"]["watermarkColumn"],
-            "watermark": checkpoint.get("watermark"),
-        }
+        if spec.table is None:
+            raise ValueError("a jdbc source needs spec.table (admission requires it)")
+        jdbc = JdbcInput(
+            url=spec.endpoint,
+            table=spec.table.name,
+            watermark_column=spec.table.watermark_column,
+            watermark=checkpoint.get("watermark"),
+        )
     else:
-        bucket = TenantNames(meta["namespace"]).bucket
-        job["files"] = {
-            "prefix": f"s3a://{bucket}/landing/{spec['files']['prefix']}",
-            "format": spec["files"]["format"],
-        }
-    if spec.get("credentials"):
-        # Where the job's login lives; the runner reads it at submit time, never the record.
-        job["credentialsPath"] = spec["credentials"]["openBaoPath"]
-    return job
+        if spec.files is None:
+            raise ValueError("a files source needs spec.files (admission requires it)")
+        files = FilesInput(
+            prefix=files_landing_path(namespace, spec.files.prefix), format=spec.files.format
+        )
+    return IngestJob(
+        type=spec.type,
+        source=source.name,
+        namespace=namespace,
+        source_uid=source.uid,
+        points=list(spec.points),
+        target=table_path(namespace, spec.target_table),
+        quarantine=quarantine_path(namespace, spec.target_table),
+        schema_policy=spec.schema_policy,
+        landing=landing,
+        jdbc=jdbc,
+        files=files,
+        credentials_path=spec.credentials.open_bao_path if spec.credentials else None,
+    )
 
 
 def build_ingest_run(
-    source: dict[str, Any], job: dict[str, Any], generation: int, sequence: int
+    source: DataSource, job: JobSpecBase, generation: int, sequence: int
 ) -> dict[str, Any]:
     """The PipelineRun of one ingest run, owned by the source."""
-    return build_run_record(source, "ingest", job, generation, sequence)
+    return build_run_record(source, job, generation, sequence)
 
 
-def checkpoint_of(runs: list[dict[str, Any]], previous: dict[str, Any] | None) -> dict[str, Any]:
+def checkpoint_of(history: RunHistory, previous: dict[str, Any] | None) -> dict[str, Any]:
     """How far ingestion got: the latest succeeded run's checkpoint, else the recorded one."""
-    succeeded = [r for r in sorted(runs, key=run_key) if run_phase(r) == Phase.SUCCEEDED.value]
-    for run in reversed(succeeded):
-        checkpoint = (run.get("status") or {}).get("checkpoint")
+    for run in reversed([r for r in history.ordered if r.succeeded]):
+        checkpoint = run.result("checkpoint")
         if checkpoint:
             return dict(checkpoint)
     return dict(previous or {})
 
 
-def _time(value: str | None) -> dt.datetime | None:
-    return dt.datetime.strptime(value, TIME_FORMAT).replace(tzinfo=dt.UTC) if value else None
-
-
 def plan_ingest(
-    source: dict[str, Any], runs: list[dict[str, Any]], landed_beyond: bool, now: dt.datetime
+    source: DataSource, history: RunHistory, landed_beyond: bool, now: dt.datetime
 ) -> Plan:
     """Decide the next ingest run. One live run per source at a time (one writer per table).
 
@@ -115,41 +144,36 @@ def plan_ingest(
     sources every POLL_INTERVAL; scheduled ones on their cron ticks; after a failed run the
     next waits RETRY_AFTER_FAILURE.
     """
-    spec = source["spec"]
-    generation = int(source["metadata"].get("generation", 1))
-    ordered = sorted(runs, key=run_key)
-    live = [r for r in ordered if run_phase(r) not in TERMINAL]
     plan = Plan()
-    if live:
-        plan.waiting = f"run {live[-1]['metadata']['name']} is {run_phase(live[-1]).lower()}"
+    if history.live:
+        plan.waiting = f"run {history.live[-1].name} is {history.live[-1].phase.value.lower()}"
         return plan
-    current = [r for r in ordered if run_key(r)[0] == generation]
-    sequence = run_key(current[-1])[1] + 1 if current else 0
-    latest = ordered[-1] if ordered else None
-    finished = _time((latest.get("status") or {}).get("finishedAt")) if latest else None
-    if latest and run_phase(latest) == Phase.FAILED.value and finished:
+    current = history.current
+    latest = history.latest
+    finished = latest.finished_at if latest else None
+    if latest is not None and latest.failed and finished is not None and current:
         retry_at = finished + RETRY_AFTER_FAILURE
-        if now < retry_at and current:
+        if now < retry_at:
             plan.next_run = retry_at
-            plan.waiting = f"the last run failed; next attempt at {retry_at.strftime(TIME_FORMAT)}"
+            plan.waiting = f"the last run failed; next attempt at {format_time(retry_at)}"
             return plan
-    if spec.get("schedule"):
+    if source.spec.schedule:
         if not current:
-            plan.create = (generation, 0)
+            plan.create = history.next_key()
             return plan
-        base = _time((current[-1].get("status") or {}).get("startedAt")) or now
-        plan.next_run = next_scheduled(spec["schedule"], base)
+        base = current[-1].started_at or now
+        plan.next_run = next_scheduled(source.spec.schedule, base)
         if now >= plan.next_run:
-            plan.create = (generation, sequence)
+            plan.create = history.next_key()
         return plan
     if is_device(source):
         if landed_beyond:
-            plan.create = (generation, sequence)
+            plan.create = history.next_key()
         else:
             plan.waiting = "waiting for the collector's next batch"
         return plan
     if finished is None or now >= finished + POLL_INTERVAL or not current:
-        plan.create = (generation, sequence)
+        plan.create = history.next_key()
     else:
         plan.next_run = finished + POLL_INTERVAL
     return plan
@@ -161,48 +185,46 @@ class CollectorState:
 
     needed: bool
     running: bool
-    problem: str = ""
-    reason: str = "CollectorFailed"
+    problem: Problem | None = None
 
 
 def build_status(
-    source: dict[str, Any],
-    runs: list[dict[str, Any]],
+    source: DataSource,
+    history: RunHistory,
     plan: Plan,
     collector: CollectorState,
     checkpoint: dict[str, Any],
+    problems: list[Problem],
+    now: dt.datetime,
 ) -> dict[str, Any]:
-    """DataSource.status from its runs and collector (pure)."""
-    generation = int(source["metadata"].get("generation", 1))
-    ordered = sorted(runs, key=run_key)
-    finished = [r for r in ordered if run_phase(r) in TERMINAL]
-    succeeded = [r for r in finished if run_phase(r) == Phase.SUCCEEDED.value]
-    status: dict[str, Any] = {"observedGeneration": generation}
+    """DataSource.status from its problems, runs and collector (pure; the clock passed in)."""
+    status: dict[str, Any] = {"observedGeneration": source.generation}
     if checkpoint:
         status["checkpoint"] = checkpoint
-    if succeeded:
-        good = succeeded[-1].get("status") or {}
+    good = history.last_succeeded
+    if good is not None:
         for key in ("rows", "quarantinedRows", "tableVersion"):
-            if good.get(key) is not None:
-                status[key] = good[key]
-    if ordered:
-        status["lastRun"] = run_summary(ordered[-1])
-    if source["spec"].get("grade") is not None:
-        status["grade"] = source["spec"]["grade"]
+            if good.result(key) is not None:
+                status[key] = good.result(key)
+    status.update(run_status_fields(history))
+    if source.spec.grade is not None:
+        status["grade"] = source.spec.grade
     serving = (
         f"; serving table version {status['tableVersion']}"
         if status.get("tableVersion") is not None
         else ""
     )
-    live = any(run_phase(r) not in TERMINAL for r in ordered)
-    if collector.problem:
-        outcome = Outcome(False, collector.reason, collector.problem, degraded=True)
-    elif finished and run_phase(finished[-1]) == Phase.FAILED.value:
-        reason = (finished[-1].get("status") or {}).get("reason") or "run failed"
+    live = bool(history.live)
+    finished = history.finished
+    if collector.problem is not None:
+        problems = [collector.problem, *problems]
+    if problems:
+        outcome = problem_outcome(problems)
+    elif finished and finished[-1].failed:
         outcome = Outcome(
             False,
             "IngestFailed",
-            f"run {finished[-1]['metadata']['name']} failed: {reason}{serving}",
+            failure_message(finished[-1]) + serving,
             degraded=True,
             progressing=live,
         )
@@ -221,6 +243,7 @@ def build_status(
             f"; {plan.waiting}" if plan.waiting else ""
         )
         outcome = Outcome(True, "Ingesting", message, progressing=live)
-    previous = (source.get("status") or {}).get("conditions") or []
-    status["conditions"] = build_conditions(previous, outcome, generation)
+    status["conditions"] = build_conditions(
+        source.previous_conditions, outcome, source.generation, rfc3339(now)
+    )
     return status

@@ -8,12 +8,12 @@ from typing import Any
 import kopf
 
 from nidc.api.schema import GROUP, VERSION
-from operators.context import OperatorContext
+from operators.clients.context import OperatorContext
 from operators.datasource import reconcile
-from operators.errors import retry_when_unavailable
-from operators.events import post_transition
-from operators.metrics import measured
-from operators.status import changed_fields
+from operators.reconciling.errors import retry_when_unavailable
+from operators.reconciling.events import post_transition
+from operators.reconciling.metrics import measured
+from operators.reconciling.status import changed_fields
 
 PLURAL = "datasources"
 

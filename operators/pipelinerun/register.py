@@ -8,10 +8,10 @@ from typing import Any
 import kopf
 
 from nidc.api.schema import GROUP, VERSION
-from operators.context import OperatorContext
-from operators.errors import retry_when_unavailable
-from operators.metrics import measured
+from operators.clients.context import OperatorContext
 from operators.pipelinerun import reconcile
+from operators.reconciling.errors import retry_when_unavailable
+from operators.reconciling.metrics import measured
 from operators.runs.state_machine import TERMINAL
 
 PLURAL = "pipelineruns"

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from nidc.api.addressing import TenantNames
 from nidc.api.schema import GROUP, VERSION
 from nidc.api.spark_pool import POOL_LABEL, SparkPool
 from operators.runs.runner import RunRef
@@ -140,7 +141,8 @@ def build_labels(run: RunRef, attempt: int, component: str, pool: str) -> dict[s
 def build_openbao_annotations(run: RunRef, settings: KubernetesJobSettings) -> dict[str, str]:
     """Agent-injector annotations: role, KV path and a template; no secret value anywhere."""
     prefix = settings.openbao_annotation_prefix
-    path = f"{settings.openbao_kv_mount}/data/tenants/{run.namespace}/s3"
+    tenant = TenantNames(run.namespace)
+    path = tenant.s3_credentials_api_path(settings.openbao_kv_mount)
     template = (
         f'{{{{- with secret "{path}" -}}}}\n'
         'export AWS_ACCESS_KEY_ID="{{ .Data.data.accessKey }}"\n'
@@ -151,7 +153,7 @@ def build_openbao_annotations(run: RunRef, settings: KubernetesJobSettings) -> d
         f"{prefix}/agent-inject": "true",
         # Init container only: a sidecar agent would keep a finished driver's Job running.
         f"{prefix}/agent-pre-populate-only": "true",
-        f"{prefix}/role": f"tenant-{run.namespace}",
+        f"{prefix}/role": tenant.openbao_role,
         f"{prefix}/agent-inject-secret-s3.env": path,
         f"{prefix}/agent-inject-template-s3.env": template,
     }

@@ -1,92 +1,145 @@
-"""The PipelineRun record of one run, for any parent kind (pure).
+"""The PipelineRun record of one run, for any parent kind, and the typed view of recorded runs.
 
 Recorded before anything runs, under a name derived from (parent uid, generation, sequence), and
-owned by its parent: a restarted operator finds it by name and adopts it.
+owned by its parent: a restarted operator finds it by name and adopts it. Pure.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from nidc.api.pipeline_run import Phase
+from nidc.api.job_specs import JobSpecBase, record_job
+from nidc.api.pipeline_run import TERMINAL, JobType, ParentReference, Phase, PipelineRunSpec
+from nidc.api.resource import CustomResource
 from nidc.api.schema import API_VERSION, GROUP
 from operators.runs.naming import run_name
 
 PARENT_UID = f"{GROUP}/parent-uid"
 GENERATION = f"{GROUP}/generation"
 SEQUENCE = f"{GROUP}/sequence"
-TERMINAL = {Phase.SUCCEEDED.value, Phase.FAILED.value, Phase.CANCELLED.value}
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """A Kubernetes timestamp (seconds, Z) as an aware datetime; None stays None."""
+    return dt.datetime.strptime(value, TIME_FORMAT).replace(tzinfo=dt.UTC) if value else None
+
+
+def format_time(value: dt.datetime | None) -> str | None:
+    return value.strftime(TIME_FORMAT) if value else None
 
 
 def build_run_record(
-    parent: dict[str, Any],
-    job_type: str,
-    job: dict[str, Any],
+    parent: CustomResource,
+    job: JobSpecBase,
     generation: int,
     sequence: int,
-    pool: str = "cpu",
-    max_attempts: int = 3,
+    pool: str | None = None,
+    max_attempts: int | None = None,
 ) -> dict[str, Any]:
-    """The PipelineRun for run (generation, sequence) of `parent` (pure)."""
-    meta = parent["metadata"]
+    """The PipelineRun for run (generation, sequence) of `parent` (pure).
+
+    Pool and attempts the parent does not set are PipelineRunSpec's defaults, not ours.
+    """
+    options: dict[str, Any] = {}
+    if pool is not None:
+        options["pool"] = pool
+    if max_attempts is not None:
+        options["max_attempts"] = max_attempts
+    spec = PipelineRunSpec(
+        parent=ParentReference(
+            kind=parent.kind, name=parent.name, uid=parent.uid, generation=generation
+        ),
+        sequence=sequence,
+        job_type=JobType(type(job).model_fields["job"].default),
+        job=record_job(job),
+        **options,
+    )
     return {
         "apiVersion": API_VERSION,
         "kind": "PipelineRun",
         "metadata": {
-            "name": run_name(meta["name"], meta["uid"], generation, sequence),
-            "namespace": meta["namespace"],
+            "name": run_name(parent.name, parent.uid, generation, sequence),
+            "namespace": parent.namespace,
             "labels": {
-                PARENT_UID: meta["uid"],
+                PARENT_UID: parent.uid,
                 GENERATION: str(generation),
                 SEQUENCE: str(sequence),
             },
         },
-        "spec": {
-            "parent": {
-                "kind": parent["kind"],
-                "name": meta["name"],
-                "uid": meta["uid"],
-                "generation": generation,
-            },
-            "sequence": sequence,
-            "jobType": job_type,
-            "pool": pool,
-            "maxAttempts": max_attempts,
-            "job": job,
-        },
+        "spec": spec.model_dump(mode="json", by_alias=True),
     }
 
 
-def run_key(run: dict[str, Any]) -> tuple[int, int]:
-    """(generation, sequence) of a recorded run."""
-    labels = run["metadata"]["labels"]
-    return int(labels[GENERATION]), int(labels[SEQUENCE])
+@dataclass(frozen=True)
+class RecordedRun:
+    """A PipelineRun as its parent's reconciler reads it (the body kept for acting on it)."""
 
+    name: str
+    generation: int
+    sequence: int
+    phase: Phase
+    status: dict[str, Any]
+    job: dict[str, Any]
+    body: dict[str, Any]
 
-def run_phase(run: dict[str, Any]) -> str:
-    """The run's phase (Pending until its first status write)."""
-    return str((run.get("status") or {}).get("phase", Phase.PENDING.value))
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> RecordedRun:
+        labels = body["metadata"].get("labels") or {}
+        status = dict(body.get("status") or {})
+        return cls(
+            name=body["metadata"]["name"],
+            generation=int(labels[GENERATION]),
+            sequence=int(labels[SEQUENCE]),
+            phase=Phase(status.get("phase") or Phase.PENDING.value),
+            status=status,
+            job=dict((body.get("spec") or {}).get("job") or {}),
+            body=body,
+        )
 
+    @property
+    def key(self) -> tuple[int, int]:
+        """(generation, sequence): the order runs were made in."""
+        return self.generation, self.sequence
 
-def run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    """The `lastRun` of a parent's status."""
-    status = run.get("status") or {}
-    return {
-        "name": run["metadata"]["name"],
-        "phase": run_phase(run),
-        "startedAt": status.get("startedAt"),
-        "finishedAt": status.get("finishedAt"),
-    }
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL
 
+    @property
+    def succeeded(self) -> bool:
+        return self.phase is Phase.SUCCEEDED
 
-def runs_to_prune(ordered: list[dict[str, Any]], history_limit: int) -> list[str]:
-    """Names of finished runs beyond the history limit (runs in (generation, sequence) order).
+    @property
+    def failed(self) -> bool:
+        return self.phase is Phase.FAILED
 
-    The last succeeded run is always kept: it records the table version its parent serves.
-    """
-    finished = [r for r in ordered if run_phase(r) in TERMINAL]
-    succeeded = [r for r in finished if run_phase(r) == Phase.SUCCEEDED.value]
-    keep = {r["metadata"]["name"] for r in finished[-history_limit:]}
-    if succeeded:
-        keep.add(succeeded[-1]["metadata"]["name"])
-    return [r["metadata"]["name"] for r in finished if r["metadata"]["name"] not in keep]
+    @property
+    def started_at(self) -> dt.datetime | None:
+        """When it started, or (not started yet) when it was recorded."""
+        return parse_time(
+            self.status.get("startedAt") or self.body["metadata"].get("creationTimestamp")
+        )
+
+    @property
+    def finished_at(self) -> dt.datetime | None:
+        return parse_time(self.status.get("finishedAt"))
+
+    @property
+    def reason(self) -> str:
+        return str(self.status.get("reason") or "")
+
+    def result(self, key: str) -> Any:
+        """One value the job's result recorded on the run (tableVersion, rows, ...)."""
+        return self.status.get(key)
+
+    def summary(self) -> dict[str, Any]:
+        """The `lastRun` of a parent's status."""
+        return {
+            "name": self.name,
+            "phase": self.phase.value,
+            "startedAt": self.status.get("startedAt"),
+            "finishedAt": self.status.get("finishedAt"),
+        }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nidc.api.pipeline_run import PipelineRun
 from operators.runs.state_machine import Observation
 
 
@@ -28,13 +29,8 @@ class RunRef:
     @classmethod
     def of(cls, body: dict[str, Any]) -> RunRef:
         """The reference of a PipelineRun object (as kopf or the API hands it over)."""
-        meta = body["metadata"]
-        return cls(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            uid=meta["uid"],
-            pool=(body.get("spec") or {}).get("pool", "cpu"),
-        )
+        run = PipelineRun.from_body(body)
+        return cls(namespace=run.namespace, name=run.name, uid=run.uid, pool=run.spec.pool)
 
 
 class Runner(Protocol):

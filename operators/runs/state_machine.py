@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from nidc.api.pipeline_run import TERMINAL as TERMINAL  # the one set, re-exported
 from nidc.api.pipeline_run import Phase
 
-TERMINAL = {Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED}
 # The runner may not see a just-submitted job yet (process start, pod creation, cache lag).
 SUBMIT_GRACE = dt.timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5

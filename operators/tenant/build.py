@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from nidc.api.addressing import TenantNames
 from nidc.api.schema import GROUP
 from nidc.api.tenant import TenantSpec, tenant_group
 
@@ -17,42 +17,6 @@ GOVERNANCE_KINDS = ["datagrants", "datashares", "exportapprovals", "datareplicat
 READ_ONLY_KINDS = ["pipelineruns"]
 READ = ["get", "list", "watch"]
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
-
-
-@dataclass(frozen=True)
-class TenantNames:
-    """Every name derived from a tenant's name, in one place."""
-
-    tenant: str
-
-    @property
-    def namespace(self) -> str:
-        return self.tenant
-
-    @property
-    def bucket(self) -> str:
-        return f"tenant-{self.tenant}"
-
-    @property
-    def openbao_policy(self) -> str:
-        return f"tenant-{self.tenant}"
-
-    @property
-    def openbao_role(self) -> str:
-        return f"tenant-{self.tenant}"
-
-    @property
-    def openbao_prefix(self) -> str:
-        return f"tenants/{self.tenant}"
-
-    @property
-    def s3_user(self) -> str:
-        return f"tenant-{self.tenant}"
-
-    @property
-    def s3_credentials_path(self) -> str:
-        """KV path (under the `secret` mount) of the tenant's S3 credentials."""
-        return f"{self.openbao_prefix}/s3"
 
 
 def _labels(tenant: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Reconcile a Tenant: dereference, validate, build (pure), apply, then status.
+"""Reconcile a Tenant: typed model, validate (pure), build (pure), apply, then status (pure).
 
 Every side effect is create-or-adopt under a name derived from the tenant's name, so running
 this any number of times, or after a crash at any line, converges on the same result.
@@ -6,17 +6,26 @@ this any number of times, or after a crash at any line, converges on the same re
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from nidc.api.tenant import DeletionPolicy, TenantSpec
-from operators.apply import apply_all
-from operators.conditions import Outcome, build_conditions
-from operators.context import OperatorContext
+from nidc.api.addressing import TenantNames
+from nidc.api.tenant import DeletionPolicy, Tenant
+from operators.clients.context import OperatorContext
+from operators.reconciling.apply import apply_all
+from operators.reconciling.conditions import (
+    Outcome,
+    Problem,
+    build_conditions,
+    invalid_spec_status,
+    problem_outcome,
+    rfc3339,
+)
 from operators.tenant.build import (
-    TenantNames,
     build_children,
     build_openbao_policy,
     build_openbao_role,
@@ -27,23 +36,21 @@ RESERVED_NAMES = ("default", "nidc-system")
 RESERVED_PREFIXES = ("kube-", "openshift-")
 
 
-def validate(name: str, body: dict[str, Any]) -> tuple[TenantSpec | None, str | None]:
-    """The typed spec, or the reason it cannot be reconciled (pure)."""
-    if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
-        return None, f"the name {name!r} is reserved for the platform"
-    try:
-        return TenantSpec.model_validate(body.get("spec", {})), None
-    except ValidationError as error:
-        return None, f"spec does not validate: {error.errors()[0]['msg']}"
+def validate(tenant: Tenant) -> list[Problem]:
+    """Why the tenant cannot be provisioned (pure; [] when nothing keeps it)."""
+    if tenant.name in RESERVED_NAMES or tenant.name.startswith(RESERVED_PREFIXES):
+        return [Problem("InvalidSpec", f"the name {tenant.name!r} is reserved for the platform")]
+    return []
 
 
-def build_status(body: dict[str, Any], names: TenantNames, outcome: Outcome) -> dict[str, Any]:
-    """The Tenant's status (pure)."""
-    previous = (body.get("status") or {}).get("conditions") or []
-    generation = int(body["metadata"].get("generation", 1))
+def build_status(tenant: Tenant, outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
+    """The Tenant's status (pure; the clock passed in)."""
+    names = TenantNames(tenant.name)
     status: dict[str, Any] = {
-        "observedGeneration": generation,
-        "conditions": build_conditions(previous, outcome, generation),
+        "observedGeneration": tenant.generation,
+        "conditions": build_conditions(
+            tenant.previous_conditions, outcome, tenant.generation, rfc3339(now)
+        ),
     }
     if outcome.ready:
         status.update(
@@ -53,6 +60,15 @@ def build_status(body: dict[str, Any], names: TenantNames, outcome: Outcome) -> 
             openBaoRole=names.openbao_role,
         )
     return status
+
+
+def provisioned(names: TenantNames) -> Outcome:
+    return Outcome(
+        True,
+        "Provisioned",
+        f"namespace {names.namespace}, bucket {names.bucket}, "
+        f"OpenBao role {names.openbao_role} are in place",
+    )
 
 
 def ensure_storage(ctx: OperatorContext, names: TenantNames) -> None:
@@ -82,34 +98,33 @@ def ensure_openbao(ctx: OperatorContext, names: TenantNames) -> None:
     ctx.openbao.put_kubernetes_role(names.openbao_role, build_openbao_role(names))
 
 
-def reconcile(body: dict[str, Any], ctx: OperatorContext) -> dict[str, Any]:
+def reconcile(
+    body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Close the gap between a Tenant and the world; returns the status to write."""
-    name = body["metadata"]["name"]
-    names = TenantNames(name)
-    spec, problem = validate(name, body)
-    if spec is None:
-        return build_status(
-            body, names, Outcome(False, "InvalidSpec", problem or "", degraded=True)
-        )
-    apply_all(ctx.api, build_children(name, spec), owner=body)
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        tenant = Tenant.from_body(body)
+    except ValidationError as error:
+        return invalid_spec_status(body, error, now)
+    problems = validate(tenant)
+    if problems:
+        return build_status(tenant, problem_outcome(problems), now)
+    names = TenantNames(tenant.name)
+    apply_all(ctx.api, build_children(tenant.name, tenant.spec), owner=tenant)
     ensure_storage(ctx, names)
     ensure_openbao(ctx, names)
-    return build_status(
-        body,
-        names,
-        Outcome(
-            True,
-            "Provisioned",
-            f"namespace {names.namespace}, bucket {names.bucket}, "
-            f"OpenBao role {names.openbao_role} are in place",
-        ),
-    )
+    return build_status(tenant, provisioned(names), now)
 
 
-def clean_up(body: dict[str, Any], ctx: OperatorContext) -> str:
+def clean_up(body: Mapping[str, Any], ctx: OperatorContext) -> str:
     """On deletion: remove access always, data only under deletionPolicy Delete."""
     names = TenantNames(body["metadata"]["name"])
-    policy = (body.get("spec") or {}).get("deletionPolicy", DeletionPolicy.RETAIN.value)
+    try:
+        policy = Tenant.from_body(body).spec.deletion_policy
+    except ValidationError:
+        # A spec that never parsed never got data: keeping is the safe side.
+        policy = DeletionPolicy.RETAIN
     ctx.openbao.delete_kubernetes_role(names.openbao_role)
     ctx.openbao.delete_policy(names.openbao_policy)
     ctx.store.remove_user(names.s3_user)

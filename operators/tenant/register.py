@@ -7,10 +7,10 @@ from typing import Any
 import kopf
 
 from nidc.api.schema import GROUP, VERSION
-from operators.context import OperatorContext
-from operators.errors import retry_when_unavailable
-from operators.events import post_transition
-from operators.metrics import measured
+from operators.clients.context import OperatorContext
+from operators.reconciling.errors import retry_when_unavailable
+from operators.reconciling.events import post_transition
+from operators.reconciling.metrics import measured
 from operators.tenant import reconcile
 
 PLURAL = "tenants"

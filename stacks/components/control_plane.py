@@ -1,12 +1,12 @@
 """ControlPlane: the CRDs of crds/, the operator's identity and RBAC, its Deployment (kopf
 peering between replicas), a PodDisruptionBudget and NetworkPolicies.
 
-The Deployment runs the same program as `nidc operator run`, wired for a cluster: the Kubernetes
-runner (driver Jobs), collectors as Deployments, the Spark pools read from the `spark-pools`
-ConfigMap published here in the operator's own namespace (a pod mounts ConfigMaps of its own
-namespace only) in the one format of nidc/api/spark_pool.py, and traces, metrics and logs sent
-to the stack's OpenTelemetry collector. Every variable it sets is one OperatorSettings.from_env
-reads (tests/unit/stacks/test_operator_deployment.py starts from that).
+The Deployment runs the program `nidc operator run` becomes (`python -m operators`), wired for
+a cluster: the Kubernetes runner (driver Jobs), collectors as Deployments, the Spark pools read
+from the `spark-pools` ConfigMap published here in the operator's own namespace (a pod mounts
+ConfigMaps of its own namespace only) in the one format of nidc/api/spark_pool.py, and traces,
+metrics and logs sent to the stack's OpenTelemetry collector. Every variable it sets is one
+OperatorSettings.from_env reads (tests/unit/stacks/test_operator_deployment.py starts there).
 """
 
 from __future__ import annotations
@@ -226,11 +226,11 @@ def build_operator_deployment(center: str, operator: OperatorDeployment) -> list
                             "name": "operator",
                             "image": operator.image,
                             "command": [
+                                # The operator program itself (`nidc operator run`
+                                # prepares a local platform, then becomes this).
                                 "python",
                                 "-m",
-                                "nidc.cli",
-                                "operator",
-                                "run",
+                                "operators",
                                 "--peering",
                                 OPERATOR_NAME,
                                 "--liveness",

@@ -66,9 +66,12 @@ def build_collector_config(args: TelemetryArgs) -> dict[str, Any]:
         "endpoint": f"jaeger.{args.namespace}.svc:{JAEGER_OTLP}",
         "tls": {"ca_file": f"{TLS_DIR}/ca.crt"} if args.tls.enabled else {"insecure": True},
     }
+    prometheus: dict[str, Any] = {"endpoint": f"0.0.0.0:{PROMETHEUS_PORT}"}
     if args.tls.enabled:
         receiver["protocols"]["grpc"]["tls"] = tls
         receiver["protocols"]["http"]["tls"] = tls
+        # The scrape endpoint is an HTTP server like the receiver's: TLS with the same pair.
+        prometheus["tls"] = tls
     return {
         "receivers": {"otlp": receiver},
         "processors": {
@@ -77,7 +80,7 @@ def build_collector_config(args: TelemetryArgs) -> dict[str, Any]:
         },
         "exporters": {
             "otlp/jaeger": exporter,
-            "prometheus": {"endpoint": f"0.0.0.0:{PROMETHEUS_PORT}"},
+            "prometheus": prometheus,
             "debug": {"verbosity": "basic"},
         },
         "service": {

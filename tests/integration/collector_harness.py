@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -150,7 +151,7 @@ class CollectorRun:
         return rows
 
 
-def ts_text(value: Any) -> str:
+def ts_text(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
 
-from nidc.kube import apply, get, list_objects
+from nidc.kube import apply, dynamic_client, get, list_objects
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +56,13 @@ def test_an_override_without_a_reason_is_refused_naming_the_field(tenants: Any) 
         f"no-reason-{uuid.uuid4().hex[:5]}",
         {"table": "bronze.hr", "column": "sfzh", "grade": 1},
     )
-    resource = dynamic.DynamicClient(tenants).resources.get(
+    resource = dynamic_client(tenants).resources.get(
         api_version=API_VERSION, kind="ClassificationPolicy"
     )
     with pytest.raises(ApiException) as refused:
         resource.create(body=policy, namespace=NAMESPACE, query_params=[("dryRun", "All")])
     assert refused.value.status == 422
-    assert "spec.overrides[0].reason" in refused.value.body
+    assert "spec.overrides[0].reason" in str(refused.value.body)
 
 
 def test_the_baseline_and_a_tenant_policy_are_reviewed(tenants: Any) -> None:
@@ -116,7 +115,7 @@ def test_the_baseline_and_a_tenant_policy_are_reviewed(tenants: Any) -> None:
     apply(tenants, tenant_policy(policy_name, {**downgrade, "approval": {"name": approval}}))
     approved = wait_for(read, lambda o: condition(o, "Ready").get("status") == "True")
     assert approved["status"]["rejectedOverrides"] == 0
-    resource = dynamic.DynamicClient(tenants).resources.get(
+    resource = dynamic_client(tenants).resources.get(
         api_version=API_VERSION, kind="ClassificationPolicy"
     )
     resource.delete(name=policy_name, namespace=NAMESPACE)

@@ -141,7 +141,7 @@ def device(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Device]:
         assert broker is not None
         # The collector's persistent session must exist before the gateway publishes: start
         # the gateway from the test once the collector subscribed (see start_gateway).
-        yield_device.body["x-gateway-args"] = ["--port", str(broker.port), *args]  # type: ignore[index]
+        yield_device.body["x-gateway-args"] = ["--port", str(broker.port), *args]
     try:
         yield yield_device
     finally:
@@ -191,7 +191,12 @@ def assert_matches_truth(run: CollectorRun, device: Device, timeout: float = 90)
         return set(want) <= set(landed_keys(run.landed_rows()))
 
     wait_until(complete, timeout, "every emitted sample to land")
-    time.sleep(1.0)  # anything landing after this would be extra: check it does not
+    # Nothing still buffered: the collector has written every batch it started.
+    wait_until(
+        lambda: heartbeat(run).get("nextSequence") == max(run.manifests(), default=0) + 1,
+        30,
+        "the collector to flush",
+    )
     got = landed_keys(run.landed_rows())
     assert set(got) == set(want), sorted(set(got) ^ set(want))[:5]
     mismatched = [k for k in want if got[k] != want[k]]
@@ -226,21 +231,31 @@ def test_landed_rows_equal_ground_truth(device: Device, s3: Any, tmp_path: Path)
         run.stop()
 
 
-def kill_loop(run: CollectorRun, device: Device, kills: int, tmp_path: Path) -> None:
+def kill_loop(run: CollectorRun, device: Device, kills: int, tmp_path: Path) -> int:
+    """Kill the collector `kills` times while batches are written; returns how many kills
+    landed mid-stream: the device was still emitting when the collector died, and batches
+    kept landing after its restart (the stream was cut and resumed, not killed when idle)."""
     run.start()
     start_gateway(device, tmp_path, run)
+    kills_while_emitting: list[int] = []  # the last batch sequence before each such kill
     for _ in range(kills):
         # Kill while batches are being written: after at least one more manifest. On a loaded
         # machine the device may finish first; a kill then still must lose nothing.
         before = len(run.manifests())
-        wait_until(
-            lambda b=before: len(run.manifests()) > b or truth_done(device.truth),  # type: ignore[misc]
-            60,
-            "a new batch",
-        )
-        time.sleep(0.15)
+
+        def new_batch_or_done(count: int = before) -> bool:
+            return len(run.manifests()) > count or truth_done(device.truth)
+
+        wait_until(new_batch_or_done, 60, "a new batch")
+        time.sleep(0.15)  # not synchronisation: puts the kill inside the next batch's reads
+        emitting = not truth_done(device.truth)
         run.kill9()
+        if emitting:
+            kills_while_emitting.append(max(run.manifests(), default=0))
         run.start()
+    assert_matches_truth(run, device, timeout=180)
+    landed = max(run.manifests(), default=0)
+    return sum(1 for last in kills_while_emitting if landed > last)
 
 
 CRASH_DEVICES = [
@@ -254,8 +269,8 @@ CRASH_DEVICES = [
 def test_kill9_collector_loses_nothing(device: Device, s3: Any, tmp_path: Path) -> None:
     run = make_run(device, s3, tmp_path)
     try:
-        kill_loop(run, device, 5, tmp_path)
-        assert_matches_truth(run, device)
+        mid_stream = kill_loop(run, device, 5, tmp_path)
+        assert mid_stream >= 1, "no kill landed while the device was still emitting"
     finally:
         run.stop()
 
@@ -273,8 +288,8 @@ SOAK_CRASH = [
 def test_kill9_collector_20_times_loses_nothing(device: Device, s3: Any, tmp_path: Path) -> None:
     run = make_run(device, s3, tmp_path)
     try:
-        kill_loop(run, device, 20, tmp_path)
-        assert_matches_truth(run, device, timeout=180)
+        mid_stream = kill_loop(run, device, 20, tmp_path)
+        assert mid_stream >= 1, "no kill landed while the device was still emitting"
     finally:
         run.stop()
 

@@ -1,6 +1,9 @@
 """Each source type ingests end to end after `kubectl apply`: the operator starts the collector
 (device types), records ingest runs, Spark lands the rows in bronze, and the DataSource status
-counts exactly what the equipment or system emitted."""
+counts exactly what the equipment or system emitted. The bronze table itself is then read with
+delta-rs (tests/delta_reader.py), a reader independent of the job, and must hold exactly the
+emitted rows: one per (point, ts) of the simulator's ground truth, or the file's and database's
+own rows."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.api.data_source import DataSource
 from nidc.kube import apply, delete
 from nidc.local.state import free_port
 from nidc.simulators.cnc_opcua import SIGNALS, node_address
@@ -27,6 +31,7 @@ from nidc.simulators.mqtt_gateway import DEVICES, METRICS, topic
 from nidc.simulators.plc_modbus import LIVE
 from operators.datasource.build import collector_name
 from tests.cluster import condition
+from tests.delta_reader import delta_rows
 from tests.integration.collector_harness import start_process, stop_process, wait_until
 from tests.operator_process import OperatorProcess
 
@@ -76,6 +81,24 @@ def truth_count(truth: Path) -> int:
     return len({(s["point"], s["ts"]) for s in samples})
 
 
+def bronze_rows(
+    platform_env: dict[str, Any], name: str, columns: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The source's bronze table (bronze.<name> in the tenant's bucket), read with delta-rs."""
+    table = name.replace("-", "_")
+    return delta_rows(platform_env, f"s3://tenant-{TENANT}/bronze/{table}", columns)
+
+
+def assert_bronze_matches_truth(platform_env: dict[str, Any], name: str, truth: Path) -> None:
+    """Bronze holds one row per (point, ts) the device emitted: as many keys, points and rows."""
+    samples, _done = read_truth(truth)
+    rows = bronze_rows(platform_env, name, ["point", "ts"])
+    keys = [(r["point"], r["ts"]) for r in rows]
+    assert len(keys) == len(set(keys)), "a (point, ts) key twice in bronze"
+    assert len(keys) == len({(s["point"], s["ts"]) for s in samples})
+    assert len({r["point"] for r in rows}) == len({s["point"] for s in samples})
+
+
 @pytest.fixture
 def tag() -> str:
     return uuid.uuid4().hex[:6]
@@ -111,7 +134,12 @@ def cleanup(tenants: Any) -> Iterator[list[str]]:
 
 
 def test_files_source(
-    tenants: Any, operator: OperatorProcess, admin_s3: Minio, tag: str, cleanup: list[str]
+    tenants: Any,
+    operator: OperatorProcess,
+    platform_env: dict[str, Any],
+    admin_s3: Minio,
+    tag: str,
+    cleanup: list[str],
 ) -> None:
     body = "order_id,quantity\n" + "".join(f"{i},{i % 7}\n" for i in range(25))
     data = body.encode()
@@ -135,6 +163,9 @@ def test_files_source(
     status = wait_for_rows(tenants, name, 25)
     assert status["lastRun"]["phase"] == "Succeeded"
     assert status["tableVersion"] >= 0
+    rows = bronze_rows(platform_env, name, ["order_id", "quantity"])
+    landed = sorted((int(r["order_id"]), int(r["quantity"])) for r in rows)
+    assert landed == [(i, i % 7) for i in range(25)]
 
 
 def run_device(
@@ -168,6 +199,7 @@ def run_device(
 def test_opcua_source(
     tenants: Any,
     operator: OperatorProcess,
+    platform_env: dict[str, Any],
     tmp_path: Path,
     tag: str,
     cleanup: list[str],
@@ -196,11 +228,13 @@ def test_opcua_source(
     status = wait_for_rows(tenants, f"cnc-{tag}", truth_count(truth))
     assert not status.get("quarantinedRows")
     assert status["checkpoint"]["batchSequence"] >= 1
+    assert_bronze_matches_truth(platform_env, f"cnc-{tag}", truth)
 
 
 def test_modbus_source(
     tenants: Any,
     operator: OperatorProcess,
+    platform_env: dict[str, Any],
     tmp_path: Path,
     tag: str,
     cleanup: list[str],
@@ -226,12 +260,14 @@ def test_modbus_source(
         stoppers,
     )
     wait_for_rows(tenants, f"plc-{tag}", truth_count(truth))
+    assert_bronze_matches_truth(platform_env, f"plc-{tag}", truth)
 
 
 def test_mqtt_source(
     tenants: Any,
     operator: OperatorProcess,
     platform: Any,
+    platform_env: dict[str, Any],
     tmp_path: Path,
     tag: str,
     cleanup: list[str],
@@ -252,7 +288,12 @@ def test_mqtt_source(
 
         body = get(tenants, API, "DataSource", name, TENANT)
         assert body is not None
-        beat = Path(platform.state.root) / "collectors" / collector_name(body) / "heartbeat"
+        beat = (
+            Path(platform.state.root)
+            / "collectors"
+            / collector_name(DataSource.from_body(body))
+            / "heartbeat"
+        )
 
         def connected() -> bool:
             try:
@@ -274,6 +315,7 @@ def test_mqtt_source(
             before_emitting=collector_subscribed,
         )
         wait_for_rows(tenants, name, truth_count(truth))
+        assert_bronze_matches_truth(platform_env, name, truth)
     finally:
         broker.stop()
 
@@ -314,3 +356,5 @@ def test_jdbc_source(
         )
         status = wait_for_rows(tenants, name, mes.count("work_orders"))
         assert status["checkpoint"]["watermark"]
+        ids = [r["order_id"] for r in bronze_rows(platform_env, name, ["order_id"])]
+        assert len(ids) == len(set(ids)) == mes.count("work_orders")

@@ -39,6 +39,7 @@ from minio import Minio
 
 from nidc.local.pki import TRUSTSTORE_PASSWORD
 from nidc.local.platform import LocalPlatform
+from tests.delta_reader import delta_rows as read_delta
 from tests.landing import LandingWriter, admin_store, sample, txn_commits
 
 pytestmark = pytest.mark.integration
@@ -105,20 +106,7 @@ def delta_rows(
     columns: tuple[str, ...] | list[str] = ("source", "point", "ts", "batch_sequence"),
 ) -> list[dict[str, Any]]:
     """Read the table with delta-rs (raises if the table cannot be read)."""
-    os.environ["SSL_CERT_FILE"] = platform_env["ca_file"]
-    from deltalake import DeltaTable
-
-    s3 = platform_env["servers"]["minio"]
-    options = {
-        "AWS_ENDPOINT_URL": s3["url"],
-        "AWS_ACCESS_KEY_ID": s3["access_key"],
-        "AWS_SECRET_ACCESS_KEY": Path(s3["secret_key_file"]).read_text().strip(),
-        "AWS_REGION": "us-east-1",
-        "AWS_FORCE_PATH_STYLE": "true",
-    }
-    table = DeltaTable(path.replace("s3a://", "s3://"), storage_options=options)
-    rows: list[dict[str, Any]] = table.to_pyarrow_table(columns=list(columns)).to_pylist()
-    return rows
+    return read_delta(platform_env, path, columns)
 
 
 def commit_count(store: Minio, prefix: str) -> int:

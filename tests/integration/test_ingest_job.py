@@ -20,11 +20,13 @@ from minio import Minio
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
+from nidc.api.job_specs import IngestJob
 from nidc.simulators.mes_database import READER, MesDatabase
 from spark_jobs import delta_log
-from spark_jobs.ingest import IngestJob, SchemaDriftError, _ingest_one_batch, ingest
-from spark_jobs.ingest_values import decide_schema
-from spark_jobs.table_lease import LEASE_NAME, LeaseBusyError, LeaseLostError, TableLease
+from spark_jobs.ingest import ingest
+from spark_jobs.ingest.landing import ingest_one_batch
+from spark_jobs.ingest.values import SchemaDriftError, decide_schema
+from spark_jobs.table_lease import LeaseBusyError, LeaseLostError, TableLease
 from tests.landing import LANDING_SCHEMA, LandingWriter, admin_store, sample, txn_commits
 
 pytestmark = pytest.mark.integration
@@ -181,7 +183,7 @@ def test_device_batches_land_once_with_quarantine(
     # nothing: Delta skips the MERGE whose (txnAppId, txnVersion) is already in the log.
     job = IngestJob.from_spec(spec)
     frame = spark.read.parquet(writer.prefix + "batch-000000000002.parquet")
-    added, _bad = _ingest_one_batch(
+    added, _bad = ingest_one_batch(
         spark,
         job,
         {p.name: p for p in job.points},
@@ -398,15 +400,22 @@ def test_one_writer_per_table(tenant_spark: SparkSession, store: Minio, tag: str
     retry.acquire()
     with pytest.raises(LeaseLostError):
         first.renew()
-    # Expired: another run takes it over, and the old holder cannot commit any more.
-    time.sleep(2.5)
-    other.acquire()
+    # Expired: another run takes it over (once the 2 s TTL ran out), and the old holder cannot
+    # commit any more.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            other.acquire()
+            break
+        except LeaseBusyError:
+            assert time.monotonic() < deadline, "the lease never expired"
+            time.sleep(0.2)
     with pytest.raises(LeaseLostError):
         retry.renew()
     other.renew()
     other.release()
     assert not any(
-        o.object_name.endswith(LEASE_NAME)
+        o.object_name.endswith("_nidc_writer_lease.json")
         for o in store.list_objects(BUCKET, f"it-{tag}/bronze/leased/")
     )
     # ingest() holds the lease for its run: a second run of the same table waits, then fails.

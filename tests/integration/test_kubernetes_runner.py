@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nidc.api.spark_pool import POOL_LABEL, GpuSettings, SparkPool, default_pools
+from nidc.api.spark_pool import GpuSettings, SparkPool, default_pools
 from nidc.kube import ApiClient, ApiException, api_client, apply, delete, get, list_objects
 from nidc.local.operator_access import build_token_kubeconfig
 from nidc.local.platform import LocalPlatform
@@ -63,6 +64,19 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
         time.sleep(0.5)
 
 
+def pod_running(api: ApiClient, name: str) -> dict[str, Any] | None:
+    """The pod when it runs, else None."""
+    found = get(api, "v1", "Pod", name, TENANT)
+    return found if found and found["status"].get("phase") == "Running" else None
+
+
+def run_ended(api: ApiClient, name: str) -> dict[str, Any] | None:
+    """The PipelineRun once it is Succeeded or Failed, else None."""
+    found = get(api, "nidc.io/v1alpha1", "PipelineRun", name, TENANT)
+    ended = found and (found.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+    return found if ended else None
+
+
 @pytest.fixture(scope="module")
 def operator_api(platform: LocalPlatform, tenants: Any) -> Iterator[ApiClient]:
     """The operator's own identity (token kubeconfig written when it started)."""
@@ -91,7 +105,7 @@ def driver_api(
 
 def as_executor_pod(template: dict[str, Any], name: str) -> dict[str, Any]:
     """What Spark does with the template: a name, the image and its own container command."""
-    pod = json.loads(json.dumps(template))
+    pod: dict[str, Any] = json.loads(json.dumps(template))
     pod["metadata"] |= {"name": name, "namespace": TENANT}
     container = pod["spec"]["containers"][0]
     container |= {"image": SETTINGS.image, "args": ["executor"]}
@@ -114,7 +128,7 @@ def test_server_side_dry_run_of_everything_a_submit_makes(
         if manifest["kind"] == "Job":
             template = stored["spec"]["template"]["spec"]
             assert template["containers"][0]["terminationMessagePolicy"] == "File"
-            assert template["nodeSelector"] == {POOL_LABEL: "cpu"}
+            assert template["nodeSelector"] == {"nidc.io/pool": "cpu"}
     # Dry-run stored nothing.
     assert get(operator_api, "batch/v1", "Job", attempt_name(run, 1), TENANT) is None
     assert get(operator_api, "v1", "ConfigMap", attempt_name(run, 1), TENANT) is None
@@ -134,7 +148,7 @@ def test_server_side_dry_run_of_everything_a_submit_makes(
 def test_the_server_refuses_more_gpus_than_the_tenant_quota(driver_api: ApiClient) -> None:
     greedy = SparkPool(
         name="gpu",
-        node_selector={POOL_LABEL: "gpu"},
+        node_selector={"nidc.io/pool": "gpu"},
         tolerations=default_pools()["gpu"].tolerations,
         gpu=GpuSettings(amount_per_executor=3),  # steel-plant's quota: 2 GPUs
     )
@@ -158,12 +172,7 @@ def test_executor_pods_land_on_their_pool_nodes(driver_api: ApiClient) -> None:
         try:
             live = wait_for(
                 f"{name} scheduled and running",
-                lambda n=name: (
-                    found
-                    if (found := get(driver_api, "v1", "Pod", n, TENANT))
-                    and found["status"].get("phase") == "Running"
-                    else None
-                ),
+                functools.partial(pod_running, driver_api, name),
                 timeout=30,
             )
             placed[pool] = live["spec"]["nodeName"]
@@ -204,10 +213,15 @@ def pipeline_run(name: str, pool: str) -> dict[str, Any]:
             "pool": pool,
             "maxAttempts": 1,
             "timeoutSeconds": 120,
+            # A TransformJob (nidc/api/job_specs.py): the runner parses what it submits.
             "job": {
                 "job": "transform",
-                "query": "SELECT 1",
+                "tenant": "steel-plant",
+                "inputs": [],
+                "sql": "SELECT 1",
                 "target": "s3a://tenant-steel-plant/probe",
+                "txnAppId": f"probe-{name}",
+                "txnVersion": 0,
             },
         },
     }
@@ -240,12 +254,7 @@ def test_operator_drives_runs_to_succeeded_on_kubernetes(
         for pool, name in names.items():
             run = wait_for(
                 f"PipelineRun {name} Succeeded",
-                lambda n=name: (
-                    found
-                    if (found := get(tenants, "nidc.io/v1alpha1", "PipelineRun", n, TENANT))
-                    and (found.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-                    else None
-                ),
+                functools.partial(run_ended, tenants, name),
                 timeout=60,
             )
             assert run["status"]["phase"] == "Succeeded", run["status"]
@@ -296,7 +305,9 @@ def cancel_a_waiting_attempt(operator_api: ApiClient, name: str, secret: str) ->
     owner = get(operator_api, "nidc.io/v1alpha1", "PipelineRun", name, TENANT)
     assert owner is not None
     stuck = SparkPool(
-        name="stuck", node_selector={POOL_LABEL: "cpu"}, driver_node_selector={POOL_LABEL: "none"}
+        name="stuck",
+        node_selector={"nidc.io/pool": "cpu"},
+        driver_node_selector={"nidc.io/pool": "none"},
     )
     runner = KubernetesRunner(
         operator_api, KubernetesJobSettings(image=SETTINGS.image, pools={"stuck": stuck})

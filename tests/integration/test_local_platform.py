@@ -14,10 +14,9 @@ import hvac
 import pytest
 import requests
 import urllib3
-from kubernetes import client
 from minio import Minio
 
-from nidc.kube import api_client, apply
+from nidc.kube import api_client, apply, delete, get, list_objects
 from nidc.local.tools.manifest import binary_path
 
 pytestmark = pytest.mark.integration
@@ -81,18 +80,17 @@ def test_can_i_differs_by_identity(platform_env: dict[str, Any]) -> None:
 
 
 def test_both_kwok_nodes_ready_one_with_gpus(admin_api: Any) -> None:
-    nodes = {n.metadata.name: n for n in client.CoreV1Api(admin_api).list_node().items}
+    nodes = {n["metadata"]["name"]: n for n in list_objects(admin_api, "v1", "Node")}
     assert set(nodes) >= {"nidc-cpu-0", "nidc-gpu-0"}
-    for node in nodes.values():
-        ready = [c for c in node.status.conditions if c.type == "Ready"]
-        assert ready and ready[0].status == "True", node.metadata.name
-    assert nodes["nidc-gpu-0"].status.capacity.get("nvidia.com/gpu") == "4"
-    assert "nvidia.com/gpu" not in nodes["nidc-cpu-0"].status.capacity
+    for name, node in nodes.items():
+        ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "True", name
+    assert nodes["nidc-gpu-0"]["status"]["capacity"].get("nvidia.com/gpu") == "4"
+    assert "nvidia.com/gpu" not in nodes["nidc-cpu-0"]["status"]["capacity"]
 
 
 def test_deployment_available_and_gpu_pod_on_gpu_node(admin_api: Any) -> None:
     namespace = f"it-{uuid.uuid4().hex[:6]}"
-    core, apps = client.CoreV1Api(admin_api), client.AppsV1Api(admin_api)
     apply(admin_api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     try:
         labels = {"app": "web"}
@@ -122,12 +120,9 @@ def test_deployment_available_and_gpu_pod_on_gpu_node(admin_api: Any) -> None:
         )
         wait_until(
             lambda: (
-                (
-                    apps.read_namespaced_deployment_status(
-                        "web", namespace
-                    ).status.available_replicas
-                    or 0
-                )
+                (get(admin_api, "apps/v1", "Deployment", "web", namespace) or {})
+                .get("status", {})
+                .get("availableReplicas")
                 == 2
             ),
             60,
@@ -155,25 +150,22 @@ def test_deployment_available_and_gpu_pod_on_gpu_node(admin_api: Any) -> None:
         )
         pod = wait_until(
             lambda: (
-                (p := core.read_namespaced_pod("trainer", namespace)).status.phase == "Running"
+                (p := get(admin_api, "v1", "Pod", "trainer", namespace))
+                and p.get("status", {}).get("phase") == "Running"
                 and p
             ),
             60,
             "the GPU pod to run",
         )
-        assert pod.spec.node_name == "nidc-gpu-0"
+        assert pod["spec"]["nodeName"] == "nidc-gpu-0"
         # Web pods had no GPU toleration, so the taint kept them off the GPU node.
-        web_nodes = {
-            p.spec.node_name
-            for p in core.list_namespaced_pod(namespace, label_selector="app=web").items
-        }
-        assert web_nodes == {"nidc-cpu-0"}
+        web_pods = list_objects(admin_api, "v1", "Pod", namespace, label_selector="app=web")
+        assert {p["spec"]["nodeName"] for p in web_pods} == {"nidc-cpu-0"}
     finally:
-        core.delete_namespace(namespace)
+        delete(admin_api, "v1", "Namespace", namespace)
 
 
 def test_namespace_deletion_completes(admin_api: Any) -> None:
-    core = client.CoreV1Api(admin_api)
     namespace = f"it-del-{uuid.uuid4().hex[:6]}"
     apply(admin_api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     apply(
@@ -185,9 +177,12 @@ def test_namespace_deletion_completes(admin_api: Any) -> None:
             "data": {"k": "v"},
         },
     )
-    core.delete_namespace(namespace)
-    names = lambda: {n.metadata.name for n in core.list_namespace().items}  # noqa: E731
-    wait_until(lambda: namespace not in names(), 60, f"namespace {namespace} to be deleted")
+    delete(admin_api, "v1", "Namespace", namespace)
+    wait_until(
+        lambda: get(admin_api, "v1", "Namespace", namespace) is None,
+        60,
+        f"namespace {namespace} to be deleted",
+    )
 
 
 def test_minio_put_and_get_over_tls(platform_env: dict[str, Any]) -> None:

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client
 
-from nidc.kube import api_client
-from nidc.local.servers.kube_controller_manager import STORAGE_CLASS
+from nidc.kube import api_client, apply, delete, get
 
 pytestmark = pytest.mark.integration
 
@@ -19,12 +17,13 @@ pytestmark = pytest.mark.integration
 def test_claim_binds_and_its_volume_is_deleted_with_it(platform_env: dict[str, Any]) -> None:
     name = f"probe-{uuid.uuid4().hex[:6]}"
     with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as api:
-        core = client.CoreV1Api(api)
         # No storageClassName: the platform's class is the default one, as on a cluster.
-        core.create_namespaced_persistent_volume_claim(
-            "default",
+        apply(
+            api,
             {
-                "metadata": {"name": name},
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, "namespace": "default"},
                 "spec": {
                     "accessModes": ["ReadWriteOnce"],
                     "resources": {"requests": {"storage": "1Gi"}},
@@ -32,21 +31,22 @@ def test_claim_binds_and_its_volume_is_deleted_with_it(platform_env: dict[str, A
             },
         )
         deadline = time.monotonic() + 30
-        while (
-            claim := core.read_namespaced_persistent_volume_claim(name, "default")
-        ).status.phase != "Bound":
-            assert time.monotonic() < deadline, f"claim not bound: {claim.status}"
+        while (claim := get(api, "v1", "PersistentVolumeClaim", name, "default") or {}).get(
+            "status", {}
+        ).get("phase") != "Bound":
+            assert time.monotonic() < deadline, f"claim not bound: {claim.get('status')}"
             time.sleep(0.5)
-        assert claim.spec.storage_class_name == STORAGE_CLASS
-        volume = core.read_persistent_volume(claim.spec.volume_name)
-        path = Path(volume.spec.host_path.path)
+        # The default class by its documented name, written out (not the code's constant).
+        assert claim["spec"]["storageClassName"] == "nidc-local"
+        volume_name = claim["spec"]["volumeName"]
+        volume = get(api, "v1", "PersistentVolume", volume_name)
+        assert volume is not None
+        path = Path(volume["spec"]["hostPath"]["path"])
         assert path.is_dir()
 
-        core.delete_namespaced_persistent_volume_claim(name, "default")
+        delete(api, "v1", "PersistentVolumeClaim", name, "default")
         deadline = time.monotonic() + 30
-        while volume.metadata.name in {
-            v.metadata.name for v in core.list_persistent_volume().items
-        }:
+        while get(api, "v1", "PersistentVolume", volume_name) is not None:
             assert time.monotonic() < deadline, "volume not deleted with its claim"
             time.sleep(0.5)
         assert not path.exists()

@@ -1,16 +1,19 @@
-"""The operators' S3 administration against the platform's real MinIO: user lookups."""
+"""The operators' S3 administration against the platform's real MinIO: user lookups, watched
+through the server's own request trace (tests/minio_trace.py)."""
 
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from typing import Any
 
 import pytest
 
 from nidc.local import operator_access
-from operators.object_store import ObjectStoreAdmin
-from operators.settings import OperatorSettings
+from operators.clients.object_store import ObjectStoreAdmin
+from operators.clients.settings import OperatorSettings
+from tests.minio_trace import watch_requests
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +35,24 @@ def test_user_exists_answers_for_one_user_without_listing_all(
             ],
         },
     )
-    assert not store.user_exists(user)
-    store.put_user(user, secrets.token_urlsafe(30), policy)
-    try:
-        assert store.user_exists(user)
-    finally:
-        store.remove_user(user)
-    assert not store.user_exists(user)
+    with watch_requests(platform_env) as watch:
+        # The trace is live once a lookup of ours shows in it.
+        deadline = time.monotonic() + 30
+        while "admin.UserInfo" not in watch.seen():
+            store.user_exists(user)
+            assert time.monotonic() < deadline, f"no trace of our lookups: {watch.seen()}"
+            time.sleep(0.2)
+        since = len(watch.seen())
+        assert not store.user_exists(user)
+        store.put_user(user, secrets.token_urlsafe(30), policy)
+        try:
+            assert store.user_exists(user)
+        finally:
+            store.remove_user(user)
+        assert not store.user_exists(user)
+        watch.wait_for("admin.RemoveUser", since)
+        watch.wait_for("admin.UserInfo", watch.seen().index("admin.RemoveUser", since))
+        calls = watch.seen()[since:]
+    # The server answered each lookup with one user's record: it never listed all users.
+    assert calls.count("admin.UserInfo") >= 3, calls
+    assert "admin.ListUsers" not in calls, calls

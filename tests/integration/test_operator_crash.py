@@ -40,12 +40,12 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.api.data_source import DataSource
 from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
 from nidc.local.process import processes_mentioning
 from nidc.local.state import free_port
-from operators.dataproduct.build import TERMINAL
 from operators.datasource.build import collector_name
 from operators.runs.kubernetes_build import ATTEMPT_LABEL, RUN_LABEL
 from operators.runs.naming import run_name
@@ -246,7 +246,7 @@ def crash_and_recover(
         live = [
             r["metadata"]["name"]
             for r in mine
-            if (r.get("status") or {}).get("phase") not in TERMINAL
+            if (r.get("status") or {}).get("phase") not in ("Succeeded", "Failed", "Cancelled")
         ]
         if len(mine) >= len(names) + len(sources) and not live:
             break
@@ -280,7 +280,7 @@ def crash_and_recover(
     collectors = Path(platform.state.root) / "collectors"
     for name in devices:
         body = found_sources[name]
-        config = collectors / collector_name(body) / "config.json"
+        config = collectors / collector_name(DataSource.from_body(body)) / "config.json"
         # Exactly one collector per device source, however often the operator died.
         assert len(processes_mentioning(str(config))) == 1, name
     for name in names:
@@ -307,7 +307,8 @@ def crash_and_recover(
     for name in devices + sources:
         delete(tenants, "nidc.io/v1alpha1", "DataSource", name, TENANT)
     configs = [
-        str(collectors / collector_name(found_sources[name]) / "config.json") for name in devices
+        str(collectors / collector_name(DataSource.from_body(found_sources[name])) / "config.json")
+        for name in devices
     ]
     deadline = time.monotonic() + 90
     while any(processes_mentioning(config) for config in configs):

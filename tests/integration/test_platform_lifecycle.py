@@ -1,5 +1,6 @@
-"""A failed `up` that leaves nothing running, then `up`, `status` after a kill -9, `up` again,
-and `down`, on a platform of the test's own."""
+"""A failed `up` that leaves nothing running, then `up`, `status` after a kill -9 and `up`
+again, on the session's second platform (shared with the stack tests, which find it running;
+its `down` is checked when the session ends, in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -65,50 +66,43 @@ def up_with_openbao_port_taken(state_dir: Path) -> None:
     assert not any((state_dir / "pids").glob("*.pid"))
 
 
-def test_kill_status_up_down(tmp_path: Path) -> None:
-    state_dir = tmp_path / "platform"
+def test_failed_up_then_kill_status_up(second_platform_dir: Path) -> None:
+    state_dir = second_platform_dir
+    if state_dir.exists():  # the stack tests ran first and left it running
+        stopped = nidc(state_dir, "local", "down")
+        assert stopped.returncode == 0, stopped.stderr[-3000:]
     up_with_openbao_port_taken(state_dir)
     first = nidc(state_dir, "local", "up")
     assert first.returncode == 0, first.stderr[-3000:]
     platform = LocalPlatform(state_dir)
-    try:
-        # Something stored before the crash must survive it (persistent raft storage).
-        bao_client(platform).secrets.kv.v2.create_or_update_secret(
-            path="survives", secret={"token": "x"}
-        )
-        # `up` twice is harmless: nothing restarted.
-        pids = {row.name: row.pid for row in platform.status()}
-        again = nidc(state_dir, "local", "up")
-        assert again.returncode == 0, again.stderr[-3000:]
-        assert {row.name: row.pid for row in platform.status()} == pids
+    # Something stored before the crash must survive it (persistent raft storage).
+    bao_client(platform).secrets.kv.v2.create_or_update_secret(
+        path="survives", secret={"token": "x"}
+    )
+    # `up` twice is harmless: nothing restarted.
+    pids = {row.name: row.pid for row in platform.status()}
+    again = nidc(state_dir, "local", "up")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert {row.name: row.pid for row in platform.status()} == pids
 
-        victim = pids["openbao"]
-        assert victim is not None
-        os.kill(victim, signal.SIGKILL)
-        process.reap(victim)
-        status = nidc(state_dir, "local", "status")
-        assert status.returncode == 1
-        line = next(ln for ln in status.stdout.splitlines() if ln.startswith("openbao"))
-        assert "down" in line and "died" in line
-        healthy = [
-            ln.split()[0] for ln in status.stdout.splitlines()[1:] if "healthy" in ln.split()
-        ]
-        assert "openbao" not in healthy and len(healthy) == len(pids) - 1
+    victim = pids["openbao"]
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    process.reap(victim)
+    status = nidc(state_dir, "local", "status")
+    assert status.returncode == 1
+    line = next(ln for ln in status.stdout.splitlines() if ln.startswith("openbao"))
+    assert "down" in line and "died" in line
+    healthy = [ln.split()[0] for ln in status.stdout.splitlines()[1:] if "healthy" in ln.split()]
+    assert "openbao" not in healthy and len(healthy) == len(pids) - 1
 
-        back = nidc(state_dir, "local", "up")
-        assert back.returncode == 0, back.stderr[-3000:]
-        rows = platform.status()
-        assert all(row.healthy for row in rows), rows
-        assert next(r for r in rows if r.name == "openbao").pid != victim
-        # Restarted sealed, unsealed by `up` with the stored key; data kept.
-        read = bao_client(platform).secrets.kv.v2.read_secret_version(
-            path="survives", raise_on_deleted_version=True
-        )
-        assert read["data"]["data"] == {"token": "x"}
-    finally:
-        down = nidc(state_dir, "local", "down")
-    assert down.returncode == 0, down.stderr[-3000:]
-    assert process.processes_mentioning(str(state_dir)) == []
-    ports = platform.state.read_endpoints()["ports"]
-    assert len(ports) >= 12
-    assert [name for name, port in ports.items() if port_is_open(port)] == []
+    back = nidc(state_dir, "local", "up")
+    assert back.returncode == 0, back.stderr[-3000:]
+    rows = platform.status()
+    assert all(row.healthy for row in rows), rows
+    assert next(r for r in rows if r.name == "openbao").pid != victim
+    # Restarted sealed, unsealed by `up` with the stored key; data kept.
+    read = bao_client(platform).secrets.kv.v2.read_secret_version(
+        path="survives", raise_on_deleted_version=True
+    )
+    assert read["data"]["data"] == {"token": "x"}

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,12 @@ from minio import Minio
 from nidc.kube import apply, delete, get, list_objects
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
-from tests.peer_center import PeerObjectStore
+from tests.peer_center import PEER_BUCKETS, PeerObjectStore
 
 pytestmark = pytest.mark.integration
 
 TENANT = "steel-plant"
 SUFFIX = uuid.uuid4().hex[:5]
-PEER_BUCKETS = {"1": "replica-grade1", "2": "replica-grade2"}
 
 
 def openbao_admin(platform_env: dict[str, Any]) -> hvac.Client:
@@ -53,50 +51,6 @@ def tenant_login(platform_env: dict[str, Any]) -> dict[str, str]:
         path=f"tenants/{TENANT}/s3", raise_on_deleted_version=True
     )
     return dict(found["data"]["data"])
-
-
-@pytest.fixture(scope="module")
-def national(
-    platform: Any, platform_env: dict[str, Any], tenants: Any
-) -> Iterator[PeerObjectStore]:
-    """The national center's object store, its login in OpenBao, the peer list published."""
-    folder = platform.state.root / "peer-national"
-    shutil.rmtree(folder, ignore_errors=True)  # a fresh center each session
-    with PeerObjectStore(platform.state.root, folder, platform_env["ca_file"]) as store:
-        client = store.client()
-        for bucket in PEER_BUCKETS.values():
-            client.make_bucket(bucket)
-        openbao_admin(platform_env).secrets.kv.v2.create_or_update_secret(
-            path="centers/national/s3",
-            secret={"accessKey": store.access_key, "secretKey": store.secret_key},
-        )
-        apply(
-            tenants, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "nidc-sharing"}}
-        )
-        config = {
-            "center": "region-east",
-            "region": "east",
-            "peers": [
-                {
-                    "center": "national",
-                    "region": "national",
-                    "endpoint": store.endpoint,
-                    "buckets": PEER_BUCKETS,
-                    "credentialsPath": "secret/data/centers/national/s3",
-                }
-            ],
-            "checksums": "sha256",
-        }
-        apply(
-            tenants,
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "nidc-replication", "namespace": "nidc-sharing"},
-                "data": {"replication.json": json.dumps(config)},
-            },
-        )
-        yield store
 
 
 def product(name: str, grade: int, sql: str) -> dict[str, Any]:
@@ -411,9 +365,12 @@ def test_a_killed_copy_resumes_without_loss_or_a_torn_version(
                     "region": "us-east-1",
                     "caFile": platform_env["ca_file"],
                 },
-                "source": {"path": source_path},
+                # A ReplicateJob (nidc/api/job_specs.py) plus the runner's runtime keys.
+                "tenant": TENANT,
+                "source": {"path": source_path, "table": f"silver.{table}"},
                 "destination": {
                     "center": "national",
+                    "region": "national",
                     "endpoint": national.endpoint,
                     "path": f"s3a://replica-grade1/{dest_prefix}",
                 },

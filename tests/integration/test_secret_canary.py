@@ -1,8 +1,9 @@
 """Canary secrets must never leak: the tenant's S3 secret key (which the operator generates,
-stores in OpenBao and hands to every job) and a device password placed in a source's
-credentials (which the operator hands to the source's collector) appear in none of: operator
-log, events, status or annotations of any object, run records, run folders' specs, collector
-folders, or exported spans."""
+stores in OpenBao and hands to every job), a device password placed in a source's credentials
+(which the operator hands to the source's collector) and the peer center's S3 secret key (which
+a DataReplication's copy job gets to write the replica) appear in none of: operator log, events,
+status or annotations of any object, run records, run folders' specs, collector folders, or
+exported spans."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
+from tests.peer_center import PeerObjectStore
+from tests.shared_tenant import SharedTenant
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +37,7 @@ KINDS = [
         "DataShare",
         "ExportApproval",
         "PipelineRun",
+        "DataReplication",
     )
 ] + [("v1", "Event"), ("v1", "Namespace"), ("v1", "ConfigMap")]
 
@@ -44,6 +48,8 @@ def test_tenant_s3_secret_appears_nowhere(
     platform: LocalPlatform,
     platform_env: dict[str, Any],
     line_sensors: str,
+    shared_tenant: SharedTenant,
+    national: PeerObjectStore,
 ) -> None:
     bao = platform_env["servers"]["openbao"]
     vault = hvac.Client(
@@ -132,7 +138,10 @@ def test_tenant_s3_secret_appears_nowhere(
             assert device_canary not in item.read_text(errors="replace"), item
     delete(tenants, "nidc.io/v1alpha1", "DataSource", source, "steel-plant")
 
-    for secret in (canary, device_canary):
+    # The shared replica's copy job wrote to the peer with the peer's key: it did run.
+    assert shared_tenant.replicated["status"]["destinationPath"].startswith("s3a://replica-grade")
+    assert len(national.secret_key) >= 30
+    for secret in (canary, device_canary, national.secret_key):
         check_nowhere(secret, tenants, operator, platform, platform_env)
 
 

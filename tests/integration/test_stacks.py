@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from nidc.kube import api_client
+from nidc.kube import api_client, create, get, list_objects
 from nidc.local.platform import LocalPlatform
 from nidc.local.pulumi_workspace import StackWorkspace
 from tests.stack_workspace import workspace
@@ -23,44 +23,41 @@ REGION_LABEL = "topology.kubernetes.io/region"
 
 def leftovers(api: client.ApiClient) -> list[str]:
     """Every object a stack could have left behind on the cluster."""
-    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
-    ext = client.ApiextensionsV1Api(api)
+
+    def names(api_version: str, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(o["metadata"]["name"], o) for o in list_objects(api, api_version, kind)]
+
+    rbac = "rbac.authorization.k8s.io/v1"
     found = [
-        f"namespace/{n.metadata.name}"
-        for n in core.list_namespace().items
-        if n.metadata.name.startswith("nidc-")
-        or (n.metadata.labels or {}).get("app.kubernetes.io/part-of") == "nidc"
+        f"namespace/{name}"
+        for name, ns in names("v1", "Namespace")
+        if name.startswith("nidc-")
+        or (ns["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of") == "nidc"
     ]
     found += [
-        f"crd/{c.metadata.name}"
-        for c in ext.list_custom_resource_definition().items
-        if c.metadata.name.endswith((".nidc.io", ".kopf.dev"))
+        f"crd/{name}"
+        for name, _ in names("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        if name.endswith((".nidc.io", ".kopf.dev"))
     ]
+    found += [f"clusterrole/{n}" for n, _ in names(rbac, "ClusterRole") if n.startswith("nidc-")]
     found += [
-        f"clusterrole/{r.metadata.name}"
-        for r in rbac.list_cluster_role().items
-        if r.metadata.name.startswith("nidc-")
+        f"clusterrolebinding/{n}"
+        for n, _ in names(rbac, "ClusterRoleBinding")
+        if n.startswith("nidc-")
     ]
-    found += [
-        f"clusterrolebinding/{r.metadata.name}"
-        for r in rbac.list_cluster_role_binding().items
-        if r.metadata.name.startswith("nidc-")
-    ]
-    found += [f"pv/{v.metadata.name}" for v in core.list_persistent_volume().items]
+    found += [f"pv/{name}" for name, _ in names("v1", "PersistentVolume")]
     return found
 
 
 @pytest.fixture(scope="module")
-def fresh_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    """A platform of their own: the session's cluster already holds the operator's CRDs and the
-    example tenants, and these tests prove that `destroy` leaves nothing behind."""
-    platform = LocalPlatform(state_dir=tmp_path_factory.mktemp("stacks") / "platform")
-    # One `up`: each server waits for its readiness with a deadline sized for a loaded machine.
+def fresh_platform(second_platform_dir: Path) -> LocalPlatform:
+    """The session's second platform (tests/conftest.py), not the session's own: that cluster
+    holds the operator's CRDs and the example tenants, and these tests prove that `destroy`
+    leaves nothing behind. One `up`: each server waits for its readiness with a deadline sized
+    for a loaded machine; a platform the lifecycle test left running is reused."""
+    platform = LocalPlatform(state_dir=second_platform_dir)
     platform.up()
-    try:
-        yield platform
-    finally:
-        platform.down()
+    return platform
 
 
 @pytest.fixture
@@ -110,11 +107,11 @@ def checked_lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, An
     planned = preview["changeSummary"].get("create", 0)
     assert planned > 30, preview["changeSummary"]
     ws.up()
-    apps = client.AppsV1Api(api)
-    for sts in apps.list_stateful_set_for_all_namespaces().items:
-        assert sts.status.ready_replicas == sts.spec.replicas, sts.metadata.name
-    claims = client.CoreV1Api(api).list_persistent_volume_claim_for_all_namespaces().items
-    assert claims and all(c.status.phase == "Bound" for c in claims)
+    for sts in list_objects(api, "apps/v1", "StatefulSet"):
+        ready = sts.get("status", {}).get("readyReplicas")
+        assert ready == sts["spec"]["replicas"], sts["metadata"]["name"]
+    claims = list_objects(api, "v1", "PersistentVolumeClaim")
+    assert claims and all(c.get("status", {}).get("phase") == "Bound" for c in claims)
     again = ws.preview()
     assert set(again["changeSummary"]) == {"same"}, again["changeSummary"]
     assert again["changeSummary"]["same"] == planned  # both count the stack itself
@@ -153,19 +150,22 @@ def check_region_east(ws: StackWorkspace, kube: client.ApiClient, tmp_path: Path
     ws.preview()
     ws.up()
     # Core data stays in region east: the object store's servers run only there.
-    apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
-    sts = apps.read_namespaced_stateful_set("minio", "nidc-storage")
-    assert sts.spec.template.spec.node_selector == {REGION_LABEL: "east"}
-    pods = core.list_namespaced_pod("nidc-storage").items
-    assert pods and {p.spec.node_name for p in pods} == {"nidc-cpu-0"}
+    sts = get(kube, "apps/v1", "StatefulSet", "minio", "nidc-storage")
+    assert sts is not None
+    assert sts["spec"]["template"]["spec"]["nodeSelector"] == {REGION_LABEL: "east"}
+    pods = list_objects(kube, "v1", "Pod", "nidc-storage")
+    assert pods and {p["spec"]["nodeName"] for p in pods} == {"nidc-cpu-0"}
     # Tenant kubeconfigs authenticate as the tenant's admin account.
     kubeconfigs = ws.outputs(show_secrets=True)["tenantKubeconfigs"]
     assert set(kubeconfigs) == {"steel-plant", "equipment-maker"}
     path = tmp_path / "steel-plant.kubeconfig"
     path.write_text(kubeconfigs["steel-plant"])
     with api_client(path) as tenant_api:
-        review = client.AuthenticationV1Api(tenant_api).create_self_subject_review({})
-        assert review.status.user_info.username == (
+        review = create(
+            tenant_api,
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {}},
+        )
+        assert review["status"]["userInfo"]["username"] == (
             "system:serviceaccount:steel-plant:tenant-admin"
         )
     again = ws.preview()

@@ -6,7 +6,8 @@ import io
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,20 @@ import hvac
 import pytest
 import urllib3
 import yaml
-from kubernetes import client, dynamic
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from minio import Minio
 from minio.error import S3Error
 
 from nidc.api.kinds import ALL_KINDS
-from nidc.kube import api_client, apply, list_objects, service_account_token
+from nidc.kube import (
+    api_client,
+    apply,
+    dynamic_client,
+    get,
+    list_objects,
+    service_account_token,
+)
 from nidc.local.tools.manifest import binary_path
 from tests.cluster import tenant_ready
 
@@ -50,15 +58,16 @@ def test_tenants_become_ready_with_their_children(admin: Any) -> None:
     )
     assert tenant["status"]["namespace"] == A
     assert tenant["status"]["bucket"] == f"tenant-{A}"
-    quota = client.CoreV1Api(admin).read_namespaced_resource_quota("nidc-tenant-quota", A)
-    assert quota.spec.hard["requests.nvidia.com/gpu"] == "2"
+    quota = get(admin, "v1", "ResourceQuota", "nidc-tenant-quota", A)
+    assert quota is not None and quota["spec"]["hard"]["requests.nvidia.com/gpu"] == "2"
     policies = {
         p["metadata"]["name"]
         for p in list_objects(admin, "networking.k8s.io/v1", "NetworkPolicy", namespace=A)
     }
     assert "default-deny" in policies
-    owners = client.CoreV1Api(admin).read_namespace(A).metadata.owner_references
-    assert owners[0].kind == "Tenant"
+    namespace = get(admin, "v1", "Namespace", A)
+    assert namespace is not None
+    assert namespace["metadata"]["ownerReferences"][0]["kind"] == "Tenant"
     events = (
         client.CoreV1Api(admin)
         .list_namespaced_event(
@@ -75,7 +84,7 @@ def test_kubernetes_isolation_matrix(
 ) -> None:
     """Tenant A's people get 403 for every kind and verb in tenant B's namespace."""
     with api_client(Path(platform_env["kubeconfig"]), context=identity) as api:
-        resources = dynamic.DynamicClient(api).resources
+        resources = dynamic_client(api).resources
         checked = 0
         for kind in NAMESPACED_KINDS:
             resource = resources.get(api_version="nidc.io/v1alpha1", kind=kind)
@@ -85,19 +94,20 @@ def test_kubernetes_isolation_matrix(
                 "metadata": {"name": "probe", "namespace": B},
                 "spec": {},
             }
-            calls = {
-                "list": lambda r=resource: r.get(namespace=B),
-                "watch": lambda r=resource: r.get(namespace=B, watch=True, timeout_seconds=1),
-                "get": lambda r=resource: r.get(name="probe", namespace=B),
-                "create": lambda r=resource, b=body: r.create(body=b, namespace=B),
-                "update": lambda r=resource, b=body: r.replace(body=b, namespace=B),
-                "patch": lambda r=resource: r.patch(
+            calls: dict[str, Callable[[], object]] = {
+                "list": partial(resource.get, namespace=B),
+                "watch": partial(resource.get, namespace=B, watch=True, timeout_seconds=1),
+                "get": partial(resource.get, name="probe", namespace=B),
+                "create": partial(resource.create, body=body, namespace=B),
+                "update": partial(resource.replace, body=body, namespace=B),
+                "patch": partial(
+                    resource.patch,
                     name="probe",
                     namespace=B,
                     body={"metadata": {"labels": {"x": "y"}}},
                     content_type="application/merge-patch+json",
                 ),
-                "delete": lambda r=resource: r.delete(name="probe", namespace=B),
+                "delete": partial(resource.delete, name="probe", namespace=B),
             }
             for verb, call in calls.items():
                 with pytest.raises(ApiException) as denied:
@@ -293,14 +303,14 @@ def test_tenant_deletion_follows_the_policy(admin: Any, platform_env: dict[str, 
     store = root_minio(platform_env)
     for name in ("tmp-delete", "tmp-retain"):
         store.put_object(f"tenant-{name}", "bronze/data.parquet", io.BytesIO(b"rows"), 4)
-    tenants = dynamic.DynamicClient(admin).resources.get(
-        api_version="nidc.io/v1alpha1", kind="Tenant"
-    )
+    tenants = dynamic_client(admin).resources.get(api_version="nidc.io/v1alpha1", kind="Tenant")
     for name in ("tmp-delete", "tmp-retain"):
         tenants.delete(name=name)
-    core = client.CoreV1Api(admin)
     deadline = time.monotonic() + 90
-    while {n.metadata.name for n in core.list_namespace().items} & {"tmp-delete", "tmp-retain"}:
+    while {n["metadata"]["name"] for n in list_objects(admin, "v1", "Namespace")} & {
+        "tmp-delete",
+        "tmp-retain",
+    }:
         assert time.monotonic() < deadline, "tenant namespaces were not deleted"
         time.sleep(1)
     assert not store.bucket_exists("tenant-tmp-delete")

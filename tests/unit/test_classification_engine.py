@@ -75,7 +75,9 @@ def test_declared_tags_and_unrecognised_columns(baseline: Any) -> None:
     assert plain.confidence < 0.5
 
 
-def tenant_policy(overrides: list[dict[str, Any]], detectors: list[dict[str, Any]] | None = None):
+def tenant_policy(
+    overrides: list[dict[str, Any]], detectors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "nidc.io/v1alpha1",
         "kind": "ClassificationPolicy",

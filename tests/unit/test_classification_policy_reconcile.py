@@ -23,7 +23,9 @@ APPROVAL = {
 }
 
 
-def policy(overrides: list[dict[str, Any]], detectors: list[dict[str, Any]] | None = None):
+def policy(
+    overrides: list[dict[str, Any]], detectors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "nidc.io/v1alpha1",
         "kind": "ClassificationPolicy",

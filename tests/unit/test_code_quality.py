@@ -24,7 +24,7 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_is_clean() -> None:
-    result = run(str(BIN / "mypy"), "nidc", "spark_jobs", "stacks", "operators")
+    result = run(str(BIN / "mypy"), "nidc", "spark_jobs", "stacks", "operators", "tests")
     assert result.returncode == 0, result.stdout[-4000:]
 
 

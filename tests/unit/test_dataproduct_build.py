@@ -7,34 +7,43 @@ from typing import Any
 
 import pytest
 
+from nidc.api.addressing import table_path
+from nidc.api.data_product import DataProduct
 from operators.dataproduct.build import (
-    GENERATION,
-    SEQUENCE,
     build_job,
     build_run,
     build_status,
     plan_runs,
-    table_path,
     txn_version,
+    validate,
 )
+from operators.runs.plan import RunHistory
+from operators.runs.record import GENERATION, SEQUENCE
 
 pytestmark = pytest.mark.unit
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
-def product(generation: int = 1, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "nidc.io/v1alpha1",
-        "kind": "DataProduct",
-        "metadata": {"name": "p", "namespace": "steel", "uid": "u-1", "generation": generation},
-        "spec": {
-            "inputs": [{"kind": "DataSource", "name": "s"}],
-            "transform": {"sql": "SELECT 1"},
-            "targetTable": "silver.p",
-            **spec,
-        },
-    }
+def product(generation: int = 1, **spec: Any) -> DataProduct:
+    return DataProduct.from_body(
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataProduct",
+            "metadata": {"name": "p", "namespace": "steel", "uid": "u-1", "generation": generation},
+            "spec": {
+                "inputs": [{"kind": "DataSource", "name": "s"}],
+                "transform": {"sql": "SELECT 1"},
+                "targetTable": "silver.p",
+                "owner": {"name": "Li Wei", "email": "li.wei@steel.example"},
+                **spec,
+            },
+        }
+    )
+
+
+def hist(runs: list[dict[str, Any]], generation: int = 1) -> RunHistory:
+    return RunHistory.of(runs, generation)
 
 
 def run(generation: int, sequence: int, phase: str, **status: Any) -> dict[str, Any]:
@@ -48,30 +57,30 @@ def run(generation: int, sequence: int, phase: str, **status: Any) -> dict[str, 
 
 
 def test_first_reconcile_creates_run_zero_of_the_generation() -> None:
-    assert plan_runs(product(), [], NOW).create == (1, 0)
+    assert plan_runs(product(), hist([], 1), NOW).create == (1, 0)
 
 
 def test_an_existing_run_is_not_created_again() -> None:
-    assert plan_runs(product(), [run(1, 0, "Running")], NOW).create is None
+    assert plan_runs(product(), hist([run(1, 0, "Running")], 1), NOW).create is None
 
 
 def test_new_generation_waits_under_forbid_and_replaces_under_replace() -> None:
     live_old = [run(1, 0, "Running")]
-    forbid = plan_runs(product(2), live_old, NOW)
+    forbid = plan_runs(product(2), hist(live_old, 2), NOW)
     assert forbid.create is None
     assert "p-g1-0" in forbid.waiting
-    replace = plan_runs(product(2, concurrencyPolicy="Replace"), live_old, NOW)
+    replace = plan_runs(product(2, concurrencyPolicy="Replace"), hist(live_old, 2), NOW)
     assert replace.create == (2, 0)
-    assert [r["metadata"]["name"] for r in replace.cancel] == ["p-g1-0"]
+    assert [r.name for r in replace.cancel] == ["p-g1-0"]
 
 
 def test_schedule_creates_the_next_sequence_when_due() -> None:
     done = run(1, 0, "Succeeded", startedAt="2026-11-25T07:00:00Z")
-    plan = plan_runs(product(schedule="0 * * * *"), [done], NOW)
+    plan = plan_runs(product(schedule="0 * * * *"), hist([done], 1), NOW)
     assert plan.create == (1, 1)
     not_yet = plan_runs(
         product(schedule="0 * * * *"),
-        [run(1, 0, "Succeeded", startedAt="2026-11-25T09:00:00Z")],
+        hist([run(1, 0, "Succeeded", startedAt="2026-11-25T09:00:00Z")], 1),
         NOW,
     )
     assert not_yet.create is None
@@ -80,15 +89,15 @@ def test_schedule_creates_the_next_sequence_when_due() -> None:
 
 def test_history_limit_prunes_old_runs_but_keeps_the_last_good_one() -> None:
     runs = [run(1, 0, "Succeeded"), run(2, 0, "Failed"), run(3, 0, "Failed"), run(4, 0, "Failed")]
-    plan = plan_runs(product(4, historyLimit=2), runs, NOW)
+    plan = plan_runs(product(4, historyLimit=2), hist(runs, 4), NOW)
     assert plan.prune == ["p-g2-0"]
 
 
 def test_job_and_run_are_deterministic_and_carry_no_secrets() -> None:
     job = build_job(product(), ["bronze.cnc"], 1, 0)
-    assert job["inputs"] == [{"view": "cnc", "path": "s3a://tenant-steel/bronze/cnc"}]
-    assert job["target"] == table_path("steel", "silver.p")
-    assert job["txnVersion"] == txn_version(1, 0) < txn_version(1, 1) < txn_version(2, 0)
+    assert [(i.view, i.path) for i in job.inputs] == [("cnc", "s3a://tenant-steel/bronze/cnc")]
+    assert job.target == table_path("steel", "silver.p")
+    assert job.txn_version == txn_version(1, 0) < txn_version(1, 1) < txn_version(2, 0)
     made = build_run(product(), job, 1, 0)
     assert made == build_run(product(), job, 1, 0)
     assert made["metadata"]["labels"]["nidc.io/parent-uid"] == "u-1"
@@ -97,12 +106,14 @@ def test_job_and_run_are_deterministic_and_carry_no_secrets() -> None:
 
 def test_status_ready_after_success_and_degraded_keeps_last_good_version() -> None:
     ok = [run(1, 0, "Succeeded", tableVersion=3, rows=10)]
-    status = build_status(product(), ok, plan_runs(product(), ok, NOW), "", "")
+    status = build_status(product(), hist(ok), plan_runs(product(), hist(ok, 1), NOW), [], "", NOW)
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True"
     assert (status["tableVersion"], status["rows"]) == (3, 10)
     failed = [*ok, run(2, 0, "Failed", reason="AnalysisException: bad column")]
-    status = build_status(product(2), failed, plan_runs(product(2), failed, NOW), "", "")
+    status = build_status(
+        product(2), hist(failed, 2), plan_runs(product(2), hist(failed, 2), NOW), [], "", NOW
+    )
     degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
     assert degraded["status"] == "True"
     assert "bad column" in degraded["message"]
@@ -112,7 +123,32 @@ def test_status_ready_after_success_and_degraded_keeps_last_good_version() -> No
 
 def test_status_waits_for_input_data() -> None:
     status = build_status(
-        product(), [], plan_runs(product(), [], NOW), "", "waiting for data in bronze.cnc"
+        product(),
+        hist([]),
+        plan_runs(product(), hist([], 1), NOW),
+        [],
+        "waiting for data in bronze.cnc",
+        NOW,
     )
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "WaitingForInput"
+
+
+def test_a_named_job_is_a_problem_until_named_jobs_run() -> None:
+    (problem,) = validate(product(transform={"job": "oee"}))
+    assert problem.reason == "TransformNotSupported" and "spec.transform" in problem.message
+    assert validate(product()) == []
+    status = build_status(
+        product(), hist([]), plan_runs(product(), hist([]), NOW), [problem], "", NOW
+    )
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "TransformNotSupported")
+
+
+def test_the_run_takes_pool_and_attempts_from_the_product() -> None:
+    job = build_job(product(), ["bronze.cnc"], 1, 0)
+    made = build_run(product(pool="gpu", maxAttempts=5), job, 1, 0)
+    assert (made["spec"]["pool"], made["spec"]["maxAttempts"]) == ("gpu", 5)
+    default = build_run(product(), job, 1, 0)
+    # The product's defaults are its model's: DataProductSpec says cpu and 3.
+    assert (default["spec"]["pool"], default["spec"]["maxAttempts"]) == ("cpu", 3)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from nidc.api.data_source import DataSource
 from operators.collectors.kubernetes import CollectorImage, build_collector_objects
-from operators.dataproduct.build import Plan
 from operators.datasource.build import (
     POLL_INTERVAL,
     RETRY_AFTER_FAILURE,
@@ -20,7 +20,10 @@ from operators.datasource.build import (
     checkpoint_of,
     collector_name,
     plan_ingest,
+    validate,
 )
+from operators.reconciling.conditions import Problem
+from operators.runs.plan import Plan, RunHistory
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +31,7 @@ NOW = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 UID = "0b1c2d3e-aaaa-bbbb-cccc-000000000001"
 
 
-def source(kind: str = "opcua", **spec: Any) -> dict[str, Any]:
+def source(kind: str = "opcua", **spec: Any) -> DataSource:
     base: dict[str, Any] = {
         "type": kind,
         "endpoint": "opc.tcp://cnc:4840",
@@ -38,29 +41,33 @@ def source(kind: str = "opcua", **spec: Any) -> dict[str, Any]:
         "continuous": True,
         "points": [{"name": "temp", "address": "ns=2;s=T", "identifier": "88.118.8/C.temp"}],
     }
-    return {
+    body = {
         "apiVersion": "nidc.io/v1alpha1",
         "kind": "DataSource",
         "metadata": {"name": "cnc", "namespace": "steel-plant", "uid": UID, "generation": 1},
-        "spec": {**base, **spec},
+        "spec": {k: v for k, v in {**base, **spec}.items() if v is not None},
     }
+    return DataSource.from_body(body)
 
 
 def run(sequence: int, phase: str, **status: Any) -> dict[str, Any]:
-    body = build_ingest_run(source(), {"job": "ingest"}, 1, sequence)
+    body = build_ingest_run(source(), build_ingest_job(source(), {}), 1, sequence)
     body["status"] = {"phase": phase, **status}
     return body
 
 
+def hist(*runs: dict[str, Any]) -> RunHistory:
+    return RunHistory.of(runs, 1)
+
+
 def test_device_job_reads_landing_from_the_checkpoint() -> None:
     job = build_ingest_job(source(), {"batchSequence": 7})
-    assert job["landing"] == {
-        "prefix": "s3a://tenant-steel-plant/landing/sources/steel-plant/cnc/",
-        "fromSequence": 7,
-    }
-    assert job["target"] == "s3a://tenant-steel-plant/bronze/cnc_spindle"
-    assert job["quarantine"] == "s3a://tenant-steel-plant/quarantine/cnc_spindle"
-    assert job["sourceUid"] == UID
+    assert job.landing is not None
+    assert job.landing.prefix == "s3a://tenant-steel-plant/landing/sources/steel-plant/cnc/"
+    assert job.landing.from_sequence == 7
+    assert job.target == "s3a://tenant-steel-plant/bronze/cnc_spindle"
+    assert job.quarantine == "s3a://tenant-steel-plant/quarantine/cnc_spindle"
+    assert job.source_uid == UID
 
 
 def test_jdbc_job_carries_the_watermark_and_only_the_credentials_path() -> None:
@@ -71,20 +78,20 @@ def test_jdbc_job_carries_the_watermark_and_only_the_credentials_path() -> None:
         credentials={"openBaoPath": "secret/data/tenants/steel-plant/mes"},
     )
     job = build_ingest_job(body, {"watermark": "2026-11-25T07:00:00"})
-    assert job["jdbc"]["watermark"] == "2026-11-25T07:00:00"
-    assert job["credentialsPath"] == "secret/data/tenants/steel-plant/mes"
-    assert "password" not in json.dumps(job)
+    assert job.jdbc is not None and job.jdbc.watermark == "2026-11-25T07:00:00"
+    assert job.credentials_path == "secret/data/tenants/steel-plant/mes"
+    assert "password" not in job.model_dump_json()
 
 
 def test_device_source_runs_only_when_batches_landed_beyond_the_checkpoint() -> None:
-    assert plan_ingest(source(), [], landed_beyond=False, now=NOW).create is None
-    assert plan_ingest(source(), [], landed_beyond=True, now=NOW).create == (1, 0)
+    assert plan_ingest(source(), hist(), landed_beyond=False, now=NOW).create is None
+    assert plan_ingest(source(), hist(), landed_beyond=True, now=NOW).create == (1, 0)
     finished = [run(0, "Succeeded", finishedAt="2026-11-25T07:59:00Z")]
-    assert plan_ingest(source(), finished, landed_beyond=True, now=NOW).create == (1, 1)
+    assert plan_ingest(source(), hist(*finished), landed_beyond=True, now=NOW).create == (1, 1)
 
 
 def test_one_live_run_per_source() -> None:
-    plan = plan_ingest(source(), [run(0, "Running")], landed_beyond=True, now=NOW)
+    plan = plan_ingest(source(), hist(run(0, "Running")), landed_beyond=True, now=NOW)
     assert plan.create is None
     assert "running" in plan.waiting
 
@@ -92,30 +99,34 @@ def test_one_live_run_per_source() -> None:
 def test_after_a_failure_the_next_run_waits() -> None:
     finished = (NOW - RETRY_AFTER_FAILURE / 2).strftime("%Y-%m-%dT%H:%M:%SZ")
     failed = [run(0, "Failed", finishedAt=finished, reason="boom")]
-    plan = plan_ingest(source(), failed, landed_beyond=True, now=NOW)
+    plan = plan_ingest(source(), hist(*failed), landed_beyond=True, now=NOW)
     assert plan.create is None and "failed" in plan.waiting
     later = NOW + RETRY_AFTER_FAILURE
-    assert plan_ingest(source(), failed, landed_beyond=True, now=later).create == (1, 1)
+    assert plan_ingest(source(), hist(*failed), landed_beyond=True, now=later).create == (1, 1)
 
 
 def test_continuous_files_source_polls() -> None:
     body = source("files", files={"format": "csv", "prefix": "erp/"})
-    assert plan_ingest(body, [], False, NOW).create == (1, 0)
+    assert plan_ingest(body, hist(), False, NOW).create == (1, 0)
     just = [run(0, "Succeeded", finishedAt=NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))]
-    assert plan_ingest(body, just, False, NOW).create is None
-    assert plan_ingest(body, just, False, NOW + POLL_INTERVAL).create == (1, 1)
+    assert plan_ingest(body, hist(*just), False, NOW).create is None
+    assert plan_ingest(body, hist(*just), False, NOW + POLL_INTERVAL).create == (1, 1)
 
 
 def test_scheduled_source_runs_on_its_ticks() -> None:
     body = source(
-        "files", continuous=None, schedule="@hourly", files={"format": "csv", "prefix": "erp/"}
+        "files",
+        continuous=None,
+        points=None,
+        schedule="@hourly",
+        files={"format": "csv", "prefix": "erp/"},
     )
     done = [
         run(0, "Succeeded", startedAt="2026-11-25T07:10:00Z", finishedAt="2026-11-25T07:11:00Z")
     ]
-    plan = plan_ingest(body, done, False, NOW - dt.timedelta(minutes=30))
+    plan = plan_ingest(body, hist(*done), False, NOW - dt.timedelta(minutes=30))
     assert plan.create is None and plan.next_run == NOW
-    assert plan_ingest(body, done, False, NOW).create == (1, 1)
+    assert plan_ingest(body, hist(*done), False, NOW).create == (1, 1)
 
 
 def test_status_keeps_the_last_good_checkpoint_and_says_why_it_failed() -> None:
@@ -124,9 +135,11 @@ def test_status_keeps_the_last_good_checkpoint_and_says_why_it_failed() -> None:
     )
     bad = run(1, "Failed", reason="schema drift: new column x under policy fail")
     runs = [good, bad]
-    checkpoint = checkpoint_of(runs, None)
+    checkpoint = checkpoint_of(hist(*runs), None)
     assert checkpoint == {"batchSequence": 5}
-    status = build_status(source(), runs, Plan(), CollectorState(True, True), checkpoint)
+    status = build_status(
+        source(), hist(*runs), Plan(), CollectorState(True, True), checkpoint, [], NOW
+    )
     assert (status["rows"], status["quarantinedRows"], status["tableVersion"]) == (40, 2, 3)
     degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
     assert degraded["status"] == "True" and degraded["reason"] == "IngestFailed"
@@ -134,7 +147,7 @@ def test_status_keeps_the_last_good_checkpoint_and_says_why_it_failed() -> None:
 
 
 def test_status_waits_for_the_collector() -> None:
-    status = build_status(source(), [], Plan(), CollectorState(True, False), {})
+    status = build_status(source(), hist(), Plan(), CollectorState(True, False), {}, [], NOW)
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "False" and ready["reason"] == "CollectorStarting"
 
@@ -158,3 +171,31 @@ def test_collector_deployment_holds_no_secret_and_recreates() -> None:
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "env" not in container and container["resources"]["limits"]
     assert json.loads(config_map["data"]["config.json"])["heartbeat_file"] == "/tmp/heartbeat"
+
+
+def test_a_scheduled_device_source_or_a_non_bronze_table_is_a_problem_not_silence() -> None:
+    scheduled = validate(source(continuous=None, schedule="@hourly"))
+    assert [p.reason for p in scheduled] == ["ScheduleNotSupported"]
+    assert "spec.continuous" in scheduled[0].message
+    gold = validate(source(targetTable="gold.cnc"))
+    assert [p.reason for p in gold] == ["InvalidSpec"] and "bronze" in gold[0].message
+    assert validate(source()) == []
+    status = build_status(
+        source(continuous=None, schedule="@hourly"),
+        hist(),
+        Plan(),
+        CollectorState(False, False),
+        {},
+        scheduled,
+        NOW,
+    )
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ScheduleNotSupported")
+    assert ready["lastTransitionTime"] == "2026-11-25T08:00:00Z"
+
+
+def test_a_collector_problem_is_the_status_reason() -> None:
+    collector = CollectorState(True, False, Problem("CredentialsNotFound", "no login at x"))
+    status = build_status(source(), hist(), Plan(), collector, {}, [], NOW)
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "CredentialsNotFound")

@@ -8,14 +8,10 @@ import pyarrow as pa
 import pytest
 
 from nidc.api.data_source import Point
-from spark_jobs.ingest import (
-    IngestJob,
-    batch_name,
-    pending_batches,
-    version_to_watermark,
-    watermark_to_version,
-)
-from spark_jobs.ingest_values import (
+from nidc.api.job_specs import IngestJob
+from spark_jobs.ingest.jdbc import version_to_watermark, watermark_to_version
+from spark_jobs.ingest.landing import batch_name, pending_batches
+from spark_jobs.ingest.values import (
     LANDING_COLUMNS,
     Reason,
     Rejection,
@@ -140,7 +136,12 @@ def landing(rows: list[dict[str, object]], **extra: pa.Array) -> pa.RecordBatch:
     ts = dt.datetime(2026, 11, 25, 8, tzinfo=dt.UTC)
     columns: dict[str, list[object]] = {name: [] for name in LANDING_COLUMNS}
     for row in rows:
-        full = {"source": "cnc-01", "identifier": None, "ts": ts, "received_at": ts}
+        full: dict[str, object] = {
+            "source": "cnc-01",
+            "identifier": None,
+            "ts": ts,
+            "received_at": ts,
+        }
         full.update({"quality": "Good", **row})
         for name in LANDING_COLUMNS:
             columns[name].append(full.get(name))

@@ -21,7 +21,8 @@ from nidc.api.spark_pool import (
     pools_from_dict,
 )
 from nidc.kube import ApiClient
-from operators.context import make_runner
+from operators.clients.context import make_runner
+from operators.clients.settings import OperatorSettings
 from operators.runs.kubernetes_build import (
     DRIVER_CONTAINER,
     EXECUTOR_PREFIX_MAX,
@@ -48,7 +49,6 @@ from operators.runs.kubernetes_runner import KubernetesRunner, read_observation
 from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import RunRef
 from operators.runs.state_machine import Observed
-from operators.settings import OperatorSettings
 
 pytestmark = pytest.mark.unit
 

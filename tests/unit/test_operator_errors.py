@@ -8,7 +8,11 @@ import kopf
 import pytest
 
 from nidc.kube import ApiException
-from operators.errors import FORBIDDEN_RETRY_SECONDS, RETRY_SECONDS, retry_when_unavailable
+from operators.reconciling.errors import (
+    FORBIDDEN_RETRY_SECONDS,
+    RETRY_SECONDS,
+    retry_when_unavailable,
+)
 
 
 def failing(error: Exception) -> object:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from operators.rbac import build_operator_cluster_role
+from nidc.operator_rbac import build_operator_cluster_role
 from operators.tenant.build import ROLES, build_role_rules
 
 pytestmark = pytest.mark.unit

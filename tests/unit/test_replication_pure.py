@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from nidc.api.data_replication import DataReplication
 from nidc.governance.replication import (
     Peer,
     ReplicationConfigError,
@@ -15,6 +16,7 @@ from nidc.governance.replication import (
     parse_config,
 )
 from operators.datareplication.build import Target, build_replicate_job, build_status, plan_copies
+from operators.runs.plan import RunHistory
 from spark_jobs.replicate import ReplicationError, files_of_commit, table_checksum
 
 pytestmark = pytest.mark.unit
@@ -133,22 +135,28 @@ def test_config_parses_peers_and_names_the_wrong_field() -> None:
 
 
 # ---- the copy plan -------------------------------------------------------------------------
-def replication(generation: int = 1, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "nidc.io/v1alpha1",
-        "kind": "DataReplication",
-        "metadata": {
-            "name": "lines-to-national",
-            "namespace": "steel-plant",
-            "uid": "u-1",
-            "generation": generation,
-        },
-        "spec": {
-            "table": {"kind": "DataProduct", "name": "lines"},
-            "destination": "national",
-            **spec,
-        },
-    }
+def replication(generation: int = 1, **spec: Any) -> DataReplication:
+    return DataReplication.from_body(
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataReplication",
+            "metadata": {
+                "name": "lines-to-national",
+                "namespace": "steel-plant",
+                "uid": "u-1",
+                "generation": generation,
+            },
+            "spec": {
+                "table": {"kind": "DataProduct", "name": "lines"},
+                "destination": "national",
+                **spec,
+            },
+        }
+    )
+
+
+def hist(runs: list[dict[str, Any]], generation: int = 1) -> RunHistory:
+    return RunHistory.of(runs, generation)
 
 
 def run(generation: int, sequence: int, phase: str, until: int, **status: Any) -> dict[str, Any]:
@@ -164,63 +172,62 @@ def run(generation: int, sequence: int, phase: str, until: int, **status: Any) -
 
 
 def test_first_copy_then_only_when_the_table_moves() -> None:
-    assert plan_copies(replication(), [], 0, True, None, NOW).create == (1, 0)
+    assert plan_copies(replication(), hist([]), 0, True, None, NOW).create == (1, 0)
     done = [run(1, 0, "Succeeded", 0, tableVersion=0)]
-    assert plan_copies(replication(), done, 0, True, None, NOW).create is None
-    assert plan_copies(replication(), done, 1, True, None, NOW).create == (1, 1)
+    assert plan_copies(replication(), hist(done), 0, True, None, NOW).create is None
+    assert plan_copies(replication(), hist(done), 1, True, None, NOW).create == (1, 1)
 
 
 def test_one_copy_at_a_time_and_none_before_the_first_version() -> None:
     live = [run(1, 0, "Running", 0)]
-    assert plan_copies(replication(), live, 3, True, None, NOW).create is None
-    waiting = plan_copies(replication(), [], None, True, None, NOW)
+    assert plan_copies(replication(), hist(live), 3, True, None, NOW).create is None
+    waiting = plan_copies(replication(), hist([]), None, True, None, NOW)
     assert waiting.create is None and "first version" in waiting.waiting
 
 
 def test_a_refusal_cancels_the_live_copy_and_records_nothing() -> None:
     live = [run(1, 0, "Running", 0)]
-    plan = plan_copies(replication(), live, 0, False, None, NOW)
-    assert plan.create is None and plan.cancel == live
+    plan = plan_copies(replication(), hist(live), 0, False, None, NOW)
+    assert plan.create is None and [r.name for r in plan.cancel] == ["lines-g1-0"]
 
 
 def test_a_failed_copy_waits_before_trying_again_unless_the_table_moved() -> None:
     failed = [run(1, 0, "Failed", 0)]
-    waiting = plan_copies(replication(), failed, 0, True, None, NOW)
+    waiting = plan_copies(replication(), hist(failed), 0, True, None, NOW)
     assert waiting.create is None and waiting.next_run is not None
-    assert plan_copies(replication(), failed, 1, True, None, NOW).create == (1, 1)
+    assert plan_copies(replication(), hist(failed), 1, True, None, NOW).create == (1, 1)
     later = NOW + dt.timedelta(minutes=10)
-    assert plan_copies(replication(), failed, 0, True, None, later).create == (1, 1)
+    assert plan_copies(replication(), hist(failed), 0, True, None, later).create == (1, 1)
 
 
 def test_a_schedule_waits_for_its_tick() -> None:
     done = [run(1, 0, "Succeeded", 0, tableVersion=0)]
     before = dt.datetime(2026, 11, 25, 11, 59, tzinfo=dt.UTC)
-    plan = plan_copies(replication(), done, 1, True, "0 * * * *", before)
+    plan = plan_copies(replication(), hist(done), 1, True, "0 * * * *", before)
     assert plan.create is None and plan.next_run == NOW
     at_tick = dt.datetime(2026, 11, 25, 12, 0, 30, tzinfo=dt.UTC)
-    assert plan_copies(replication(), done, 1, True, "0 * * * *", at_tick).create == (1, 1)
+    assert plan_copies(replication(), hist(done), 1, True, "0 * * * *", at_tick).create == (1, 1)
 
 
 def test_suspended_replications_start_nothing() -> None:
-    assert plan_copies(replication(suspend=True), [], 0, True, None, NOW).create is None
+    assert plan_copies(replication(suspend=True), hist([]), 0, True, None, NOW).create is None
 
 
 def test_the_job_names_where_the_login_is_never_the_login() -> None:
     target = Target("silver.lines", 4, 1, NATIONAL, "region-east")
     job = build_replicate_job(replication(), target)
-    assert job["destination"]["path"] == "s3a://replica-grade1/region-east/steel-plant/silver/lines"
-    assert job["source"]["path"] == "s3a://tenant-steel-plant/silver/lines"
-    assert job["destinationCredentialsPath"] == "secret/data/centers/national/s3"
-    assert job["untilVersion"] == 4
+    assert job.destination.path == "s3a://replica-grade1/region-east/steel-plant/silver/lines"
+    assert job.source.path == "s3a://tenant-steel-plant/silver/lines"
+    assert job.destination_credentials_path == "secret/data/centers/national/s3"
+    assert job.until_version == 4
 
 
 def test_status_reports_the_copy_and_its_checksum() -> None:
     target = Target("silver.lines", 1, 1, NATIONAL, "region-east")
     runs = [run(1, 0, "Succeeded", 1, tableVersion=1, checksum="ab" * 32)]
-    plan = plan_copies(replication(), runs, 1, True, None, NOW)
-    status = build_status(
-        replication(), runs, plan, target, decide("lines", 1, "east", NATIONAL, None, NOW), None
-    )
+    plan = plan_copies(replication(), hist(runs), 1, True, None, NOW)
+    decision = decide("lines", 1, "east", NATIONAL, None, NOW)
+    status = build_status(replication(), hist(runs), plan, target, decision, None, NOW)
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("True", "Replicated")
     assert status["replicatedVersion"] == 1 and status["checksum"] == "ab" * 32

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 
-from nidc.api.tenant import TenantSpec
-from operators.conditions import Outcome, build_conditions
+from nidc.api.addressing import TenantNames
+from nidc.api.tenant import Tenant, TenantSpec
+from operators.reconciling.conditions import Outcome, build_conditions
 from operators.tenant.build import (
-    TenantNames,
     build_children,
     build_openbao_policy,
     build_openbao_role,
     build_role_rules,
     build_s3_policy,
 )
-from operators.tenant.reconcile import validate
+from operators.tenant.reconcile import build_status, provisioned, reconcile, validate
 
 pytestmark = pytest.mark.unit
 
@@ -77,18 +80,49 @@ def test_openbao_and_s3_policies_stay_inside_the_tenant() -> None:
     assert resources == {"arn:aws:s3:::tenant-steel", "arn:aws:s3:::tenant-steel/*"}
 
 
+NOW = dt.datetime(2026, 11, 30, 4, 0, tzinfo=dt.UTC)
+
+
+def tenant_body(name: str = "steel", **spec: object) -> dict[str, object]:
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": name, "uid": "u-1", "generation": 3},
+        "spec": {**SPEC.model_dump(by_alias=True, mode="json"), **spec},
+    }
+
+
 def test_reserved_names_are_refused() -> None:
-    spec, problem = validate("kube-system", {"spec": {}})
-    assert spec is None
-    assert problem is not None
-    assert "reserved" in problem
+    (problem,) = validate(Tenant.from_body(tenant_body("kube-system")))
+    assert problem.reason == "InvalidSpec" and "reserved" in problem.message
+    assert validate(Tenant.from_body(tenant_body())) == []
+
+
+def test_a_spec_that_does_not_parse_is_invalid_naming_the_field() -> None:
+    # reconcile() returns before any I/O, so no context is needed to see the status.
+    status = reconcile(tenant_body(quotas={"cpu": "lots"}), None, NOW)  # type: ignore[arg-type]
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert degraded["reason"] == "InvalidSpec" and "spec.quotas.cpu" in degraded["message"]
+    assert degraded["lastTransitionTime"] == "2026-11-30T04:00:00Z"
+    assert status["observedGeneration"] == 3
+
+
+def test_status_names_what_was_provisioned_with_the_clock_passed_in() -> None:
+    tenant = Tenant.from_body(tenant_body())
+    status = build_status(tenant, provisioned(TenantNames("steel")), NOW)
+    assert (status["bucket"], status["openBaoRole"]) == ("tenant-steel", "tenant-steel")
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and ready["lastTransitionTime"] == "2026-11-30T04:00:00Z"
 
 
 def test_condition_transition_time_moves_only_on_change() -> None:
     first = build_conditions([], Outcome(True, "Provisioned", "ok"), 1, now="T1")
     same = build_conditions(first, Outcome(True, "Provisioned", "ok"), 2, now="T2")
     flipped = build_conditions(same, Outcome(False, "Broken", "no", degraded=True), 3, now="T3")
-    ready = lambda cs: next(c for c in cs if c["type"] == "Ready")  # noqa: E731
+
+    def ready(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(c for c in conditions if c["type"] == "Ready")
+
     assert ready(same)["lastTransitionTime"] == "T1"
     assert ready(same)["observedGeneration"] == 2
     assert ready(flipped)["lastTransitionTime"] == "T3"

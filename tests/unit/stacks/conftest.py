@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pulumi
 import pytest
@@ -35,6 +36,14 @@ def mocks() -> RecordingMocks:
 
 
 TLS = Tls(True, "CERT", "KEY", "CA")
+
+TestFunction = TypeVar("TestFunction", bound=Callable[..., Any])
+
+
+def pulumi_test(test: TestFunction) -> TestFunction:
+    """`pulumi.runtime.test` (it awaits the Outputs a test returns), typed for mypy."""
+    awaiting: Callable[[TestFunction], TestFunction] = pulumi.runtime.test
+    return awaiting(test)
 
 
 def check_parented(

@@ -34,7 +34,7 @@ from stacks.components.spark_pools import SparkPools, SparkPoolsArgs, build_spar
 from stacks.components.telemetry import Telemetry, TelemetryArgs, build_telemetry
 from stacks.components.tenants import TenantConfig, Tenants, TenantsArgs
 from stacks.manifests import ArgsError
-from tests.unit.stacks.conftest import TLS, RecordingMocks, check_parented
+from tests.unit.stacks.conftest import TLS, RecordingMocks, check_parented, pulumi_test
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -97,7 +97,7 @@ def test_object_store_distributed_volumes_and_tls() -> None:
     assert any(m["name"] == "tls" for m in server["volumeMounts"])
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_object_store_children_are_parented(mocks: RecordingMocks) -> Any:
     component = ObjectStore("object-store", store_args())
     return check_parented(
@@ -131,7 +131,7 @@ def test_secrets_store_config_is_raft_with_tls_and_every_peer() -> None:
     assert 'seal "transit"' in build_server_config(transit)
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_secrets_store_children_are_parented(mocks: RecordingMocks) -> Any:
     component = SecretsStore("secrets-store", SecretsStoreArgs(center="c", image="i:1", tls=TLS))
     return check_parented(
@@ -160,7 +160,7 @@ def test_spark_pools_publish_no_second_pool_format() -> None:
     assert [o for o in build_spark_pools(args) if "pools" in json.dumps(o.get("data", {}))] == []
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_spark_pools_children_are_parented(mocks: RecordingMocks) -> Any:
     component = SparkPools(
         "spark-pools", SparkPoolsArgs(center="c", pools=(default_pools()["cpu"],))
@@ -181,7 +181,7 @@ def test_telemetry_refuses_bad_args_and_wires_collector_to_jaeger() -> None:
     assert "jaeger.nidc-telemetry.svc:4317" in config and "cert_file" in config
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_telemetry_children_are_parented(mocks: RecordingMocks) -> Any:
     component = Telemetry(
         "telemetry", TelemetryArgs(center="c", collector_image="o:1", jaeger_image="j:1", tls=TLS)
@@ -213,7 +213,7 @@ def test_control_plane_has_every_crd_rbac_pdb_and_network_policies() -> None:
     assert "Deployment" not in [o["kind"] for o in local]
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_control_plane_children_are_parented(mocks: RecordingMocks) -> Any:
     component = ControlPlane("control-plane", ControlPlaneArgs("c", REPO / "crds"))
     return check_parented(component, "nidc:control:ControlPlane")
@@ -280,7 +280,7 @@ def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None
         )
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_sharing_children_are_parented(mocks: RecordingMocks) -> Any:
     component = Sharing(
         "sharing",
@@ -301,7 +301,7 @@ def test_tenant_spec_is_validated_by_the_api_model() -> None:
         )
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_tenants_children_are_parented_and_kubeconfigs_made(mocks: RecordingMocks) -> Any:
     component = Tenants(
         "tenants", TenantsArgs((TenantConfig("steel", TENANT_SPEC),), "https://k:6443", "Q0E=")

@@ -26,14 +26,14 @@ from nidc.api.spark_pool import (
     pools_document,
     pools_from_dict,
 )
+from operators.clients.settings import OperatorSettings
 from operators.runs.kubernetes_build import KubernetesJobSettings
-from operators.settings import OperatorSettings
 from stacks.components.control_plane import ControlPlane, ControlPlaneArgs, OperatorDeployment
 from stacks.components.control_plane import build_control_plane as render_control_plane
 from stacks.components.telemetry import OTLP_GRPC, build_collector_config, build_telemetry
 from stacks.config import read_settings, read_stack_file
 from stacks.manifests import ArgsError
-from tests.unit.stacks.conftest import TLS, RecordingMocks
+from tests.unit.stacks.conftest import TLS, RecordingMocks, pulumi_test
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -93,7 +93,7 @@ def mounted_files(objects: list[dict[str, Any]], root: Path) -> dict[str, str]:
 
 
 def variables_read_by_settings() -> set[str]:
-    source = (REPO / "operators" / "settings.py").read_text()
+    source = (REPO / "operators" / "clients" / "settings.py").read_text()
     return set(re.findall(r'env(?:\.get\(|\[)\s*"(NIDC_[A-Z0-9_]+)"', source))
 
 
@@ -156,6 +156,8 @@ def test_the_operator_exports_all_three_signals_to_the_stacks_collector() -> Non
     for pipeline in pipelines.values():
         assert pipeline["receivers"] == ["otlp"]
         assert set(pipeline["exporters"]) <= set(exporters)
+    # Every port it serves (OTLP in, the metrics scrape) is TLS, as on every platform server.
+    assert exporters["prometheus"]["tls"]["cert_file"].endswith("tls.crt")
     env = {
         e["name"]: e["value"]
         for e in find(rendered(national()), "Deployment", "nidc-operator")["spec"]["template"][
@@ -207,7 +209,7 @@ def test_bad_pools_in_the_stack_config_are_refused_naming_the_key() -> None:
         read_settings(values, SECRETS)
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_control_plane_registers_the_pools_config_map_and_deployment(
     mocks: RecordingMocks,
 ) -> Any:
@@ -238,3 +240,39 @@ def test_tls_off_keeps_the_cluster_ca_and_no_otlp_certificate() -> None:
     assert env["NIDC_CA_FILE"].endswith("serviceaccount/ca.crt")
     assert "OTEL_EXPORTER_OTLP_CERTIFICATE" not in env
     assert TLS.enabled  # the national stack's path is the one above
+
+
+def test_the_deployed_environment_turns_on_log_export_and_local_runs_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    from opentelemetry.sdk._logs import LoggingHandler
+
+    from nidc.telemetry.logs import setup_log_export
+
+    root = logging.getLogger()
+
+    def otel_handlers() -> list[logging.Handler]:
+        return [h for h in root.handlers if isinstance(h, LoggingHandler)]
+
+    assert otel_handlers() == []
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+    monkeypatch.delenv("OTEL_LOGS_EXPORTER", raising=False)
+    setup_log_export("nidc-operator")  # as `nidc operator run` locally: Jaeger takes no logs
+    assert otel_handlers() == []
+    env = {
+        e["name"]: e["value"]
+        for e in find(rendered(national()), "Deployment", "nidc-operator")["spec"]["template"][
+            "spec"
+        ]["containers"][0]["env"]
+    }
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", env["OTEL_LOGS_EXPORTER"])
+    setup_log_export("nidc-operator")
+    try:
+        (handler,) = otel_handlers()
+        assert handler.level == logging.INFO
+    finally:
+        for handler in otel_handlers():
+            root.removeHandler(handler)
+            handler._logger_provider.shutdown()  # type: ignore[attr-defined]

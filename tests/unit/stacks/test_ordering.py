@@ -7,7 +7,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
 from nidc.api.kinds import TENANT
@@ -30,7 +29,7 @@ from stacks.manifests import (
     prerequisites,
     skip_awaits_done_elsewhere,
 )
-from tests.unit.stacks.conftest import TLS, RecordingMocks
+from tests.unit.stacks.conftest import TLS, RecordingMocks, pulumi_test
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -134,7 +133,7 @@ def test_prerequisites_are_what_the_api_server_needs_and_no_more() -> None:
     assert needs[named(tenant, "Tenant", "steel")] == []
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_the_tenant_crd_is_found_by_name(mocks: RecordingMocks) -> Any:
     """The program hands Tenants the Tenant CRD alone (stacks/__main__.py), by this name."""
     plane = ControlPlane("control-plane", ControlPlaneArgs("c", REPO / "crds"))

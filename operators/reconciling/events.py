@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from nidc.kube import ApiClient, ApiException, create
-from operators.conditions import READY, now_rfc3339
+from operators.reconciling.conditions import READY, now_rfc3339
 
 REPORTING_COMPONENT = "nidc-operator"
 LOGGER = logging.getLogger(__name__)

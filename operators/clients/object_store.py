@@ -11,7 +11,7 @@ from minio.credentials.providers import StaticProvider
 from minio.error import MinioAdminException
 from minio.minioadmin import MinioAdmin
 
-from operators.settings import OperatorSettings
+from operators.clients.settings import OperatorSettings
 
 
 class ObjectStoreAdmin:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nidc.telemetry.metrics import meter
-from operators.errors import is_unavailable
+from operators.reconciling.errors import is_unavailable
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

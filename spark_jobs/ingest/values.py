@@ -18,6 +18,10 @@ import pyarrow as pa
 from nidc.api.data_source import Point, PointType, SchemaPolicy
 
 
+class SchemaDriftError(RuntimeError):
+    """Incoming data changes the table's schema and the policy says fail."""
+
+
 class Reason(StrEnum):
     """Why a record went to quarantine (the `reason` column; `detail` says more)."""
 

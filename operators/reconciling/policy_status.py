@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nidc.governance.policy_review import PolicyReview
-from operators.conditions import Outcome, build_conditions
+from operators.reconciling.conditions import Outcome, build_conditions
 
 MAX_LISTED = 3  # rejected overrides named in the condition message; the count says the rest
 

@@ -5,22 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nidc.api.addressing import TenantNames
+from nidc.api.job_specs import (
+    DEST_ACCESS_KEY_ENV,
+    DEST_SECRET_KEY_ENV,
+    JDBC_PASSWORD_ENV,
+    JDBC_USER_ENV,
+    S3_ACCESS_KEY_ENV,
+    S3_SECRET_KEY_ENV,
+    JobRuntime,
+    Storage,
+    build_run_spec,
+    read_job,
+)
 from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
+from operators.clients.object_store import ObjectStoreAdmin
+from operators.clients.openbao import OpenBaoAdmin
+from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
-from operators.object_store import ObjectStoreAdmin
-from operators.openbao import OpenBaoAdmin
 from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
 from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import Runner
-from operators.settings import OperatorSettings
-from operators.tenant.build import TenantNames
-from spark_jobs.replicate import DEST_ACCESS_KEY_ENV, DEST_SECRET_KEY_ENV
-
-# Job keys that say where a login lives in OpenBao: read at submit time, never handed to the job.
-CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath")
 
 
 @dataclass
@@ -36,39 +44,42 @@ class OperatorContext:
     cluster_collectors: KubernetesCollectors | None = None
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
-        """The recorded logical job plus where it runs (storage, jars); never credentials."""
+        """The recorded job plus where it runs (storage, jars); never credentials.
+
+        Raises JobSpecError (naming the field) when the recorded job does not parse."""
+        read_job(run["spec"]["job"])
         settings = self.settings
-        # Where the job's logins live is for job_environment, not for the job.
-        job = {k: v for k, v in run["spec"]["job"].items() if k not in CREDENTIAL_PATH_KEYS}
-        return {
-            **job,
-            "run": run["metadata"]["name"],
-            "storage": {
-                "endpoint": settings.s3_endpoint,
-                "region": settings.s3_region,
-                "truststore": str(settings.java_truststore or ""),
-                "truststorePassword": settings.java_truststore_password,
-                "caFile": str(settings.ca_file),
-            },
-            "jars": [str(j) for j in settings.spark_jars],
-        }
+        runtime = JobRuntime(
+            run=run["metadata"]["name"],
+            storage=Storage(
+                endpoint=settings.s3_endpoint,
+                region=settings.s3_region,
+                truststore=str(settings.java_truststore or ""),
+                truststore_password=settings.java_truststore_password,
+                ca_file=str(settings.ca_file),
+            ),
+            jars=[str(j) for j in settings.spark_jars],
+        )
+        return build_run_spec(run["spec"]["job"], runtime)
 
     def job_environment(self, run: dict[str, Any]) -> dict[str, str]:
-        """The job's S3 credentials: the tenant's own user, read from OpenBao at submit time."""
+        """The job's logins, read from OpenBao at submit time: the tenant's own S3 user, and
+        the source's or the peer center's login where the job names one."""
         tenant = run["metadata"]["namespace"]
         credentials = self.openbao.read_kv(TenantNames(tenant).s3_credentials_path)
         if credentials is None:
             raise RuntimeError(f"no S3 credentials for tenant {tenant} in OpenBao yet")
         env = {
-            "AWS_ACCESS_KEY_ID": credentials["accessKey"],
-            "AWS_SECRET_ACCESS_KEY": credentials["secretKey"],
+            S3_ACCESS_KEY_ENV: credentials["accessKey"],
+            S3_SECRET_KEY_ENV: credentials["secretKey"],
         }
-        login_path = run["spec"]["job"].get("credentialsPath")
+        job = read_job(run["spec"]["job"])
+        login_path = getattr(job, "credentials_path", None)
         if login_path:
             login = self.read_source_login(login_path)
-            env["JDBC_USER"] = login.get("username", "")
-            env["JDBC_PASSWORD"] = login.get("password", "")
-        peer_path = run["spec"]["job"].get("destinationCredentialsPath")
+            env[JDBC_USER_ENV] = login.get("username", "")
+            env[JDBC_PASSWORD_ENV] = login.get("password", "")
+        peer_path = getattr(job, "destination_credentials_path", None)
         if peer_path:
             peer = self.read_center_login(peer_path)
             env[DEST_ACCESS_KEY_ENV] = peer.get("accessKey", "")

@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from operators.rbac import OPERATOR_NAMESPACE
+from nidc.operator_rbac import OPERATOR_NAMESPACE
 
 HEARTBEAT_SECONDS = 10
 HEARTBEAT_LABEL = {"app.kubernetes.io/component": "operator-heartbeat"}

@@ -7,7 +7,7 @@ from typing import Any
 import hvac
 from hvac.exceptions import InvalidPath
 
-from operators.settings import OperatorSettings
+from operators.clients.settings import OperatorSettings
 
 KUBERNETES_AUTH_PATH = "kubernetes"
 

@@ -1,0 +1,105 @@
+"""Where a tenant's things are: every name and path derived from a tenant, a table or a source.
+
+One module, so that the Tenant reconciler that makes a bucket, the DataSource reconciler that
+points a job at it, the collector that lands batches in it and the jobs that read it cannot
+disagree. Pure: names in, names out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The KV v2 mount every OpenBao path of the platform lives under.
+KV_MOUNT = "secret"
+LANDING = "landing"
+QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True)
+class TenantNames:
+    """Every name derived from a tenant's name."""
+
+    tenant: str
+
+    @property
+    def namespace(self) -> str:
+        return self.tenant
+
+    @property
+    def bucket(self) -> str:
+        return f"tenant-{self.tenant}"
+
+    @property
+    def openbao_policy(self) -> str:
+        return f"tenant-{self.tenant}"
+
+    @property
+    def openbao_role(self) -> str:
+        """The OpenBao Kubernetes auth role of the tenant's service accounts."""
+        return f"tenant-{self.tenant}"
+
+    @property
+    def openbao_prefix(self) -> str:
+        """The tenant's KV prefix (under the `secret` mount)."""
+        return f"tenants/{self.tenant}"
+
+    @property
+    def s3_user(self) -> str:
+        return f"tenant-{self.tenant}"
+
+    @property
+    def s3_credentials_path(self) -> str:
+        """KV path (under the `secret` mount) of the tenant's S3 credentials."""
+        return f"{self.openbao_prefix}/s3"
+
+    def s3_credentials_api_path(self, mount: str = KV_MOUNT) -> str:
+        """The same secret as an OpenBao API path (<mount>/data/...), as agents read it."""
+        return f"{mount}/data/{self.s3_credentials_path}"
+
+
+def split_table(table: str) -> tuple[str, str]:
+    """bronze.cnc_spindles -> ("bronze", "cnc_spindles")."""
+    layer, name = table.split(".", 1)
+    return layer, name
+
+
+def view_name(table: str) -> str:
+    """The SQL view a transform sees an input table as: bronze.cnc_spindles -> cnc_spindles."""
+    return split_table(table)[1]
+
+
+def table_key(table: str) -> str:
+    """The table's folder inside the tenant bucket: bronze.cnc_spindles -> bronze/cnc_spindles."""
+    layer, name = split_table(table)
+    return f"{layer}/{name}"
+
+
+def delta_log_key(table: str) -> str:
+    """The prefix of the table's Delta log inside the tenant bucket (it exists once written)."""
+    return f"{table_key(table)}/_delta_log/"
+
+
+def table_path(namespace: str, table: str) -> str:
+    """bronze.cnc_spindles of tenant steel-plant -> s3a://tenant-steel-plant/bronze/cnc_spindles."""
+    return f"s3a://{TenantNames(namespace).bucket}/{table_key(table)}"
+
+
+def quarantine_path(namespace: str, table: str) -> str:
+    """The quarantine table beside a bronze one: s3a://<bucket>/quarantine/<table name>."""
+    return f"s3a://{TenantNames(namespace).bucket}/{QUARANTINE}/{split_table(table)[1]}"
+
+
+def source_landing_key(namespace: str, source: str) -> str:
+    """The folder of one device source's landing batches inside the tenant bucket (the
+    collector's contract, docs/decisions/0020-landing-batches.md)."""
+    return f"{LANDING}/sources/{namespace}/{source}/"
+
+
+def source_landing_path(namespace: str, source: str) -> str:
+    """The same folder as an s3a:// path (what the ingest job reads)."""
+    return f"s3a://{TenantNames(namespace).bucket}/{source_landing_key(namespace, source)}"
+
+
+def files_landing_path(namespace: str, prefix: str) -> str:
+    """A files source's drop folder: spec.files.prefix under the tenant bucket's landing/."""
+    return f"s3a://{TenantNames(namespace).bucket}/{LANDING}/{prefix}"

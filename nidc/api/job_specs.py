@@ -1,0 +1,312 @@
+"""The job specs: what a reconciler records for a run and what the job reads, as one set of types.
+
+A reconciler builds one of these (operators/*/build.py), the PipelineRun records it in
+`spec.job` (its JSON form, by alias), the runner adds where the job runs (`JobRuntime`: run
+name, storage, jars; never credentials) and the job (spark_jobs/) parses the whole back with
+`parse_run_spec`. Defaults live here and nowhere else; a field one side knows and the other
+does not fails the round trip (tests/unit/test_job_specs.py). Jobs others add (quality,
+classify, analytics) get their model here, in `JobSpec` and in `JOB_MODELS`.
+
+Credentials never appear in a spec: a job that needs a login names where it lives in OpenBao
+(`credentialsPath`, `destinationCredentialsPath`); the runner reads it at submit time, strips
+the path from what the job sees, and hands the values over in the environment variables below.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
+
+from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
+from nidc.api.schema import OPENBAO_PATH, Model
+
+DEVICE_TYPES = frozenset({SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value})
+SQL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+S3A_FOLDER = r"^s3a://[a-z0-9.\-]+/.+/$"
+S3A_TABLE = r"^s3a://[a-z0-9.\-]+/.+[^/]$"
+
+# The environment a job's process gets its logins from (set by the runner, never recorded).
+S3_ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
+S3_SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (an environment variable's name)
+JDBC_USER_ENV = "JDBC_USER"
+JDBC_PASSWORD_ENV = "JDBC_PASSWORD"  # noqa: S105 (an environment variable's name)
+DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
+DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
+
+
+class JobSpecError(ValueError):
+    """A recorded job or a run's spec.json that does not parse (the message names the field)."""
+
+
+class JobSpecBase(Model):
+    """What every recorded job carries besides its own fields."""
+
+    traceparent: str = Field(
+        default="",
+        description="W3C traceparent of the reconcile that recorded the run: the job's spans "
+        "join that trace.",
+    )
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Any:
+        """Parse a run's spec.json (runtime keys ignored); errors name the offending field."""
+        logical = {k: v for k, v in spec.items() if k not in RUNTIME_KEYS}
+        try:
+            return cls.model_validate(logical)
+        except ValidationError as error:
+            kind = cls.model_fields["job"].default
+            raise JobSpecError(f"invalid {kind} job spec: {describe(error)}") from None
+
+
+def describe(error: ValidationError) -> str:
+    """`field.path: message; ...` of a validation error."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in error.errors()
+    )
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+
+class LandingInput(Model):
+    """Where a device source's landing batches are and how far the status says we got."""
+
+    prefix: str = Field(
+        description="s3a:// folder of the batches: "
+        "s3a://<tenant bucket>/landing/sources/<namespace>/<source>/",
+        pattern=S3A_FOLDER,
+    )
+    from_sequence: int = Field(
+        default=0,
+        alias="fromSequence",
+        ge=0,
+        description="Last batch sequence the status recorded as committed (0: none). The "
+        "table's own transaction map wins when it is further.",
+    )
+    max_batches: int = Field(
+        default=500, alias="maxBatches", ge=1, description="At most this many batches per run."
+    )
+
+
+class JdbcInput(Model):
+    """An MES/ERP table read incrementally; the login comes from JDBC_USER/JDBC_PASSWORD."""
+
+    url: str = Field(
+        description="JDBC URL without credentials, e.g. jdbc:postgresql://127.0.0.1:5432/mes.",
+        pattern=r"^jdbc:postgresql://[^/@?]+/[A-Za-z0-9_]+$",
+    )
+    table: str = Field(description="Qualified table, e.g. mes.work_orders.", pattern=SQL_NAME)
+    watermark_column: str = Field(
+        alias="watermarkColumn",
+        description="Column (timestamp or integer) that only grows as rows are written.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    )
+    watermark: str | None = Field(
+        default=None,
+        description="Last watermark the status recorded (ISO timestamp or integer); rows above "
+        "it are read. The table's own transaction map wins when it is further.",
+    )
+
+
+class FilesInput(Model):
+    """Files dropped under the tenant's landing prefix."""
+
+    prefix: str = Field(
+        description="s3a:// folder: s3a://<tenant bucket>/landing/<spec.files.prefix>",
+        pattern=S3A_FOLDER,
+    )
+    format: FileFormat = Field(description="csv (with a header line), json (lines) or parquet.")
+    max_files: int = Field(
+        default=500, alias="maxFiles", ge=1, description="At most this many files per run."
+    )
+
+
+class IngestJob(JobSpecBase):
+    """The ingest job of one run: a DataSource's new data into its bronze table."""
+
+    job: Literal["ingest"] = "ingest"
+    type: SourceType = Field(description="opcua, modbus, mqtt (landing batches), jdbc or files.")
+    source: str = Field(description="DataSource name.", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: str = Field(description="DataSource namespace (the tenant).")
+    source_uid: str = Field(
+        alias="sourceUid", min_length=1, description="DataSource uid: Delta's txnAppId."
+    )
+    points: list[Point] = Field(default_factory=list, description="Mapped points (device types).")
+    target: str = Field(description="s3a:// path of the bronze table.", pattern=S3A_TABLE)
+    quarantine: str = Field(description="s3a:// path of the quarantine table.", pattern=S3A_TABLE)
+    schema_policy: SchemaPolicy = Field(default=SchemaPolicy.ADD_COLUMNS, alias="schemaPolicy")
+    lease_wait_seconds: float = Field(
+        default=600.0,
+        alias="leaseWaitSeconds",
+        ge=0,
+        description="How long to wait for another run's writer lease on the table.",
+    )
+    landing: LandingInput | None = None
+    jdbc: JdbcInput | None = None
+    files: FilesInput | None = None
+    credentials_path: str | None = Field(
+        default=None,
+        alias="credentialsPath",
+        description="OpenBao path of the source's login (jdbc); read by the runner at submit "
+        "time, never seen by the job.",
+        pattern=OPENBAO_PATH,
+    )
+
+    @model_validator(mode="after")
+    def _input_matches_type(self) -> IngestJob:
+        kind = str(self.type)
+        if kind in DEVICE_TYPES and (self.landing is None or not self.points):
+            raise ValueError(f"type {kind} needs landing and at least one entry in points")
+        if kind == SourceType.JDBC.value and self.jdbc is None:
+            raise ValueError("type jdbc needs jdbc")
+        if kind == SourceType.FILES.value and self.files is None:
+            raise ValueError("type files needs files")
+        if self.target == self.quarantine:
+            raise ValueError("target and quarantine must be different tables")
+        return self
+
+    @property
+    def is_device(self) -> bool:
+        return str(self.type) in DEVICE_TYPES
+
+
+# --- transform -----------------------------------------------------------------------------
+
+
+class TransformInput(Model):
+    """One input table of a transform, as the SQL sees it."""
+
+    view: str = Field(description="The view name the SQL uses.", pattern=r"^[a-z][a-z0-9_]*$")
+    path: str = Field(description="s3a:// path of the input's Delta table.", pattern=S3A_TABLE)
+
+
+class TransformJob(JobSpecBase):
+    """The transform job of one run: Spark SQL over the inputs into a product's table."""
+
+    job: Literal["transform"] = "transform"
+    tenant: str = Field(description="The product's namespace (the tenant).")
+    inputs: list[TransformInput] = Field(description="Input tables, each as a view.")
+    sql: str = Field(description="Spark SQL over the input views.", min_length=1)
+    target: str = Field(description="s3a:// path of the product's table.", pattern=S3A_TABLE)
+    txn_app_id: str = Field(
+        alias="txnAppId", min_length=1, description="Delta's txnAppId: the product's uid."
+    )
+    txn_version: int = Field(
+        alias="txnVersion",
+        ge=0,
+        description="Delta's txnVersion: strictly increasing over (generation, sequence).",
+    )
+
+
+# --- replicate -----------------------------------------------------------------------------
+
+
+class ReplicateSource(Model):
+    """The table copied."""
+
+    path: str = Field(description="s3a:// path of the source table.", pattern=S3A_TABLE)
+    table: str = Field(description="layer.name of the source table.")
+
+
+class ReplicateDestination(Model):
+    """Where the copy goes: a peer center's object store."""
+
+    center: str = Field(description="The peer center.")
+    region: str = Field(description="The peer's region.")
+    endpoint: str = Field(description="https:// endpoint of the peer's object store.")
+    path: str = Field(description="s3a:// path of the copy in the peer's store.")
+    ca_file: str | None = Field(
+        default=None, alias="caFile", description="CA the peer's endpoint is trusted with."
+    )
+
+
+class ReplicateJob(JobSpecBase):
+    """The replicate job of one run: a byte-for-byte, checksummed copy up to a version."""
+
+    job: Literal["replicate"] = "replicate"
+    tenant: str = Field(description="The replication's namespace (the tenant).")
+    source: ReplicateSource
+    destination: ReplicateDestination
+    destination_credentials_path: str | None = Field(
+        default=None,
+        alias="destinationCredentialsPath",
+        description="OpenBao path of the peer's S3 login; read by the runner, never by the job.",
+    )
+    until_version: int = Field(alias="untilVersion", ge=0, description="Copy up to here.")
+    grade: int | None = Field(default=None, ge=1, le=3, description="Grade of the table.")
+
+
+JobSpec = Annotated[IngestJob | TransformJob | ReplicateJob, Field(discriminator="job")]
+JOB_MODELS: dict[str, type[JobSpecBase]] = {
+    "ingest": IngestJob,
+    "transform": TransformJob,
+    "replicate": ReplicateJob,
+}
+_JOB_SPEC: TypeAdapter[IngestJob | TransformJob | ReplicateJob] = TypeAdapter(JobSpec)
+# Recorded job fields that name where a login lives: for the runner, never for the job.
+CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath")
+
+
+def record_job(job: JobSpecBase) -> dict[str, Any]:
+    """A job spec as the PipelineRun records it (JSON, camelCase, unset optionals left out)."""
+    return job.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def read_job(recorded: dict[str, Any]) -> IngestJob | TransformJob | ReplicateJob:
+    """A recorded job back as its model (by its `job` field)."""
+    try:
+        return _JOB_SPEC.validate_python(recorded)
+    except ValidationError as error:
+        raise JobSpecError(f"invalid job spec: {describe(error)}") from None
+
+
+# --- where the job runs (added by the runner) ------------------------------------------------
+
+
+class Storage(Model):
+    """The tenant's object store as the job reaches it (endpoint and trust; keys come from the
+    environment)."""
+
+    endpoint: str = Field(description="https:// endpoint of the object store.")
+    region: str = Field(default="us-east-1", description="S3 region.")
+    truststore: str = Field(default="", description="Java truststore file ('' in a pod).")
+    truststore_password: str = Field(
+        default="",
+        alias="truststorePassword",
+        description="The truststore's password (a fixed local one; never a tenant secret).",
+    )
+    ca_file: str = Field(default="", alias="caFile", description="CA file of the endpoint.")
+
+
+class JobRuntime(Model):
+    """What the runner adds to a recorded job: which run, where its storage is, how Spark runs."""
+
+    run: str = Field(description="The PipelineRun's name (identifies the writer).")
+    storage: Storage
+    jars: list[str] = Field(default_factory=list, description="Jars on the driver's classpath.")
+    master: str = Field(default="local[2]", description="Spark master.")
+    attempt: int = Field(default=1, ge=1, description="Attempt number of the run.")
+
+
+RUNTIME_KEYS = frozenset(field.alias or name for name, field in JobRuntime.model_fields.items())
+
+
+def build_run_spec(job: dict[str, Any], runtime: JobRuntime) -> dict[str, Any]:
+    """The spec.json a runner hands the job: the recorded job without its credential paths,
+    plus the runtime (pure)."""
+    logical = {k: v for k, v in job.items() if k not in CREDENTIAL_PATH_KEYS}
+    return {**logical, **runtime.model_dump(mode="json", by_alias=True)}
+
+
+def parse_run_spec(
+    spec: dict[str, Any],
+) -> tuple[IngestJob | TransformJob | ReplicateJob, JobRuntime]:
+    """A run's spec.json as (job, runtime); errors name the offending field."""
+    runtime_part = {k: v for k, v in spec.items() if k in RUNTIME_KEYS}
+    try:
+        runtime = JobRuntime.model_validate(runtime_part)
+    except ValidationError as error:
+        raise JobSpecError(f"invalid job runtime: {describe(error)}") from None
+    job = read_job({k: v for k, v in spec.items() if k not in RUNTIME_KEYS})
+    return job, runtime

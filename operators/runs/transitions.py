@@ -1,0 +1,146 @@
+"""A run's recorded transitions: PipelineRun.status <-> the state machine's RunStatus, the event
+and metrics of each transition, the nudge to the run's parent, and cancelling a run.
+
+Shared by the PipelineRun reconciler (which drives runs) and the run owners (which cancel the
+runs a newer spec supersedes), so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import replace
+from typing import Any
+
+from nidc.api.pipeline_run import Phase, PipelineRunSpec
+from nidc.api.schema import GROUP
+from nidc.kube import annotate, patch_status
+from operators.clients.context import OperatorContext
+from operators.reconciling.events import post_event
+from operators.reconciling.metrics import record_run_transition
+from operators.runs.record import RecordedRun, format_time, parse_time
+from operators.runs.runner import RunRef
+from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, cancel
+
+LOGGER = logging.getLogger(__name__)
+
+# What a job's result may record on its run (spark_jobs/*: the returned dict).
+RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint", "files", "checksum")
+# Not under nidc.io/: kopf leaves its own storage prefix out of the diff, and this change must
+# count as one so that the parent's update handler runs.
+RUN_TRANSITION_ANNOTATION = f"runs.{GROUP}/last-transition"
+
+
+def read_status(status: dict[str, Any] | None) -> RunStatus:
+    """PipelineRun.status as the machine's RunStatus (pure)."""
+    status = status or {}
+    result = {k: status[k] for k in RESULT_KEYS if status.get(k) is not None}
+    return RunStatus(
+        phase=Phase(status.get("phase", Phase.PENDING.value)),
+        attempts=int(status.get("attempts", 0)),
+        submitted_at=parse_time(status.get("submittedAt")),
+        started_at=parse_time(status.get("startedAt")),
+        finished_at=parse_time(status.get("finishedAt")),
+        next_attempt_at=parse_time(status.get("nextAttemptAt")),
+        reason=status.get("reason") or "",
+        result=result,
+    )
+
+
+def write_status(run: RunStatus, log_location: str | None = None) -> dict[str, Any]:
+    """RunStatus back into PipelineRun.status fields (pure)."""
+    status: dict[str, Any] = {
+        "phase": run.phase.value,
+        "attempts": run.attempts,
+        "submittedAt": format_time(run.submitted_at),
+        "startedAt": format_time(run.started_at),
+        "finishedAt": format_time(run.finished_at),
+        "nextAttemptAt": format_time(run.next_attempt_at),
+        "reason": run.reason or None,
+        **{key: run.result.get(key) for key in RESULT_KEYS},
+    }
+    if log_location:
+        status["logLocation"] = log_location
+    return status
+
+
+def limits(spec: PipelineRunSpec) -> Limits:
+    """The run's limits from its spec (pure)."""
+    return Limits(
+        max_attempts=spec.max_attempts, timeout=dt.timedelta(seconds=spec.timeout_seconds)
+    )
+
+
+def fail_invalid(status: RunStatus, reason: str, now: dt.datetime) -> RunStatus:
+    """A run whose recorded job does not parse: Failed at once, whatever attempts are left
+    (pure; another attempt would parse the same spec)."""
+    return replace(status, phase=Phase.FAILED, finished_at=now, reason=reason[:500])
+
+
+def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, bool] | None:
+    """Event reason, message and warning flag for a recorded step, or None if the phase and
+    attempt did not move (pure). Messages hold phases, attempts and reasons: never secrets."""
+    if before.phase == after.phase and before.attempts == after.attempts:
+        return None
+    if after.phase is Phase.PENDING and after.next_attempt_at:
+        when = format_time(after.next_attempt_at)
+        return "Retrying", f"attempt {after.attempts} failed: {after.reason}; next at {when}", True
+    if after.phase is Phase.SUBMITTED:
+        return "Submitted", f"attempt {after.attempts} submitted", False
+    if after.phase is Phase.RUNNING:
+        return "Running", f"attempt {after.attempts} running", False
+    if after.phase is Phase.SUCCEEDED:
+        version, rows = after.result.get("tableVersion"), after.result.get("rows")
+        return (
+            "Succeeded",
+            f"attempt {after.attempts} succeeded: table version {version}, {rows} rows",
+            False,
+        )
+    if after.phase is Phase.FAILED:
+        return "Failed", f"failed after {after.attempts} attempt(s): {after.reason}", True
+    if after.phase is Phase.CANCELLED:
+        return "Cancelled", f"cancelled: {after.reason}", True
+    return after.phase.value, f"attempt {after.attempts}: {after.phase.value.lower()}", False
+
+
+def announce(
+    ctx: OperatorContext, body: dict[str, Any], before: RunStatus, after: RunStatus
+) -> None:
+    """An event and the run metrics for a recorded transition."""
+    described = describe_transition(before, after)
+    if described is None:
+        return
+    reason, message, warning = described
+    # Inside the run's span: this JSON log line carries the run's trace id.
+    LOGGER.info("run %s: %s: %s", body["metadata"]["name"], reason, message)
+    post_event(ctx.api, body, reason, message, warning)
+    nudge_parent(ctx, body, reason)
+    duration = None
+    if after.phase in TERMINAL and after.started_at and after.finished_at:
+        duration = (after.finished_at - after.started_at).total_seconds()
+    rows = after.result.get("rows") if after.phase is Phase.SUCCEEDED else None
+    record_run_transition(body["spec"].get("jobType", "unknown"), reason, duration, rows)
+
+
+def nudge_parent(ctx: OperatorContext, body: dict[str, Any], reason: str) -> None:
+    """Mark the parent with the run's latest transition, so kopf reconciles it now rather than
+    at its next timer tick (the parent's status follows its runs)."""
+    parent = body["spec"]["parent"]
+    annotate(
+        ctx.api,
+        body["apiVersion"],
+        parent["kind"],
+        parent["name"],
+        body["metadata"]["namespace"],
+        {RUN_TRANSITION_ANNOTATION: f"{body['metadata']['name']}={reason}"},
+    )
+
+
+def cancel_run(run: RecordedRun, ctx: OperatorContext, reason: str, now: dt.datetime) -> None:
+    """Cancel a live run (recorded first, then the job is stopped)."""
+    body = run.body
+    decision = cancel(read_status(body.get("status")), now, reason)
+    if decision.action is Action.CANCEL:
+        patch_status(ctx.api, body, write_status(decision.status))
+        announce(ctx, body, read_status(body.get("status")), decision.status)
+        ctx.runner.cancel(RunRef.of(body))
