@@ -82,6 +82,36 @@ def cmd_api_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_analytics_table() -> str:
+    """The analytics registry, one analytic a line, with its parameters and their defaults."""
+    from nidc.api.analytics import ANALYTICS
+
+    lines = [f"{'ANALYTIC':<22} {'PARAMETERS (defaults)':<62} DESCRIPTION"]
+    for definition in ANALYTICS:
+        defaults = definition.parameters().model_dump(by_alias=True)
+        parameters = ", ".join(f"{name}={value}" for name, value in defaults.items())
+        lines.append(f"{definition.ref:<22} {parameters:<62} {definition.description}")
+    return "\n".join(lines)
+
+
+def cmd_analytics_ls(args: argparse.Namespace) -> int:
+    if args.json:
+        from nidc.api.analytics import ANALYTICS
+
+        listing = [
+            {
+                "ref": d.ref,
+                "description": d.description,
+                "parameters": d.parameters.model_json_schema(by_alias=True),
+            }
+            for d in ANALYTICS
+        ]
+        print(json.dumps(listing, indent=2, sort_keys=True))
+    else:
+        print(format_analytics_table())
+    return 0
+
+
 def cmd_operator_run(args: argparse.Namespace) -> int:
     """Become the operator process (`python -m operators`), locally with its environment.
 
@@ -161,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_parser("generate", help="write crds/ and docs/api.md from nidc/api").set_defaults(
         func=cmd_api_generate
     )
+
+    analytics = sub.add_parser("analytics", help="the analytics registry").add_subparsers(
+        dest="analytics_command", required=True
+    )
+    listing = analytics.add_parser("ls", help="list the named, versioned analytics")
+    listing.add_argument("--json", action="store_true", help="with the parameters' JSON schema")
+    listing.set_defaults(func=cmd_analytics_ls)
 
     operator = sub.add_parser("operator", help="the kopf operators").add_subparsers(
         dest="operator_command", required=True

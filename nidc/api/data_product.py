@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.analytics import AnalyticRef, AnalyticsParameters, analytic_parameter_rules
+from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
@@ -44,10 +46,13 @@ class Transform(Model):
         "(bronze.cnc_spindles is cnc_spindles).",
         max_length=20000,
     )
-    job: str | None = Field(
+    job: AnalyticRef | None = Field(
         default=None,
-        description="A named job from spark_jobs/analytics, e.g. oee or spc.",
-        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="A named, versioned analytic (name@version, `nidc analytics ls`), "
+        "e.g. anomaly_detection@1.",
+    )
+    parameters: AnalyticsParameters | None = Field(
+        default=None, description="Typed parameters of the named analytic (job)."
     )
 
 
@@ -56,44 +61,6 @@ class Pool(StrEnum):
 
     CPU = "cpu"
     GPU = "gpu"
-
-
-class CheckKind(StrEnum):
-    """Quality checks the quality job knows."""
-
-    NOT_NULL = "notNull"
-    UNIQUE = "unique"
-    RANGE = "range"
-    REGEX = "regex"
-    FRESHNESS = "freshness"
-    ROW_COUNT = "rowCount"
-
-
-class QualityRule(Model):
-    """One quality check, with the share of rows that must pass it."""
-
-    name: str = Field(description="Check name, unique in the product.", pattern=DNS_LABEL)
-    check: CheckKind = Field(description="notNull, unique, range, regex, freshness or rowCount.")
-    column: str | None = Field(
-        default=None,
-        description="Column checked (all but rowCount).",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-    )
-    minimum: float | None = Field(default=None, description="Lower bound (range, rowCount).")
-    maximum: float | None = Field(default=None, description="Upper bound (range, rowCount).")
-    pattern: str | None = Field(default=None, description="Regular expression (regex).")
-    max_age: str | None = Field(
-        default=None,
-        alias="maxAge",
-        description="Newest row must be younger than this (freshness), e.g. 15m, 2h.",
-        pattern=r"^[0-9]+(s|m|h|d)$",
-    )
-    threshold: float = Field(
-        default=1.0,
-        ge=0.0,
-        le=1.0,
-        description="Share of rows that must pass (1.0 = all); grade bundles set the floor.",
-    )
 
 
 class ConcurrencyPolicy(StrEnum):
@@ -111,13 +78,7 @@ class DataProductSpec(Model):
     )
     transform: Transform = Field(description="Exactly one of sql and job.")
     pool: Pool = Field(default=Pool.CPU, description="Spark pool: cpu or gpu.")
-    quality_rules: list[QualityRule] = Field(
-        default_factory=list,
-        alias="qualityRules",
-        description="Quality checks.",
-        max_length=200,
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
-    )
+    quality_rules: list[QualityRule] = quality_rules_field()
     schedule: str | None = Field(
         default=None,
         description="Cron schedule; without one, runs when an input changes.",
@@ -164,15 +125,6 @@ class DataProductSpec(Model):
     )
 
 
-class Quality(Model):
-    """Result of the last quality run."""
-
-    score: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of checks passed.")
-    failing_checks: list[str] = Field(
-        default_factory=list, alias="failingChecks", description="Names of failing checks."
-    )
-
-
 class DataProductStatus(ObservedStatus):
     """Observed state of a data product."""
 
@@ -204,30 +156,7 @@ DATA_PRODUCT_RULES = [
         "message": "lowering spec.grade requires spec.gradeDowngradeApproval (an ExportApproval)",
         "fieldPath": ".grade",
     },
-    {
-        "rule": "!has(self.qualityRules) || "
-        "self.qualityRules.all(r, r.check == 'rowCount' || has(r.column))",
-        "message": "spec.qualityRules[].column is required for every check but rowCount",
-        "fieldPath": ".qualityRules",
-    },
-    {
-        "rule": "!has(self.qualityRules) || "
-        "self.qualityRules.all(r, r.check != 'regex' || has(r.pattern))",
-        "message": "spec.qualityRules[].pattern is required for regex checks",
-        "fieldPath": ".qualityRules",
-    },
-    {
-        "rule": "!has(self.qualityRules) || "
-        "self.qualityRules.all(r, r.check != 'freshness' || has(r.maxAge))",
-        "message": "spec.qualityRules[].maxAge is required for freshness checks",
-        "fieldPath": ".qualityRules",
-    },
-    {
-        "rule": "!has(self.qualityRules) || "
-        "self.qualityRules.all(r, r.check != 'range' || has(r.minimum) || has(r.maximum))",
-        "message": "spec.qualityRules[].minimum or maximum is required for range checks",
-        "fieldPath": ".qualityRules",
-    },
+    *analytic_parameter_rules(),
 ]
 
 

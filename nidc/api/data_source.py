@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     CRON,
@@ -188,6 +189,7 @@ class DataSourceSpec(Model):
         description="addColumns evolves the table with new columns; fail stops ingestion and "
         "keeps the last good table version.",
     )
+    quality_rules: list[QualityRule] = quality_rules_field()
 
 
 class Checkpoint(Model):
@@ -222,6 +224,7 @@ class DataSourceStatus(ObservedStatus):
     grade: GradeField | None = Field(
         default=None, description="Effective grade after classification."
     )
+    quality: Quality | None = Field(default=None, description="Last quality result.")
 
 
 # Cross-field rules, checked by the API server (CEL) at admission.

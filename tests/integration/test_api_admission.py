@@ -78,6 +78,7 @@ MODBUS = ("DataSource", "furnace-plc")
 JDBC = ("DataSource", "mes-work-orders")
 FILES = ("DataSource", "erp-exports")
 PRODUCT = ("DataProduct", "spindle-health")
+ANALYTIC = ("DataProduct", "furnace-anomalies")
 TENANT = ("Tenant", "steel-plant")
 POLICY = ("ClassificationPolicy", "steel-recipes")
 BASELINE = ("ClusterClassificationPolicy", "baseline")
@@ -152,10 +153,29 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
     ),
     ("share-ttl-too-long", SHARE, setter("spec.tokenTTL", "90d"), "spec.tokenTTL"),
     (
-        "product-threshold-above-1",
+        "product-mostly-above-1",
         PRODUCT,
-        setter("spec.qualityRules[1].threshold", 1.5),
-        "spec.qualityRules[1].threshold",
+        setter("spec.qualityRules[1].mostly", 1.5),
+        "spec.qualityRules[1].mostly",
+    ),
+    # quality rules: CEL on each rule names the missing field (issue 20)
+    (
+        "product-regex-without-pattern",
+        PRODUCT,
+        setter("spec.qualityRules[0]", {"name": "code-shape", "check": "regex", "column": "c"}),
+        "spec.qualityRules[0].pattern",
+    ),
+    (
+        "product-referential-without-reference",
+        PRODUCT,
+        setter("spec.qualityRules[0]", {"name": "known", "check": "referential", "column": "c"}),
+        "spec.qualityRules[0].reference",
+    ),
+    (
+        "product-mostly-on-table-check",
+        PRODUCT,
+        setter("spec.qualityRules[2].mostly", 0.9),
+        "spec.qualityRules[2].mostly",
     ),
     # bad cron
     (
@@ -209,7 +229,12 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
         both(setter("spec.points[0].minimum", 100), setter("spec.points[0].maximum", 10)),
         "spec.points",
     ),
-    ("product-sql-and-job", PRODUCT, setter("spec.transform.job", "oee"), "spec.transform"),
+    (
+        "product-sql-and-job",
+        PRODUCT,
+        setter("spec.transform.job", "anomaly_detection@1"),
+        "spec.transform",
+    ),
     ("product-neither-sql-nor-job", PRODUCT, setter("spec.transform", {}), "spec.transform"),
     (
         "range-check-without-bounds",
@@ -234,6 +259,52 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
         POLICY,
         setter("spec.overrides[0].reason", "ok"),
         "spec.overrides[0].reason",
+    ),
+    # named analytics (issue 17, decision 0110)
+    (
+        "analytic-unknown-version",
+        ANALYTIC,
+        setter("spec.transform.job", "anomaly_detection@9"),
+        "spec.transform.job",
+    ),
+    (
+        "analytic-unknown-name",
+        ANALYTIC,
+        setter("spec.transform.job", "oee@1"),
+        "spec.transform.job",
+    ),
+    (
+        "analytic-threshold-out-of-bounds",
+        ANALYTIC,
+        setter("spec.transform.parameters", {"threshold": 1000}),
+        "spec.transform.parameters.threshold",
+    ),
+    (
+        "analytic-parameter-it-does-not-take",
+        ANALYTIC,
+        setter("spec.transform.parameters", {"bandEdgesHz": [0, 10]}),
+        "spec.transform.parameters.bandEdgesHz",
+    ),
+    (
+        "analytic-unknown-parameter",
+        ANALYTIC,
+        setter("spec.transform.parameters", {"windowSecs": 60}),
+        "spec.transform.parameters.windowSecs",
+    ),
+    (
+        "analytic-bands-not-ascending",
+        ANALYTIC,
+        both(
+            setter("spec.transform.job", "vibration_health@1"),
+            setter("spec.transform.parameters", {"bandEdgesHz": [0, 50, 10]}),
+        ),
+        "spec.transform.parameters.bandEdgesHz",
+    ),
+    (
+        "parameters-without-an-analytic",
+        PRODUCT,
+        setter("spec.transform.parameters", {"threshold": 3}),
+        "spec.transform.parameters",
     ),
 ]
 
@@ -330,7 +401,20 @@ def test_the_server_refuses_at_least_forty_invalid_resources_each_naming_its_fie
 
 @pytest.mark.parametrize(
     "base",
-    [SOURCE, MODBUS, JDBC, FILES, PRODUCT, TENANT, POLICY, BASELINE, GRANT, SHARE, APPROVAL],
+    [
+        SOURCE,
+        MODBUS,
+        JDBC,
+        FILES,
+        PRODUCT,
+        ANALYTIC,
+        TENANT,
+        POLICY,
+        BASELINE,
+        GRANT,
+        SHARE,
+        APPROVAL,
+    ],
     ids=lambda b: b[1],
 )
 def test_the_unbroken_examples_are_accepted(
@@ -349,6 +433,15 @@ def test_invalid_resource_is_rejected_naming_the_field(
     mutation(obj)
     message = rejection(api, obj)
     assert field in message, message
+
+
+def test_an_analytic_with_its_parameters_is_accepted(api: Any, namespace: str) -> None:
+    product = prepare(ANALYTIC, namespace)
+    product["spec"]["transform"] = {
+        "job": "vibration_health@1",
+        "parameters": {"windowSeconds": 10, "bandEdgesHz": [0, 40, 60.5, 500], "threshold": 4},
+    }
+    submit(api, product)
 
 
 @pytest.mark.parametrize(

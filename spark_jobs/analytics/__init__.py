@@ -1,0 +1,1 @@
+"""The analytics library: equipment-health kernels over industrial time series (issue 17)."""
