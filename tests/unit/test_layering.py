@@ -94,3 +94,19 @@ def test_a_forbidden_import_breaks_its_contract(
     # An import into nidc may break more than its own contract (stacks reach it through nidc).
     assert contract_names()[contract] in broken_contracts(result.stdout), result.stdout[-4000:]
     assert f"{path.removesuffix('.py').replace('/', '.')} -> " in result.stdout
+
+
+def test_every_kind_folder_is_in_the_independence_contract() -> None:
+    # A kind folder left out of the list would be free to import its neighbours unnoticed.
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    listed = {
+        module
+        for contract in config["contracts"]
+        if contract["type"] == "independence"
+        for module in contract["modules"]
+    }
+    kinds = {
+        f"operators.{path.parent.name}" for path in (REPO / "operators").glob("*/register.py")
+    }
+    assert kinds, "no kind folders found"
+    assert kinds <= listed, sorted(kinds - listed)
