@@ -19,7 +19,7 @@ from typing import Any
 
 from opentelemetry.trace import StatusCode
 
-from nidc.api.job_specs import ReplicateJob, TransformJob, parse_run_spec
+from nidc.api.job_specs import ClassifyJob, ReplicateJob, TransformJob, parse_run_spec
 from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
@@ -87,6 +87,10 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             from spark_jobs.transform import transform
 
             return transform(spark, job)
+        if isinstance(job, ClassifyJob):
+            from spark_jobs.classify import classify
+
+            return classify(spark, job).as_dict()
         from spark_jobs.ingest import run_ingest
 
         return run_ingest(spark, job, runtime.run)

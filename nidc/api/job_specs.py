@@ -18,8 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
+from nidc.api.classification_policy import ClassificationPolicySpec
 from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
-from nidc.api.schema import OPENBAO_PATH, Model
+from nidc.api.schema import OPENBAO_PATH, TABLE_NAME, DataDomain, Model
 
 DEVICE_TYPES = frozenset({SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value})
 SQL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
@@ -237,13 +238,72 @@ class ReplicateJob(JobSpecBase):
     grade: int | None = Field(default=None, ge=1, le=3, description="Grade of the table.")
 
 
-JobSpec = Annotated[IngestJob | TransformJob | ReplicateJob, Field(discriminator="job")]
+# --- classify ------------------------------------------------------------------------------
+
+
+class PolicyDocument(Model):
+    """A classification policy as the classify job sees it (cluster policies first)."""
+
+    kind: Literal["ClusterClassificationPolicy", "ClassificationPolicy"]
+    name: str = Field(description="The policy's name.")
+    namespace: str = Field(default="", description="The policy's namespace ('' for cluster).")
+    spec: ClassificationPolicySpec
+
+    def to_document(self) -> dict[str, Any]:
+        """The policy as a custom resource body (what nidc/governance/rule_pack.py compiles)."""
+        metadata = {"name": self.name, **({"namespace": self.namespace} if self.namespace else {})}
+        return {
+            "kind": self.kind,
+            "metadata": metadata,
+            "spec": self.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+
+
+class ApprovalTerms(Model):
+    """What the classify job needs of an ExportApproval to honour a downgrade."""
+
+    max_grade: int = Field(alias="maxGrade", ge=1, le=3, description="Highest grade covered.")
+    expires_at: str = Field(alias="expiresAt", description="When it lapses (RFC 3339).")
+
+
+class ClassifyJob(JobSpecBase):
+    """The classify job of one run: grade a table from a bounded sample of its columns."""
+
+    job: Literal["classify"] = "classify"
+    tenant: str = Field(description="The table owner's namespace (the tenant).")
+    table: str = Field(description="layer.name of the table.", pattern=TABLE_NAME)
+    path: str = Field(description="s3a:// path of the table.", pattern=S3A_TABLE)
+    policies: list[PolicyDocument] = Field(
+        description="Cluster policies, then the tenant's (the rule pack).", min_length=1
+    )
+    sample_rows: int = Field(
+        default=200,
+        alias="sampleRows",
+        ge=3,
+        le=200,
+        description="Rows sampled at most (the engine reads up to 200 values a column).",
+    )
+    declared_floor: int | None = Field(
+        default=None, alias="declaredFloor", ge=1, le=3, description="The declared grade."
+    )
+    default_domain: DataDomain | None = Field(
+        default=None, alias="defaultDomain", description="Domain of unrecognised columns."
+    )
+    approvals: dict[str, ApprovalTerms] = Field(
+        default_factory=dict, description="The tenant's ExportApprovals, by name."
+    )
+
+
+JobSpec = Annotated[
+    IngestJob | TransformJob | ReplicateJob | ClassifyJob, Field(discriminator="job")
+]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "ingest": IngestJob,
     "transform": TransformJob,
     "replicate": ReplicateJob,
+    "classify": ClassifyJob,
 }
-_JOB_SPEC: TypeAdapter[IngestJob | TransformJob | ReplicateJob] = TypeAdapter(JobSpec)
+_JOB_SPEC: TypeAdapter[IngestJob | TransformJob | ReplicateJob | ClassifyJob] = TypeAdapter(JobSpec)
 # Recorded job fields that name where a login lives: for the runner, never for the job.
 CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath")
 
@@ -253,7 +313,7 @@ def record_job(job: JobSpecBase) -> dict[str, Any]:
     return job.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def read_job(recorded: dict[str, Any]) -> IngestJob | TransformJob | ReplicateJob:
+def read_job(recorded: dict[str, Any]) -> IngestJob | TransformJob | ReplicateJob | ClassifyJob:
     """A recorded job back as its model (by its `job` field)."""
     try:
         return _JOB_SPEC.validate_python(recorded)
@@ -301,7 +361,7 @@ def build_run_spec(job: dict[str, Any], runtime: JobRuntime) -> dict[str, Any]:
 
 def parse_run_spec(
     spec: dict[str, Any],
-) -> tuple[IngestJob | TransformJob | ReplicateJob, JobRuntime]:
+) -> tuple[IngestJob | TransformJob | ReplicateJob | ClassifyJob, JobRuntime]:
     """A run's spec.json as (job, runtime); errors name the offending field."""
     runtime_part = {k: v for k, v in spec.items() if k in RUNTIME_KEYS}
     try:
