@@ -1,4 +1,5 @@
-"""The transform job: Spark SQL over input Delta tables into a product's Delta table.
+"""The transform job: Spark SQL, or a named analytic, over input Delta tables into a product's
+Delta table.
 
 The write is idempotent (Delta txnAppId/txnVersion from the product's UID and the run), so a
 retried run that already committed commits nothing twice; a failing query fails before the
@@ -12,14 +13,17 @@ from typing import Any
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
+from nidc.api.analytics import compute_note
 from nidc.api.job_specs import TransformJob
 from nidc.telemetry.tracing import tracer
+from spark_jobs.analytics.spark import analytic_over_inputs, devices_used
 
 TRACER = tracer(__name__)
 
 
 def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
-    """Register each input as a view, run the SQL, overwrite the target table."""
+    """Register each input as a view, run the SQL or the analytic, overwrite the target table."""
+    frames = []
     for source in job.inputs:
         with TRACER.start_as_current_span(
             "delta read (s3a)",
@@ -27,11 +31,15 @@ def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
         ):
             frame = spark.read.format("delta").load(source.path)
             frame.createOrReplaceTempView(source.view)
+            frames.append(frame)
     with TRACER.start_as_current_span(
         "delta write (s3a)",
         attributes={"nidc.path": job.target, "nidc.txn_version": job.txn_version},
     ):
-        result = spark.sql(job.sql)
+        if job.analytic is not None:
+            result = analytic_over_inputs(frames, job.analytic, job.parameters)
+        else:
+            result = spark.sql(job.sql or "")
         (
             result.write.format("delta")
             .mode("overwrite")
@@ -44,4 +52,8 @@ def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
         table = DeltaTable.forPath(spark, job.target)
         version = table.history(1).collect()[0]["version"]
         rows = spark.read.format("delta").load(job.target).count()
-    return {"tableVersion": int(version), "rows": int(rows)}
+    outcome: dict[str, Any] = {"tableVersion": int(version), "rows": int(rows)}
+    if job.analytic is not None:
+        written = spark.read.format("delta").load(job.target)
+        outcome["computeNote"] = compute_note(str(job.pool), devices_used(written))
+    return outcome

@@ -114,6 +114,13 @@ def structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
             out[key] = value
     if out.get("default", 0) is None:
         del out["default"]
+    # JSON Schema 2020-12 (pydantic's gt/lt) writes the bound itself; OpenAPI v3 (Kubernetes) has
+    # minimum/maximum plus a boolean flag, and refuses the whole CRD on a number there.
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(exclusive)
+        if value is not None and not isinstance(value, bool):
+            out[bound] = value
+            out[exclusive] = True
     if "enum" in out and "type" not in out:
         out["type"] = "integer" if all(isinstance(v, int) for v in out["enum"]) else "string"
     if "properties" in node:

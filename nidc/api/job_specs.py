@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
+from nidc.api.analytics import AnalyticRef, AnalyticsParameters
 from nidc.api.classification_policy import ClassificationPolicySpec
+from nidc.api.data_product import Pool
 from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
 from nidc.api.schema import OPENBAO_PATH, TABLE_NAME, DataDomain, Model
 
@@ -183,12 +185,22 @@ class TransformInput(Model):
 
 
 class TransformJob(JobSpecBase):
-    """The transform job of one run: Spark SQL over the inputs into a product's table."""
+    """The transform job of one run: Spark SQL, or a named analytic, over the inputs into a
+    product's table."""
 
     job: Literal["transform"] = "transform"
     tenant: str = Field(description="The product's namespace (the tenant).")
     inputs: list[TransformInput] = Field(description="Input tables, each as a view.")
-    sql: str = Field(description="Spark SQL over the input views.", min_length=1)
+    sql: str | None = Field(
+        default=None, description="Spark SQL over the input views.", min_length=1
+    )
+    analytic: AnalyticRef | None = Field(
+        default=None, description="A named analytic (name@version) over the inputs' samples."
+    )
+    parameters: AnalyticsParameters | None = Field(
+        default=None, description="The analytic's parameters, its defaults filled in."
+    )
+    pool: Pool = Field(default=Pool.CPU, description="The Spark pool the run was placed on.")
     target: str = Field(description="s3a:// path of the product's table.", pattern=S3A_TABLE)
     txn_app_id: str = Field(
         alias="txnAppId", min_length=1, description="Delta's txnAppId: the product's uid."
@@ -198,6 +210,18 @@ class TransformJob(JobSpecBase):
         ge=0,
         description="Delta's txnVersion: strictly increasing over (generation, sequence).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sql_or_analytic(cls, data: Any) -> Any:
+        # Checked before the fields, so a spec with neither says so whatever else is wrong.
+        if isinstance(data, dict):
+            has_sql, has_analytic = data.get("sql") is not None, data.get("analytic") is not None
+            if has_sql == has_analytic:
+                raise ValueError("exactly one of sql and analytic")
+            if has_sql and data.get("parameters") is not None:
+                raise ValueError("parameters belong to an analytic, not to sql")
+        return data
 
 
 # --- replicate -----------------------------------------------------------------------------

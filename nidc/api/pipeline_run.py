@@ -123,6 +123,13 @@ class PipelineRunStatus(Model):
         description="sha256 over the copy's files at tableVersion (replicate).",
         max_length=64,
     )
+    compute_note: str | None = Field(
+        default=None,
+        alias="computeNote",
+        description="Where a named analytic computed (transform), e.g. on the CPU path when a GPU "
+        "pool's run got no GPU.",
+        max_length=200,
+    )
     submitted_at: str | None = Field(
         default=None,
         alias="submittedAt",

@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pydantic import ValidationError
+
 from nidc.api.addressing import table_path, view_name
+from nidc.api.analytics import AnalyticsParameters, analytic_parameters
 from nidc.api.data_product import ConcurrencyPolicy, DataProduct
-from nidc.api.job_specs import JobSpecBase, TransformInput, TransformJob
+from nidc.api.job_specs import JobSpecBase, TransformInput, TransformJob, describe
 from operators.reconciling.conditions import (
     Outcome,
     Problem,
@@ -34,13 +37,15 @@ def txn_version(generation: int, sequence: int) -> int:
 
 def validate(product: DataProduct) -> list[Problem]:
     """What keeps the product from running as asked, before looking at anything (pure)."""
-    if product.spec.transform.sql is None:
+    transform = product.spec.transform
+    if transform.job is None:
+        return []
+    try:
+        analytic_parameters(transform.job, transform.parameters)
+    except ValidationError as error:
+        # Admission refuses these; an object stored before the analytic changed may still hold one.
         return [
-            Problem(
-                "TransformNotSupported",
-                f"spec.transform.job: named jobs ({product.spec.transform.job}) are not run yet; "
-                "give spec.transform.sql",
-            )
+            Problem("InvalidAnalyticParameters", f"spec.transform.parameters: {describe(error)}")
         ]
     return []
 
@@ -50,15 +55,26 @@ def build_job(
 ) -> TransformJob:
     """The transform job of one run (no credentials, no runtime details)."""
     namespace = product.namespace
+    transform = product.spec.transform
+    analytic: dict[str, Any] = {}
+    if transform.job is not None:
+        # The analytic's own model fills in its defaults; the job gets them all, written out.
+        typed = analytic_parameters(transform.job, transform.parameters)
+        analytic = {
+            "analytic": transform.job,
+            "parameters": AnalyticsParameters.model_validate(typed.model_dump(by_alias=True)),
+        }
     return TransformJob(
         tenant=namespace,
         inputs=[
             TransformInput(view=view_name(t), path=table_path(namespace, t)) for t in input_tables
         ],
-        sql=product.spec.transform.sql or "",
+        sql=transform.sql,
         target=table_path(namespace, product.spec.target_table),
         txn_app_id=product.uid,
         txn_version=txn_version(generation, sequence),
+        pool=product.spec.pool,
+        **analytic,
     )
 
 
@@ -136,7 +152,8 @@ def build_status(
         outcome = Outcome(
             True,
             "Succeeded",
-            f"table version {status.get('tableVersion')} with {status.get('rows')} rows",
+            f"table version {status.get('tableVersion')} with {status.get('rows')} rows"
+            + (f"; {good.result('computeNote')}" if good and good.result("computeNote") else ""),
             progressing=live,
         )
     else:

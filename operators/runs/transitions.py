@@ -25,7 +25,15 @@ from operators.runs.state_machine import TERMINAL, Action, Limits, RunStatus, ca
 LOGGER = logging.getLogger(__name__)
 
 # What a job's result may record on its run (spark_jobs/*: the returned dict).
-RESULT_KEYS = ("tableVersion", "rows", "quarantinedRows", "checkpoint", "files", "checksum")
+RESULT_KEYS = (
+    "tableVersion",
+    "rows",
+    "quarantinedRows",
+    "checkpoint",
+    "files",
+    "checksum",
+    "computeNote",
+)
 # Not under nidc.io/: kopf leaves its own storage prefix out of the diff, and this change must
 # count as one so that the parent's update handler runs.
 RUN_TRANSITION_ANNOTATION = f"runs.{GROUP}/last-transition"

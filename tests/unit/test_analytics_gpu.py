@@ -6,7 +6,9 @@ CuPy and a CUDA device exist.
 
 from __future__ import annotations
 
-import array_api_compat.numpy as xp
+from typing import Any
+
+import array_api_compat.numpy
 import numpy as np
 import pytest
 
@@ -14,6 +16,8 @@ from spark_jobs.analytics.device import executor_device, to_host
 from spark_jobs.analytics.kernel import window_features
 
 pytestmark = pytest.mark.gpu
+
+xp: Any = array_api_compat.numpy
 
 RATE = 1000.0
 EDGES = [0.0, 10.0, 40.0, 60.0, 200.0, 500.0]

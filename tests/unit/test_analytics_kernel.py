@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
-import array_api_compat.numpy as xp
+import array_api_compat.numpy
 import numpy as np
 import pytest
 from scipy import signal, stats
@@ -13,6 +14,9 @@ from spark_jobs.analytics.device import executor_device, to_host
 from spark_jobs.analytics.kernel import robust_scores, window_features
 
 pytestmark = pytest.mark.unit
+
+# The namespace is built at import time; typed loosely, as the kernel takes it.
+xp: Any = array_api_compat.numpy
 
 RATE = 1000.0
 EDGES = [0.0, 10.0, 40.0, 60.0, 200.0, 500.0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -14,7 +16,9 @@ START_US = 1_790_000_000 * 1_000_000
 HOUR_US = 1_789_999_200 * 1_000_000  # on the hour
 
 
-def samples(points: list[str], micros: list[int], values: list[float | None]) -> pa.Table:
+def samples(
+    points: Sequence[str | None], micros: Sequence[int], values: Sequence[float | None]
+) -> pa.Table:
     return pa.table(
         {
             "point": points,
@@ -27,7 +31,8 @@ def samples(points: list[str], micros: list[int], values: list[float | None]) ->
 def run(table: pa.Table, ref: str, **given: object) -> list[dict[str, object]]:
     out = features_table(table, analytic(ref), analytic_parameters(ref, given), executor_device([]))
     assert out.schema == output_schema(analytic(ref))
-    return out.to_pylist()
+    rows: list[dict[str, object]] = out.to_pylist()
+    return rows
 
 
 def test_windows_are_cut_on_window_boundaries_and_may_differ_in_length() -> None:

@@ -134,15 +134,31 @@ def test_status_waits_for_input_data() -> None:
     assert ready["reason"] == "WaitingForInput"
 
 
-def test_a_named_job_is_a_problem_until_named_jobs_run() -> None:
-    (problem,) = validate(product(transform={"job": "oee"}))
-    assert problem.reason == "TransformNotSupported" and "spec.transform" in problem.message
-    assert validate(product()) == []
-    status = build_status(
-        product(), hist([]), plan_runs(product(), hist([]), NOW), [problem], "", NOW
+def test_a_named_analytic_reaches_the_job_with_its_defaults_written_out() -> None:
+    furnace = product(
+        transform={"job": "anomaly_detection@1", "parameters": {"threshold": 8}}, pool="gpu"
     )
-    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
-    assert (degraded["status"], degraded["reason"]) == ("True", "TransformNotSupported")
+    assert validate(furnace) == []
+    job = build_job(furnace, ["bronze.furnace_plc"], 1, 0)
+    assert (job.analytic, job.sql, job.pool) == ("anomaly_detection@1", None, "gpu")
+    assert job.parameters is not None
+    # The analytic's model fills in what the product left out (windowSeconds: 3600).
+    assert (job.parameters.window_seconds, job.parameters.threshold) == (3600, 8.0)
+    # The spec the run records parses back as the same job (what spark_jobs.run reads).
+    recorded = job.model_dump(by_alias=True, exclude_none=True)
+    assert recorded["parameters"] == {"windowSeconds": 3600, "threshold": 8.0}
+    assert type(job).from_spec(recorded) == job
+    sql = build_job(product(), ["bronze.cnc"], 1, 0)
+    assert (sql.sql, sql.analytic, sql.parameters) == ("SELECT 1", None, None)
+
+
+def test_the_status_says_where_an_analytic_computed() -> None:
+    furnace = product(transform={"job": "anomaly_detection@1"}, pool="gpu")
+    note = "computed on the CPU path: no GPU was assigned to the run's tasks"
+    ok = [run(1, 0, "Succeeded", tableVersion=1, rows=48, computeNote=note)]
+    status = build_status(furnace, hist(ok), plan_runs(furnace, hist(ok), NOW), [], "", NOW)
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["message"] == f"table version 1 with 48 rows; {note}"
 
 
 def test_the_run_takes_pool_and_attempts_from_the_product() -> None:
