@@ -9,8 +9,8 @@ the rule pack (nidc/governance), and records the outcome in the table's properti
 
 A column already classified under the same rule pack fingerprint is not sampled again; a new
 column, or a changed policy (a new fingerprint), triggers a fresh look. Properties are written
-by the table's own engine (DESIGN §9: one writing engine per table): Spark for silver and gold,
-delta-rs for bronze, which the ingest commits natively.
+with Spark, the engine that writes every table here (the ingest job included; DESIGN §9: one
+writing engine per table). The spec is `ClassifyJob` (nidc/api/job_specs.py).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import SparkSession
 
+from nidc.api.job_specs import ClassifyJob
 from nidc.governance.column_classifier import (
-    MAX_SAMPLE,
     ColumnClassification,
     Evidence,
     classify_column,
@@ -36,21 +36,6 @@ from nidc.governance.table_grade import apply_overrides, computed_grade
 
 GRADE_PROPERTY = "nidc.grade"
 CLASSIFICATION_PROPERTY = "nidc.classification"
-
-
-@dataclass(frozen=True)
-class ClassifySpec:
-    """What to classify and with which policies."""
-
-    table: str  # layer.name, e.g. bronze.hr_export
-    path: str  # the Delta table's location
-    policies: Sequence[Mapping[str, Any]]  # cluster policies first, then the tenant's
-    writer: Literal["spark", "delta-rs"] = "spark"
-    sample_rows: int = MAX_SAMPLE
-    declared_floor: int | None = None
-    default_domain: str | None = None
-    approvals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    storage_options: Mapping[str, str] = field(default_factory=dict)  # delta-rs only
 
 
 @dataclass(frozen=True)
@@ -79,6 +64,10 @@ class ClassifyResult:
             "reused": list(self.reused),
             "rejectedOverrides": list(self.rejected_overrides),
         }
+
+
+def policy_documents(job: ClassifyJob) -> list[dict[str, Any]]:
+    return [p.to_document() for p in job.policies]
 
 
 def policy_fingerprint(policies: Sequence[Mapping[str, Any]]) -> str:
@@ -134,27 +123,26 @@ def sample(
     return {c: [row[c] for row in found] for c in columns}
 
 
-def write_properties(spark: SparkSession, spec: ClassifySpec, properties: dict[str, str]) -> None:
-    if spec.writer == "delta-rs":
-        from deltalake import DeltaTable
+def write_properties(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
+    def quoted(value: str) -> str:
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-        table = DeltaTable(spec.path, storage_options=dict(spec.storage_options) or None)
-        table.alter.set_table_properties(properties)
-        return
-    assignments = ", ".join(
-        f"'{key}' = '{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
-        for key, value in properties.items()
-    )
-    spark.sql(f"ALTER TABLE delta.`{spec.path}` SET TBLPROPERTIES ({assignments})")
+    assignments = ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in properties.items())
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
 
 
 def classify(
-    spark: SparkSession, spec: ClassifySpec, now: dt.datetime | None = None
+    spark: SparkSession, spec: ClassifyJob, now: dt.datetime | None = None
 ) -> ClassifyResult:
     """Classify the table of `spec`; returns the result and records it in the table."""
     when = now or dt.datetime.now(dt.UTC)
-    pack = compile_policies(spec.policies)
-    fingerprint = policy_fingerprint(spec.policies)
+    documents = policy_documents(spec)
+    pack = compile_policies(documents)
+    fingerprint = policy_fingerprint(documents)
+    approvals = {
+        name: {"spec": terms.model_dump(mode="json", by_alias=True)}
+        for name, terms in spec.approvals.items()
+    }
     version, properties = table_properties(spark, spec.path)
     names = spark.read.format("delta").load(spec.path).columns
     known = previous_columns(properties, fingerprint)
@@ -166,7 +154,7 @@ def classify(
     }
     detected.update({n: restored(known[n]) for n in names if n in known})
     columns, _, rejected = apply_overrides(
-        spec.table, [detected[n] for n in names], pack.overrides, spec.approvals, when
+        spec.table, [detected[n] for n in names], pack.overrides, approvals, when
     )
     grade = computed_grade(columns, spec.declared_floor)
     wire = tuple(
@@ -179,7 +167,7 @@ def classify(
     )
     write_properties(
         spark,
-        spec,
+        spec.path,
         {
             GRADE_PROPERTY: str(grade),
             CLASSIFICATION_PROPERTY: json.dumps(

@@ -19,7 +19,13 @@ from typing import Any
 
 from opentelemetry.trace import StatusCode
 
-from nidc.api.job_specs import QualityJob, ReplicateJob, TransformJob, parse_run_spec
+from nidc.api.job_specs import (
+    ClassifyJob,
+    QualityJob,
+    ReplicateJob,
+    TransformJob,
+    parse_run_spec,
+)
 from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
@@ -87,10 +93,13 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             from spark_jobs.transform import transform
 
             return transform(spark, job)
-        if isinstance(job, QualityJob):
-            from spark_jobs.quality import quality
-
-            return quality(spark, job, runtime.run)
+from nidc.api.job_specs import (
+    ClassifyJob,
+    QualityJob,
+    ReplicateJob,
+    TransformJob,
+    parse_run_spec,
+)
         from spark_jobs.ingest import run_ingest
 
         return run_ingest(spark, job, runtime.run)

@@ -8,9 +8,11 @@ tenant's ClassificationPolicy adds detectors, categories and per-column override
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     TABLE_NAME,
     DataDomain,
@@ -219,3 +221,17 @@ CLASSIFICATION_POLICY_RULES = [
         "fieldPath": ".detectors",
     },
 ]
+
+
+class ClassificationPolicy(CustomResource):
+    """A tenant's policy as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["ClassificationPolicy"] = "ClassificationPolicy"
+    spec: ClassificationPolicySpec
+
+
+class ClusterClassificationPolicy(CustomResource):
+    """A cluster (baseline) policy as reconcilers see it."""
+
+    kind: Literal["ClusterClassificationPolicy"] = "ClusterClassificationPolicy"
+    spec: ClassificationPolicySpec

@@ -19,10 +19,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from nidc.api.analytics import AnalyticRef, AnalyticsParameters
+from nidc.api.classification_policy import ClassificationPolicySpec
 from nidc.api.data_product import Pool
 from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
 from nidc.api.quality_rules import QualityRule
-from nidc.api.schema import OPENBAO_PATH, Model
+from nidc.api.schema import OPENBAO_PATH, TABLE_NAME, DataDomain, Model
 
 DEVICE_TYPES = frozenset({SourceType.OPCUA.value, SourceType.MODBUS.value, SourceType.MQTT.value})
 SQL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
@@ -287,13 +288,71 @@ class QualityJob(JobSpecBase):
     txn_version: int = Field(alias="txnVersion", ge=0, description="Delta txnVersion (the run).")
 
 
-AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob
+
+# --- classify ------------------------------------------------------------------------------
+
+
+class PolicyDocument(Model):
+    """A classification policy as the classify job sees it (cluster policies first)."""
+
+    kind: Literal["ClusterClassificationPolicy", "ClassificationPolicy"]
+    name: str = Field(description="The policy's name.")
+    namespace: str = Field(default="", description="The policy's namespace ('' for cluster).")
+    spec: ClassificationPolicySpec
+
+    def to_document(self) -> dict[str, Any]:
+        """The policy as a custom resource body (what nidc/governance/rule_pack.py compiles)."""
+        metadata = {"name": self.name, **({"namespace": self.namespace} if self.namespace else {})}
+        return {
+            "kind": self.kind,
+            "metadata": metadata,
+            "spec": self.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+
+
+class ApprovalTerms(Model):
+    """What the classify job needs of an ExportApproval to honour a downgrade."""
+
+    max_grade: int = Field(alias="maxGrade", ge=1, le=3, description="Highest grade covered.")
+    expires_at: str = Field(alias="expiresAt", description="When it lapses (RFC 3339).")
+
+
+class ClassifyJob(JobSpecBase):
+    """The classify job of one run: grade a table from a bounded sample of its columns."""
+
+    job: Literal["classify"] = "classify"
+    tenant: str = Field(description="The table owner's namespace (the tenant).")
+    table: str = Field(description="layer.name of the table.", pattern=TABLE_NAME)
+    path: str = Field(description="s3a:// path of the table.", pattern=S3A_TABLE)
+    policies: list[PolicyDocument] = Field(
+        description="Cluster policies, then the tenant's (the rule pack).", min_length=1
+    )
+    sample_rows: int = Field(
+        default=200,
+        alias="sampleRows",
+        ge=3,
+        le=200,
+        description="Rows sampled at most (the engine reads up to 200 values a column).",
+    )
+    declared_floor: int | None = Field(
+        default=None, alias="declaredFloor", ge=1, le=3, description="The declared grade."
+    )
+    default_domain: DataDomain | None = Field(
+        default=None, alias="defaultDomain", description="Domain of unrecognised columns."
+    )
+    approvals: dict[str, ApprovalTerms] = Field(
+        default_factory=dict, description="The tenant's ExportApprovals, by name."
+    )
+
+
+AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob
 JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "ingest": IngestJob,
     "transform": TransformJob,
     "replicate": ReplicateJob,
     "quality": QualityJob,
+    "classify": ClassifyJob,
 }
 _JOB_SPEC: TypeAdapter[AnyJob] = TypeAdapter(JobSpec)
 # Recorded job fields that name where a login lives: for the runner, never for the job.

@@ -54,7 +54,8 @@ class Approvals(Strict):
 
 
 class Quality(Strict):
-    min_pass_rate: float = Field(alias="minPassRate", ge=0.0, le=1.0)
+    # The loosest `mostly` (share of rows that must pass) a row-level quality rule may have.
+    mostly: float = Field(ge=0.0, le=1.0)
 
 
 class Retention(Strict):

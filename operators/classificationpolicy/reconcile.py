@@ -1,20 +1,26 @@
-"""Reconcile a ClassificationPolicy: observe the baseline and approvals, review, status.
+"""Reconcile a ClassificationPolicy: typed model, observe the baseline and approvals, review
+(pure), status (pure).
 
-The policy creates nothing, so there is nothing to apply: the review (pure,
-nidc/governance/policy_review.py) becomes conditions and counts.
+The policy creates nothing, so there is nothing to apply: the review
+(nidc/governance/policy_review.py) becomes conditions and counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
+from nidc.api.classification_policy import ClassificationPolicy
 from nidc.api.schema import API_VERSION
 from nidc.governance.policy_review import review_policy
 from nidc.kube import list_objects
-from operators.classification_status import build_policy_status
 from operators.clients.context import OperatorContext
+from operators.reconciling.conditions import invalid_spec_status
+from operators.reconciling.policy_status import build_policy_status
 
 
 @dataclass(frozen=True)
@@ -25,21 +31,26 @@ class Observed:
     approvals: dict[str, dict[str, Any]]
 
 
-def observe(policy: dict[str, Any], ctx: OperatorContext) -> Observed:
-    namespace = policy["metadata"]["namespace"]
-    approvals = list_objects(ctx.api, API_VERSION, "ExportApproval", namespace=namespace)
+def observe(policy: ClassificationPolicy, ctx: OperatorContext) -> Observed:
+    approvals = list_objects(ctx.api, API_VERSION, "ExportApproval", namespace=policy.namespace)
     return Observed(
         cluster_policies=list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy"),
         approvals={a["metadata"]["name"]: a for a in approvals},
     )
 
 
-def build_status(policy: dict[str, Any], observed: Observed, now: dt.datetime) -> dict[str, Any]:
+def build_status(
+    policy: ClassificationPolicy, observed: Observed, now: dt.datetime
+) -> dict[str, Any]:
     """Review and status (pure)."""
-    review = review_policy(policy, observed.cluster_policies, observed.approvals, now)
-    return build_policy_status(policy, review, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    review = review_policy(policy.to_body(), observed.cluster_policies, observed.approvals, now)
+    return build_policy_status(policy, review, now)
 
 
-def reconcile(policy: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
+def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
     """The status to write."""
+    try:
+        policy = ClassificationPolicy.from_body(body)
+    except ValidationError as error:
+        return invalid_spec_status(body, error, now)
     return build_status(policy, observe(policy, ctx), now)

@@ -1,30 +1,43 @@
-"""Reconcile a ClusterClassificationPolicy: review it among the other cluster policies.
+"""Reconcile a ClusterClassificationPolicy: typed model, review it among the other cluster
+policies (pure), status (pure).
 
-Overrides in a cluster policy may name approvals only by name; cluster policies have no
-namespace, so a downgrade there is never approved (approvals live in a tenant's namespace).
+Cluster policies have no namespace and ExportApprovals live in a tenant's, so a downgrade in a
+cluster policy is never approved: tenants' own policies carry approved overrides.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
+from nidc.api.classification_policy import ClusterClassificationPolicy
 from nidc.api.schema import API_VERSION
 from nidc.governance.policy_review import review_policy
 from nidc.kube import list_objects
-from operators.classification_status import build_policy_status
 from operators.clients.context import OperatorContext
+from operators.reconciling.conditions import invalid_spec_status
+from operators.reconciling.policy_status import build_policy_status
 
 
 def build_status(
-    policy: dict[str, Any], cluster_policies: list[dict[str, Any]], now: dt.datetime
+    policy: ClusterClassificationPolicy,
+    cluster_policies: list[dict[str, Any]],
+    now: dt.datetime,
 ) -> dict[str, Any]:
     """Review and status (pure)."""
-    review = review_policy(policy, cluster_policies, {}, now)
-    return build_policy_status(policy, review, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    review = review_policy(policy.to_body(), cluster_policies, {}, now)
+    return build_policy_status(policy, review, now)
 
 
-def reconcile(policy: dict[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
+def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
     """The status to write."""
-    cluster_policies = list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy")
-    return build_status(policy, cluster_policies, now)
+    try:
+        policy = ClusterClassificationPolicy.from_body(body)
+    except ValidationError as error:
+        return invalid_spec_status(body, error, now)
+    return build_status(
+        policy, list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy"), now
+    )

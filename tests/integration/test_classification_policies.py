@@ -62,7 +62,7 @@ def test_an_override_without_a_reason_is_refused_naming_the_field(tenants: Any) 
     with pytest.raises(ApiException) as refused:
         resource.create(body=policy, namespace=NAMESPACE, query_params=[("dryRun", "All")])
     assert refused.value.status == 422
-    assert "spec.overrides[0].reason" in (refused.value.body or "")
+    assert "spec.overrides[0].reason" in str(refused.value.body)
 
 
 def test_the_baseline_and_a_tenant_policy_are_reviewed(tenants: Any) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from operators.classificationpolicy.reconcile import Observed, build_status
+from nidc.api.classification_policy import ClassificationPolicy, ClusterClassificationPolicy
+from operators.classificationpolicy.reconcile import Observed
+from operators.classificationpolicy.reconcile import build_status as typed_build_status
 from operators.clusterclassificationpolicy import reconcile as cluster_reconcile
 
 pytestmark = pytest.mark.unit
@@ -32,6 +34,14 @@ def policy(
         "metadata": {"name": "steel", "namespace": "steel-plant", "generation": 4, "uid": "u"},
         "spec": {"detectors": detectors or [], "overrides": overrides},
     }
+
+
+def build_status(body: dict[str, Any], observed: Observed, now: dt.datetime) -> dict[str, Any]:
+    return typed_build_status(ClassificationPolicy.from_body(body), observed, now)
+
+
+def cluster_status(body: dict[str, Any], others: list[Any]) -> dict[str, Any]:
+    return cluster_reconcile.build_status(ClusterClassificationPolicy.from_body(body), others, NOW)
 
 
 def override(column: str, grade: int, approval: str | None = None) -> dict[str, Any]:
@@ -93,14 +103,14 @@ def test_without_the_baseline_a_tenant_policy_has_no_categories_to_use() -> None
 
 def test_the_baseline_reviews_itself_and_a_second_cluster_policy_uses_its_tree() -> None:
     baseline = {**BASELINE, "metadata": {"name": "national-baseline", "generation": 1}}
-    status = cluster_reconcile.build_status(baseline, [baseline], NOW)
+    status = cluster_status(baseline, [baseline])
     assert condition(status, "Ready")["status"] == "True"
     assert status["categories"] >= 30 and status["detectors"] >= 30
     example = yaml.safe_load(
         (REPO / "examples/demo-factory/01-baseline-classification.yaml").read_text()
     )
     example["metadata"]["generation"] = 1
-    status = cluster_reconcile.build_status(example, [baseline, example], NOW)
+    status = cluster_status(example, [baseline, example])
     assert condition(status, "Ready")["status"] == "True", status
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from nidc.governance.grade_bundle import GradeBundleError, grade_bundle, parse_bundle
 from nidc.governance.grades import level_of
+from nidc.governance.quality_floor import mostly_floor
 from nidc.governance.replication import Peer, decide
 
 pytestmark = pytest.mark.unit
@@ -29,7 +30,7 @@ def raw() -> dict[str, Any]:
 
 def test_the_shipped_bundle_reads_and_tightens_with_the_grade() -> None:
     bundle = grade_bundle()
-    rates = [bundle.controls(g).quality.min_pass_rate for g in (1, 2, 3)]
+    rates = [bundle.controls(g).quality.mostly for g in (1, 2, 3)]
     days = [bundle.controls(g).retention.min_days for g in (1, 2, 3)]
     assert rates == sorted(rates) and days == sorted(days)
     assert [bundle.controls(g).level for g in (1, 2, 3)] == [level_of(g).level for g in (1, 2, 3)]
@@ -66,3 +67,9 @@ def test_replication_follows_the_bundle_not_a_rule_of_its_own() -> None:
     looser["grades"][1]["replication"]["allowed"] = False
     decision = decide("t", 1, "east", WEST, None, NOW, parse_bundle(looser))
     assert decision.reason == "GradeNotReplicable"
+
+
+def test_the_quality_floor_reads_the_bundle() -> None:
+    bundle = grade_bundle()
+    for grade in (1, 2, 3):
+        assert mostly_floor(grade) == bundle.controls(grade).quality.mostly

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from nidc.api.data_product import DataProduct
 from nidc.api.data_replication import DataReplication
 from nidc.api.data_source import DataSource
 from nidc.api.job_specs import (
     JOB_MODELS,
+    ClassifyJob,
     IngestJob,
     JobSpecBase,
     QualityJob,
@@ -30,6 +32,7 @@ from nidc.api.job_specs import (
 )
 from nidc.api.pipeline_run import PipelineRunSpec
 from nidc.api.spark_pool import default_pools
+from nidc.governance.classify_job import build_classify_job
 from nidc.governance.replication import Peer
 from operators.clients.context import OperatorContext
 from operators.clients.settings import OperatorSettings
@@ -37,8 +40,11 @@ from operators.dataproduct.build import build_job, build_quality_job, build_run
 from operators.datareplication.build import Target, build_copy_run, build_replicate_job
 from operators.datasource.build import build_ingest_job, build_ingest_run
 from operators.runs.kubernetes_build import KubernetesJobSettings, build_pod_spec_json
+from operators.runs.record import build_run_record
 
 pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
 
 META = {"namespace": "steel-plant", "uid": "0b1c2d3e-aaaa-bbbb-cccc-000000000001"}
 OWNER = {"name": "Li Wei", "email": "li.wei@steel.example"}
@@ -141,6 +147,23 @@ def quality() -> tuple[QualityJob, dict[str, Any]]:
     return job, build_run(product, job, 1, 0)
 
 
+def classify() -> tuple[ClassifyJob, dict[str, Any]]:
+    baseline = yaml.safe_load((REPO / "policies/classification/national-baseline.yaml").read_text())
+    tenant_policy = {
+        "kind": "ClassificationPolicy",
+        "metadata": {"name": "steel", "namespace": "steel-plant"},
+        "spec": {"overrides": [{"table": "bronze.cnc_spindle", "column": "temp", "grade": 2,
+                                "reason": "Spindle temperatures reveal the cutting recipe."}]},
+    }  # fmt: skip
+    approval = {
+        "metadata": {"name": "ok"},
+        "spec": {"maxGrade": 2, "expiresAt": "2027-01-01T00:00:00Z", "products": ["x"]},
+    }
+    owner = source(grade=1)
+    job = build_classify_job(owner, [tenant_policy, baseline], [approval])
+    return job, build_run_record(owner, job, 1, 0)
+
+
 BUILDERS = {
     "quality": quality,
     "ingest-device": ingest_device,
@@ -148,6 +171,7 @@ BUILDERS = {
     "ingest-files": ingest_files,
     "transform": transform,
     "replicate": replicate,
+    "classify": classify,
 }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from nidc.api.resource import CustomResource
 from nidc.governance.policy_review import PolicyReview
-from operators.reconciling.conditions import Outcome, build_conditions
+from operators.reconciling.conditions import Outcome, build_conditions, rfc3339
 
 MAX_LISTED = 3  # rejected overrides named in the condition message; the count says the rest
 
@@ -33,13 +35,16 @@ def review_outcome(review: PolicyReview) -> Outcome:
     )
 
 
-def build_policy_status(body: dict[str, Any], review: PolicyReview, now: str) -> dict[str, Any]:
-    """The policy's status: conditions and counts."""
-    previous = (body.get("status") or {}).get("conditions") or []
-    generation = int(body["metadata"].get("generation", 1))
+def build_policy_status(
+    policy: CustomResource, review: PolicyReview, now: dt.datetime
+) -> dict[str, Any]:
+    """The policy's status: conditions and counts (pure; the clock passed in)."""
+    generation = policy.generation
     return {
         "observedGeneration": generation,
-        "conditions": build_conditions(previous, review_outcome(review), generation, now),
+        "conditions": build_conditions(
+            policy.previous_conditions, review_outcome(review), generation, rfc3339(now)
+        ),
         "categories": review.categories,
         "detectors": review.detectors,
         "overrides": review.overrides,
