@@ -93,13 +93,14 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             from spark_jobs.transform import transform
 
             return transform(spark, job)
-from nidc.api.job_specs import (
-    ClassifyJob,
-    QualityJob,
-    ReplicateJob,
-    TransformJob,
-    parse_run_spec,
-)
+        if isinstance(job, QualityJob):
+            from spark_jobs.quality import quality
+
+            return quality(spark, job, runtime.run)
+        if isinstance(job, ClassifyJob):
+            from spark_jobs.classify import classify
+
+            return classify(spark, job).as_dict()
         from spark_jobs.ingest import run_ingest
 
         return run_ingest(spark, job, runtime.run)

@@ -12,7 +12,6 @@ import re
 from functools import cache
 
 import phonenumbers
-from pypinyin import Style, lazy_pinyin
 from stdnum import luhn, numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
@@ -114,6 +113,8 @@ def han_surnames() -> tuple[frozenset[str], frozenset[str]]:
 @cache
 def latin_name_words() -> frozenset[str]:
     """Given names and the pinyin of Chinese surnames, lower case."""
+    from pypinyin import Style, lazy_pinyin  # heavy: loaded on first use (name_tokens.py)
+
     single, double = han_surnames()
     pinyin = {"".join(lazy_pinyin(name, style=Style.NORMAL)) for name in single | double}
     return frozenset(pinyin | {w.lower() for w in read_word_list("given-names-en.txt")})

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-import jieba
-from pypinyin import Style, lazy_pinyin
+if TYPE_CHECKING:
+    import jieba
 
 from nidc.governance.policy_files import policies_dir, read_word_list
 
@@ -50,6 +51,10 @@ def latin_tokens(text: str) -> tuple[str, ...]:
 @cache
 def segmenter(extra_words: frozenset[str]) -> jieba.Tokenizer:
     """A jieba tokenizer on the domain dictionary plus the rule pack's own Chinese words."""
+    # Imported here, not at the top: jieba and pypinyin hold tens of MiB, and the operator
+    # imports this module whether or not a classification policy ever needs a name split.
+    import jieba
+
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer(
         dictionary=str(policies_dir() / "dictionaries" / SEGMENTATION_DICTIONARY)
@@ -72,6 +77,8 @@ def tokenise(name: str, extra_words: frozenset[str] = frozenset()) -> ColumnName
 
 def pinyin_initials(word: str) -> str:
     """身份证号 -> sfzh."""
+    from pypinyin import Style, lazy_pinyin  # heavy: loaded on first use (see segmenter)
+
     return "".join(lazy_pinyin(word, style=Style.FIRST_LETTER)).lower()
 
 
