@@ -27,9 +27,17 @@ def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
     for source in job.inputs:
         with TRACER.start_as_current_span(
             "delta read (s3a)",
-            attributes={"nidc.view": source.view, "nidc.path": source.path},
+            attributes={
+                "nidc.view": source.view,
+                "nidc.path": source.path,
+                "nidc.version": -1 if source.version is None else source.version,
+            },
         ):
-            frame = spark.read.format("delta").load(source.path)
+            reader = spark.read.format("delta")
+            if source.version is not None:
+                # Pinned to the input's last version that passed its quality gate (issue 20).
+                reader = reader.option("versionAsOf", source.version)
+            frame = reader.load(source.path)
             frame.createOrReplaceTempView(source.view)
             frames.append(frame)
     with TRACER.start_as_current_span(

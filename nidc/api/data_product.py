@@ -70,6 +70,21 @@ class ConcurrencyPolicy(StrEnum):
     REPLACE = "Replace"
 
 
+class Waiver(Model):
+    """Quality rules let through, with a reason and an approver, until the waiver expires."""
+
+    rules: list[str] = Field(
+        description="Names of the qualityRules the waiver unblocks.", min_length=1, max_length=64
+    )
+    reason: str = Field(description="Why the failing rules may be let through.", min_length=1)
+    approver: Person = Field(description="Who approved the waiver.")
+    expires_at: str = Field(
+        alias="expiresAt",
+        description="When the waiver stops unblocking the rules (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
 class DataProductSpec(Model):
     """Desired state of a data product."""
 
@@ -79,6 +94,11 @@ class DataProductSpec(Model):
     transform: Transform = Field(description="Exactly one of sql and job.")
     pool: Pool = Field(default=Pool.CPU, description="Spark pool: cpu or gpu.")
     quality_rules: list[QualityRule] = quality_rules_field()
+    waivers: list[Waiver] = Field(
+        default_factory=list,
+        description="Waivers of failing blocking quality rules, each until it expires.",
+        max_length=16,
+    )
     schedule: str | None = Field(
         default=None,
         description="Cron schedule; without one, runs when an input changes.",
@@ -133,6 +153,17 @@ class DataProductStatus(ObservedStatus):
     )
     rows: int | None = Field(default=None, ge=0, description="Rows in the table.")
     quality: Quality | None = Field(default=None, description="Last quality result.")
+    last_good_version: int | None = Field(
+        default=None,
+        alias="lastGoodVersion",
+        ge=0,
+        description="The last table version whose quality gate passed: what downstream reads.",
+    )
+    waived_rules: list[str] = Field(
+        default_factory=list,
+        alias="waivedRules",
+        description="Failing blocking rules a live waiver lets through.",
+    )
     grade: GradeField | None = Field(default=None, description="Effective grade (highest column).")
     lineage: list[str] = Field(default_factory=list, description="Upstream tables, as kind/name.")
     last_run: RunSummary | None = Field(default=None, alias="lastRun", description="Last run.")

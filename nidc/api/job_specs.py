@@ -183,6 +183,12 @@ class TransformInput(Model):
 
     view: str = Field(description="The view name the SQL uses.", pattern=r"^[a-z][a-z0-9_]*$")
     path: str = Field(description="s3a:// path of the input's Delta table.", pattern=S3A_TABLE)
+    version: int | None = Field(
+        default=None,
+        ge=0,
+        description="Delta version to read (a product input's last version that passed its "
+        "quality gate); None: the latest.",
+    )
 
 
 class TransformJob(JobSpecBase):
@@ -286,7 +292,6 @@ class QualityJob(JobSpecBase):
     quarantine: str = Field(description="Path of the quarantine table.", pattern=TABLE_URL)
     txn_app_id: str = Field(alias="txnAppId", min_length=1, description="Delta txnAppId base.")
     txn_version: int = Field(alias="txnVersion", ge=0, description="Delta txnVersion (the run).")
-
 
 
 # --- classify ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nidc.api.data_source import Checkpoint
+from nidc.api.quality_rules import Quality
 from nidc.api.resource import CustomResource
 from nidc.api.schema import Condition, Model, conditions_field
 
@@ -129,6 +130,9 @@ class PipelineRunStatus(Model):
         description="Where a named analytic computed (transform), e.g. on the CPU path when a GPU "
         "pool's run got no GPU.",
         max_length=200,
+    )
+    quality: Quality | None = Field(
+        default=None, description="The quality job's summary of the version it checked (quality)."
     )
     submitted_at: str | None = Field(
         default=None,

@@ -17,6 +17,14 @@ from nidc.api.addressing import (
 from nidc.api.analytics import AnalyticsParameters, analytic_parameters
 from nidc.api.data_product import ConcurrencyPolicy, DataProduct
 from nidc.api.job_specs import JobSpecBase, QualityJob, TransformInput, TransformJob, describe
+from operators.dataproduct.quality_gate import (
+    QUALITY_ROLE,
+    decide,
+    gate_message,
+    last_good_version,
+    quality_run_for,
+    waived_rule_names,
+)
 from operators.reconciling.conditions import (
     Outcome,
     Problem,
@@ -32,7 +40,7 @@ from operators.runs.plan import (
     next_scheduled,
     run_status_fields,
 )
-from operators.runs.record import build_run_record
+from operators.runs.record import RecordedRun, build_run_record
 
 
 def txn_version(generation: int, sequence: int) -> int:
@@ -56,9 +64,18 @@ def validate(product: DataProduct) -> list[Problem]:
 
 
 def build_job(
-    product: DataProduct, input_tables: list[str], generation: int, sequence: int
+    product: DataProduct,
+    input_tables: list[str],
+    generation: int,
+    sequence: int,
+    pinned: dict[str, int] | None = None,
 ) -> TransformJob:
-    """The transform job of one run (no credentials, no runtime details)."""
+    """The transform job of one run (no credentials, no runtime details).
+
+    `pinned`: input table -> the version to read (a product input's lastGoodVersion), so a
+    version held back by its quality gate never reaches downstream.
+    """
+    pins = pinned or {}
     namespace = product.namespace
     transform = product.spec.transform
     analytic: dict[str, Any] = {}
@@ -72,7 +89,8 @@ def build_job(
     return TransformJob(
         tenant=namespace,
         inputs=[
-            TransformInput(view=view_name(t), path=table_path(namespace, t)) for t in input_tables
+            TransformInput(view=view_name(t), path=table_path(namespace, t), version=pins.get(t))
+            for t in input_tables
         ],
         sql=transform.sql,
         target=table_path(namespace, product.spec.target_table),
@@ -91,8 +109,9 @@ def build_quality_job(
     generation: int,
     sequence: int,
 ) -> QualityJob:
-    """The quality job checking one version of the product's table (issue 20; not yet run by
-    the reconciler). `reference_tables`: referenced product name -> its target table."""
+    """The quality job checking one version of the product's table (issue 20), recorded under
+    the transform run's (generation, sequence). `reference_tables`: referenced product name ->
+    its target table."""
     namespace = product.namespace
     target = product.spec.target_table
     return QualityJob(
@@ -113,7 +132,7 @@ def build_quality_job(
 def build_run(
     product: DataProduct, job: JobSpecBase, generation: int, sequence: int
 ) -> dict[str, Any]:
-    """The PipelineRun recording one run, owned by the product."""
+    """The PipelineRun recording one run, owned by the product (a quality run named apart)."""
     return build_run_record(
         product,
         job,
@@ -121,6 +140,7 @@ def build_run(
         sequence,
         pool=str(product.spec.pool),
         max_attempts=product.spec.max_attempts,
+        role=QUALITY_ROLE if isinstance(job, QualityJob) else "",
     )
 
 
@@ -152,8 +172,11 @@ def build_status(
     problems: list[Problem],
     waiting_for_input: str,
     now: dt.datetime,
+    quality_runs: list[RecordedRun] | None = None,
 ) -> dict[str, Any]:
-    """DataProduct.status from its runs: last good table, last run, conditions (pure)."""
+    """DataProduct.status from its runs: last good table, last run, quality gate, conditions
+    (pure). `history` holds the transform runs, `quality_runs` the quality runs."""
+    quality_runs = quality_runs or []
     generation = product.generation
     finished_current = [r for r in history.current if r.terminal]
     live = bool(history.live)
@@ -166,6 +189,13 @@ def build_status(
     if product.spec.grade is not None:
         status["grade"] = product.spec.grade
     status["lineage"] = [f"{i.kind}/{i.name}" for i in product.spec.inputs]
+    status["lastGoodVersion"] = last_good_version(product, history, quality_runs, now)
+    checked = [r for r in quality_runs if r.succeeded and r.result("quality")]
+    if checked:
+        status["quality"] = checked[-1].result("quality")
+    waived = waived_rule_names(product, now)
+    gate = decide(status.get("quality") or {}, waived) if checked else None
+    status["waivedRules"] = gate.waived if gate is not None else []
 
     last_good = f"; serving table version {status['tableVersion']}" if good is not None else ""
     if problems:
@@ -180,6 +210,8 @@ def build_status(
             degraded=True,
             progressing=live,
         )
+    elif finished_current and finished_current[-1].succeeded and product.spec.quality_rules:
+        outcome = quality_outcome(product, finished_current[-1], quality_runs, status, live, now)
     elif finished_current and finished_current[-1].succeeded:
         outcome = Outcome(
             True,
@@ -195,3 +227,48 @@ def build_status(
         product.previous_conditions, outcome, generation, rfc3339(now)
     )
     return status
+
+
+def quality_outcome(
+    product: DataProduct,
+    latest: RecordedRun,
+    quality_runs: list[RecordedRun],
+    status: dict[str, Any],
+    live: bool,
+    now: dt.datetime,
+) -> Outcome:
+    """Ready/Degraded of a product whose newest run succeeded, from the gate on its version."""
+    version = latest.result("tableVersion")
+    last_good = status.get("lastGoodVersion")
+    check = quality_run_for(latest, quality_runs)
+    if check is None or not check.terminal:
+        return Outcome(
+            False,
+            "CheckingQuality",
+            f"checking the quality of table version {version}; downstream reads {last_good}",
+            progressing=True,
+        )
+    if check.failed:
+        return Outcome(
+            False,
+            "QualityRunFailed",
+            failure_message(check, "quality run") + f"; downstream reads version {last_good}",
+            degraded=True,
+            progressing=live,
+        )
+    gate = decide(check.result("quality") or {}, waived_rule_names(product, now))
+    if not gate.passed:
+        return Outcome(
+            False,
+            "QualityGateFailed",
+            gate_message(product, gate, last_good),
+            degraded=True,
+            progressing=live,
+        )
+    waived = f"; waived: {', '.join(gate.waived)}" if gate.waived else ""
+    return Outcome(
+        True,
+        "Succeeded",
+        f"table version {version} with {status.get('rows')} rows passed its quality gate" + waived,
+        progressing=live,
+    )

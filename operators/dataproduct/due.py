@@ -2,7 +2,8 @@
 
 Its runs wake it when they finish (operators/pipelinerun), and spec changes reach kopf's update
 handler, so by itself a product is only due for a cron tick, to look again at inputs it waits
-for, or for a slow resync that backs everything else up.
+for, or for a slow resync that backs everything else up, and when a waiver expires (the quality gate
+closes again then, not at the next resync).
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ def _ready_reason(status: dict[str, Any]) -> str:
 
 
 def next_due(product: dict[str, Any], status: dict[str, Any], now: dt.datetime) -> dt.datetime:
-    """The earliest of: the next cron tick, the next look at missing inputs, the resync."""
+    """The earliest of: the next cron tick, the next look at missing inputs, the next waiver
+    expiry, the resync."""
     due = now + RESYNC
+    for waiver in (product.get("spec") or {}).get("waivers") or []:
+        expiry = dt.datetime.fromisoformat(waiver["expiresAt"])
+        expiry = expiry if expiry.tzinfo else expiry.replace(tzinfo=dt.UTC)
+        if expiry > now:
+            due = min(due, expiry)
     if _ready_reason(status) in WAITING_REASONS:
         due = min(due, now + INPUT_POLL)
     if status.get("nextRun"):

@@ -11,8 +11,15 @@ import hashlib
 MAX_NAME = 63
 
 
-def run_name(parent_name: str, parent_uid: str, generation: int, sequence: int) -> str:
-    """<parent>-g<generation>-<sequence>-<uid hash>, at most 63 characters."""
-    digest = hashlib.sha256(f"{parent_uid}/{generation}/{sequence}".encode()).hexdigest()[:8]
-    suffix = f"-g{generation}-{sequence}-{digest}"
+def run_name(
+    parent_name: str, parent_uid: str, generation: int, sequence: int, role: str = ""
+) -> str:
+    """<parent>-g<generation>-<sequence>[-<role>]-<uid hash>, at most 63 characters.
+
+    `role` names a second run made for the same (generation, sequence), e.g. `q` for the
+    quality run checking the version a transform run wrote.
+    """
+    key = f"{parent_uid}/{generation}/{sequence}" + (f"/{role}" if role else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    suffix = f"-g{generation}-{sequence}" + (f"-{role}" if role else "") + f"-{digest}"
     return parent_name[: MAX_NAME - len(suffix)].rstrip("-") + suffix

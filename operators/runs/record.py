@@ -38,10 +38,12 @@ def build_run_record(
     sequence: int,
     pool: str | None = None,
     max_attempts: int | None = None,
+    role: str = "",
 ) -> dict[str, Any]:
     """The PipelineRun for run (generation, sequence) of `parent` (pure).
 
-    Pool and attempts the parent does not set are PipelineRunSpec's defaults, not ours.
+    Pool and attempts the parent does not set are PipelineRunSpec's defaults, not ours. `role`
+    tells a second run of the same key apart (naming.run_name).
     """
     options: dict[str, Any] = {}
     if pool is not None:
@@ -61,7 +63,7 @@ def build_run_record(
         "apiVersion": API_VERSION,
         "kind": "PipelineRun",
         "metadata": {
-            "name": run_name(parent.name, parent.uid, generation, sequence),
+            "name": run_name(parent.name, parent.uid, generation, sequence, role),
             "namespace": parent.namespace,
             "labels": {
                 PARENT_UID: parent.uid,
@@ -98,6 +100,11 @@ class RecordedRun:
             job=dict((body.get("spec") or {}).get("job") or {}),
             body=body,
         )
+
+    @property
+    def job_type(self) -> str:
+        """The spec's jobType: transform, quality, ingest, ..."""
+        return str((self.body.get("spec") or {}).get("jobType") or "")
 
     @property
     def key(self) -> tuple[int, int]:

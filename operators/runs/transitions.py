@@ -32,6 +32,7 @@ RESULT_KEYS = (
     "files",
     "checksum",
     "computeNote",
+    "quality",
 )
 
 
