@@ -34,7 +34,7 @@ RULES = [
     {"name": "lot-unique", "check": "unique", "column": "lot"},
     {"name": "fresh", "check": "freshness", "column": "ts", "maxAge": "1d", "blocking": False},
 ]
-WAIVER = {
+WAIVER: dict[str, Any] = {
     "rules": ["weight-range"],
     "reason": "scale recalibrated; values re-measured by hand",
     "approver": {"name": "Zhao Min", "email": "zhao.min@steel.example"},
