@@ -25,13 +25,10 @@ def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
     """Register each input as a view, run the SQL or the analytic, overwrite the target table."""
     frames = []
     for source in job.inputs:
+        pin = {} if source.version is None else {"nidc.version": source.version}
         with TRACER.start_as_current_span(
             "delta read (s3a)",
-            attributes={
-                "nidc.view": source.view,
-                "nidc.path": source.path,
-                "nidc.version": -1 if source.version is None else source.version,
-            },
+            attributes={"nidc.view": source.view, "nidc.path": source.path, **pin},
         ):
             reader = spark.read.format("delta")
             if source.version is not None:

@@ -96,9 +96,12 @@ def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, 
         return "Running", f"attempt {after.attempts} running", False
     if after.phase is Phase.SUCCEEDED:
         version, rows = after.result.get("tableVersion"), after.result.get("rows")
+        quality = after.result.get("quality")
+        # A quality run reads the table; its news is the score, not a row count.
+        detail = f"quality score {quality.get('score')}" if quality else f"{rows} rows"
         return (
             "Succeeded",
-            f"attempt {after.attempts} succeeded: table version {version}, {rows} rows",
+            f"attempt {after.attempts} succeeded: table version {version}, {detail}",
             False,
         )
     if after.phase is Phase.FAILED:

@@ -35,6 +35,14 @@ def example(kind: str, name: str) -> dict[str, Any]:
     raise KeyError((kind, name))
 
 
+WAIVER = {
+    "rules": ["weight-range"],
+    "reason": "scale recalibrated",
+    "approver": {"name": "Zhao Min", "email": "zhao.min@steel.example.cn"},
+    "expiresAt": "2026-12-01T00:00:00Z",
+}
+
+
 def setter(path: str, value: Any) -> Mutation:
     """Set spec.a.b (or spec.list[0].x) to a value."""
 
@@ -176,6 +184,22 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
         PRODUCT,
         setter("spec.qualityRules[2].mostly", 0.9),
         "spec.qualityRules[2].mostly",
+    ),
+    # quality waivers: every field is required, the expiry is a timestamp (issue 20)
+    *(
+        (
+            f"product-waiver-no-{field}",
+            PRODUCT,
+            setter("spec.waivers", [{k: v for k, v in WAIVER.items() if k != field}]),
+            f"spec.waivers[0].{field}",
+        )
+        for field in ("rules", "reason", "approver", "expiresAt")
+    ),
+    (
+        "product-waiver-bad-expiry",
+        PRODUCT,
+        setter("spec.waivers", [{**WAIVER, "expiresAt": "when it is fixed"}]),
+        "spec.waivers[0].expiresAt",
     ),
     # bad cron
     (

@@ -1,0 +1,176 @@
+"""The quality gate on the local platform (issue 20, must-show 2): a product's version that fails
+a blocking rule is never read downstream (checked from the downstream table's contents), a
+waiver lets it through, and the waiver's expiry holds it back again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from nidc.kube import apply, get, list_objects
+from tests.cluster import condition
+from tests.operator_process import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+TENANT = "steel-plant"
+SUFFIX = uuid.uuid4().hex[:5]  # a platform reused from an earlier session cannot confuse it
+UPSTREAM, DOWNSTREAM = f"gated-lines-{SUFFIX}", f"line-peaks-{SUFFIX}"
+UP_TABLE, DOWN_TABLE = f"silver.gated_lines_{SUFFIX}", f"gold.line_peaks_{SUFFIX}"
+DOWN_PATH = f"s3a://tenant-{TENANT}/gold/line_peaks_{SUFFIX}"
+OWNER = {"name": "Wang Li", "email": "wang.li@steel.example.cn"}
+# line_sensors' values run 0..89; the rule allows at most 50.
+RULE = {"name": "value-in-range", "check": "range", "column": "value", "maximum": 50}
+
+
+# The products' SQL is built from test constants only.
+def upstream(limit: int, waivers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "DataProduct",
+        "metadata": {"name": UPSTREAM, "namespace": TENANT},
+        "spec": {
+            "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
+            "transform": {"sql": f"SELECT line, ts, value FROM line_sensors WHERE value < {limit}"},  # noqa: S608
+            "qualityRules": [RULE],
+            "waivers": waivers or [],
+            "maxAttempts": 1,
+            "owner": OWNER,
+            "targetTable": UP_TABLE,
+        },
+    }
+
+
+def downstream(history_limit: int) -> dict[str, Any]:
+    """A spec change (historyLimit) is what makes the downstream product run again."""
+    view = UP_TABLE.split(".")[1]
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "DataProduct",
+        "metadata": {"name": DOWNSTREAM, "namespace": TENANT},
+        "spec": {
+            "inputs": [{"kind": "DataProduct", "name": UPSTREAM}],
+            "transform": {"sql": f"SELECT max(value) AS peak FROM {view}"},  # noqa: S608
+            "historyLimit": history_limit,
+            "maxAttempts": 1,
+            "owner": OWNER,
+            "targetTable": DOWN_TABLE,
+        },
+    }
+
+
+def wait_for(api: Any, name: str, check: Any, what: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    item: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        item = get(api, "nidc.io/v1alpha1", "DataProduct", name, TENANT)
+        if item and check(item):
+            return item
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}: {item and item.get('status')}")
+
+
+def ready_reason(item: dict[str, Any]) -> str:
+    """The Ready condition's reason ('None' before the first status)."""
+    return str(condition(item, "Ready").get("reason"))
+
+
+def rerun_downstream(api: Any, history_limit: int, spark: SparkSession) -> float:
+    """Change the downstream spec, wait for its run, and return the peak it read."""
+    apply(api, downstream(history_limit))
+    done = wait_for(
+        api,
+        DOWNSTREAM,
+        lambda p: (
+            (p.get("status") or {}).get("observedGeneration") == p["metadata"]["generation"]
+            and ready_reason(p) == "Succeeded"
+        ),
+        f"downstream run with historyLimit {history_limit}",
+    )
+    assert done["status"]["lastRun"]["phase"] == "Succeeded"
+    version = done["status"]["tableVersion"]
+    row = spark.read.format("delta").option("versionAsOf", version).load(DOWN_PATH).collect()
+    return float(row[0]["peak"])
+
+
+def event_reasons(api: Any, name: str) -> set[str]:
+    return {
+        e["reason"]
+        for e in list_objects(api, "v1", "Event", namespace=TENANT)
+        if e["involvedObject"]["name"] == name
+    }
+
+
+def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_expires(
+    tenants: Any, tenant_spark: SparkSession, line_sensors: str, operator: OperatorProcess
+) -> None:
+    api = tenants
+    # 1. A clean version passes its gate and becomes the last good version.
+    apply(api, upstream(40))
+    clean = wait_for(api, UPSTREAM, lambda p: ready_reason(p) == "Succeeded", "a clean version")
+    assert clean["status"]["lastGoodVersion"] == 0
+    assert clean["status"]["quality"]["checkedVersion"] == 0
+    assert clean["status"]["quality"]["failingChecks"] == []
+
+    # 2. A version with values over the maximum fails the blocking rule: Degraded, naming the
+    #    rule and the owner, and nothing new is published.
+    apply(api, upstream(80))
+    held = wait_for(
+        api, UPSTREAM, lambda p: ready_reason(p) == "QualityGateFailed", "the gate to fail"
+    )
+    degraded = condition(held, "Degraded")
+    assert degraded["status"] == "True"
+    assert "value-in-range" in degraded["message"]
+    assert "Wang Li" in degraded["message"]
+    assert held["status"]["tableVersion"] == 1
+    assert held["status"]["lastGoodVersion"] == 0
+    assert held["status"]["quality"]["blockingFailures"] == ["value-in-range"]
+
+    # The downstream product reads the last good version, not the failing one.
+    assert rerun_downstream(api, 5, tenant_spark) == 39.0
+
+    # 3. A waiver lets the failing version through while it lasts.
+    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=75)
+    waiver = {
+        "rules": ["value-in-range"],
+        "reason": "sensor recalibration; values checked by hand",
+        "approver": {"name": "Zhao Min", "email": "zhao.min@steel.example.cn"},
+        "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    apply(api, upstream(80, [waiver]))
+    waived = wait_for(
+        api,
+        UPSTREAM,
+        lambda p: (p.get("status") or {}).get("lastGoodVersion") == 1,
+        "the waiver to apply",
+    )
+    assert waived["status"]["waivedRules"] == ["value-in-range"]
+    assert ready_reason(waived) == "Succeeded"
+    assert rerun_downstream(api, 6, tenant_spark) == 79.0
+    assert dt.datetime.now(dt.UTC) < expires, "the downstream run outlasted the waiver"
+
+    # 4. The waiver expires: the sweep looks at the product then and the gate closes again.
+    expired = wait_for(
+        api,
+        UPSTREAM,
+        lambda p: (p.get("status") or {}).get("lastGoodVersion") == 0,
+        "the waiver to expire",
+        timeout=(expires - dt.datetime.now(dt.UTC)).total_seconds() + 30,
+    )
+    assert ready_reason(expired) == "QualityGateFailed"
+    assert expired["status"]["waivedRules"] == []
+    assert rerun_downstream(api, 7, tenant_spark) == 39.0
+
+    reasons = event_reasons(api, UPSTREAM)
+    assert {
+        "QualityChecked",
+        "QualityGateFailed",
+        "QualityWaiverApplied",
+        "QualityWaiverEnded",
+        "LastGoodVersionChanged",
+    } <= reasons, reasons
