@@ -80,8 +80,9 @@ def ready_reason(item: dict[str, Any]) -> str:
     return str(condition(item, "Ready").get("reason"))
 
 
-def rerun_downstream(api: Any, history_limit: int, spark: SparkSession) -> float:
-    """Change the downstream spec, wait for its run, and return the peak it read."""
+def rerun_downstream(api: Any, history_limit: int, spark: SparkSession) -> tuple[float, int]:
+    """Change the downstream spec, wait for its run; the peak it wrote and the upstream version
+    its recorded job read."""
     apply(api, downstream(history_limit))
     done = wait_for(
         api,
@@ -92,10 +93,12 @@ def rerun_downstream(api: Any, history_limit: int, spark: SparkSession) -> float
         ),
         f"downstream run with historyLimit {history_limit}",
     )
-    assert done["status"]["lastRun"]["phase"] == "Succeeded"
+    run = get(api, "nidc.io/v1alpha1", "PipelineRun", done["status"]["lastRun"]["name"], TENANT)
+    assert run is not None
+    (read,) = run["spec"]["job"]["inputs"]
     version = done["status"]["tableVersion"]
     row = spark.read.format("delta").option("versionAsOf", version).load(DOWN_PATH).collect()
-    return float(row[0]["peak"])
+    return float(row[0]["peak"]), int(read["version"])
 
 
 def event_reasons(api: Any, name: str) -> set[str]:
@@ -132,7 +135,7 @@ def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_e
     assert held["status"]["quality"]["blockingFailures"] == ["value-in-range"]
 
     # The downstream product reads the last good version, not the failing one.
-    assert rerun_downstream(api, 5, tenant_spark) == 39.0
+    assert rerun_downstream(api, 5, tenant_spark) == (39.0, 0)
 
     # 3. A waiver lets the failing version through while it lasts.
     expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=75)
@@ -151,8 +154,11 @@ def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_e
     )
     assert waived["status"]["waivedRules"] == ["value-in-range"]
     assert ready_reason(waived) == "Succeeded"
-    assert rerun_downstream(api, 6, tenant_spark) == 79.0
-    assert dt.datetime.now(dt.UTC) < expires, "the downstream run outlasted the waiver"
+    # The waiver is a spec change, so the upstream also writes and checks a version 2 (the same
+    # rows); the downstream run is pinned to a waived version when it is recorded.
+    peak, read = rerun_downstream(api, 6, tenant_spark)
+    assert peak == 79.0
+    assert read in (1, 2)
 
     # 4. The waiver expires: the sweep looks at the product then and the gate closes again.
     expired = wait_for(
@@ -160,11 +166,11 @@ def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_e
         UPSTREAM,
         lambda p: (p.get("status") or {}).get("lastGoodVersion") == 0,
         "the waiver to expire",
-        timeout=(expires - dt.datetime.now(dt.UTC)).total_seconds() + 30,
+        timeout=max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 60,
     )
     assert ready_reason(expired) == "QualityGateFailed"
     assert expired["status"]["waivedRules"] == []
-    assert rerun_downstream(api, 7, tenant_spark) == 39.0
+    assert rerun_downstream(api, 7, tenant_spark) == (39.0, 0)
 
     reasons = event_reasons(api, UPSTREAM)
     assert {
