@@ -109,3 +109,21 @@ def test_a_job_spec_that_does_not_parse_fails_the_run_at_once_saying_why() -> No
     assert "invalid job spec" in failed.reason and "sql" in failed.reason
     described = describe_transition(submitted, failed)
     assert described is not None and described[0] == "Failed" and described[2] is True
+
+
+def test_a_quality_runs_summary_is_kept_on_the_run_and_its_event_shows_the_score() -> None:
+    quality = {
+        "score": 0.75,
+        "failingChecks": ["w"],
+        "blockingFailures": ["w"],
+        "checkedVersion": 3,
+    }
+    stored = write_status(
+        RunStatus(phase=Phase.SUCCEEDED, attempts=1, result={"tableVersion": 3, "quality": quality})
+    )
+    assert stored["quality"] == quality
+    assert read_status(stored).result["quality"] == quality
+    running = RunStatus(phase=Phase.RUNNING, attempts=1, submitted_at=NOW, started_at=NOW)
+    described = describe_transition(running, read_status(stored))
+    assert described is not None
+    assert described[1] == "attempt 1 succeeded: table version 3, quality score 0.75"
