@@ -288,7 +288,6 @@ class QualityJob(JobSpecBase):
     txn_version: int = Field(alias="txnVersion", ge=0, description="Delta txnVersion (the run).")
 
 
-
 # --- classify ------------------------------------------------------------------------------
 
 
