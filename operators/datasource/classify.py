@@ -69,6 +69,20 @@ def key_of(run: RecordedRun) -> ClassifyKey | None:
     return ClassifyKey(int(labels[TABLE_VERSION]), str(labels[POLICIES_HASH]))
 
 
+def covers(run: RecordedRun, key: ClassifyKey) -> bool:
+    """A classify run under the same hash whose own properties commit is the version an
+    ingest run reports: that ingest run committed nothing new."""
+    committed = run.result("tableVersion")
+    done = key_of(run)
+    return (
+        run.succeeded
+        and committed is not None
+        and done is not None
+        and done.policies_hash == key.policies_hash
+        and int(committed) >= key.table_version
+    )
+
+
 def policies_hash(
     source: DataSource,
     policies: Sequence[Mapping[str, Any]],
@@ -96,7 +110,8 @@ def plan_classify(
     """The classify run due now, if any (one live classify or ingest run per table at a time).
 
     Due when the last successful ingest committed a table version that has no classify run
-    under the current policies hash; `current_hash` is None when no policy applies.
+    under the current policies hash (and is not the classify run's own properties commit);
+    `current_hash` is None when no policy applies.
     """
     planned = ClassifyPlan()
     planned.plan.prune = classify.to_prune(CLASSIFY_HISTORY)
@@ -111,7 +126,7 @@ def plan_classify(
         planned.plan.waiting = "no classification policy applies; the grade is the declared one"
         return planned
     key = ClassifyKey(int(version), current_hash)
-    if any(key_of(r) == key for r in classify.ordered):
+    if any(key_of(r) == key or covers(r, key) for r in classify.ordered):
         return planned
     planned.plan.create = classify.next_key()
     planned.key = key

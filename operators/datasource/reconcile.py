@@ -43,6 +43,7 @@ from operators.datasource.build import (
 )
 from operators.datasource.classify import (
     ClassifyKey,
+    ClassifyPlan,
     build_classify_run,
     classification_status,
     grade_change,
@@ -181,12 +182,12 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     seen = observe(source, ctx)
     plan = plan_ingest(source, seen.history, seen.landed_beyond, now)
     # Policies are listed only when a classify run could be due (a table version, nothing live).
-    policies = (
-        observe_policies(source, ctx)
-        if seen.history.last_succeeded is not None and not seen.history.live and not problems
-        else Policies([], [], source.status.get("policiesHash"))
-    )
-    classifying = plan_classify(seen.history, seen.classify, policies.digest)
+    if seen.history.last_succeeded is not None and not seen.history.live and not problems:
+        policies = observe_policies(source, ctx)
+        classifying = plan_classify(seen.history, seen.classify, policies.digest)
+    else:
+        policies = Policies([], [], source.status.get("policiesHash"))
+        classifying = ClassifyPlan()
     if classifying.plan.create is not None or seen.classify.live:
         plan.create = None  # one writer per table: ingest waits for the classify run
         plan.waiting = plan.waiting or classifying.plan.waiting or "classifying the table"

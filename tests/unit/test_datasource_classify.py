@@ -214,3 +214,19 @@ def test_replication_decides_on_the_computed_grade_where_present() -> None:
     assert grade.grade == 2 and grade.computed
     assert "computed by classification; declared 1" in grade.explain("no approval")
     assert table_grade({"spec": {}, "status": {}}).grade is None
+
+
+def test_the_classify_runs_own_properties_commit_is_not_classified_again() -> None:
+    # classify read version 3 and committed its properties as version 4; the next ingest run
+    # found nothing new and reports version 4
+    runs = (
+        ingest(0, "Succeeded", tableVersion=3),
+        classify(ClassifyKey(3, HASH), 0, "Succeeded", grade=1, tableVersion=4),
+        ingest(1, "Succeeded", tableVersion=4),
+    )
+    assert plan_classify(*histories(*runs), HASH).key is None
+    # a real commit after it is classified; so is version 4 under changed policies
+    later = (*runs, ingest(2, "Succeeded", tableVersion=5))
+    assert plan_classify(*histories(*later), HASH).key == ClassifyKey(5, HASH)
+    changed = policies_hash(source(2), POLICIES, [])
+    assert plan_classify(*histories(*runs), changed).key == ClassifyKey(4, changed)
