@@ -20,8 +20,9 @@ from nidc.api.classification_result import Classification, ClassifiedColumn
 from nidc.api.data_source import DataSource
 from nidc.api.job_specs import JobSpecBase
 from nidc.api.schema import GROUP
+from operators.reconciling.conditions import Outcome
 from operators.runs.naming import keyed_run_name
-from operators.runs.plan import Plan, RunHistory
+from operators.runs.plan import Plan, RunHistory, failure_message
 from operators.runs.record import RecordedRun, build_run_record
 
 CLASSIFY = "classify"
@@ -190,4 +191,19 @@ def grade_change(previous: Mapping[str, Any], status: Mapping[str, Any]) -> str 
     return (
         f"grade {before} -> {after}, computed by classify run {classification.get('run')} of "
         f"table version {classification.get('tableVersion')}{because}"
+    )
+
+
+def classify_outcome(ready: Mapping[str, Any], classify: RunHistory) -> Outcome | None:
+    """Degraded (the table still served, Ready stays) when the newest classify run failed;
+    None when it did not or the source is not Ready for another reason."""
+    latest = classify.latest
+    if latest is None or not latest.failed or ready.get("status") != "True":
+        return None
+    return Outcome(
+        True,
+        "ClassifyFailed",
+        f"{ready.get('message', '')}; {failure_message(latest, 'classify run')}; the grade "
+        "stays the last computed or declared one until the table or the policies change",
+        degraded=True,
     )

@@ -46,12 +46,18 @@ from operators.datasource.classify import (
     ClassifyPlan,
     build_classify_run,
     classification_status,
+    classify_outcome,
     grade_change,
     plan_classify,
     policies_hash,
     split_runs,
 )
-from operators.reconciling.conditions import Problem, invalid_spec_status
+from operators.reconciling.conditions import (
+    Problem,
+    build_conditions,
+    invalid_spec_status,
+    rfc3339,
+)
 from operators.reconciling.events import post_event
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import Plan, RunHistory
@@ -208,6 +214,12 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     )
     status = build_status(source, history, plan, collector, seen.checkpoint, problems, now)
     status.update(classification_status(source, classify))
+    ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
+    degraded = classify_outcome(ready, classify)
+    if degraded is not None:
+        status["conditions"] = build_conditions(
+            source.previous_conditions, degraded, source.generation, rfc3339(now)
+        )
     if policies.digest is not None:
         status["policiesHash"] = policies.digest
     change = grade_change(source.status, status)

@@ -16,6 +16,7 @@ from operators.datasource.classify import (
     ClassifyKey,
     build_classify_run,
     classification_status,
+    classify_outcome,
     grade_change,
     key_of,
     plan_classify,
@@ -230,3 +231,14 @@ def test_the_classify_runs_own_properties_commit_is_not_classified_again() -> No
     assert plan_classify(*histories(*later), HASH).key == ClassifyKey(5, HASH)
     changed = policies_hash(source(2), POLICIES, [])
     assert plan_classify(*histories(*runs), changed).key == ClassifyKey(4, changed)
+
+
+def test_a_failed_classify_run_degrades_the_source_but_keeps_it_ready() -> None:
+    ready = {"type": "Ready", "status": "True", "message": "40 rows ingested up to start"}
+    _, failed = histories(classify(ClassifyKey(3, HASH), 0, "Failed", reason="exit 1"))
+    outcome = classify_outcome(ready, failed)
+    assert outcome is not None and outcome.ready and outcome.degraded
+    assert outcome.reason == "ClassifyFailed" and "exit 1" in outcome.message
+    _, good = histories(classify(ClassifyKey(3, HASH), 0, "Succeeded", grade=1))
+    assert classify_outcome(ready, good) is None
+    assert classify_outcome({**ready, "status": "False"}, failed) is None
