@@ -132,7 +132,7 @@ def test_floor_per_grade_comes_from_the_grade_bundle(tmp_path: Path) -> None:
     assert floors == sorted(floors) and len(set(floors)) == 3  # stricter with every grade
     assert mostly_floor(None) == floors[0]
     bundle = yaml.safe_load(BUNDLE.read_text())
-    bundle["grades"][2]["quality"]["minPassRate"] = 0.995
+    bundle["grades"][2]["quality"]["mostly"] = 0.995
     changed = tmp_path / "grades.yaml"
     changed.write_text(yaml.safe_dump(bundle, allow_unicode=True))
     assert mostly_floor(2, changed) == 0.995
