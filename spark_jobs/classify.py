@@ -51,11 +51,15 @@ class ClassifyResult:
     sampled: tuple[str, ...]
     reused: tuple[str, ...]
     rejected_overrides: tuple[dict[str, str], ...]
+    # The version the job's own properties commit made: an ingest run that reports it found
+    # nothing new, so its owner does not classify again (operators/datasource/classify.py).
+    committed_version: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
             "version": self.version,
+            "tableVersion": self.committed_version,
             "grade": self.grade,
             "level": self.level,
             "policyFingerprint": self.policy_fingerprint,
@@ -175,9 +179,11 @@ def classify(
             ),
         },
     )
+    committed, _ = table_properties(spark, spec.path)
     return ClassifyResult(
         table=spec.table,
         version=version,
+        committed_version=committed,
         grade=grade,
         level=level_of(grade).level,
         policy_fingerprint=fingerprint,

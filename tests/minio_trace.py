@@ -51,7 +51,7 @@ class TraceWatch:
 
 
 def function_name(record: dict[str, Any]) -> str:
-    """The traced handler's name (`admin.UserInfo`); MinIO versions spell the key differently."""
+    """The traced handler's name (`admin.GetUserInfo`); MinIO versions spell the key differently."""
     for key in ("funcname", "funcName", "FuncName"):
         if key in record:
             return str(record[key])

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.classification_result import Classification
 from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 from nidc.api.resource import CustomResource
 from nidc.api.schema import (
@@ -222,7 +223,21 @@ class DataSourceStatus(ObservedStatus):
         default=None, alias="tableVersion", ge=0, description="Current Delta table version."
     )
     grade: GradeField | None = Field(
-        default=None, description="Effective grade after classification."
+        default=None,
+        description="Effective grade: the computed grade once classified, else the declared one.",
+    )
+    computed_grade: GradeField | None = Field(
+        default=None,
+        alias="computedGrade",
+        description="Grade the last classify pass computed: max(columns, declared floor).",
+    )
+    policies_hash: str | None = Field(
+        default=None,
+        alias="policiesHash",
+        description="Digest of the classification policies and approvals now in force.",
+    )
+    classification: Classification | None = Field(
+        default=None, description="The classify pass the computed grade comes from."
     )
     quality: Quality | None = Field(default=None, description="Last quality result.")
 

@@ -25,7 +25,9 @@ from nidc.api.export_approval import (
 from nidc.api.pipeline_run import PIPELINE_RUN_RULES, PipelineRunSpec, PipelineRunStatus
 from nidc.api.tenant import TenantSpec, TenantStatus
 
-GRADE = PrinterColumn("Grade", ".status.grade", "integer", "Effective data grade (1-3)")
+GRADE = PrinterColumn(
+    "Grade", ".status.grade", "integer", "Effective data grade (1-3): computed once classified"
+)
 ROWS = PrinterColumn("Rows", ".status.rows", "integer", "Rows in the table")
 LAST_RUN = PrinterColumn(
     "Last Run", ".status.lastRun.finishedAt", "date", "When the last run ended"
@@ -67,6 +69,7 @@ DATA_SOURCE = KindDefinition(
     columns=(
         PrinterColumn("Type", ".spec.type", description="Protocol or system"),
         GRADE,
+        PrinterColumn("Declared", ".spec.grade", "integer", "Declared grade (the floor)"),
         ROWS,
         PrinterColumn(
             "Quarantined", ".status.quarantinedRows", "integer", "Rows in quarantine", priority=1

@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from nidc.api.classification_result import RecordedColumn, RejectedOverride
 from nidc.api.data_source import Checkpoint
 from nidc.api.quality_rules import Quality
 from nidc.api.resource import CustomResource
-from nidc.api.schema import Condition, Model, conditions_field
+from nidc.api.schema import Condition, GradeField, Model, conditions_field
 
 
 class JobType(StrEnum):
@@ -133,6 +134,21 @@ class PipelineRunStatus(Model):
     )
     quality: Quality | None = Field(
         default=None, description="The quality job's summary of the version it checked (quality)."
+    )
+    grade: GradeField | None = Field(
+        default=None, description="Grade the table was given (classify): max(columns, floor)."
+    )
+    level: str | None = Field(default=None, description="GB/T 43697 level of the grade (classify).")
+    policy_fingerprint: str | None = Field(
+        default=None,
+        alias="policyFingerprint",
+        description="Digest of the rule pack the columns were classified under (classify).",
+    )
+    columns: list[RecordedColumn] | None = Field(
+        default=None, description="The table's columns as classified (classify)."
+    )
+    rejected_overrides: list[RejectedOverride] | None = Field(
+        default=None, alias="rejectedOverrides", description="Overrides not applied (classify)."
     )
     submitted_at: str | None = Field(
         default=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,34 @@ class Target:
             return None
         layer, name = split_table(self.table)
         return f"s3a://{bucket}/{self.center}/{namespace}/{layer}/{name}"
+
+
+@dataclass(frozen=True)
+class TableGrade:
+    """The grade a replication decides on, and where it came from."""
+
+    grade: int | None
+    computed: bool  # by a classify pass (status.computedGrade), not declared
+    declared: int | None
+
+    def explain(self, message: str) -> str:
+        """A refusal's message, saying when the grade is computed rather than declared."""
+        if not self.computed:
+            return message
+        declared = f"declared {self.declared}" if self.declared is not None else "none declared"
+        return f"{message} (grade {self.grade} computed by classification; {declared})"
+
+
+def table_grade(resource: Mapping[str, Any]) -> TableGrade:
+    """The owner's computed grade where a classify pass set one, else its declared grade."""
+    status = resource.get("status") or {}
+    declared = (resource.get("spec") or {}).get("grade")
+    declared = int(declared) if declared is not None else None
+    computed = status.get("computedGrade")
+    if computed is not None:
+        return TableGrade(int(computed), True, declared)
+    effective = declared if declared is not None else status.get("grade")
+    return TableGrade(int(effective) if effective is not None else None, False, declared)
 
 
 def build_replicate_job(replication: DataReplication, target: Target) -> ReplicateJob:

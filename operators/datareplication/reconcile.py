@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,6 +34,7 @@ from operators.datareplication.build import (
     build_replicate_job,
     build_status,
     plan_copies,
+    table_grade,
 )
 from operators.reconciling.conditions import Problem, invalid_spec_status
 from operators.runs.owner import carry_out, observe_runs
@@ -96,11 +97,11 @@ def observe(replication: DataReplication, ctx: OperatorContext, now: dt.datetime
     if tenant is None:
         return problem("TenantNotFound", f"no Tenant {namespace} holds this namespace")
     resource_status = resource.get("status") or {}
-    grade = resource_status.get("grade") or resource["spec"].get("grade")
+    grade = table_grade(resource)
     target = Target(
         table=resource["spec"]["targetTable"],
         source_version=resource_status.get("tableVersion"),
-        grade=int(grade) if grade is not None else None,
+        grade=grade.grade,
         peer=peer,
         center=config.center,
     )
@@ -110,6 +111,8 @@ def observe(replication: DataReplication, ctx: OperatorContext, now: dt.datetime
         else None
     )
     decision = decide(ref.name, target.grade, tenant["spec"]["region"], peer, approval, now)
+    if not decision.allowed:
+        decision = replace(decision, message=grade.explain(decision.message))
     schedule = spec.schedule or config.schedule
     if decision.allowed:
         try:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from nidc.api.addressing import TenantNames, source_landing_key
 from nidc.api.data_source import DataSource
+from nidc.api.schema import API_VERSION
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
@@ -26,6 +27,8 @@ from nidc.collector.config import (
     build_collector_config,
 )
 from nidc.crash_points import crash_point
+from nidc.governance.classify_job import build_classify_job
+from nidc.kube import list_objects
 from operators.clients.context import OperatorContext
 from operators.datasource.build import (
     CollectorState,
@@ -38,21 +41,59 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
-from operators.reconciling.conditions import Problem, invalid_spec_status
+from operators.datasource.classify import (
+    ClassifyKey,
+    ClassifyPlan,
+    build_classify_run,
+    classification_status,
+    classify_outcome,
+    grade_change,
+    plan_classify,
+    policies_hash,
+    split_runs,
+)
+from operators.reconciling.conditions import (
+    Problem,
+    build_conditions,
+    invalid_spec_status,
+    rfc3339,
+)
+from operators.reconciling.events import post_event
 from operators.runs.owner import carry_out, observe_runs
-from operators.runs.plan import RunHistory
+from operators.runs.plan import Plan, RunHistory
 
 
 @dataclass(frozen=True)
 class Observed:
     history: RunHistory
+    classify: RunHistory
     checkpoint: dict[str, Any]
     landed_beyond: bool
 
 
+@dataclass(frozen=True)
+class Policies:
+    """What a classify run of the source reads besides its table, and their digest."""
+
+    policies: list[dict[str, Any]]
+    approvals: list[dict[str, Any]]
+    digest: str | None
+
+
+def observe_policies(source: DataSource, ctx: OperatorContext) -> Policies:
+    """The cluster's and the namespace's classification policies and the ExportApprovals."""
+    policies = list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy") + list_objects(
+        ctx.api, API_VERSION, "ClassificationPolicy", namespace=source.namespace
+    )
+    approvals = list_objects(ctx.api, API_VERSION, "ExportApproval", namespace=source.namespace)
+    digest = policies_hash(source, policies, approvals) if policies else None
+    return Policies(policies, approvals, digest)
+
+
 def observe(source: DataSource, ctx: OperatorContext) -> Observed:
-    """Dereference: recorded runs, the checkpoint, batches landed beyond it."""
-    history = observe_runs(ctx, source)
+    """Dereference: recorded runs (ingest and classify), the checkpoint, batches landed beyond
+    it."""
+    history, classify = split_runs(observe_runs(ctx, source))
     checkpoint = checkpoint_of(history, source.status.get("checkpoint"))
     landed_beyond = False
     if is_device(source):
@@ -60,7 +101,9 @@ def observe(source: DataSource, ctx: OperatorContext) -> Observed:
             TenantNames(source.namespace).bucket, source_landing_key(source.namespace, source.name)
         )
         landed_beyond = highest > int(checkpoint.get("batchSequence") or 0)
-    return Observed(history=history, checkpoint=checkpoint, landed_beyond=landed_beyond)
+    return Observed(
+        history=history, classify=classify, checkpoint=checkpoint, landed_beyond=landed_beyond
+    )
 
 
 def device_environment(source: DataSource, ctx: OperatorContext) -> dict[str, str]:
@@ -144,6 +187,16 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     )
     seen = observe(source, ctx)
     plan = plan_ingest(source, seen.history, seen.landed_beyond, now)
+    # Policies are listed only when a classify run could be due (a table version, nothing live).
+    if seen.history.last_succeeded is not None and not seen.history.live and not problems:
+        policies = observe_policies(source, ctx)
+        classifying = plan_classify(seen.history, seen.classify, policies.digest)
+    else:
+        policies = Policies([], [], source.status.get("policiesHash"))
+        classifying = ClassifyPlan()
+    if classifying.plan.create is not None or seen.classify.live:
+        plan.create = None  # one writer per table: ingest waits for the classify run
+        plan.waiting = plan.waiting or classifying.plan.waiting or "classifying the table"
     if problems or collector.problem is not None:
         plan.create = None  # nothing runs while the source cannot be served as asked
     history = carry_out(
@@ -156,7 +209,49 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         "superseded",
         now,
     )
-    return build_status(source, history, plan, collector, seen.checkpoint, problems, now)
+    classify = carry_out_classify(
+        ctx, source, classifying.key, classifying.plan, seen, policies, now
+    )
+    status = build_status(source, history, plan, collector, seen.checkpoint, problems, now)
+    status.update(classification_status(source, classify))
+    ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
+    degraded = classify_outcome(ready, classify)
+    if degraded is not None:
+        status["conditions"] = build_conditions(
+            source.previous_conditions, degraded, source.generation, rfc3339(now)
+        )
+    if policies.digest is not None:
+        status["policiesHash"] = policies.digest
+    change = grade_change(source.status, status)
+    if change is not None:
+        post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
+    return status
+
+
+def carry_out_classify(
+    ctx: OperatorContext,
+    source: DataSource,
+    key: ClassifyKey | None,
+    plan: Plan,
+    seen: Observed,
+    policies: Policies,
+    now: dt.datetime,
+) -> RunHistory:
+    """Record the due classify run (create-or-adopt by its key's name) and prune old ones."""
+    if key is None:
+        plan.create = None
+    return carry_out(
+        ctx,
+        source,
+        plan,
+        seen.classify,
+        lambda: build_classify_job(source, policies.policies, policies.approvals),
+        lambda job, generation, sequence: build_classify_run(
+            source, job, key or ClassifyKey(0, ""), generation, sequence
+        ),
+        "superseded",
+        now,
+    )
 
 
 def clean_up(body: Mapping[str, Any], ctx: OperatorContext) -> str:

@@ -23,3 +23,11 @@ def run_name(
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     suffix = f"-g{generation}-{sequence}" + (f"-{role}" if role else "") + f"-{digest}"
     return parent_name[: MAX_NAME - len(suffix)].rstrip("-") + suffix
+
+
+def keyed_run_name(parent_name: str, parent_uid: str, job: str, key: str) -> str:
+    """<parent>-<job>-<key digest>: one run of `job` per (parent, key), e.g. a classify run per
+    (table version, policies hash), whatever order the passes that want it come in."""
+    digest = hashlib.sha256(f"{parent_uid}/{job}/{key}".encode()).hexdigest()[:10]
+    suffix = f"-{job}-{digest}"
+    return parent_name[: MAX_NAME - len(suffix)].rstrip("-") + suffix

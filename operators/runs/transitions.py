@@ -33,6 +33,12 @@ RESULT_KEYS = (
     "checksum",
     "computeNote",
     "quality",
+    # classify (spark_jobs/classify.py: ClassifyResult.as_dict)
+    "grade",
+    "level",
+    "policyFingerprint",
+    "columns",
+    "rejectedOverrides",
 )
 
 
@@ -94,6 +100,13 @@ def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, 
         return "Submitted", f"attempt {after.attempts} submitted", False
     if after.phase is Phase.RUNNING:
         return "Running", f"attempt {after.attempts} running", False
+    if after.phase is Phase.SUCCEEDED and after.result.get("grade") is not None:
+        grade, columns = after.result["grade"], len(after.result.get("columns") or [])
+        return (
+            "Succeeded",
+            f"attempt {after.attempts} succeeded: {columns} columns classified, grade {grade}",
+            False,
+        )
     if after.phase is Phase.SUCCEEDED:
         version, rows = after.result.get("tableVersion"), after.result.get("rows")
         quality = after.result.get("quality")

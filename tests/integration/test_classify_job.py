@@ -5,7 +5,6 @@ and samples only new columns until the policies change."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,7 @@ from deltalake import DeltaTable
 
 from nidc.api.job_specs import ClassifyJob
 from nidc.governance.classify_job import policy_document
-from nidc.local.tools.manifest import spark_jars
 from spark_jobs.classify import classify
-from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = yaml.safe_load((REPO / "policies/classification/national-baseline.yaml").read_text())
@@ -31,13 +28,10 @@ GCODE = [
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    jars = spark_jars()
-    assert jars, "the tool cache has no Spark jars: run `nidc tools build`"
-    conf = build_spark_conf(ObjectStore("http://127.0.0.1:9"), jars, "classify-tests")
-    session = create_session(conf)
-    yield session
-    session.stop()
+def spark(tenant_spark: Any) -> Any:
+    # The session's one Spark (tests/conftest.py): a session of our own would share its JVM
+    # context, and stopping it would stop everyone's.
+    return tenant_spark
 
 
 def job(table: str, path: Path, *policies: dict[str, Any], floor: int | None = None) -> Any:

@@ -38,7 +38,7 @@ def test_user_exists_answers_for_one_user_without_listing_all(
     with watch_requests(platform_env) as watch:
         # The trace is live once a lookup of ours shows in it.
         deadline = time.monotonic() + 30
-        while "admin.UserInfo" not in watch.seen():
+        while "admin.GetUserInfo" not in watch.seen():
             store.user_exists(user)
             assert time.monotonic() < deadline, f"no trace of our lookups: {watch.seen()}"
             time.sleep(0.2)
@@ -51,8 +51,8 @@ def test_user_exists_answers_for_one_user_without_listing_all(
             store.remove_user(user)
         assert not store.user_exists(user)
         watch.wait_for("admin.RemoveUser", since)
-        watch.wait_for("admin.UserInfo", watch.seen().index("admin.RemoveUser", since))
+        watch.wait_for("admin.GetUserInfo", watch.seen().index("admin.RemoveUser", since))
         calls = watch.seen()[since:]
     # The server answered each lookup with one user's record: it never listed all users.
-    assert calls.count("admin.UserInfo") >= 3, calls
+    assert calls.count("admin.GetUserInfo") >= 3, calls
     assert "admin.ListUsers" not in calls, calls

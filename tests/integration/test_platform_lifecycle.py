@@ -43,7 +43,10 @@ def bao_client(platform: LocalPlatform) -> hvac.Client:
 
 def up_with_openbao_port_taken(state_dir: Path) -> None:
     """`up` on a new state folder fails at OpenBao, after six servers started, and stops them."""
-    port = LocalPlatform(state_dir).state.port("openbao")
+    # The port `up` will give OpenBao is recorded first, so the test can take it before `up` runs.
+    state = LocalPlatform(state_dir).state
+    state.ensure_dirs()
+    port = state.port("openbao")
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port))
         squatter.listen()

@@ -7,7 +7,6 @@ their rule's name. A retried run commits neither twice. One Spark session for th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from nidc.api.job_specs import QualityJob
-from nidc.local.tools.manifest import spark_jars
 from spark_jobs.quality import RULE_COLUMN, TABLE_ROWS_RULE, quality
-from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 from tests.quality_dataset import (
     CLEAN_ROWS,
     COLUMNS,
@@ -36,13 +33,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    jars = spark_jars()
-    assert jars, "the tool cache has no Spark jars: run `nidc tools build`"
-    conf = build_spark_conf(ObjectStore(endpoint="http://127.0.0.1:1"), jars, "nidc-quality-it")
-    session = create_session(conf)
-    yield session
-    session.stop()
+def spark(tenant_spark: SparkSession) -> SparkSession:
+    # The session's one Spark (tests/conftest.py): a session of our own would share its JVM
+    # context, and stopping it would stop everyone's.
+    return tenant_spark
 
 
 def spec(tmp: Path, txn_version: int, version: int | None = None) -> QualityJob:

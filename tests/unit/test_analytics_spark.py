@@ -31,6 +31,9 @@ FAULTY_WINDOW = 5
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
+    # Another module's session may be live in this process (the integration tests' shared one):
+    # getOrCreate then hands it over, and only the fixture that made a session may stop it.
+    borrowed = SparkSession.getActiveSession() is not None
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
@@ -42,7 +45,8 @@ def spark() -> Iterator[SparkSession]:
         .getOrCreate()
     )
     yield session
-    session.stop()
+    if not borrowed:
+        session.stop()
 
 
 def vibration(seconds: int, seed: int, faulty_window: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,9 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
+    # Another module's session may be live in this process (the integration tests' shared one):
+    # getOrCreate then hands it over, and only the fixture that made a session may stop it.
+    borrowed = SparkSession.getActiveSession() is not None
     session = (
         SparkSession.builder.master("local[1]")
         .appName("nidc-quality-unit")
@@ -44,7 +47,8 @@ def spark() -> Iterator[SparkSession]:
         .getOrCreate()
     )
     yield session
-    session.stop()
+    if not borrowed:
+        session.stop()
 
 
 def run(spark: SparkSession, rows: list[Any], schema: str, rules: list[QualityRule]) -> Any:

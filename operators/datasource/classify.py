@@ -1,0 +1,209 @@
+"""When a DataSource's bronze table is classified, and what its status says of it (pure).
+
+A classify run is due for each (table version, policies hash): the version the last successful
+ingest run committed, and a digest of everything the grade depends on besides the data (the
+classification policies, the tenant's ExportApprovals, the declared floor and domain). Its
+PipelineRun is named from that pair, so a pass that wants it again adopts it; a failed one is not
+retried until the table or the policies move (the run itself retries its attempts). Classify
+and ingest never run at once: both write the table (data, properties).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nidc.api.classification_result import Classification, ClassifiedColumn
+from nidc.api.data_source import DataSource
+from nidc.api.job_specs import JobSpecBase
+from nidc.api.schema import GROUP
+from operators.reconciling.conditions import Outcome
+from operators.runs.naming import keyed_run_name
+from operators.runs.plan import Plan, RunHistory, failure_message
+from operators.runs.record import RecordedRun, build_run_record
+
+CLASSIFY = "classify"
+TABLE_VERSION = f"{GROUP}/table-version"
+POLICIES_HASH = f"{GROUP}/policies-hash"
+# Finished classify runs kept besides the last good one (it holds the grade the status shows).
+CLASSIFY_HISTORY = 3
+
+
+@dataclass(frozen=True)
+class ClassifyKey:
+    """What one classify run is for."""
+
+    table_version: int
+    policies_hash: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.table_version}/{self.policies_hash}"
+
+
+@dataclass
+class ClassifyPlan:
+    """The classify run to record (if any), as a Plan carry_out understands, and its key."""
+
+    plan: Plan = field(default_factory=Plan)
+    key: ClassifyKey | None = None
+
+
+def job_type(run: RecordedRun) -> str:
+    return str((run.body.get("spec") or {}).get("jobType") or "")
+
+
+def split_runs(history: RunHistory) -> tuple[RunHistory, RunHistory]:
+    """(ingest runs, classify runs) of one source: each kind of run has its own history."""
+    ingest = [r for r in history.ordered if job_type(r) != CLASSIFY]
+    classify = [r for r in history.ordered if job_type(r) == CLASSIFY]
+    return RunHistory(ingest, history.generation), RunHistory(classify, history.generation)
+
+
+def key_of(run: RecordedRun) -> ClassifyKey | None:
+    labels = run.body["metadata"].get("labels") or {}
+    if TABLE_VERSION not in labels or POLICIES_HASH not in labels:
+        return None
+    return ClassifyKey(int(labels[TABLE_VERSION]), str(labels[POLICIES_HASH]))
+
+
+def covers(run: RecordedRun, key: ClassifyKey) -> bool:
+    """A classify run under the same hash whose own properties commit is the version an
+    ingest run reports: that ingest run committed nothing new."""
+    committed = run.result("tableVersion")
+    done = key_of(run)
+    return (
+        run.succeeded
+        and committed is not None
+        and done is not None
+        and done.policies_hash == key.policies_hash
+        and int(committed) >= key.table_version
+    )
+
+
+def policies_hash(
+    source: DataSource,
+    policies: Sequence[Mapping[str, Any]],
+    approvals: Sequence[Mapping[str, Any]],
+) -> str:
+    """Digest of what a grade depends on besides the data (order of listing does not count)."""
+
+    def essence(body: Mapping[str, Any]) -> tuple[str, str, str]:
+        metadata = body.get("metadata") or {}
+        spec = json.dumps(body.get("spec") or {}, sort_keys=True)
+        return str(body.get("kind")), str(metadata.get("name")), spec
+
+    inputs = {
+        "policies": sorted(essence(p) for p in policies),
+        "approvals": sorted(essence(a) for a in approvals),
+        "floor": source.spec.grade,
+        "domain": getattr(source.spec, "domain", None),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def plan_classify(
+    ingest: RunHistory, classify: RunHistory, current_hash: str | None
+) -> ClassifyPlan:
+    """The classify run due now, if any (one live classify or ingest run per table at a time).
+
+    Due when the last successful ingest committed a table version that has no classify run
+    under the current policies hash (and is not the classify run's own properties commit);
+    `current_hash` is None when no policy applies.
+    """
+    planned = ClassifyPlan()
+    planned.plan.prune = classify.to_prune(CLASSIFY_HISTORY)
+    if classify.live:
+        planned.plan.waiting = f"classify run {classify.live[-1].name} is running"
+        return planned
+    good = ingest.last_succeeded
+    version = good.result("tableVersion") if good is not None else None
+    if version is None or ingest.live:
+        return planned
+    if current_hash is None:
+        planned.plan.waiting = "no classification policy applies; the grade is the declared one"
+        return planned
+    key = ClassifyKey(int(version), current_hash)
+    if any(key_of(r) == key or covers(r, key) for r in classify.ordered):
+        return planned
+    planned.plan.create = classify.next_key()
+    planned.key = key
+    return planned
+
+
+def build_classify_run(
+    source: DataSource, job: JobSpecBase, key: ClassifyKey, generation: int, sequence: int
+) -> dict[str, Any]:
+    """The classify PipelineRun for `key`, owned by the source, named from the key."""
+    record = build_run_record(source, job, generation, sequence)
+    record["metadata"]["name"] = keyed_run_name(source.name, source.uid, CLASSIFY, key.text)
+    record["metadata"]["labels"].update(
+        {TABLE_VERSION: str(key.table_version), POLICIES_HASH: key.policies_hash}
+    )
+    return record
+
+
+def classification_status(source: DataSource, classify: RunHistory) -> dict[str, Any]:
+    """grade (computed once classified, else declared), computedGrade and classification."""
+    declared = source.spec.grade
+    good = next((r for r in reversed(classify.ordered) if r.succeeded), None)
+    key = key_of(good) if good is not None else None
+    if good is None or key is None or good.result("grade") is None:
+        return {"grade": declared} if declared is not None else {}
+    computed = max(int(good.result("grade")), declared or 1)
+    columns = [
+        ClassifiedColumn.model_validate(
+            {k: c.get(k) for k in ClassifiedColumn.model_fields if c.get(k) is not None}
+        )
+        for c in good.result("columns") or []
+    ]
+    classification = Classification(
+        table_version=key.table_version,
+        policies_hash=key.policies_hash,
+        run=good.name,
+        level=good.result("level"),
+        columns=columns,
+    )
+    return {
+        "grade": computed,
+        "computedGrade": computed,
+        "classification": classification.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+
+
+def grade_change(previous: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
+    """The GradeChanged event's message when the effective grade moved, else None."""
+    before, after = previous.get("grade"), status.get("grade")
+    if before is None or after is None or before == after:
+        return None
+    classification = status.get("classification") or {}
+    if status.get("computedGrade") is None:
+        return f"grade {before} -> {after} (declared)"
+    raised = [
+        c["name"]
+        for c in classification.get("columns", [])
+        if int(c.get("grade", 1)) == int(after) and int(after) > 1
+    ]
+    because = f"; columns at grade {after}: {', '.join(raised[:5])}" if raised else ""
+    return (
+        f"grade {before} -> {after}, computed by classify run {classification.get('run')} of "
+        f"table version {classification.get('tableVersion')}{because}"
+    )
+
+
+def classify_outcome(ready: Mapping[str, Any], classify: RunHistory) -> Outcome | None:
+    """Degraded (the table still served, Ready stays) when the newest classify run failed;
+    None when it did not or the source is not Ready for another reason."""
+    latest = classify.latest
+    if latest is None or not latest.failed or ready.get("status") != "True":
+        return None
+    return Outcome(
+        True,
+        "ClassifyFailed",
+        f"{ready.get('message', '')}; {failure_message(latest, 'classify run')}; the grade "
+        "stays the last computed or declared one until the table or the policies change",
+        degraded=True,
+    )
