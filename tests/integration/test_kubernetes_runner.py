@@ -255,7 +255,8 @@ def test_operator_drives_runs_to_succeeded_on_kubernetes(
             run = wait_for(
                 f"PipelineRun {name} Succeeded",
                 functools.partial(run_ended, tenants, name),
-                timeout=60,
+                # Generous: kwok, the Job controller and the sweep share 2 cores with the suite.
+                timeout=180,
             )
             assert run["status"]["phase"] == "Succeeded", run["status"]
             job_name = f"{name}-a1"
