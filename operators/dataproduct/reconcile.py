@@ -123,7 +123,10 @@ def record_quality_run(
         create=due, prune=quality_runs_to_prune(seen.quality_runs, product.spec.history_limit)
     )
     checked = history.last_succeeded
-    version = int(checked.result("tableVersion")) if checked is not None else 0
+    # Only read when a run is due (quality_run_due wants a recorded version); a run that
+    # succeeded without reporting one (a driver that returned no result) has nothing to check.
+    written = checked.result("tableVersion") if checked is not None else None
+    version = int(written) if written is not None else 0
     recorded = carry_out(
         ctx,
         product,
