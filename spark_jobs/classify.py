@@ -169,16 +169,16 @@ def classify(
         }
         for c in columns
     )
-    write_properties(
-        spark,
-        spec.path,
-        {
-            GRADE_PROPERTY: str(grade),
-            CLASSIFICATION_PROPERTY: json.dumps(
-                {"policyFingerprint": fingerprint, "columns": wire}, ensure_ascii=False
-            ),
-        },
-    )
+    recorded = {
+        GRADE_PROPERTY: str(grade),
+        CLASSIFICATION_PROPERTY: json.dumps(
+            {"policyFingerprint": fingerprint, "columns": wire}, ensure_ascii=False
+        ),
+    }
+    # A retried or repeated run that finds the same result commits nothing: the table's
+    # history holds one entry per change of classification, not one per run.
+    if any(properties.get(key) != value for key, value in recorded.items()):
+        write_properties(spark, spec.path, recorded)
     committed, _ = table_properties(spark, spec.path)
     return ClassifyResult(
         table=spec.table,

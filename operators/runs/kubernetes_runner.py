@@ -222,9 +222,31 @@ class KubernetesRunner:
         return self.log_location(run, attempt)
 
     def cancel(self, run: RunRef) -> None:
-        """Delete the run's Jobs with their driver pods (whose executors Spark owns by them)."""
-        for job in self._jobs(run):
+        """Delete the run's unfinished Jobs with their driver pods (whose executors Spark owns
+        by them).
+
+        An attempt is finished once its driver pod has ended, which is seconds before the Job
+        controller marks the Job Complete: such a Job is kept, or a cancel right after a success
+        would delete the attempt that holds the run's result.
+        """
+        jobs = self._jobs(run)
+        if not jobs:
+            return
+        ended = {
+            _attempt_of(pod)
+            for pod in list_objects(
+                self.api,
+                "v1",
+                "Pod",
+                run.namespace,
+                label_selector=f"{RUN_LABEL}={run.name},{COMPONENT_LABEL}={DRIVER_COMPONENT}",
+            )
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        }
+        for job in jobs:
             if _condition(job, "Complete") or _condition(job, "Failed"):
+                continue
+            if _attempt_of(job) in ended:
                 continue
             delete(
                 self.api,

@@ -65,6 +65,9 @@ def test_a_product_table_is_graded_and_only_new_columns_are_sampled(
     assert recorded["nidc.grade"] == "2"
     columns = {c["name"]: c for c in json.loads(recorded["nidc.classification"])["columns"]}
     assert columns["col_017"]["category"] == "personal-identity"
+    # A retried run finds the same result and commits nothing.
+    again = classify(spark, spec)
+    assert again.grade == 2 and again.committed_version == first.committed_version
 
     more = [(f"2026-11-30T0{i}:00:00Z", IDS[i], 20.5 + i, GCODE[i]) for i in range(4)]
     wider = spark.createDataFrame(more, "ts string, col_017 string, temp double, f12 string")
