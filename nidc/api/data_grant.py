@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from nidc.api.column_mask import ColumnMask
 from nidc.api.schema import (
     DNS_LABEL,
     LocalObjectReference,
@@ -45,6 +46,15 @@ class DataGrantSpec(Model):
         alias="rowFilter",
         description="Spark SQL predicate rows must satisfy, e.g. plant = 'shanghai'.",
         max_length=2000,
+    )
+    masks: list[ColumnMask] = Field(
+        default_factory=list,
+        description="Masks on top of those the grade bundle asks for.",
+        max_length=200,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["column"],
+        },
     )
     purpose: str = Field(
         description="Why access is needed (kept in the audit trail).",
