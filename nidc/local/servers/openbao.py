@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -64,7 +65,20 @@ cluster_addr  = "https://{cluster_address}"
 disable_mlock = true
 ui            = false
 log_level     = "warn"
+
+audit "file" "file" {{
+  options {{
+    file_path = "{audit_log}"
+  }}
+}}
 """
+
+# Secrets engines every platform has: kv (credentials), transit (data keys for column encryption
+# and the audit trail's signing key; keys never leave OpenBao).
+ENGINES: dict[str, dict[str, Any]] = {
+    "secret": {"type": "kv", "options": {"version": "2"}},
+    "transit": {"type": "transit"},
+}
 
 # (connect, read) seconds for setup calls. `sys/init` answers only after raft's first election
 # and the barrier's set-up: that once took over 10 s on a loaded 2-core machine, and a client
@@ -96,6 +110,7 @@ class OpenBao(Server):
                 data=ctx.state.data(self.name),
                 address=f"{LOOPBACK}:{ctx.state.port('openbao')}",
                 cluster_address=f"{LOOPBACK}:{ctx.state.port('openbao-cluster')}",
+                audit_log=self.audit_log_path(ctx),
                 cert=cert.cert,
                 key=cert.key,
             )
@@ -152,15 +167,19 @@ class OpenBao(Server):
         self._configure_kubernetes_auth(ctx)
         mounts = self._call(ctx, "GET", "/v1/sys/mounts", token=True)
         mounts.raise_for_status()
-        if "secret/" not in mounts.json()["data"]:
-            enable = self._call(
-                ctx,
-                "POST",
-                "/v1/sys/mounts/secret",
-                {"type": "kv", "options": {"version": "2"}},
-                token=True,
-            )
-            enable.raise_for_status()
+        for path, engine in ENGINES.items():
+            if f"{path}/" not in mounts.json()["data"]:
+                self._call(
+                    ctx, "POST", f"/v1/sys/mounts/{path}", engine, token=True
+                ).raise_for_status()
+
+    def audit_log_path(self, ctx: Context) -> Path:
+        """OpenBao's own audit log: every request, secret values HMAC-ed by OpenBao.
+
+        Our hash-chained trail (nidc/audit) records decisions; this one records every call to
+        the secrets store. OpenBao 2 declares audit devices in its configuration only.
+        """
+        return ctx.state.log("openbao-audit")
 
     def _configure_kubernetes_auth(self, ctx: Context) -> None:
         """Let pods log in with their service-account tokens (the `kubernetes` auth method).
@@ -210,4 +229,6 @@ class OpenBao(Server):
             "root_token_file": str(ctx.state.secret("openbao-root-token")),
             "unseal_key_file": str(ctx.state.secret("openbao-unseal-key")),
             "kv_mount": "secret",
+            "transit_mount": "transit",
+            "audit_log": str(self.audit_log_path(ctx)),
         }
