@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 
+from nidc.cli import main as cli_main
 from nidc.kube import apply, get, list_objects
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
@@ -110,7 +112,12 @@ def event_reasons(api: Any, name: str) -> set[str]:
 
 
 def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_expires(
-    tenants: Any, tenant_spark: SparkSession, line_sensors: str, operator: OperatorProcess
+    tenants: Any,
+    tenant_spark: SparkSession,
+    line_sensors: str,
+    operator: OperatorProcess,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     api = tenants
     # 1. A clean version passes its gate and becomes the last good version.
@@ -185,3 +192,16 @@ def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_e
         "QualityWaiverEnded",
         "LastGoodVersionChanged",
     } <= reasons, reasons
+
+    # 5. `nidc quality history` shows the rule's metric per run, read back from the tenant's
+    #    metrics history with delta-rs: the clean version passed, the failing one did not.
+    chart = tmp_path / "quality.svg"
+    capsys.readouterr()
+    assert cli_main(["quality", "history", f"{TENANT}/{UPSTREAM}", "--chart", str(chart)]) == 0
+    table = capsys.readouterr().out
+    lines = [line.split() for line in table.splitlines() if line.startswith("value-in-range ")]
+    by_version = {line[4]: line[-1] for line in lines}
+    assert by_version.get("0") == "pass" and by_version.get("1") == "FAIL", table
+    assert any(line.startswith("rows ") for line in table.splitlines()), table
+    drawn = chart.read_text()
+    assert drawn.startswith("<?xml") and "value-in-range" in drawn
