@@ -44,6 +44,7 @@ from operators.reconciling.conditions import (
     rfc3339,
 )
 from operators.reconciling.events import post_event
+from operators.reconciling.metrics import record_product_health
 from operators.runs.classify_owner import Policies, carry_out_classify, observe_policies
 from operators.runs.classify_plan import (
     ClassifyPlan,
@@ -229,4 +230,5 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     change = grade_change(product.status, status)
     if change is not None:
         post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
+    record_product_health(product.namespace, product.name, status)
     return status
