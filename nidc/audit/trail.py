@@ -27,6 +27,7 @@ import hvac.exceptions
 import requests
 import urllib3.exceptions
 from minio.error import MinioException
+from pydantic import ValidationError
 
 from nidc.audit.checkpoint import Checkpoint, Signer, sign_checkpoint
 from nidc.audit.merkle import MerkleTree
@@ -160,10 +161,17 @@ class AuditTrail:
     def _refresh(self) -> None:
         """Read the records other writers (or an earlier life of this one) appended."""
         while True:
-            data = self.store.get(object_name(self.center, RECORDS, self._tree.size))
+            name = object_name(self.center, RECORDS, self._tree.size)
+            data = self.store.get(name)
             if data is None:
                 return
-            record = AuditRecord.from_bytes(data)
+            try:
+                record = AuditRecord.from_bytes(data)
+            except ValidationError as error:
+                # Not transient: someone changed the log. Appending after it would sign it.
+                raise AuditUnavailableError(
+                    f"{name} is not a valid record; run `nidc audit verify`"
+                ) from error
             self._ids[record.id] = record.sequence
             self._tree.append(data)
 
