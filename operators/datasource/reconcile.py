@@ -47,11 +47,13 @@ from operators.datasource.classify import (
     build_classify_run,
     classification_status,
     classify_outcome,
+    grade_audit_event,
     grade_change,
     plan_classify,
     policies_hash,
     split_runs,
 )
+from operators.reconciling.audit import record as record_audit
 from operators.reconciling.conditions import (
     Problem,
     build_conditions,
@@ -224,6 +226,9 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         status["policiesHash"] = policies.digest
     change = grade_change(source.status, status)
     if change is not None:
+        audited = grade_audit_event(body, source.status, status)
+        if audited is not None:  # before the status that makes the new grade durable
+            record_audit(ctx, audited)
         post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
     return status
 
