@@ -8,6 +8,8 @@ allows it at creation): `<center>/records/<sequence, 12 digits>.json` and
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 from dataclasses import dataclass
 
@@ -71,6 +73,8 @@ class AuditStore:
         headers: dict[str, str | list[str] | tuple[str]] = {
             "If-None-Match": "*",
             "Content-Type": "application/json",
+            # Buckets with object lock take a write only with a checksum of its body.
+            "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode(),  # noqa: S324
         }
         try:
             # minio-py's put_object turns unknown headers into user metadata; its _put_object

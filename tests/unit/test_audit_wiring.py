@@ -12,8 +12,8 @@ from nidc.api.pipeline_run import Phase
 from nidc.audit.reading import format_records, parse_time, select
 from nidc.audit.record import Resource
 from nidc.cli import build_parser
-from operators.datasource.classify import grade_audit_event
 from operators.reconciling.audit import OPERATOR_ACTOR
+from operators.runs.classify_plan import grade_audit_event
 from operators.runs.state_machine import RunStatus
 from operators.runs.transitions import run_audit_event
 from tests.unit.test_audit_log import make_record
