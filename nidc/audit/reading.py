@@ -19,6 +19,7 @@ from nidc.audit.record import AuditRecord, Resource
 from nidc.audit.store import CHECKPOINTS, DEFAULT_BUCKET, RECORDS, AuditStore
 from nidc.audit.transit import DEFAULT_KEY, TransitSigner
 from nidc.audit.verify import VerifyReport, verify_log
+from nidc.audit.witness import DEFAULT_KV_MOUNT, KvWitness
 
 
 def clients(
@@ -44,13 +45,17 @@ def clients(
     return AuditStore(minio, bucket), TransitSigner(openbao, key, mount)
 
 
-def verify_center(store: AuditStore, signer: TransitSigner, center: str) -> VerifyReport:
-    """Every problem of one center's log, against the transit key's public keys."""
+def verify_center(
+    store: AuditStore, signer: TransitSigner, center: str, kv_mount: str = DEFAULT_KV_MOUNT
+) -> VerifyReport:
+    """Every problem of one center's log, against the transit key's public keys and the head
+    witnessed in OpenBao KV."""
     return verify_log(
         center,
         store.read_all(center, RECORDS),
         store.read_all(center, CHECKPOINTS),
         signer.public_keys(),
+        KvWitness(signer.client, center, kv_mount).latest(),
     )
 
 

@@ -34,6 +34,7 @@ from nidc.audit.merkle import MerkleTree
 from nidc.audit.record import AuditRecord, Resource
 from nidc.audit.redaction import redact, redact_text
 from nidc.audit.store import CHECKPOINTS, RECORDS, AuditStore, object_name
+from nidc.audit.witness import Witness
 
 LOGGER = logging.getLogger(__name__)
 ATTEMPTS = 3
@@ -67,8 +68,10 @@ class AuditTrail:
         clock: Callable[[], dt.datetime] = utc_now,
         attempts: int = ATTEMPTS,
         backoff_seconds: float = BACKOFF_SECONDS,
+        witness: Witness | None = None,
     ) -> None:
         self.store = store
+        self.witness = witness
         self.signer = signer
         self.center = center
         self.clock = clock
@@ -204,5 +207,7 @@ class AuditTrail:
         )
         # Absent only: a checkpoint of this size that another writer signed holds as well.
         self.store.put_if_absent(object_name(self.center, CHECKPOINTS, size), checkpoint.to_bytes())
+        if self.witness is not None:  # outside the bucket: cutting both shows
+            self.witness.publish(checkpoint)
         self._signed_size = size
         return checkpoint

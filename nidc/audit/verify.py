@@ -107,8 +107,12 @@ def verify_log(
     records: Sequence[StoredObject],
     checkpoints: Sequence[StoredObject],
     public_keys: Mapping[int, bytes],
+    witness: Checkpoint | None = None,
 ) -> VerifyReport:
-    """Every problem of the log, under the trusted key's public keys (version -> raw key)."""
+    """Every problem of the log, under the trusted key's public keys (version -> raw key).
+
+    `witness` is the newest head published outside the bucket (nidc/audit/witness.py): it is
+    checked like a checkpoint, so records cut off together with their checkpoints show."""
     report = VerifyReport(center=center, records=len(records), checkpoints=len(checkpoints))
     by_number = check_records(center, records, report)
     contiguous = 0
@@ -137,6 +141,13 @@ def verify_log(
             report.problems.append(Problem(stored.name, bad_signature))
             continue
         parsed.append((stored, checkpoint))
+    if witness is not None:
+        subject = StoredObject(f"witness (tree size {witness.tree_size})", witness.to_bytes())
+        bad_signature = signature_problem(witness, public_keys)
+        if bad_signature or witness.center != center:
+            report.problems.append(Problem(subject.name, bad_signature or "another center's"))
+        else:
+            parsed.append((subject, witness))
     parsed.sort(key=lambda pair: pair[1].tree_size)
 
     check_roots(parsed, by_number, contiguous, report)
@@ -177,8 +188,8 @@ def check_roots(
                     Problem(
                         stored.name,
                         f"signed {size} records but only {contiguous} are in sequence "
-                        "(truncated or deleted)",
-                        contiguous,
+                        f"(truncated or deleted; the last checkpoint that holds is at {good_size})",
+                        good_size,
                         size - 1,
                     )
                 )

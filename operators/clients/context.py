@@ -22,6 +22,7 @@ from nidc.api.spark_pool import load_pools
 from nidc.audit import AuditTrail
 from nidc.audit.store import AuditStore
 from nidc.audit.transit import TransitSigner
+from nidc.audit.witness import KvWitness
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import OpenBaoAdmin
@@ -139,6 +140,7 @@ def make_audit_trail(
         AuditStore(store.s3, settings.audit_bucket),
         TransitSigner(openbao.client, settings.audit_key, settings.transit_mount),
         settings.audit_center,
+        witness=KvWitness(openbao.client, settings.audit_center),
     )
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from nidc.audit.checkpoint import Checkpoint, Ed25519Signer, sign_checkpoint
 from nidc.audit.record import AuditRecord
-from nidc.audit.store import CHECKPOINTS, RECORDS, StoredObject, object_name
+from nidc.audit.store import CHECKPOINTS, RECORDS, StoredObject, number_of, object_name
 from nidc.audit.verify import VerifyReport, verify_log
 from tests.unit.test_audit_log import T0, build_log, make_record
 
@@ -209,3 +209,35 @@ def test_a_checkpoint_signed_with_the_wrong_key_is_found(position: int, same_nam
     report = verify(list(pristine()[0]), checkpoints)
     assert not report.ok
     assert any(p.subject == original.name and "signature" in p.message for p in report.problems)
+
+
+@PROPERTY
+@given(cut=st.integers(min_value=1, max_value=SIZE))
+@example(cut=1)
+def test_records_cut_with_their_checkpoints_are_found_by_the_witness(cut: int) -> None:
+    """The newest head, also kept outside the bucket, shows a log cut together with its
+    checkpoints (which, without it, verifies as a shorter log)."""
+    kept = (SIZE - cut) // EVERY * EVERY  # cut back to a checkpoint, as an attacker would
+    records = list(pristine()[0])[:kept]
+    checkpoints = [c for c in pristine()[1] if (number_of(c.name) or 0) <= kept]
+    assert verify(records, checkpoints).ok  # what the bucket alone cannot tell
+    witness = Checkpoint.from_bytes(pristine()[1][-1].data)
+    report = verify_log(CENTER, records, checkpoints, SIGNER.public_keys(), witness)
+    assert not report.ok
+    assert any(
+        p.subject.startswith("witness") and "truncated" in p.message for p in report.problems
+    )
+
+
+def test_a_witness_signed_with_another_key_is_refused() -> None:
+    genuine = Checkpoint.from_bytes(pristine()[1][-1].data)
+    forged = sign_checkpoint(
+        Ed25519Signer("nidc-audit"), CENTER, SIZE, bytes.fromhex(genuine.root_hash), T0
+    )
+    report = verify_log(
+        CENTER, list(pristine()[0]), list(pristine()[1]), SIGNER.public_keys(), forged
+    )
+    assert [p.subject for p in report.problems] == [f"witness (tree size {SIZE})"]
+    assert verify_log(
+        CENTER, list(pristine()[0]), list(pristine()[1]), SIGNER.public_keys(), genuine
+    ).ok
