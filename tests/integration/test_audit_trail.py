@@ -28,6 +28,7 @@ from nidc.audit.reading import clients, read_records
 from nidc.audit.record import AuditRecord
 from nidc.audit.store import CHECKPOINTS, DEFAULT_CENTER, RECORDS, object_name
 from nidc.audit.transit import TransitSigner
+from nidc.audit.witness import KvWitness
 from nidc.kube import apply, delete
 from tests.operator_process import OperatorProcess
 
@@ -68,7 +69,7 @@ def append_some(trail: AuditTrail, count: int) -> list[AuditRecord]:
 def test_append_verify_tamper_and_adopt(platform_env: dict[str, Any]) -> None:
     center = f"it-{uuid.uuid4().hex[:8]}"
     store, signer = clients(platform_env)
-    trail = AuditTrail(store, signer, center)
+    trail = AuditTrail(store, signer, center, witness=KvWitness(signer.client, center))
     records = append_some(trail, 5)
     assert [r.sequence for r in records] == list(range(5))
 
@@ -139,6 +140,22 @@ def test_a_checkpoint_signed_with_another_transit_key_fails(platform_env: dict[s
     failed = nidc(platform_env, "audit", "verify", "--center", center)
     assert failed.returncode == 1, failed.stdout
     assert f"{name}: signature does not verify" in failed.stdout
+
+
+def test_a_log_cut_with_its_checkpoints_fails_against_the_witness(
+    platform_env: dict[str, Any],
+) -> None:
+    center = f"it-{uuid.uuid4().hex[:8]}"
+    store, signer = clients(platform_env)
+    append_some(AuditTrail(store, signer, center, witness=KvWitness(signer.client, center)), 4)
+    witnessed = KvWitness(signer.client, center).latest()
+    assert witnessed is not None and witnessed.tree_size == 4
+    # The newest record and its checkpoint deleted: the bucket alone is a consistent log of 3.
+    store.remove(object_name(center, RECORDS, 3))
+    store.remove(object_name(center, CHECKPOINTS, 4))
+    failed = nidc(platform_env, "audit", "verify", "--center", center)
+    assert failed.returncode == 1, failed.stdout
+    assert "witness (tree size 4): signed 4 records but only 3 are in sequence" in failed.stdout
 
 
 def test_openbao_audit_device_records_requests(platform_env: dict[str, Any]) -> None:
