@@ -103,7 +103,7 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             return classify(spark, job).as_dict()
         from spark_jobs.ingest import run_ingest
 
-        return run_ingest(spark, job, runtime.run)
+        return run_ingest(spark, job, runtime.run, runtime.openbao)
     finally:
         spark.stop()
 

@@ -37,6 +37,8 @@ JDBC_USER_ENV = "JDBC_USER"
 JDBC_PASSWORD_ENV = "JDBC_PASSWORD"  # noqa: S105 (an environment variable's name)
 DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
 DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
+# A job's OpenBao token, bound to its tenant's column-key policy (jobs that encrypt or decrypt).
+OPENBAO_TOKEN_ENV = "NIDC_OPENBAO_TOKEN"  # noqa: S105 (an environment variable's name)
 
 
 class JobSpecError(ValueError):
@@ -155,6 +157,11 @@ class IngestJob(JobSpecBase):
         description="OpenBao path of the source's login (jdbc); read by the runner at submit "
         "time, never seen by the job.",
         pattern=OPENBAO_PATH,
+    )
+    encryption: ColumnEncryption | None = Field(
+        default=None,
+        description="Grade incoming columns before the first write and encrypt those the grade "
+        "bundle encrypts at column level (None: no classification policy applies).",
     )
 
     @model_validator(mode="after")
@@ -350,6 +357,22 @@ class ClassifyJob(JobSpecBase):
     )
 
 
+class ColumnEncryption(Model):
+    """How an ingest job grades incoming columns and whose transit key wraps the table's key
+    (docs/decisions/0160-grade-at-ingest-encrypt-before-write.md)."""
+
+    transit_key: str = Field(
+        alias="transitKey",
+        description="The tenant's transit key (wraps the table's data key).",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+    )
+    grading: ClassifyJob = Field(
+        description="The policies, floor and approvals the classify job of the same table uses."
+    )
+
+
+IngestJob.model_rebuild()
+
 AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob
 JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
@@ -395,11 +418,24 @@ class Storage(Model):
     ca_file: str = Field(default="", alias="caFile", description="CA file of the endpoint.")
 
 
+class OpenBaoRuntime(Model):
+    """Where a job reaches OpenBao (its token comes from NIDC_OPENBAO_TOKEN, never the spec)."""
+
+    url: str = Field(description="https:// address of OpenBao.")
+    ca_file: str = Field(default="", alias="caFile", description="CA file ('' in a pod).")
+    transit_mount: str = Field(
+        default="transit", alias="transitMount", description="Mount of the transit engine."
+    )
+
+
 class JobRuntime(Model):
     """What the runner adds to a recorded job: which run, where its storage is, how Spark runs."""
 
     run: str = Field(description="The PipelineRun's name (identifies the writer).")
     storage: Storage
+    openbao: OpenBaoRuntime | None = Field(
+        default=None, description="OpenBao, for jobs that use their tenant's column key."
+    )
     jars: list[str] = Field(default_factory=list, description="Jars on the driver's classpath.")
     master: str = Field(default="local[2]", description="Spark master.")
     attempt: int = Field(default=1, ge=1, description="Attempt number of the run.")
