@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StructField, StructType
 
 from nidc.encryption.table_key import (
     BASE64,
@@ -168,7 +168,9 @@ def ensure_table_key(
             key = transit.unwrap(recorded.transit_key, recorded.wrapped_key)
     value = table_key.to_property()
     if table_columns is None:
-        builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
+        # Nullable like every column a DataFrame write creates (a literal is NOT NULL in Spark).
+        nullable = StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
+        builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(nullable)
         builder.partitionedBy(*partition_by).property(ENCRYPTION_PROPERTY, value).execute()
     elif properties.get(ENCRYPTION_PROPERTY) != value:
         _write_property(spark, path, value)
