@@ -54,6 +54,13 @@ class JobSpecBase(Model):
         "join that trace.",
     )
 
+    @property
+    def uses_column_key(self) -> bool:
+        """Whether the job's runs get a token for their tenant's column key (OPENBAO_TOKEN_ENV)
+        and so may encrypt and decrypt grade-3 columns (docs/encryption.md). False unless a job
+        says otherwise."""
+        return False
+
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Any:
         """Parse a run's spec.json (runtime keys ignored); errors name the offending field."""
@@ -180,6 +187,10 @@ class IngestJob(JobSpecBase):
     @property
     def is_device(self) -> bool:
         return str(self.type) in DEVICE_TYPES
+
+    @property
+    def uses_column_key(self) -> bool:
+        return self.encryption is not None
 
 
 # --- transform -----------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from nidc.api.job_specs import (
     OPENBAO_TOKEN_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
-    IngestJob,
     JobRuntime,
     OpenBaoRuntime,
     Storage,
@@ -98,7 +97,7 @@ class OperatorContext:
             login = self.read_source_login(login_path)
             env[JDBC_USER_ENV] = login.get("username", "")
             env[JDBC_PASSWORD_ENV] = login.get("password", "")
-        if isinstance(job, IngestJob) and job.encryption is not None:
+        if job.uses_column_key:
             # The run's own token: the tenant's column-key policy and nothing else, for as long
             # as a run may take (docs/encryption.md: who may decrypt).
             lifetime = PipelineRun.from_body(run).spec.timeout_seconds + JOB_TOKEN_MARGIN_SECONDS

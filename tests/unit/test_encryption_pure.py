@@ -183,3 +183,11 @@ def test_the_ingest_job_grades_with_the_classify_jobs_policies() -> None:
     # Nothing to grade with, or a device source: no grading at ingest (and no key token).
     assert build_column_encryption(files, [], []) is None
     assert build_column_encryption(source("opcua"), [policy], []) is None
+
+
+def test_only_jobs_that_grade_get_a_column_key_token() -> None:
+    policy = {**baseline(), "metadata": {"name": "national-baseline"}}
+    files = source("files")
+    assert build_ingest_job(files, {}, build_column_encryption(files, [policy], [])).uses_column_key
+    assert not build_ingest_job(files, {}, None).uses_column_key
+    assert not build_ingest_job(source("opcua"), {}).uses_column_key
