@@ -18,7 +18,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 import urllib3
-import yaml
 from minio import Minio
 
 from nidc.api.job_specs import OpenBaoRuntime
@@ -43,7 +42,6 @@ pytestmark = pytest.mark.integration
 TENANT = "steel-plant"
 OTHER = "equipment-maker"
 API = "nidc.io/v1alpha1"
-BASELINE = Path(__file__).resolve().parents[2] / "policies/classification/national-baseline.yaml"
 
 
 def forms(canary: str) -> list[bytes]:
@@ -83,18 +81,6 @@ def vault(platform_env: dict[str, Any]) -> hvac.Client:
     )
 
 
-@pytest.fixture
-def baseline(tenants: Any) -> Iterator[None]:
-    """The national baseline applied (and removed again when this test put it there)."""
-    document = yaml.safe_load(BASELINE.read_text())
-    name = document["metadata"]["name"]
-    existed = get(tenants, API, "ClusterClassificationPolicy", name) is not None
-    apply(tenants, document)
-    yield
-    if not existed:
-        delete(tenants, API, "ClusterClassificationPolicy", name)
-
-
 def wait_for(what: str, probe: Callable[[], Any], timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -124,7 +110,7 @@ def test_a_grade3_canary_is_nowhere_in_clear_and_an_authorised_job_reads_it_back
     tenant_spark: Any,
     admin_s3: Minio,
     vault: hvac.Client,
-    baseline: None,
+    national_baseline: dict[str, Any],
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     canary = f"CANARY-{uuid.uuid4().hex}"
