@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StructType
 
 from nidc.encryption.table_key import (
     BASE64,
@@ -147,9 +147,9 @@ def ensure_table_key(
 ) -> tuple[TableKey, bytes]:
     """The table's data key covering `columns`, recorded in its properties before any data.
 
-    A new table is created empty with the property (its first commit); an existing one gets the
-    property set or extended (one metadata commit, only when it changes). Create-or-adopt: a
-    re-run after a crash finds the recorded key and unwraps it.
+    A new table is created empty (its first commit) and gets the property (the second); an
+    existing one gets the property set or extended (one metadata commit, only when it changes).
+    Create-or-adopt: a re-run after a crash finds the recorded key and unwraps it.
     """
     properties = table_properties(spark, path)
     recorded = table_key_of(properties)
@@ -168,11 +168,13 @@ def ensure_table_key(
             key = transit.unwrap(recorded.transit_key, recorded.wrapped_key)
     value = table_key.to_property()
     if table_columns is None:
-        # Nullable like every column a DataFrame write creates (a literal is NOT NULL in Spark).
-        nullable = StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
-        builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(nullable)
-        builder.partitionedBy(*partition_by).property(ENCRYPTION_PROPERTY, value).execute()
-    elif properties.get(ENCRYPTION_PROPERTY) != value:
+        # The table's first commit has no rows, the second records the key; data comes after
+        # both. (DeltaTableBuilder would do it in one, but refuses a location that already holds
+        # an object, and the writer lease lies in the table's folder.) A crash in between leaves
+        # an empty table without a key, which the re-run gives one before any data.
+        empty = spark.createDataFrame([], schema)
+        empty.write.format("delta").mode("append").partitionBy(*partition_by).save(path)
+    if properties.get(ENCRYPTION_PROPERTY) != value:
         _write_property(spark, path, value)
     return table_key, key
 
