@@ -21,7 +21,11 @@ from nidc.api.job_specs import (
     read_job,
 )
 from nidc.api.pipeline_run import PipelineRun
-from nidc.api.spark_pool import load_pools
+from nidc.api.spark_pool import SparkPool, load_pools
+from nidc.audit import AuditTrail
+from nidc.audit.store import AuditStore
+from nidc.audit.transit import TransitSigner
+from nidc.audit.witness import KvWitness
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import TRANSIT_MOUNT, OpenBaoAdmin
@@ -29,6 +33,7 @@ from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
 from operators.reconciling.errors import NotReadyError
+from operators.runs.gpu_quota import GpuLocks, gpus_needed
 from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
 from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
@@ -52,6 +57,20 @@ class OperatorContext:
     cluster_collectors: KubernetesCollectors | None = None
     # Filled at start-up (operators/main.py): how a run wakes its parent without an API write.
     sweeps: Sweeps = field(default_factory=Sweeps)
+    gpu_locks: GpuLocks = field(default_factory=GpuLocks)
+    # The center's audit log (operators/reconciling/audit.py writes to it); None: not kept.
+    audit: AuditTrail | None = None
+
+    def gpu_pools(self) -> dict[str, SparkPool]:
+        """The pools whose runs hold GPUs: the cluster's; none on the local runner, where a GPU
+        product runs the CPU path."""
+        if isinstance(self.runner, KubernetesRunner):
+            return dict(self.runner.settings.pools)
+        return {}
+
+    def gpu_need(self, pool: str) -> int:
+        """GPUs a run of `pool` holds while it runs (0 on the local runner)."""
+        return gpus_needed(self.gpu_pools().get(pool))
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded job plus where it runs (storage, jars); never credentials.
@@ -128,17 +147,32 @@ class OperatorContext:
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
         api = in_cluster_or_kubeconfig()
+        openbao = OpenBaoAdmin(settings)
+        store = ObjectStoreAdmin(settings)
         return cls(
             settings=settings,
             api=api,
-            openbao=OpenBaoAdmin(settings),
-            store=ObjectStoreAdmin(settings),
+            openbao=openbao,
+            store=store,
             runner=make_runner(settings, api),
             collectors=LocalCollectors(settings.collectors_dir),
             cluster_collectors=KubernetesCollectors(api, CollectorImage(settings.collector_image))
             if settings.collector_mode == "kubernetes"
             else None,
+            audit=make_audit_trail(settings, openbao, store),
         )
+
+
+def make_audit_trail(
+    settings: OperatorSettings, openbao: OpenBaoAdmin, store: ObjectStoreAdmin
+) -> AuditTrail:
+    """The center's audit log: its bucket, signed by its transit key (both made on first use)."""
+    return AuditTrail(
+        AuditStore(store.s3, settings.audit_bucket),
+        TransitSigner(openbao.client, settings.audit_key, settings.transit_mount),
+        settings.audit_center,
+        witness=KvWitness(openbao.client, settings.audit_center),
+    )
 
 
 def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:
