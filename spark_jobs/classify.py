@@ -25,6 +25,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from nidc.api.job_specs import ClassifyJob
+from nidc.encryption.table_key import table_key_of
 from nidc.governance.column_classifier import (
     ColumnClassification,
     Evidence,
@@ -91,6 +92,18 @@ def previous_columns(properties: Mapping[str, str], fingerprint: str) -> dict[st
     return {c["name"]: c for c in recorded.get("columns", []) if "name" in c}
 
 
+def encrypted_columns(properties: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The grading the ingest job recorded for each encrypted column (nidc.encryption)."""
+    recorded = table_key_of(properties)
+    if recorded is None:
+        return {}
+    return {
+        name: dict(column.classification)
+        for name, column in recorded.columns.items()
+        if column.classification.get("detectedGrade") is not None
+    }
+
+
 def restored(column: Mapping[str, Any]) -> ColumnClassification:
     """What the detectors found in a recorded column (before overrides, which apply anew)."""
     grade = int(column["detectedGrade"])
@@ -150,6 +163,8 @@ def classify(
     version, properties = table_properties(spark, spec.path)
     names = spark.read.format("delta").load(spec.path).columns
     known = previous_columns(properties, fingerprint)
+    # An encrypted column holds ciphertext: its grading at ingest stands instead of a sample.
+    known.update(encrypted_columns(properties))
     to_sample = [n for n in names if n not in known]
     values = sample(spark, spec.path, to_sample, spec.sample_rows)
     detected = {

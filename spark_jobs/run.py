@@ -108,7 +108,7 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             return governed_copy(spark, job)
         from spark_jobs.ingest import run_ingest
 
-        return run_ingest(spark, job, runtime.run)
+        return run_ingest(spark, job, runtime.run, runtime.openbao)
     finally:
         spark.stop()
 

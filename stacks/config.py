@@ -36,7 +36,13 @@ COMPONENTS = (
     "tenants",
 )
 REPO = Path(__file__).resolve().parents[1]
-SECRET_KEYS = ("objectStoreRootPassword", "openbaoOperatorToken", "sharingToken", "tlsPrivateKey")
+SECRET_KEYS = (
+    "objectStoreRootPassword",
+    "objectStoreKmsKey",
+    "openbaoOperatorToken",
+    "sharingToken",
+    "tlsPrivateKey",
+)
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             image=images.ref("minio"),
             client_image=images.ref("mc"),
             root_password=secrets.get("objectStoreRootPassword", ""),
+            kms_secret_key=secrets.get("objectStoreKmsKey", ""),
             tls=tls,
             replicas=int(c.get("replicas", 4)),
             volume_size=str(c.get("volumeSize", "100Gi")),

@@ -44,6 +44,22 @@ class TenantNames:
         return f"tenants/{self.tenant}"
 
     @property
+    def transit_key(self) -> str:
+        """The tenant's transit key (wraps the data keys of its encrypted tables)."""
+        return f"tenant-{self.tenant}"
+
+    @property
+    def column_key_policy(self) -> str:
+        """The OpenBao policy that may make, unwrap and rewrap data keys with the transit key."""
+        return f"tenant-{self.tenant}-column-key"
+
+    @property
+    def jobs_role(self) -> str:
+        """The Kubernetes auth role of the tenant's job service account (it gets the column
+        key policy; the tenant's other service accounts do not)."""
+        return f"tenant-{self.tenant}-jobs"
+
+    @property
     def s3_user(self) -> str:
         return f"tenant-{self.tenant}"
 

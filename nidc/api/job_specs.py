@@ -40,6 +40,8 @@ DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
 DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
 # A governed copy's HASH key, hex (OpenBao KV field "key" at the job's hashKeyPath).
 MASK_HASH_KEY_ENV = "NIDC_MASK_HASH_KEY"
+# A job's OpenBao token, bound to its tenant's column-key policy (jobs that encrypt or decrypt).
+OPENBAO_TOKEN_ENV = "NIDC_OPENBAO_TOKEN"  # noqa: S105 (an environment variable's name)
 
 
 class JobSpecError(ValueError):
@@ -54,6 +56,13 @@ class JobSpecBase(Model):
         description="W3C traceparent of the reconcile that recorded the run: the job's spans "
         "join that trace.",
     )
+
+    @property
+    def uses_column_key(self) -> bool:
+        """Whether the job's runs get a token for their tenant's column key (OPENBAO_TOKEN_ENV)
+        and so may encrypt and decrypt grade-3 columns (docs/encryption.md). False unless a job
+        says otherwise."""
+        return False
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Any:
@@ -159,6 +168,11 @@ class IngestJob(JobSpecBase):
         "time, never seen by the job.",
         pattern=OPENBAO_PATH,
     )
+    encryption: ColumnEncryption | None = Field(
+        default=None,
+        description="Grade incoming columns before the first write and encrypt those the grade "
+        "bundle encrypts at column level (None: no classification policy applies).",
+    )
 
     @model_validator(mode="after")
     def _input_matches_type(self) -> IngestJob:
@@ -176,6 +190,10 @@ class IngestJob(JobSpecBase):
     @property
     def is_device(self) -> bool:
         return str(self.type) in DEVICE_TYPES
+
+    @property
+    def uses_column_key(self) -> bool:
+        return self.encryption is not None
 
 
 # --- transform -----------------------------------------------------------------------------
@@ -353,6 +371,20 @@ class ClassifyJob(JobSpecBase):
     )
 
 
+class ColumnEncryption(Model):
+    """How an ingest job grades incoming columns and whose transit key wraps the table's key
+    (docs/decisions/0160-grade-at-ingest-encrypt-before-write.md)."""
+
+    transit_key: str = Field(
+        alias="transitKey",
+        description="The tenant's transit key (wraps the table's data key).",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+    )
+    grading: ClassifyJob = Field(
+        description="The policies, floor and approvals the classify job of the same table uses."
+    )
+
+
 # --- governed copy -------------------------------------------------------------------------
 
 # A Spark simpleString (int, decimal(10,2), array<string>, struct<a:int>): no quote or backtick,
@@ -420,6 +452,8 @@ class GovernedCopyJob(JobSpecBase):
         return self
 
 
+IngestJob.model_rebuild()
+
 AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob | GovernedCopyJob
 JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
@@ -466,11 +500,24 @@ class Storage(Model):
     ca_file: str = Field(default="", alias="caFile", description="CA file of the endpoint.")
 
 
+class OpenBaoRuntime(Model):
+    """Where a job reaches OpenBao (its token comes from NIDC_OPENBAO_TOKEN, never the spec)."""
+
+    url: str = Field(description="https:// address of OpenBao.")
+    ca_file: str = Field(default="", alias="caFile", description="CA file ('' in a pod).")
+    transit_mount: str = Field(
+        default="transit", alias="transitMount", description="Mount of the transit engine."
+    )
+
+
 class JobRuntime(Model):
     """What the runner adds to a recorded job: which run, where its storage is, how Spark runs."""
 
     run: str = Field(description="The PipelineRun's name (identifies the writer).")
     storage: Storage
+    openbao: OpenBaoRuntime | None = Field(
+        default=None, description="OpenBao, for jobs that use their tenant's column key."
+    )
     jars: list[str] = Field(default_factory=list, description="Jars on the driver's classpath.")
     master: str = Field(default="local[2]", description="Spark master.")
     attempt: int = Field(default=1, ge=1, description="Attempt number of the run.")

@@ -12,13 +12,16 @@ from nidc.api.job_specs import (
     JDBC_PASSWORD_ENV,
     JDBC_USER_ENV,
     MASK_HASH_KEY_ENV,
+    OPENBAO_TOKEN_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
     JobRuntime,
+    OpenBaoRuntime,
     Storage,
     build_run_spec,
     read_job,
 )
+from nidc.api.pipeline_run import PipelineRun
 from nidc.api.spark_pool import SparkPool, load_pools
 from nidc.audit import AuditTrail
 from nidc.audit.store import AuditStore
@@ -26,7 +29,7 @@ from nidc.audit.transit import TransitSigner
 from nidc.audit.witness import KvWitness
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
-from operators.clients.openbao import OpenBaoAdmin
+from operators.clients.openbao import TRANSIT_MOUNT, OpenBaoAdmin
 from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
@@ -37,6 +40,9 @@ from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
 from operators.runs.runner import Runner
 from operators.sweep.loop import Sweeps
+
+# A job's token lives as long as its run may (its timeout) plus this margin, not longer.
+JOB_TOKEN_MARGIN_SECONDS = 300
 
 
 @dataclass
@@ -83,6 +89,11 @@ class OperatorContext:
                 ca_file=str(settings.ca_file),
             ),
             jars=[str(j) for j in settings.spark_jars],
+            openbao=OpenBaoRuntime(
+                url=settings.openbao_url,
+                ca_file=str(settings.ca_file),
+                transit_mount=TRANSIT_MOUNT,
+            ),
         )
         return build_run_spec(run["spec"]["job"], runtime)
 
@@ -106,6 +117,13 @@ class OperatorContext:
             login = self.read_source_login(login_path)
             env[JDBC_USER_ENV] = login.get("username", "")
             env[JDBC_PASSWORD_ENV] = login.get("password", "")
+        if job.uses_column_key:
+            # The run's own token: the tenant's column-key policy and nothing else, for as long
+            # as a run may take (docs/encryption.md: who may decrypt).
+            lifetime = PipelineRun.from_body(run).spec.timeout_seconds + JOB_TOKEN_MARGIN_SECONDS
+            env[OPENBAO_TOKEN_ENV] = self.openbao.issue_job_token(
+                [TenantNames(tenant).column_key_policy], f"{lifetime}s", run["metadata"]["name"]
+            )
         peer_path = getattr(job, "destination_credentials_path", None)
         if peer_path:
             peer = self.read_center_login(peer_path)

@@ -10,6 +10,7 @@ from minio import Minio
 from minio.credentials.providers import StaticProvider
 from minio.error import MinioAdminException
 from minio.minioadmin import MinioAdmin
+from minio.sseconfig import Rule, SSEConfig
 
 from operators.clients.settings import OperatorSettings
 
@@ -43,8 +44,17 @@ class ObjectStoreAdmin:
         )
 
     def ensure_bucket(self, name: str) -> None:
+        """The bucket, with default encryption SSE-S3: every object (landing files included)
+        is encrypted on the server's disks with the server's KMS key."""
         if not self.s3.bucket_exists(name):
             self.s3.make_bucket(name)
+        self.ensure_bucket_encryption(name)
+
+    def ensure_bucket_encryption(self, name: str) -> None:
+        current = self.s3.get_bucket_encryption(name)
+        rules = current.rule if current is not None else None
+        if rules is None or rules.sse_algorithm != "AES256":
+            self.s3.set_bucket_encryption(name, SSEConfig(Rule.new_sse_s3_rule()))
 
     def remove_bucket(self, name: str) -> None:
         """Delete every object, then the bucket."""

@@ -7,9 +7,11 @@ from typing import Any
 import hvac
 from hvac.exceptions import InvalidPath
 
+from nidc.encryption.transit import Transit
 from operators.clients.settings import OperatorSettings
 
 KUBERNETES_AUTH_PATH = "kubernetes"
+TRANSIT_MOUNT = "transit"
 
 
 class OpenBaoAdmin:
@@ -40,6 +42,25 @@ class OpenBaoAdmin:
             max_ttl=role["token_max_ttl"],
             mount_point=KUBERNETES_AUTH_PATH,
         )
+
+    @property
+    def transit(self) -> Transit:
+        """The transit engine with the operator's token (create, adopt and rotate keys)."""
+        return Transit(self.client, TRANSIT_MOUNT)
+
+    def issue_job_token(self, policies: list[str], ttl: str, name: str) -> str:
+        """A token for one job run with exactly `policies` (no default policy), not renewable
+        past `ttl`; it dies with the operator's token too (a child)."""
+        response = self.client.auth.token.create(
+            policies=policies,
+            no_default_policy=True,
+            ttl=ttl,
+            explicit_max_ttl=ttl,
+            renewable=False,
+            display_name=name[:60],
+            meta={"run": name},
+        )
+        return str(response["auth"]["client_token"])
 
     def delete_kubernetes_role(self, name: str) -> None:
         self.client.auth.kubernetes.delete_role(name=name, mount_point=KUBERNETES_AUTH_PATH)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nidc.api.addressing import (
+    TenantNames,
     files_landing_path,
     quarantine_path,
     source_landing_path,
@@ -16,12 +18,14 @@ from nidc.api.addressing import (
 from nidc.api.data_source import DataSource, SourceType
 from nidc.api.job_specs import (
     DEVICE_TYPES,
+    ColumnEncryption,
     FilesInput,
     IngestJob,
     JdbcInput,
     JobSpecBase,
     LandingInput,
 )
+from nidc.governance.classify_job import build_classify_job
 from operators.reconciling.conditions import (
     Outcome,
     Problem,
@@ -78,7 +82,27 @@ def validate(source: DataSource) -> list[Problem]:
     return problems
 
 
-def build_ingest_job(source: DataSource, checkpoint: dict[str, Any]) -> IngestJob:
+def build_column_encryption(
+    source: DataSource,
+    policies: Sequence[Mapping[str, Any]],
+    approvals: Sequence[Mapping[str, Any]],
+) -> ColumnEncryption | None:
+    """How the ingest job grades and encrypts: the classify job's policies and the tenant's
+    transit key. None for device sources (not graded at ingest yet) and when no policy applies
+    (nothing can be graded; docs/decisions/0160-grade-at-ingest-encrypt-before-write.md)."""
+    if str(source.spec.type) in DEVICE_TYPES or not policies:
+        return None
+    return ColumnEncryption(
+        transit_key=TenantNames(source.namespace).transit_key,
+        grading=build_classify_job(source, policies, approvals),
+    )
+
+
+def build_ingest_job(
+    source: DataSource,
+    checkpoint: dict[str, Any],
+    encryption: ColumnEncryption | None = None,
+) -> IngestJob:
     """The ingest job of one run (no credentials: only where the login lives)."""
     spec, namespace = source.spec, source.namespace
     kind = str(spec.type)
@@ -116,6 +140,7 @@ def build_ingest_job(source: DataSource, checkpoint: dict[str, Any]) -> IngestJo
         jdbc=jdbc,
         files=files,
         credentials_path=spec.credentials.open_bao_path if spec.credentials else None,
+        encryption=encryption,
     )
 
 

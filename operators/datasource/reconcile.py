@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from nidc.api.addressing import TenantNames, source_landing_key
 from nidc.api.data_source import DataSource
+from nidc.api.job_specs import ColumnEncryption
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
@@ -29,6 +30,7 @@ from nidc.crash_points import crash_point
 from operators.clients.context import OperatorContext
 from operators.datasource.build import (
     CollectorState,
+    build_column_encryption,
     build_ingest_job,
     build_ingest_run,
     build_status,
@@ -66,6 +68,14 @@ class Observed:
     classify: RunHistory
     checkpoint: dict[str, Any]
     landed_beyond: bool
+
+
+def ingest_encryption(source: DataSource, ctx: OperatorContext) -> ColumnEncryption | None:
+    """Observe the policies the ingest job grades with (only when a run is being recorded)."""
+    if is_device(source):
+        return None
+    seen = observe_policies(source, ctx)
+    return build_column_encryption(source, seen.policies, seen.approvals)
 
 
 def observe(source: DataSource, ctx: OperatorContext) -> Observed:
@@ -182,7 +192,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         source,
         plan,
         seen.history,
-        lambda: build_ingest_job(source, seen.checkpoint),
+        lambda: build_ingest_job(source, seen.checkpoint, ingest_encryption(source, ctx)),
         lambda job, generation, sequence: build_ingest_run(source, job, generation, sequence),
         "superseded",
         now,

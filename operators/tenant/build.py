@@ -251,6 +251,28 @@ def build_openbao_policy(names: TenantNames) -> str:
     )
 
 
+def build_column_key_policy(names: TenantNames, transit_mount: str = "transit") -> str:
+    """The tenant's column-key policy: make data keys with its transit key, unwrap and rewrap
+    them, read the key's versions. Rotation stays with the operator (docs/encryption.md)."""
+    key = f"{transit_mount}/%s/{names.transit_key}"
+    return "".join(
+        f'path "{key % action}" {{\n  capabilities = ["update"]\n}}\n'
+        for action in ("datakey/plaintext", "decrypt", "rewrap")
+    ) + (f'path "{transit_mount}/keys/{names.transit_key}" {{\n  capabilities = ["read"]\n}}\n')
+
+
+def build_jobs_role(names: TenantNames, service_account: str) -> dict[str, Any]:
+    """Kubernetes auth role of the tenant's job service account: the tenant policy and the
+    column-key policy (no other service account of the namespace gets the key)."""
+    return {
+        "bound_service_account_names": [service_account],
+        "bound_service_account_namespaces": [names.namespace],
+        "token_policies": [names.openbao_policy, names.column_key_policy],
+        "token_ttl": "1h",
+        "token_max_ttl": "4h",
+    }
+
+
 def build_openbao_role(names: TenantNames) -> dict[str, Any]:
     """Kubernetes auth role: any service account of the tenant's namespace, the tenant policy."""
     return {

@@ -27,6 +27,8 @@ from operators.reconciling.conditions import (
 )
 from operators.tenant.build import (
     build_children,
+    build_column_key_policy,
+    build_jobs_role,
     build_openbao_policy,
     build_openbao_role,
     build_s3_policy,
@@ -96,6 +98,13 @@ def ensure_storage(ctx: OperatorContext, names: TenantNames) -> None:
 def ensure_openbao(ctx: OperatorContext, names: TenantNames) -> None:
     ctx.openbao.put_policy(names.openbao_policy, build_openbao_policy(names))
     ctx.openbao.put_kubernetes_role(names.openbao_role, build_openbao_role(names))
+    # The tenant's transit key (create-or-adopt: never replaced, it wraps every data key of the
+    # tenant's encrypted tables) and who may use it: the job service account only.
+    ctx.openbao.transit.ensure_key(names.transit_key)
+    ctx.openbao.put_policy(names.column_key_policy, build_column_key_policy(names))
+    ctx.openbao.put_kubernetes_role(
+        names.jobs_role, build_jobs_role(names, ctx.settings.spark_service_account)
+    )
 
 
 def reconcile(
@@ -127,6 +136,9 @@ def clean_up(body: Mapping[str, Any], ctx: OperatorContext) -> str:
         policy = DeletionPolicy.RETAIN
     ctx.openbao.delete_kubernetes_role(names.openbao_role)
     ctx.openbao.delete_policy(names.openbao_policy)
+    # The transit key itself stays: deleting it would make retained data unreadable for good.
+    ctx.openbao.delete_kubernetes_role(names.jobs_role)
+    ctx.openbao.delete_policy(names.column_key_policy)
     ctx.store.remove_user(names.s3_user)
     ctx.store.remove_policy(names.s3_user)
     if policy == DeletionPolicy.DELETE.value:

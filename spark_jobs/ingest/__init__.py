@@ -35,9 +35,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
 from nidc.api.data_source import SourceType
-from nidc.api.job_specs import IngestJob
+from nidc.api.job_specs import IngestJob, OpenBaoRuntime
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
+from spark_jobs.ingest.encryption import IngestEncryption
 from spark_jobs.ingest.files import ingest_files
 from spark_jobs.ingest.jdbc import ingest_jdbc
 from spark_jobs.ingest.landing import ingest_device_batches
@@ -48,11 +49,18 @@ TRACER = tracer(__name__)
 
 def ingest(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     """Run the ingest job of a spec.json (runtime keys ignored but the run's name)."""
-    return run_ingest(spark, IngestJob.from_spec(spec), spec.get("run"))
+    runtime = spec.get("openbao")
+    openbao = OpenBaoRuntime.model_validate(runtime) if runtime else None
+    return run_ingest(spark, IngestJob.from_spec(spec), spec.get("run"), openbao)
 
 
-def run_ingest(spark: SparkSession, job: IngestJob, run: str | None) -> dict[str, Any]:
-    """Run one ingest job; returns checkpoint, rows, quarantinedRows and tableVersion."""
+def run_ingest(
+    spark: SparkSession, job: IngestJob, run: str | None, openbao: OpenBaoRuntime | None = None
+) -> dict[str, Any]:
+    """Run one ingest job; returns checkpoint, rows, quarantinedRows and tableVersion.
+
+    `openbao` (with NIDC_OPENBAO_TOKEN) lets the job encrypt grade-3 columns
+    (spark_jobs/ingest/encryption.py); device sources do not grade at ingest yet."""
     # Dates of partitions are UTC dates, whatever the machine's zone.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     # The run name identifies the writer: a retried attempt of the same run takes its own lease.
@@ -63,12 +71,13 @@ def run_ingest(spark: SparkSession, job: IngestJob, run: str | None) -> dict[str
         ),
         TableLease(spark, job.target, holder, wait_seconds=job.lease_wait_seconds) as lease,
     ):
+        encryption = IngestEncryption(spark, job, openbao) if job.encryption else None
         if job.is_device:
             progress = ingest_device_batches(spark, job, lease.renew)
         elif str(job.type) == SourceType.FILES.value:
-            progress = ingest_files(spark, job, lease.renew)
+            progress = ingest_files(spark, job, lease.renew, encryption)
         else:
-            progress = ingest_jdbc(spark, job, lease.renew)
+            progress = ingest_jdbc(spark, job, lease.renew, encryption)
         return {**progress, **table_totals(spark, job)}
 
 

@@ -12,6 +12,7 @@ from nidc.api.data_source import FileFormat
 from nidc.api.job_specs import IngestJob
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
+from spark_jobs.ingest.encryption import IngestEncryption
 from spark_jobs.ingest.records import commit_records, record_table_columns, split_mistyped
 from spark_jobs.ingest.values import Reason, SchemaDriftError, decide_schema
 from spark_jobs.table_lease import no_renewal
@@ -45,7 +46,10 @@ def _read_file(spark: SparkSession, path: str, kind: str) -> DataFrame:
 
 
 def ingest_files(
-    spark: SparkSession, job: IngestJob, renew: Callable[[], None] = no_renewal
+    spark: SparkSession,
+    job: IngestJob,
+    renew: Callable[[], None] = no_renewal,
+    encryption: IngestEncryption | None = None,
 ) -> dict[str, Any]:
     """Every file not yet committed, in name order, one bronze commit each."""
     assert job.files is not None
@@ -94,7 +98,7 @@ def ingest_files(
             bad = corrupt.unionByName(mistyped)
             rows_in, rows_bad = commit_records(
                 spark, job, good, bad, name, file_app_id(job, name), 1,
-                F.to_date(F.current_timestamp()),
+                F.to_date(F.current_timestamp()), encryption,
             )  # fmt: skip
             frame.unpersist()
             added += rows_in

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 from nidc.api.job_specs import JDBC_PASSWORD_ENV, JDBC_USER_ENV, IngestJob
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
+from spark_jobs.ingest.encryption import IngestEncryption
 from spark_jobs.ingest.records import commit_records, record_table_columns, split_mistyped
 from spark_jobs.ingest.values import Reason, SchemaDriftError, decide_schema
 from spark_jobs.table_lease import no_renewal
@@ -41,7 +42,10 @@ def version_to_watermark(version: int, is_timestamp: bool) -> str:
 
 
 def ingest_jdbc(
-    spark: SparkSession, job: IngestJob, renew: Callable[[], None] = no_renewal
+    spark: SparkSession,
+    job: IngestJob,
+    renew: Callable[[], None] = no_renewal,
+    encryption: IngestEncryption | None = None,
 ) -> dict[str, Any]:
     """Rows with watermark in (last, max at start] in one commit keyed by that max.
 
@@ -111,7 +115,7 @@ def ingest_jdbc(
     renew()
     added, quarantined = commit_records(
         spark, job, good, bad.select("raw", "reason", "detail"), f"watermark {span}",
-        job.source_uid, high, date,
+        job.source_uid, high, date, encryption,
     )  # fmt: skip
     rows.unpersist()
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
@@ -22,8 +24,11 @@ def commit_quarantine(
     origin: str,
     app_id: str,
     version: int | None = None,
+    protect: Callable[[DataFrame], DataFrame] | None = None,
 ) -> int:
-    """Append bad records to quarantine with the same txn key as the bronze commit."""
+    """Append bad records to quarantine with the same txn key as the bronze commit.
+
+    `protect` encrypts what may hold a grade-3 value (spark_jobs/ingest/encryption.py)."""
     rows = bad.withColumn("batch_sequence", F.lit(sequence).cast("bigint"))
     rows = rows.withColumn("origin", F.lit(origin))
     rows = rows.withColumn(
@@ -33,6 +38,8 @@ def commit_quarantine(
     count = rows.count()
     if count == 0:
         return 0
+    if protect is not None:
+        rows = protect(rows)
     (
         rows.write.format("delta")
         .mode("append")

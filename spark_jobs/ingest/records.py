@@ -7,13 +7,18 @@ from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
 from nidc.api.data_source import SchemaPolicy
 from nidc.api.job_specs import IngestJob
+from nidc.encryption.table_key import table_key_of
 from spark_jobs import delta_log
+from spark_jobs.column_encryption import table_properties
+from spark_jobs.ingest.encryption import IngestEncryption, grade_incoming
 from spark_jobs.ingest.quarantine import commit_quarantine
 from spark_jobs.ingest.values import SchemaDecision
 
 # Bookkeeping columns the job adds to files/jdbc rows (underscored: the input's own columns
 # may well be called `source` or `date`).
 RECORD_BOOKKEEPING = ["_source", "_origin", "_ingested_at", "_date"]
+RECORD_PARTITIONS = ["_date", "_source"]
+QUARANTINE_PARTITIONS = ["date", "source"]
 
 
 def split_mistyped(frame: DataFrame, decision: SchemaDecision) -> tuple[DataFrame, DataFrame]:
@@ -48,8 +53,21 @@ def commit_records(
     app_id: str,
     version: int,
     date: Column,
+    encryption: IngestEncryption | None = None,
 ) -> tuple[int, int]:
-    """Append one unit of record input (a file, a watermark range) to bronze and quarantine."""
+    """Append one unit of record input (a file, a watermark range) to bronze and quarantine.
+
+    With `encryption`, the unit is graded first; its grade-3 columns get the table's key
+    recorded and are encrypted before either commit (quarantine rows then too)."""
+    encrypted = grade_incoming(spark, job, good, RECORD_BOOKKEEPING) if encryption else []
+    rows = (
+        good.withColumn("_source", F.lit(job.source))
+        .withColumn("_origin", F.lit(origin))
+        .withColumn("_ingested_at", F.current_timestamp())
+        .withColumn("_date", date)
+    )
+    if encryption is not None:
+        rows = encryption.protect_rows(rows, encrypted, RECORD_PARTITIONS)
     quarantined = commit_quarantine(
         spark,
         job,
@@ -67,18 +85,17 @@ def commit_records(
         origin,
         app_id,
         version,
-    )
-    rows = (
-        good.withColumn("_source", F.lit(job.source))
-        .withColumn("_origin", F.lit(origin))
-        .withColumn("_ingested_at", F.current_timestamp())
-        .withColumn("_date", date)
+        None
+        if encryption is None
+        else lambda bad_rows: encryption.protect_quarantine(
+            bad_rows, QUARANTINE_PARTITIONS, bool(encrypted)
+        ),
     )
     count = rows.count()
     writer = (
         rows.write.format("delta")
         .mode("append")
-        .partitionBy("_date", "_source")
+        .partitionBy(*RECORD_PARTITIONS)
         .option("txnAppId", app_id)
         .option("txnVersion", str(version))
     )
@@ -92,7 +109,10 @@ def commit_records(
 
 
 def record_table_columns(spark: SparkSession, job: IngestJob) -> dict[str, str] | None:
+    """The table's columns as the input sees them: an encrypted column by its clear type."""
     table = delta_log.table_columns(spark, job.target)
     if table is None:
         return None
-    return {n: t for n, t in table.items() if n not in RECORD_BOOKKEEPING}
+    encrypted = table_key_of(table_properties(spark, job.target))
+    clear = {n: c.clear_type for n, c in encrypted.columns.items()} if encrypted else {}
+    return {n: clear.get(n, t) for n, t in table.items() if n not in RECORD_BOOKKEEPING}

@@ -65,6 +65,9 @@ class ObjectStoreArgs:
     client_image: str
     root_password: pulumi.Input[str]
     tls: Tls
+    # MINIO_KMS_SECRET_KEY (<name>:<base64 of 32 bytes>): with it every bucket gets default
+    # encryption SSE-S3; '' leaves objects unencrypted on disk (docs/encryption.md).
+    kms_secret_key: pulumi.Input[str] = ""
     namespace: str = "nidc-storage"
     replicas: int = 4
     volume_size: str = "100Gi"
@@ -106,6 +109,7 @@ def build_buckets_config(args: ObjectStoreArgs) -> dict[str, Any]:
             "access": b.access,
             "versioning": b.versioning,
             "region": _bucket_region(args, b),
+            "encryption": "sse-s3" if args.kms_secret_key != "" else "none",
         }
         for b in args.buckets
     ]
@@ -125,8 +129,9 @@ def build_buckets_config(args: ObjectStoreArgs) -> dict[str, Any]:
     }
 
 
-# Idempotent: `mc mb --ignore-existing`, versioning and an anonymous policy of none unless the
-# bucket is declared public-read (which the policy pack refuses).
+# Idempotent: `mc mb --ignore-existing`, versioning, an anonymous policy of none unless the
+# bucket is declared public-read (which the policy pack refuses), default encryption SSE-S3
+# when the server has a KMS key.
 PROVISION_SCRIPT = """set -eu
 until mc alias set local "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null; do
   sleep 5
@@ -138,6 +143,8 @@ for b in json.load(open("/config/buckets.json")):
     print(f"mc version {'enable' if b['versioning'] else 'suspend'} local/{b['name']}")
     print(f"mc anonymous set {'download' if b['access'] == 'public-read' else 'none'} "
           f"local/{b['name']}")
+    if b.get("encryption") == "sse-s3":
+        print(f"mc encrypt set sse-s3 local/{b['name']}")
 PY
 sh -eux /tmp/commands
 exec sleep infinity
@@ -166,6 +173,13 @@ def build_statefulset(args: ObjectStoreArgs) -> dict[str, Any]:
         },
         {"name": "MINIO_REGION", "value": args.region},
     ]
+    if args.kms_secret_key != "":
+        env.append(
+            {
+                "name": "MINIO_KMS_SECRET_KEY",
+                "valueFrom": {"secretKeyRef": {"name": "minio-root", "key": "kms"}},
+            }
+        )
     server: dict[str, Any] = {
         "name": "minio",
         "image": args.image,
@@ -269,7 +283,11 @@ def build_object_store(args: ObjectStoreArgs) -> list[dict[str, Any]]:
             "kind": "Secret",
             "metadata": {"name": "minio-root", "namespace": args.namespace},
             "type": "Opaque",
-            "stringData": {"user": args.root_user, "password": args.root_password},
+            "stringData": {
+                "user": args.root_user,
+                "password": args.root_password,
+                **({"kms": args.kms_secret_key} if args.kms_secret_key != "" else {}),
+            },
         },
         build_buckets_config(args),
         build_service("minio-hl", args.namespace, selector, {"s3": API_PORT}, headless=True),

@@ -1,7 +1,14 @@
-"""MinIO: the S3 server, TLS with the platform CA, a root user whose password is kept 0600."""
+"""MinIO: the S3 server, TLS with the platform CA, a root user whose password is kept 0600.
+
+Server-side encryption: MinIO's built-in KMS with one static key (MINIO_KMS_SECRET_KEY), kept
+0600 in the state folder's secrets and handed over in the server's environment only; buckets get
+default encryption SSE-S3 (operators/clients/object_store.py), so every object is encrypted on
+disk. A static key is the embedded platform's stand-in for an external KMS (docs/encryption.md).
+"""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 from typing import Any
@@ -9,6 +16,15 @@ from typing import Any
 from nidc.local.servers.base import LOOPBACK, Context, HealthError, Server
 
 ROOT_USER = "nidc-root"
+KMS_KEY_NAME = "nidc-local-sse"
+KMS_SECRET = "minio-kms-key"  # noqa: S105 (the secret's file name, not a secret)
+
+
+def build_kms_secret_key(name: str, key: bytes) -> str:
+    """MINIO_KMS_SECRET_KEY's form: <key name>:<base64 of 32 random bytes>."""
+    if len(key) != 32:
+        raise ValueError("MinIO's static KMS key is 32 bytes")
+    return f"{name}:{base64.b64encode(key).decode()}"
 
 
 class Minio(Server):
@@ -30,6 +46,11 @@ class Minio(Server):
         shutil.copy(ctx.ca.ensure().cert, certs / "CAs" / "nidc-ca.crt")
         if not ctx.state.secret("s3-root-password").exists():
             ctx.state.write_secret("s3-root-password", secrets.token_urlsafe(24))
+        if not ctx.state.secret(KMS_SECRET).exists():
+            # Never replaced once made: objects written under it would not decrypt any more.
+            ctx.state.write_secret(
+                KMS_SECRET, build_kms_secret_key(KMS_KEY_NAME, secrets.token_bytes(32))
+            )
 
     def command(self, ctx: Context) -> list[str]:
         return [
@@ -46,6 +67,7 @@ class Minio(Server):
         return {
             "MINIO_ROOT_USER": ROOT_USER,
             "MINIO_ROOT_PASSWORD": ctx.state.read_secret("s3-root-password"),
+            "MINIO_KMS_SECRET_KEY": ctx.state.read_secret(KMS_SECRET),
             "MINIO_BROWSER": "off",
             "MINIO_UPDATE": "off",
         }
