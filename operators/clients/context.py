@@ -22,6 +22,7 @@ from nidc.api.spark_pool import load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import OpenBaoAdmin
+from operators.clients.service_accounts import ServiceAccounts
 from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
@@ -46,6 +47,14 @@ class OperatorContext:
     cluster_collectors: KubernetesCollectors | None = None
     # Filled at start-up (operators/main.py): how a run wakes its parent without an API write.
     sweeps: Sweeps = field(default_factory=Sweeps)
+    # Short-lived S3 identities (grants); made on first use.
+    _accounts: ServiceAccounts | None = None
+
+    @property
+    def accounts(self) -> ServiceAccounts:
+        if self._accounts is None:
+            self._accounts = ServiceAccounts(self.store, self.settings)
+        return self._accounts
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded job plus where it runs (storage, jars); never credentials.

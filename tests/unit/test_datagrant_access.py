@@ -1,0 +1,135 @@
+"""Pure parts of a grant's access: names, S3 and OpenBao policies, credential timing, and the
+Delta-to-Spark type names the copy job is given."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from nidc.api.data_grant import Grantee, GranteeKind
+from operators.clients.delta_schema import schema_columns, spark_type
+from operators.datagrant.access import (
+    CREDENTIAL_TTL,
+    RENEW_BEFORE,
+    Credential,
+    build_openbao_policy,
+    build_openbao_role,
+    build_s3_policy,
+    credential_expiry,
+    needs_renewal,
+)
+from operators.datagrant.names import GrantNames
+
+pytestmark = pytest.mark.unit
+
+NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+NAMES = GrantNames("steel-plant", "analysts-read", "0b7e2c1a-1111-2222-3333-444455556666")
+
+
+def test_names_are_deterministic_and_minio_sized() -> None:
+    again = GrantNames("steel-plant", "analysts-read", "0b7e2c1a-1111-2222-3333-444455556666")
+    assert again.access_key == NAMES.access_key
+    assert len(NAMES.access_key) <= 20
+    assert NAMES.access_key.startswith("grant")
+    other_uid = GrantNames("steel-plant", "analysts-read", "ffffffff-1111-2222-3333-444455556666")
+    assert other_uid.access_key != NAMES.access_key  # a re-made grant is a new identity
+    assert NAMES.credential_api_path == "secret/data/grants/steel-plant/analysts-read"
+    assert NAMES.governed_path == "s3a://tenant-steel-plant/governed/analysts-read"
+    assert NAMES.governed_prefix == "governed/analysts-read/"
+    assert NAMES.openbao_policy == "grant.steel-plant.analysts-read"
+    # The HASH key sits where the tenant's jobs read, out of the grantee's policy.
+    assert NAMES.hash_key_api_path.startswith("secret/data/tenants/steel-plant/")
+
+
+def test_s3_policy_reads_only_the_governed_prefix() -> None:
+    policy = build_s3_policy(NAMES)
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert actions == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
+    get_object = next(s for s in policy["Statement"] if s["Action"] == ["s3:GetObject"])
+    assert get_object["Resource"] == ["arn:aws:s3:::tenant-steel-plant/governed/analysts-read/*"]
+    listing = next(s for s in policy["Statement"] if s["Action"] == ["s3:ListBucket"])
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == [
+        "governed/analysts-read/",
+        "governed/analysts-read/*",
+    ]
+    assert "Put" not in json.dumps(policy) and "Delete" not in json.dumps(policy)
+
+
+def test_openbao_policy_reads_only_the_credentials() -> None:
+    hcl = build_openbao_policy(NAMES)
+    assert 'path "secret/data/grants/steel-plant/analysts-read"' in hcl
+    assert '["read"]' in hcl
+    assert hcl.count("path ") == 1
+
+
+@pytest.mark.parametrize(
+    ("grantee", "accounts", "namespaces"),
+    [
+        (Grantee(kind=GranteeKind.TENANT, name="auto-parts"), ["*"], ["auto-parts"]),
+        (
+            Grantee(kind=GranteeKind.SERVICE_ACCOUNT, name="dashboards"),
+            ["dashboards"],
+            ["steel-plant"],
+        ),
+    ],
+)
+def test_role_binds_the_grantees_service_accounts(
+    grantee: Grantee, accounts: list[str], namespaces: list[str]
+) -> None:
+    role = build_openbao_role(NAMES, grantee)
+    assert role["bound_service_account_names"] == accounts
+    assert role["bound_service_account_namespaces"] == namespaces
+    assert role["token_policies"] == ["grant.steel-plant.analysts-read"]
+
+
+def test_credentials_never_outlive_the_grant() -> None:
+    far = NOW + dt.timedelta(days=30)
+    assert credential_expiry(NOW, far) == NOW + CREDENTIAL_TTL
+    soon = NOW + dt.timedelta(seconds=40)
+    assert credential_expiry(NOW, soon) == soon
+
+
+def test_renewal_timing() -> None:
+    far = NOW + dt.timedelta(days=30)
+    fresh = NOW + CREDENTIAL_TTL
+    assert not needs_renewal(fresh, far, NOW)
+    assert needs_renewal(NOW + RENEW_BEFORE - dt.timedelta(seconds=1), far, NOW)
+    # Already at the grant's end: nothing to renew to.
+    assert not needs_renewal(NOW + dt.timedelta(minutes=5), NOW + dt.timedelta(minutes=5), NOW)
+    # The grant was shortened below the credentials' expiry: shorten them.
+    assert needs_renewal(fresh, NOW + dt.timedelta(minutes=20), NOW)
+
+
+def test_credential_record_round_trip_and_repr_hides_the_secret() -> None:
+    credential = Credential(NAMES.access_key, "s3cr3t-value", NOW + CREDENTIAL_TTL)
+    record = credential.record(NAMES, "https://127.0.0.1:9000")
+    assert record["expiresAt"] == "2026-11-30T09:00:00Z"
+    assert record["prefix"] == "governed/analysts-read/"
+    assert Credential.from_record(record) == credential
+    assert "s3cr3t-value" not in repr(credential)
+    assert Credential.from_record(None) is None
+    assert Credential.from_record({"accessKey": "x"}) is None
+
+
+def test_delta_types_as_spark_names() -> None:
+    assert spark_type("long") == "bigint"
+    assert spark_type("integer") == "int"
+    assert spark_type("string") == "string"
+    assert spark_type("decimal(10,2)") == "decimal(10,2)"
+    assert spark_type({"type": "array", "elementType": "short", "containsNull": True}) == (
+        "array<smallint>"
+    )
+    nested = {
+        "type": "struct",
+        "fields": [{"name": "a", "type": "integer"}, {"name": "b", "type": "timestamp"}],
+    }
+    assert spark_type(nested) == "struct<a:int,b:timestamp>"
+    assert spark_type({"type": "map", "keyType": "string", "valueType": "double"}) == (
+        "map<string,double>"
+    )
+    schema = {"type": "struct", "fields": [{"name": "plant", "type": "string"}]}
+    assert schema_columns(schema) == [("plant", "string")]
+    with pytest.raises(ValueError, match="unknown Delta type"):
+        spark_type({"type": "variant-ish"})
