@@ -11,6 +11,7 @@ from nidc.api.job_specs import (
     DEST_SECRET_KEY_ENV,
     JDBC_PASSWORD_ENV,
     JDBC_USER_ENV,
+    MASK_HASH_KEY_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
     JobRuntime,
@@ -100,6 +101,10 @@ class OperatorContext:
             peer = self.read_center_login(peer_path)
             env[DEST_ACCESS_KEY_ENV] = peer.get("accessKey", "")
             env[DEST_SECRET_KEY_ENV] = peer.get("secretKey", "")
+        hash_key_path = getattr(job, "hash_key_path", None)
+        if hash_key_path:
+            # A governed copy's HASH key (KV field "key", hex), kept by the grant reconciler.
+            env[MASK_HASH_KEY_ENV] = self.read_source_login(hash_key_path).get("key", "")
         return env
 
     def read_center_login(self, path: str) -> dict[str, Any]:
