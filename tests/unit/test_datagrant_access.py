@@ -133,3 +133,12 @@ def test_delta_types_as_spark_names() -> None:
     assert schema_columns(schema) == [("plant", "string")]
     with pytest.raises(ValueError, match="unknown Delta type"):
         spark_type({"type": "variant-ish"})
+
+
+def test_a_sealed_openbao_is_an_unavailable_dependency() -> None:
+    """Other reconcilers retry quietly while a grant's test (or an operator) seals OpenBao."""
+    from hvac.exceptions import VaultDown
+
+    from operators.reconciling.errors import is_unavailable
+
+    assert is_unavailable(VaultDown("Vault is sealed"))
