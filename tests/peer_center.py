@@ -19,7 +19,7 @@ import requests
 import urllib3
 from minio import Minio
 
-from nidc.local.state import free_port
+from nidc.local.ports import free_port
 from nidc.local.tools.manifest import binary_path
 
 # The peer's buckets by grade it may receive (grade 3, core data, stays in its region).

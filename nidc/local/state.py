@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nidc.local.pki import write_private
+from nidc.local.ports import free_port
 
 
 def default_state_dir() -> Path:
@@ -30,13 +31,6 @@ def default_state_dir() -> Path:
     return (
         Path(configured) if configured else Path.home() / ".local" / "state" / "nidc" / "platform"
     )
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def port_is_open(port: int, timeout: float = 0.3) -> bool:

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from nidc.local.ports import free_port
 from nidc.local.process import stop
-from nidc.local.state import free_port, port_is_open
+from nidc.local.state import port_is_open
 from nidc.local.tools.manifest import binary_path
 
 LOOPBACK = "127.0.0.1"

@@ -1,52 +1,21 @@
-"""kopf registration for ClassificationPolicies: decorators only; the work is in reconcile."""
+"""kopf registration for ClassificationPolicies (the work is in reconcile.py).
+
+The sweep re-reviews every policy every SWEEP_INTERVAL, for what a policy depends on that
+changes elsewhere (the baseline, an approval that lapses).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import kopf
-
-from nidc.api.schema import GROUP, VERSION
 from operators.classificationpolicy import reconcile
-from operators.clients.context import OperatorContext
-from operators.reconciling.errors import retry_when_unavailable
-from operators.reconciling.events import post_transition
-from operators.reconciling.metrics import measured
-from operators.reconciling.status import changed_fields
-from operators.sweep.level import every, index_event, level_sweep
-from operators.sweep.loop import Sweep
+from operators.reconciling.level_kind import register_level_kind
+from operators.sweep.level import every
 
 KIND = "ClassificationPolicy"
 PLURAL = "classificationpolicies"
 SWEEP_INTERVAL = dt.timedelta(minutes=2)
-next_due = every(SWEEP_INTERVAL)
 
-
-def make_sweep(context: OperatorContext) -> Sweep:
-    """The kind's sweep (started by operators/main.py): it re-reviews every policy every
-    SWEEP_INTERVAL, for what the policy depends on that changes elsewhere (the baseline, an
-    approval that lapses)."""
-    return level_sweep(KIND, context, reconcile.reconcile, next_due, cluster_scoped=False)
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL)
-@retry_when_unavailable
-@measured(KIND)
-def reconcile_classificationpolicy(
-    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
-) -> None:
-    context: OperatorContext = memo.context
-    previous = dict(body.get("status") or {})
-    status = reconcile.reconcile(dict(body), context, dt.datetime.now(dt.UTC))
-    patch.status.update(changed_fields(previous, status))
-    post_transition(context.api, dict(body), previous, status)
-
-
-@kopf.on.event(GROUP, VERSION, PLURAL)
-async def index_classificationpolicy(
-    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
-) -> None:
-    index_event(memo.context.sweeps.by_kind[KIND], event, dict(body), next_due)
+# The kind's handlers and sweep (operators/reconciling/level_kind.py); operators/main.py starts
+# the sweep with make_sweep.
+make_sweep = register_level_kind(KIND, PLURAL, reconcile.reconcile, every(SWEEP_INTERVAL))

@@ -1,4 +1,4 @@
-"""kopf registration for DataProducts: decorators only; the work is in reconcile.py.
+"""kopf registration for DataProducts (the work is in reconcile.py).
 
 No timer per product: the kind's watch events feed its sweep (operators/sweep), which looks at
 a product again at its next cron tick, while it waits for inputs, when one of its runs finished
@@ -7,46 +7,13 @@ a product again at its next cron tick, while it waits for inputs, when one of it
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-import kopf
-
-from nidc.api.schema import GROUP, VERSION
-from operators.clients.context import OperatorContext
 from operators.dataproduct import reconcile
 from operators.dataproduct.due import next_due
-from operators.reconciling.errors import retry_when_unavailable
-from operators.reconciling.events import post_transition
-from operators.reconciling.metrics import measured
-from operators.reconciling.status import changed_fields
-from operators.sweep.level import index_event, level_sweep
-from operators.sweep.loop import Sweep
+from operators.reconciling.level_kind import register_level_kind
 
 KIND = "DataProduct"
 PLURAL = "dataproducts"
 
-
-def make_sweep(context: OperatorContext) -> Sweep:
-    """The products' sweep (started by operators/main.py)."""
-    return level_sweep(KIND, context, reconcile.reconcile, next_due, cluster_scoped=False)
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL)
-@retry_when_unavailable
-@measured(KIND)
-def reconcile_dataproduct(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    context: OperatorContext = memo.context
-    previous = dict(body.get("status") or {})
-    status = reconcile.reconcile(dict(body), context, dt.datetime.now(dt.UTC))
-    patch.status.update(changed_fields(previous, status))
-    post_transition(context.api, dict(body), previous, status)
-
-
-@kopf.on.event(GROUP, VERSION, PLURAL)
-async def index_dataproduct(
-    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
-) -> None:
-    index_event(memo.context.sweeps.by_kind[KIND], event, dict(body), next_due)
+# The kind's handlers and sweep (operators/reconciling/level_kind.py); operators/main.py starts
+# the sweep with make_sweep.
+make_sweep = register_level_kind(KIND, PLURAL, reconcile.reconcile, next_due)

@@ -1,4 +1,4 @@
-"""kopf registration for DataSources: decorators only; the work is in reconcile.py.
+"""kopf registration for DataSources (the work is in reconcile.py).
 
 No timer per source: the kind's sweep (operators/sweep) looks at every source every
 SWEEP_INTERVAL for landed batches, cron ticks and a collector that died; runs wake their source
@@ -15,42 +15,16 @@ import kopf
 from nidc.api.schema import GROUP, VERSION
 from operators.clients.context import OperatorContext
 from operators.datasource import reconcile
-from operators.reconciling.errors import retry_when_unavailable
-from operators.reconciling.events import post_transition
-from operators.reconciling.metrics import measured
-from operators.reconciling.status import changed_fields
-from operators.sweep.level import every, index_event, level_sweep
-from operators.sweep.loop import Sweep
+from operators.reconciling.level_kind import register_level_kind
+from operators.sweep.level import every
 
 KIND = "DataSource"
 PLURAL = "datasources"
 SWEEP_INTERVAL = dt.timedelta(seconds=10)
-next_due = every(SWEEP_INTERVAL)
 
-
-def make_sweep(context: OperatorContext) -> Sweep:
-    """The sources' sweep (started by operators/main.py)."""
-    return level_sweep(KIND, context, reconcile.reconcile, next_due, cluster_scoped=False)
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL)
-@retry_when_unavailable
-@measured(KIND)
-def reconcile_datasource(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    context: OperatorContext = memo.context
-    previous = dict(body.get("status") or {})
-    status = reconcile.reconcile(dict(body), context, dt.datetime.now(dt.UTC))
-    patch.status.update(changed_fields(previous, status))
-    post_transition(context.api, dict(body), previous, status)
-
-
-@kopf.on.event(GROUP, VERSION, PLURAL)
-async def index_datasource(
-    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
-) -> None:
-    index_event(memo.context.sweeps.by_kind[KIND], event, dict(body), next_due)
+# The kind's handlers and sweep (operators/reconciling/level_kind.py); operators/main.py starts
+# the sweep with make_sweep.
+make_sweep = register_level_kind(KIND, PLURAL, reconcile.reconcile, every(SWEEP_INTERVAL))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -18,7 +18,7 @@ import urllib3
 from minio import Minio
 
 from nidc.collector.config import LandingTarget
-from nidc.local.state import free_port
+from nidc.local.ports import free_port
 from nidc.simulators.cnc_opcua import SIGNALS, node_address
 from nidc.simulators.mosquitto_broker import MosquittoBroker
 from nidc.simulators.mqtt_gateway import DEVICES, METRICS, topic

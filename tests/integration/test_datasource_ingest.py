@@ -22,7 +22,7 @@ from minio import Minio
 
 from nidc.api.data_source import DataSource
 from nidc.kube import apply, delete
-from nidc.local.state import free_port
+from nidc.local.ports import free_port
 from nidc.simulators.cnc_opcua import SIGNALS, node_address
 from nidc.simulators.ground_truth import read_truth
 from nidc.simulators.mes_database import READER, MesDatabase

@@ -38,7 +38,7 @@ from nidc.api.spark_pool import POOLS_FILE, pools_from_dict
 from nidc.kube import ApiClient, api_client, apply, delete, get, list_objects
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform
-from nidc.local.state import free_port
+from nidc.local.ports import free_port
 from stacks.components.control_plane import build_control_plane
 from stacks.config import read_settings, read_stack_file
 from tests.cluster import tenant_ready

@@ -44,8 +44,8 @@ from nidc.api.data_source import DataSource
 from nidc.crash_points import POINTS
 from nidc.kube import apply, delete, list_objects
 from nidc.local.platform import LocalPlatform
+from nidc.local.ports import free_port
 from nidc.local.process import processes_mentioning
-from nidc.local.state import free_port
 from operators.datasource.build import collector_name
 from operators.runs.kubernetes_build import ATTEMPT_LABEL, RUN_LABEL
 from operators.runs.naming import run_name

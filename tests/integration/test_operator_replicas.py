@@ -16,8 +16,8 @@ import requests
 
 from nidc.kube import apply, delete
 from nidc.local.platform import LocalPlatform
+from nidc.local.ports import free_port
 from nidc.local.process import read_pid
-from nidc.local.state import free_port
 from tests.cluster import tenant_ready
 from tests.operator_process import OperatorProcess
 
