@@ -21,6 +21,7 @@ from typing import Any
 
 from hvac.exceptions import Forbidden, VaultDown
 from pydantic import ValidationError
+from requests.exceptions import RequestException
 
 from nidc.api.addressing import table_path
 from nidc.api.data_grant import DataGrant, GranteeKind
@@ -254,6 +255,10 @@ def openbao_guarded(
     except VaultDown:
         return OpenBaoNotServingError(
             "OpenBaoSealed", "OpenBao was sealed during the pass; it continues after unseal"
+        )
+    except RequestException as error:  # only hvac speaks requests here (MinIO: urllib3)
+        return OpenBaoNotServingError(
+            "OpenBaoUnavailable", f"OpenBao stopped answering ({type(error).__name__})"
         )
     except Forbidden:
         ctx.openbao.refresh_token()  # a stale token is not cached for good (VSO #840)
