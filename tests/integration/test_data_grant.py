@@ -491,3 +491,38 @@ def test_sealed_openbao_degrades_then_converges_without_restart(
             root.sys.submit_unseal_key(unseal_key)
     assert operator.proc.pid == pid and operator.proc.poll() is None, "the operator restarted"
     delete(tenants, API, "DataGrant", name, OWNER)
+
+
+def test_restart_adopts_the_same_identity(
+    tenants: Any,
+    operator: OperatorProcess,
+    platform_env: dict[str, Any],
+    probe_product: str,
+    analyst: str,
+) -> None:
+    """An operator restart re-reconciles the grant and adopts its account: same access key,
+    same secret, the issued credentials keep working (no second identity, no re-issue)."""
+    name = f"restart-{uuid.uuid4().hex[:6]}"
+    far = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    grant, _, store = issued_probe_grant(tenants, platform_env, name, far)
+    path = grant["status"]["credentialPath"]
+    before = read_credentials(root_openbao(platform_env), path)
+    operator.stop()
+    operator.start()
+    body = grant_body(name, PROBE_PRODUCT, far)
+    body["spec"]["purpose"] = "supplier maintenance planning after a restart"
+    apply(tenants, body)
+    wait_for(
+        lambda: (
+            (g := read_grant(tenants, name)).get("status", {}).get("observedGeneration")
+            == g["metadata"]["generation"]
+        ),
+        30,
+        "a pass of the restarted operator",
+    )
+    after = read_credentials(root_openbao(platform_env), path)
+    assert after["accessKey"] == before["accessKey"]
+    assert after["secretKey"] == before["secretKey"]
+    assert s3_works(store, before["bucket"], before["prefix"])
+    assert openbao_works(analyst_login(tenants, platform_env, grant["status"]["openBaoRole"]), path)
+    delete(tenants, API, "DataGrant", name, OWNER)
