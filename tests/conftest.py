@@ -283,3 +283,26 @@ def shared_tenant(
     return SharedTenant(
         tenants, namespace, "line-sensors", line_sensors, product, replication, found
     )
+
+
+NATIONAL_BASELINE = (
+    Path(__file__).resolve().parents[1] / "policies/classification/national-baseline.yaml"
+)
+
+
+@pytest.fixture
+def national_baseline(tenants: Any) -> Iterator[dict[str, Any]]:
+    """The national baseline ClusterClassificationPolicy applied for one test, and removed
+    again when the test put it there: while it applies, every table's owner gets classify runs."""
+    import yaml
+
+    from nidc.kube import apply, delete, get
+
+    document: dict[str, Any] = yaml.safe_load(NATIONAL_BASELINE.read_text())
+    name = document["metadata"]["name"]
+    api = "nidc.io/v1alpha1"
+    existed = get(tenants, api, "ClusterClassificationPolicy", name) is not None
+    apply(tenants, document)
+    yield document
+    if not existed:
+        delete(tenants, api, "ClusterClassificationPolicy", name)

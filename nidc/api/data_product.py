@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from nidc.api.analytics import AnalyticRef, AnalyticsParameters, analytic_parameter_rules
+from nidc.api.classification_result import Classification
 from nidc.api.quality_rules import Quality, QualityRule, quality_rules_field
 from nidc.api.resource import CustomResource
 from nidc.api.schema import (
@@ -164,7 +165,23 @@ class DataProductStatus(ObservedStatus):
         alias="waivedRules",
         description="Failing blocking rules a live waiver lets through.",
     )
-    grade: GradeField | None = Field(default=None, description="Effective grade (highest column).")
+    grade: GradeField | None = Field(
+        default=None,
+        description="Effective grade: the computed grade once classified, else the declared one.",
+    )
+    computed_grade: GradeField | None = Field(
+        default=None,
+        alias="computedGrade",
+        description="Grade the last classify pass computed: max(columns, declared floor).",
+    )
+    policies_hash: str | None = Field(
+        default=None,
+        alias="policiesHash",
+        description="Digest of the classification policies and approvals now in force.",
+    )
+    classification: Classification | None = Field(
+        default=None, description="The classify pass the computed grade comes from."
+    )
     lineage: list[str] = Field(default_factory=list, description="Upstream tables, as kind/name.")
     last_run: RunSummary | None = Field(default=None, alias="lastRun", description="Last run.")
     next_run: str | None = Field(

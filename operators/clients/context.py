@@ -20,6 +20,10 @@ from nidc.api.job_specs import (
     read_job,
 )
 from nidc.api.spark_pool import load_pools
+from nidc.audit import AuditTrail
+from nidc.audit.store import AuditStore
+from nidc.audit.transit import TransitSigner
+from nidc.audit.witness import KvWitness
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import OpenBaoAdmin
@@ -48,6 +52,8 @@ class OperatorContext:
     cluster_collectors: KubernetesCollectors | None = None
     # Filled at start-up (operators/main.py): how a run wakes its parent without an API write.
     sweeps: Sweeps = field(default_factory=Sweeps)
+    # The center's audit log (operators/reconciling/audit.py writes to it); None: not kept.
+    audit: AuditTrail | None = None
     # Short-lived S3 identities (grants); made on first use.
     _accounts: ServiceAccounts | None = None
 
@@ -124,17 +130,32 @@ class OperatorContext:
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
         api = in_cluster_or_kubeconfig()
+        openbao = OpenBaoAdmin(settings)
+        store = ObjectStoreAdmin(settings)
         return cls(
             settings=settings,
             api=api,
-            openbao=OpenBaoAdmin(settings),
-            store=ObjectStoreAdmin(settings),
+            openbao=openbao,
+            store=store,
             runner=make_runner(settings, api),
             collectors=LocalCollectors(settings.collectors_dir),
             cluster_collectors=KubernetesCollectors(api, CollectorImage(settings.collector_image))
             if settings.collector_mode == "kubernetes"
             else None,
+            audit=make_audit_trail(settings, openbao, store),
         )
+
+
+def make_audit_trail(
+    settings: OperatorSettings, openbao: OpenBaoAdmin, store: ObjectStoreAdmin
+) -> AuditTrail:
+    """The center's audit log: its bucket, signed by its transit key (both made on first use)."""
+    return AuditTrail(
+        AuditStore(store.s3, settings.audit_bucket),
+        TransitSigner(openbao.client, settings.audit_key, settings.transit_mount),
+        settings.audit_center,
+        witness=KvWitness(openbao.client, settings.audit_center),
+    )
 
 
 def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:

@@ -1,6 +1,11 @@
 """Reconcile a DataProduct: typed model, validate (pure), dereference inputs and runs (I/O),
-plan (pure), cancel/record/prune the transform runs and then the quality run of the newest
-version (operators/runs/owner.py), status (pure), quality events."""
+plan (pure), cancel/record/prune the transform runs, then the classify run and the quality run
+of the newest version (operators/runs/owner.py), status (pure), quality and grade events.
+
+A classify run (operators/runs/classify_plan.py) grades the product's table once a
+classification policy applies; the product's status.grade is then the computed grade, never
+below the declared one. Transform and classify runs never run at once: both write the table.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +37,24 @@ from operators.dataproduct.quality_gate import (
     quality_runs_to_prune,
     split_runs,
 )
-from operators.reconciling.conditions import Problem, invalid_spec_status
+from operators.reconciling.audit import record as record_audit
+from operators.reconciling.conditions import (
+    Problem,
+    build_conditions,
+    invalid_spec_status,
+    rfc3339,
+)
 from operators.reconciling.events import post_event
+from operators.runs.classify_owner import Policies, carry_out_classify, observe_policies
+from operators.runs.classify_plan import (
+    ClassifyPlan,
+    classification_status,
+    classify_outcome,
+    grade_audit_event,
+    grade_change,
+    plan_classify,
+)
+from operators.runs.classify_plan import split_runs as split_classify_runs
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import Plan, RunHistory
 from operators.runs.record import RecordedRun
@@ -48,6 +69,7 @@ class Observed:
     problems: list[Problem]
     waiting_for_input: str
     history: RunHistory
+    classify: RunHistory
     quality_runs: list[RecordedRun]
     reference_tables: dict[str, str]
     floor: float
@@ -83,13 +105,15 @@ def observe(product: DataProduct, ctx: OperatorContext) -> Observed:
     waiting = [f"waiting for data in {', '.join(empty)}"] if empty else []
     if held:
         waiting.append(f"waiting for a version of {', '.join(held)} that passed its quality gate")
-    transforms, quality_runs = split_runs(observe_runs(ctx, product))
+    others, classify = split_classify_runs(observe_runs(ctx, product))
+    transforms, quality_runs = split_runs(others)
     return Observed(
         input_tables=tables,
         pinned=pinned,
         problems=problems,
         waiting_for_input="; ".join(waiting),
         history=transforms,
+        classify=classify,
         quality_runs=quality_runs,
         reference_tables=referenced_tables(product, ctx),
         floor=mostly_floor(product.spec.grade) if product.spec.quality_rules else 1.0,
@@ -154,6 +178,20 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     plan = plan_runs(product, seen.history, now)
     if problems or seen.waiting_for_input:
         plan.create = None  # no run before its inputs exist and hold data
+    # Policies are listed only when a classify run could be due (a table version, nothing live).
+    if seen.history.last_succeeded is not None and not seen.history.live and not problems:
+        policies = observe_policies(product, ctx)
+        classifying = plan_classify(seen.history, seen.classify, policies.digest)
+    else:
+        policies = Policies([], [], product.status.get("policiesHash"))
+        classifying = ClassifyPlan()
+    if classifying.plan.create is not None or seen.classify.live:
+        # One writer per table: the transform waits for the classify run, which wakes the
+        # product when it ends (a cron tick passed meanwhile is then taken).
+        plan.create = None
+        plan.waiting = plan.waiting or classifying.plan.waiting or "classifying the table"
+        if plan.next_run is not None and plan.next_run <= now:
+            plan.next_run = None
     history = carry_out(
         ctx,
         product,
@@ -164,10 +202,28 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         "superseded by a newer spec (concurrencyPolicy Replace)",
         now,
     )
+    classify = carry_out_classify(
+        ctx, product, classifying.key, classifying.plan, seen.classify, policies, now
+    )
     quality_runs = record_quality_run(ctx, product, seen, history, now)
     status = build_status(
         product, history, plan, problems, seen.waiting_for_input, now, quality_runs
     )
+    status.update(classification_status(product, classify))
+    ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
+    degraded = classify_outcome(ready, classify)
+    if degraded is not None:
+        status["conditions"] = build_conditions(
+            product.previous_conditions, degraded, product.generation, rfc3339(now)
+        )
+    if policies.digest is not None:
+        status["policiesHash"] = policies.digest
     for event in quality_events(product, product.status, status, now):
         post_event(ctx.api, dict(body), event.reason, event.message, event.warning)
+    change = grade_change(product.status, status)
+    if change is not None:
+        audited = grade_audit_event(body, product.status, status)
+        if audited is not None:  # before the status that makes the new grade durable
+            record_audit(ctx, audited)
+        post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
     return status

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from nidc.api.addressing import TenantNames, source_landing_key
 from nidc.api.data_source import DataSource
-from nidc.api.schema import API_VERSION
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
@@ -27,8 +26,6 @@ from nidc.collector.config import (
     build_collector_config,
 )
 from nidc.crash_points import crash_point
-from nidc.governance.classify_job import build_classify_job
-from nidc.kube import list_objects
 from operators.clients.context import OperatorContext
 from operators.datasource.build import (
     CollectorState,
@@ -41,17 +38,7 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
-from operators.datasource.classify import (
-    ClassifyKey,
-    ClassifyPlan,
-    build_classify_run,
-    classification_status,
-    classify_outcome,
-    grade_change,
-    plan_classify,
-    policies_hash,
-    split_runs,
-)
+from operators.reconciling.audit import record as record_audit
 from operators.reconciling.conditions import (
     Problem,
     build_conditions,
@@ -59,8 +46,18 @@ from operators.reconciling.conditions import (
     rfc3339,
 )
 from operators.reconciling.events import post_event
+from operators.runs.classify_owner import Policies, carry_out_classify, observe_policies
+from operators.runs.classify_plan import (
+    ClassifyPlan,
+    classification_status,
+    classify_outcome,
+    grade_audit_event,
+    grade_change,
+    plan_classify,
+    split_runs,
+)
 from operators.runs.owner import carry_out, observe_runs
-from operators.runs.plan import Plan, RunHistory
+from operators.runs.plan import RunHistory
 
 
 @dataclass(frozen=True)
@@ -69,25 +66,6 @@ class Observed:
     classify: RunHistory
     checkpoint: dict[str, Any]
     landed_beyond: bool
-
-
-@dataclass(frozen=True)
-class Policies:
-    """What a classify run of the source reads besides its table, and their digest."""
-
-    policies: list[dict[str, Any]]
-    approvals: list[dict[str, Any]]
-    digest: str | None
-
-
-def observe_policies(source: DataSource, ctx: OperatorContext) -> Policies:
-    """The cluster's and the namespace's classification policies and the ExportApprovals."""
-    policies = list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy") + list_objects(
-        ctx.api, API_VERSION, "ClassificationPolicy", namespace=source.namespace
-    )
-    approvals = list_objects(ctx.api, API_VERSION, "ExportApproval", namespace=source.namespace)
-    digest = policies_hash(source, policies, approvals) if policies else None
-    return Policies(policies, approvals, digest)
 
 
 def observe(source: DataSource, ctx: OperatorContext) -> Observed:
@@ -210,7 +188,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         now,
     )
     classify = carry_out_classify(
-        ctx, source, classifying.key, classifying.plan, seen, policies, now
+        ctx, source, classifying.key, classifying.plan, seen.classify, policies, now
     )
     status = build_status(source, history, plan, collector, seen.checkpoint, problems, now)
     status.update(classification_status(source, classify))
@@ -224,34 +202,11 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         status["policiesHash"] = policies.digest
     change = grade_change(source.status, status)
     if change is not None:
+        audited = grade_audit_event(body, source.status, status)
+        if audited is not None:  # before the status that makes the new grade durable
+            record_audit(ctx, audited)
         post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
     return status
-
-
-def carry_out_classify(
-    ctx: OperatorContext,
-    source: DataSource,
-    key: ClassifyKey | None,
-    plan: Plan,
-    seen: Observed,
-    policies: Policies,
-    now: dt.datetime,
-) -> RunHistory:
-    """Record the due classify run (create-or-adopt by its key's name) and prune old ones."""
-    if key is None:
-        plan.create = None
-    return carry_out(
-        ctx,
-        source,
-        plan,
-        seen.classify,
-        lambda: build_classify_job(source, policies.policies, policies.approvals),
-        lambda job, generation, sequence: build_classify_run(
-            source, job, key or ClassifyKey(0, ""), generation, sequence
-        ),
-        "superseded",
-        now,
-    )
 
 
 def clean_up(body: Mapping[str, Any], ctx: OperatorContext) -> str:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import urllib3
-import yaml
 from minio import Minio
 
 from nidc.kube import apply, delete, get, list_objects
@@ -32,7 +31,6 @@ pytestmark = pytest.mark.integration
 
 TENANT = "steel-plant"
 API = "nidc.io/v1alpha1"
-BASELINE = Path(__file__).resolve().parents[2] / "policies/classification/national-baseline.yaml"
 # GB 11643 check digit weights and characters.
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
@@ -56,18 +54,6 @@ def admin_s3(platform_env: dict[str, Any]) -> Minio:
     )
 
 
-@pytest.fixture
-def baseline(tenants: Any) -> Iterator[None]:
-    """The national baseline applied (and removed again when this test put it there)."""
-    document = yaml.safe_load(BASELINE.read_text())
-    name = document["metadata"]["name"]
-    existed = get(tenants, API, "ClusterClassificationPolicy", name) is not None
-    apply(tenants, document)
-    yield
-    if not existed:
-        delete(tenants, API, "ClusterClassificationPolicy", name)
-
-
 def wait_for(what: str, probe: Callable[[], Any], timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -88,7 +74,7 @@ def test_a_table_that_gains_resident_ids_is_regraded_and_its_replication_stops(
     operator: OperatorProcess,
     national: PeerObjectStore,
     admin_s3: Minio,
-    baseline: None,
+    national_baseline: dict[str, Any],
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     name, replication = f"parts-{tag}", f"parts-{tag}-to-national"

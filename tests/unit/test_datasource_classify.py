@@ -12,7 +12,7 @@ from nidc.api.data_source import DataSource
 from nidc.governance.classify_job import build_classify_job
 from operators.datareplication.build import table_grade
 from operators.datasource.build import build_ingest_job, build_ingest_run
-from operators.datasource.classify import (
+from operators.runs.classify_plan import (
     ClassifyKey,
     build_classify_run,
     classification_status,

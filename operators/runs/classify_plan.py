@@ -1,11 +1,13 @@
-"""When a DataSource's bronze table is classified, and what its status says of it (pure).
+"""When a table's owner has it classified, and what the owner's status says of it (pure).
 
-A classify run is due for each (table version, policies hash): the version the last successful
+The owner is a DataSource (its bronze table) or a DataProduct (its product table). A classify
+run is due for each (table version, policies hash): the version the last successful
 ingest run committed, and a digest of everything the grade depends on besides the data (the
 classification policies, the tenant's ExportApprovals, the declared floor and domain). Its
 PipelineRun is named from that pair, so a pass that wants it again adopts it; a failed one is not
-retried until the table or the policies move (the run itself retries its attempts). Classify
-and ingest never run at once: both write the table (data, properties).
+retried until the table or the policies move (the run itself retries its attempts). A
+classify run and the owner's writing run (ingest, transform) never run at once: both write the
+table (data, properties).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nidc.api.classification_result import Classification, ClassifiedColumn
+from nidc.api.data_product import DataProduct
 from nidc.api.data_source import DataSource
 from nidc.api.job_specs import JobSpecBase
 from nidc.api.schema import GROUP
+from operators.reconciling.audit import AuditEvent, resource_of
 from operators.reconciling.conditions import Outcome
 from operators.runs.naming import keyed_run_name
 from operators.runs.plan import Plan, RunHistory, failure_message
@@ -30,6 +34,9 @@ TABLE_VERSION = f"{GROUP}/table-version"
 POLICIES_HASH = f"{GROUP}/policies-hash"
 # Finished classify runs kept besides the last good one (it holds the grade the status shows).
 CLASSIFY_HISTORY = 3
+
+# Who owns a classified table.
+TableOwner = DataSource | DataProduct
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,10 @@ def job_type(run: RecordedRun) -> str:
 
 
 def split_runs(history: RunHistory) -> tuple[RunHistory, RunHistory]:
-    """(ingest runs, classify runs) of one source: each kind of run has its own history."""
-    ingest = [r for r in history.ordered if job_type(r) != CLASSIFY]
+    """(the owner's other runs, its classify runs): each kind of run has its own history."""
+    others = [r for r in history.ordered if job_type(r) != CLASSIFY]
     classify = [r for r in history.ordered if job_type(r) == CLASSIFY]
-    return RunHistory(ingest, history.generation), RunHistory(classify, history.generation)
+    return RunHistory(others, history.generation), RunHistory(classify, history.generation)
 
 
 def key_of(run: RecordedRun) -> ClassifyKey | None:
@@ -71,8 +78,8 @@ def key_of(run: RecordedRun) -> ClassifyKey | None:
 
 
 def covers(run: RecordedRun, key: ClassifyKey) -> bool:
-    """A classify run under the same hash whose own properties commit is the version an
-    ingest run reports: that ingest run committed nothing new."""
+    """A classify run under the same hash whose own properties commit is the version a
+    writing run reports: that run committed nothing new."""
     committed = run.result("tableVersion")
     done = key_of(run)
     return (
@@ -85,7 +92,7 @@ def covers(run: RecordedRun, key: ClassifyKey) -> bool:
 
 
 def policies_hash(
-    source: DataSource,
+    owner: TableOwner,
     policies: Sequence[Mapping[str, Any]],
     approvals: Sequence[Mapping[str, Any]],
 ) -> str:
@@ -99,8 +106,8 @@ def policies_hash(
     inputs = {
         "policies": sorted(essence(p) for p in policies),
         "approvals": sorted(essence(a) for a in approvals),
-        "floor": source.spec.grade,
-        "domain": getattr(source.spec, "domain", None),
+        "floor": owner.spec.grade,
+        "domain": getattr(owner.spec, "domain", None),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -108,10 +115,12 @@ def policies_hash(
 def plan_classify(
     ingest: RunHistory, classify: RunHistory, current_hash: str | None
 ) -> ClassifyPlan:
-    """The classify run due now, if any (one live classify or ingest run per table at a time).
+    """The classify run due now, if any (one live classify or writing run per table at a time).
 
-    Due when the last successful ingest committed a table version that has no classify run
-    under the current policies hash (and is not the classify run's own properties commit);
+    `ingest` is the history of the runs that write the table (a source's ingest runs, a
+    product's transform runs). Due when the last successful one committed a table version that
+    has no classify run under the current policies hash (and is not the classify run's own
+    properties commit);
     `current_hash` is None when no policy applies.
     """
     planned = ClassifyPlan()
@@ -135,20 +144,20 @@ def plan_classify(
 
 
 def build_classify_run(
-    source: DataSource, job: JobSpecBase, key: ClassifyKey, generation: int, sequence: int
+    owner: TableOwner, job: JobSpecBase, key: ClassifyKey, generation: int, sequence: int
 ) -> dict[str, Any]:
-    """The classify PipelineRun for `key`, owned by the source, named from the key."""
-    record = build_run_record(source, job, generation, sequence)
-    record["metadata"]["name"] = keyed_run_name(source.name, source.uid, CLASSIFY, key.text)
+    """The classify PipelineRun for `key`, owned by the table's owner, named from the key."""
+    record = build_run_record(owner, job, generation, sequence)
+    record["metadata"]["name"] = keyed_run_name(owner.name, owner.uid, CLASSIFY, key.text)
     record["metadata"]["labels"].update(
         {TABLE_VERSION: str(key.table_version), POLICIES_HASH: key.policies_hash}
     )
     return record
 
 
-def classification_status(source: DataSource, classify: RunHistory) -> dict[str, Any]:
+def classification_status(owner: TableOwner, classify: RunHistory) -> dict[str, Any]:
     """grade (computed once classified, else declared), computedGrade and classification."""
-    declared = source.spec.grade
+    declared = owner.spec.grade
     good = next((r for r in reversed(classify.ordered) if r.succeeded), None)
     key = key_of(good) if good is not None else None
     if good is None or key is None or good.result("grade") is None:
@@ -194,9 +203,45 @@ def grade_change(previous: Mapping[str, Any], status: Mapping[str, Any]) -> str 
     )
 
 
+def grade_audit_event(
+    body: Mapping[str, Any], previous: Mapping[str, Any], status: Mapping[str, Any]
+) -> AuditEvent | None:
+    """The audit record of a grade change (the GradeChanged event's), else None (pure).
+
+    Its id names the table's owner (source or product), the change and what decided it (the
+    classify run, or the generation for a declared grade): recorded again after a crash, it
+    adopts the first."""
+    message = grade_change(previous, status)
+    if message is None:
+        return None
+    before, after = int(previous["grade"]), int(status["grade"])
+    classification = status.get("classification") or {}
+    computed = status.get("computedGrade") is not None
+    basis = (
+        f"run/{classification.get('run')}"
+        if computed
+        else f"generation/{body['metadata'].get('generation')}"
+    )
+    return AuditEvent(
+        record_id=f"{body['kind']}/{body['metadata']['uid']}/grade/{before}-{after}/{basis}",
+        action="classification.grade-changed",
+        resource=resource_of(body),
+        decision="raised" if after > before else "lowered",
+        reason=message,
+        details={
+            "before": before,
+            "after": after,
+            "computed": computed,
+            "classifyRun": classification.get("run"),
+            "tableVersion": classification.get("tableVersion"),
+            "policiesHash": classification.get("policiesHash"),
+        },
+    )
+
+
 def classify_outcome(ready: Mapping[str, Any], classify: RunHistory) -> Outcome | None:
     """Degraded (the table still served, Ready stays) when the newest classify run failed;
-    None when it did not or the source is not Ready for another reason."""
+    None when it did not or the owner is not Ready for another reason."""
     latest = classify.latest
     if latest is None or not latest.failed or ready.get("status") != "True":
         return None
