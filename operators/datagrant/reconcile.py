@@ -40,6 +40,12 @@ from operators.datagrant.access import (
     credential_expiry,
     needs_renewal,
 )
+from operators.datagrant.audit_events import (
+    issued_event,
+    refused_event,
+    renewed_event,
+    revoked_event,
+)
 from operators.datagrant.build import (
     Access,
     GranteeView,
@@ -58,12 +64,20 @@ from operators.datagrant.build import (
     validate,
 )
 from operators.datagrant.names import GrantNames
-from operators.reconciling.conditions import READY, Outcome, invalid_spec_status
+from operators.reconciling.audit import record
+from operators.reconciling.conditions import (
+    READY,
+    Outcome,
+    Problem,
+    invalid_spec_status,
+    rfc3339,
+)
 from operators.reconciling.errors import NotReadyError
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import Plan, RunHistory
 
 HASH_KEY_BYTES = 32
+INVALID_EXPIRY = Problem("InvalidExpiry", "spec.expiresAt is not a time")
 OPENBAO_RETRY_SECONDS = 3
 
 
@@ -155,6 +169,11 @@ def require_openbao(ctx: OperatorContext) -> None:
         )
 
 
+def grantee_text(grant: DataGrant) -> str:
+    grantee = grant.spec.grantee
+    return f"{grantee.kind.value} {grantee.name}"
+
+
 def ensure_hash_key(ctx: OperatorContext, names: GrantNames) -> None:
     """The grant's HASH-mask key in OpenBao (made once, kept for the grant's life)."""
     if ctx.openbao.read_kv(names.hash_key_path) is None:
@@ -187,13 +206,16 @@ def ensure_credentials(
         credential = Credential(
             names.access_key, secrets.token_urlsafe(30), credential_expiry(now, ends)
         )
-        # The secret is in OpenBao before the account exists: a crash in between is adopted.
+        # Recorded before anything is vended (fail closed), the secret in OpenBao before the
+        # account exists: a crash in between is adopted.
+        record(ctx, issued_event(names, grantee_text(grant), credential.expires))
         store_credential(ctx, names, credential, now)
         ctx.accounts.issue(
             credential.access_key, credential.secret_key, policy, credential.expires, description
         )
     elif needs_renewal(stored.expires, ends, now):
         credential = Credential(stored.access_key, stored.secret_key, credential_expiry(now, ends))
+        record(ctx, renewed_event(names, credential.expires))
         # MinIO first: if the KV write fails, the KV still says the earlier expiry and the next
         # pass renews again.
         if ctx.accounts.works(
@@ -322,6 +344,10 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         require_openbao(ctx)
         if revokes(problems) or ends is None:
             revoke_credentials(ctx, names)
+            record(ctx, refused_event(names, grant.generation, problems or [INVALID_EXPIRY]))
+            if grant.status.get("credentialPath"):
+                why = problems[0].reason if problems else INVALID_EXPIRY.reason
+                record(ctx, revoked_event(names, grant.generation, why, "the grant was refused"))
             return Access(ends, None, False)
         if hash_key:
             ensure_hash_key(ctx, names)
@@ -370,6 +396,10 @@ def expire(
 
     def step() -> Access:
         revoke_credentials(ctx, names)
+        record(
+            ctx,
+            revoked_event(names, grant.generation, "Expired", f"access ended at {rfc3339(ends)}"),
+        )
         return Access(ends, None, False)
 
     revoked = openbao_guarded(ctx, step)
@@ -389,6 +419,8 @@ def clean_up(body: Mapping[str, Any], ctx: OperatorContext) -> str:
     try:
         revoke_credentials(ctx, names)
         ctx.openbao.delete_kv(names.hash_key_path)
+        generation = int(meta.get("generation") or 1)
+        record(ctx, revoked_event(names, generation, "Deleted", "the grant was deleted"))
     except OpenBaoNotServingError as error:
         raise NotReadyError(error.reason, str(error), OPENBAO_RETRY_SECONDS) from error
     except VaultDown as error:

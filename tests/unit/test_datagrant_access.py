@@ -142,3 +142,27 @@ def test_a_sealed_openbao_is_an_unavailable_dependency() -> None:
     from operators.reconciling.errors import is_unavailable
 
     assert is_unavailable(VaultDown("Vault is sealed"))
+
+
+def test_audit_events_are_adoptable_and_carry_no_secret() -> None:
+    from operators.datagrant.audit_events import (
+        issued_event,
+        refused_event,
+        renewed_event,
+        revoked_event,
+    )
+    from operators.reconciling.conditions import Problem
+
+    expires = NOW + CREDENTIAL_TTL
+    issued = issued_event(NAMES, "Tenant auto-parts", expires)
+    assert issued == issued_event(NAMES, "Tenant auto-parts", expires)  # same id: adopted
+    assert issued.action == "grant.credential.issued" and issued.decision == "allow"
+    assert issued.details["credentialPath"] == NAMES.credential_api_path
+    assert "secretKey" not in json.dumps(issued.details)
+    assert renewed_event(NAMES, expires).record_id != issued.record_id
+    revoked = revoked_event(NAMES, 3, "Expired", "access ended")
+    assert revoked.record_id.endswith("/g3/revoked/Expired") and revoked.decision == "revoke"
+    refused = refused_event(NAMES, 3, [Problem("ClearanceTooLow", "too low")])
+    assert refused.decision == "deny" and refused.resource.text == (
+        "DataGrant/steel-plant/analysts-read"
+    )
