@@ -1,4 +1,4 @@
-"""The `nidc` command line: the local platform, the tool cache and the demo."""
+"""The `nidc` command line: the local platform, the tool cache, quality history and the demo."""
 
 from __future__ import annotations
 
@@ -116,6 +116,30 @@ def cmd_analytics_ls(args: argparse.Namespace) -> int:
         print(json.dumps(listing, indent=2, sort_keys=True))
     else:
         print(format_analytics_table())
+    return 0
+
+
+def cmd_quality_history(args: argparse.Namespace) -> int:
+    from nidc.governance.quality_history import (
+        read_history,
+        render_table,
+        rule_series,
+        write_chart,
+    )
+
+    namespace, _, name = args.product.rpartition("/")
+    if not namespace or not name:
+        print("error: name the product as NAMESPACE/NAME", file=sys.stderr)
+        return 2
+    resource = f"DataProduct/{namespace}/{name}"
+    series = rule_series(read_history(LocalPlatform().env(), namespace), resource)
+    if not series:
+        print(f"no quality runs recorded for {resource}", file=sys.stderr)
+        return 1
+    print(render_table(series))
+    if args.chart:
+        write_chart(series, f"quality of {resource}", Path(args.chart))
+        print(f"chart: {args.chart}")
     return 0
 
 
@@ -256,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing = analytics.add_parser("ls", help="list the named, versioned analytics")
     listing.add_argument("--json", action="store_true", help="with the parameters' JSON schema")
     listing.set_defaults(func=cmd_analytics_ls)
+
+    quality = sub.add_parser("quality", help="data quality").add_subparsers(
+        dest="quality_command", required=True
+    )
+    history = quality.add_parser("history", help="each rule's metric over time, per run")
+    history.add_argument("product", help="the DataProduct, as NAMESPACE/NAME")
+    history.add_argument("--chart", default=None, help="also write an SVG chart to this file")
+    history.set_defaults(func=cmd_quality_history)
 
     operator = sub.add_parser("operator", help="the kopf operators").add_subparsers(
         dest="operator_command", required=True

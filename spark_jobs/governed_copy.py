@@ -110,6 +110,8 @@ def recorded_source_version(spark: SparkSession, path: str) -> str | None:
 def governed_copy(spark: SparkSession, job: GovernedCopyJob) -> dict[str, Any]:
     """Make the copy of `job`; returns its table version, rows and source version."""
     key = hash_key_from_environment()
+    # DATE_SHOW_YEAR cuts timestamps to the year in UTC, wherever the job runs.
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         with TRACER.start_as_current_span(
             "delta read (governed copy)",

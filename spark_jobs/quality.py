@@ -29,6 +29,7 @@ from pyspark.sql import types as T  # noqa: N812
 
 from nidc.api.job_specs import QualityJob
 from nidc.api.quality_rules import (
+    TABLE_ROWS_RULE,
     CheckKind,
     CheckResult,
     Quality,
@@ -48,7 +49,6 @@ VOLUME_MIN_RELATIVE_SPREAD = 0.05
 VOLUME_MIN_HISTORY = 3
 RULE_COLUMN = "_quality_rule"
 # The history's per-run row count of the table, which volume rules compare with.
-TABLE_ROWS_RULE = "(table)"
 HISTORY_SCHEMA = T.StructType(
     [
         T.StructField("run", T.StringType(), False),

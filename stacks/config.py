@@ -218,12 +218,14 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
                 resources=Resources.from_config(o.get("resources"), "controlPlane.operator"),
             )
         crd_dir = Path(c.get("crdDir", REPO / "crds"))
+        policy_dir = Path(c.get("classificationPolicyDir", REPO / "policies" / "classification"))
         settings["control_plane"] = _in(
             "controlPlane",
             ControlPlaneArgs,
             center=name,
             crd_dir=crd_dir if crd_dir.is_absolute() else REPO / crd_dir,
             operator=operator,
+            policy_dir=policy_dir if policy_dir.is_absolute() else REPO / policy_dir,
         )
     if "sharing" in components:
         c = _section(config, "sharing")

@@ -304,6 +304,11 @@ def quality_rules_field() -> Any:
     )
 
 
+# The metrics history's row that records the table's size per run (the past runs a volume rule
+# compares with); written by spark_jobs/quality.py, read by `nidc quality history`.
+TABLE_ROWS_RULE = "(table)"
+
+
 def effective_mostly(rule: QualityRule, floor: float) -> float:
     """The threshold a row-level rule is held to: its own `mostly`, never looser than the floor."""
     if rule.mostly is None:

@@ -7,8 +7,8 @@ governed_copy.py) runs it. No Python UDF anywhere, so a mask costs what a built-
 Strictness: the grade bundle asks a level per grade (none, partial, full). A mask meets a level:
 partial masks (SHOW_LAST_4, SHOW_FIRST_4, DATE_SHOW_YEAR, GENERALIZE) show part of the value,
 full masks (MASK, HASH, NULL) show none of its characters. A CUSTOM expression cannot be judged,
-so it meets no level: on a grade 2 or 3 column the bundle's own mask replaces it. Of a grant's
-mask and the bundle's default the stricter level wins; at the same level, the grant's.
+so it meets no level: on a grade 2 or 3 column the bundle's own mask replaces it. A grant's mask
+that meets the level the bundle asks is served; one below it gives way to the bundle's default.
 
 HASH is HMAC-SHA256 under the grant's key. Spark 4.1 has no HMAC built-in, so the expression is
 HMAC's definition (RFC 2104) from sha2/unhex/concat, with the key's inner and outer pads as hex
@@ -271,13 +271,16 @@ class GovernedColumn:
     mask: ColumnMask | None
 
 
-def stricter(grant: ColumnMask | None, bundle: ColumnMask | None) -> ColumnMask | None:
-    """The grant's mask unless the bundle's is of a higher level (module docstring)."""
-    if bundle is None:
+def stricter(
+    grant: ColumnMask | None, column: ProductColumn, bundle: GradeBundle
+) -> ColumnMask | None:
+    """The grant's mask when it meets the level the bundle asks for the column's grade, else the
+    bundle's default mask (module docstring). The level, not the default mask, is the floor: a
+    grade 2 number defaults to HASH, yet a grant's GENERALIZE meets partial and wins."""
+    asked = BUNDLE_LEVELS[bundle.controls(column.grade).masks.default]
+    if grant is not None and MASK_LEVELS[grant.type] >= asked:
         return grant
-    if grant is None or MASK_LEVELS[grant.type] < MASK_LEVELS[bundle.type]:
-        return bundle
-    return grant
+    return default_mask(column, bundle)
 
 
 def governed_columns(
@@ -307,7 +310,7 @@ def governed_columns(
     for column in columns:
         if column.name not in wanted:
             continue
-        served = stricter(chosen.get(column.name), default_mask(column, bundle))
+        served = stricter(chosen.get(column.name), column, bundle)
         if served is not None:
             problem = check_mask(column, served)
             if problem:

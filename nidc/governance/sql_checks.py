@@ -63,7 +63,6 @@ NON_DETERMINISTIC_NODES: tuple[type[exp.Expr], ...] = (
     exp.CurrentDate,
     exp.CurrentTime,
     exp.CurrentUser,
-    exp.UnixSeconds,
 )
 # What may stand at the top of a row filter: comparisons, connectives, IN/LIKE/BETWEEN/IS...
 BOOLEAN_NODES: tuple[type[exp.Expr], ...] = (
@@ -106,6 +105,15 @@ def function_name(node: exp.Expr) -> str:
     return ""
 
 
+def bare(name: str) -> str:
+    """A function name without underscores: sqlglot calls startswith STARTS_WITH."""
+    return name.replace("_", "")
+
+
+NON_DETERMINISTIC_NAMES = frozenset(bare(n) for n in NON_DETERMINISTIC)
+BOOLEAN_NAMES = frozenset(bare(n) for n in BOOLEAN_FUNCTIONS)
+
+
 def parse_expression(text: str) -> exp.Expr | str:
     """The one expression in `text`, or the reason it is not one."""
     if not text.strip():
@@ -120,14 +128,44 @@ def parse_expression(text: str) -> exp.Expr | str:
     tree = found[0]
     if isinstance(tree, exp.Query | exp.DDL | exp.DML | exp.Command | exp.Alias):
         return "must be an expression, not a statement or an alias"
+    # sqlglot forgives a dangling comma or parenthesis ("substring(x, "); Spark does not.
+    round_trip = parse_tokens(text)
+    if round_trip is not None:
+        return f"is not parseable Spark SQL: {round_trip}"
     return tree
+
+
+def parse_tokens(text: str) -> str | None:
+    """What sqlglot's parser forgives but Spark refuses: unbalanced parentheses, a comma before
+    a closing parenthesis or at the end."""
+    tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(text)
+    depth = 0
+    previous = None
+    for token in tokens:
+        kind = token.token_type.name
+        if kind == "L_PAREN":
+            depth += 1
+        elif kind == "R_PAREN":
+            if previous == "COMMA":
+                return "a comma before ')'"
+            depth -= 1
+            if depth < 0:
+                return "a ')' without its '('"
+        previous = kind
+    if depth:
+        return "a '(' without its ')'"
+    if previous == "COMMA":
+        return "a trailing comma"
+    return None
 
 
 def unsafe_part(tree: exp.Expr) -> str | None:
     """Why a parsed expression may not run in a governed copy, if it may not."""
     for node in tree.walk():
-        if isinstance(node, exp.Subquery | exp.Query | exp.Exists):
+        if isinstance(node, exp.Subquery | exp.Query):
             return "uses a subquery (only the row's own columns may be read)"
+        if isinstance(node, exp.Star):
+            return "uses *"
         if isinstance(node, exp.Window):
             return "uses a window function"
         if isinstance(node, exp.AggFunc):
@@ -135,7 +173,12 @@ def unsafe_part(tree: exp.Expr) -> str | None:
         if isinstance(node, exp.Placeholder | exp.Parameter):
             return "uses a parameter"
         name = function_name(node)
-        if isinstance(node, NON_DETERMINISTIC_NODES) or name in NON_DETERMINISTIC:
+        clock = isinstance(node, exp.StrToUnix) and node.this is None  # unix_timestamp()
+        if (
+            clock
+            or isinstance(node, NON_DETERMINISTIC_NODES)
+            or bare(name) in NON_DETERMINISTIC_NAMES
+        ):
             return (
                 f"uses the non-deterministic function {name or node.key} "
                 "(a governed copy must be reproducible from its source version)"
@@ -147,6 +190,8 @@ def unknown_column(tree: exp.Expr, allowed: Sequence[str]) -> str | None:
     """The first column the expression reads that is not allowed (Spark resolves names without
     regard to case), or a qualified one."""
     known = {name.lower() for name in allowed}
+    for function in tree.find_all(exp.Lambda):  # x in exists(values, x -> x > 1)
+        known |= {str(p.name).lower() for p in function.expressions}
     for column in tree.find_all(exp.Column):
         if column.table:
             return f"qualified column {column.sql(dialect=DIALECT)} (use the bare column name)"
@@ -159,7 +204,7 @@ def is_boolean(tree: exp.Expr) -> bool:
     node = tree.unnest()
     if isinstance(node, BOOLEAN_NODES):
         return True
-    return function_name(node) in BOOLEAN_FUNCTIONS
+    return bare(function_name(node)) in BOOLEAN_NAMES
 
 
 def check_row_filter(expression: str, columns: Sequence[str]) -> str | None:

@@ -1,5 +1,5 @@
-"""Reconcile a ClassificationPolicy: typed model, observe the baseline and approvals, review
-(pure), status (pure).
+"""Reconcile a ClassificationPolicy: typed model, observe the baseline, the approvals and the
+namespace's tables, review (pure), status (pure).
 
 The policy creates nothing, so there is nothing to apply: the review
 (nidc/governance/policy_review.py) becomes conditions and counts.
@@ -29,13 +29,19 @@ class Observed:
 
     cluster_policies: list[dict[str, Any]]
     approvals: dict[str, dict[str, Any]]
+    table_owners: list[dict[str, Any]]
 
 
 def observe(policy: ClassificationPolicy, ctx: OperatorContext) -> Observed:
     approvals = list_objects(ctx.api, API_VERSION, "ExportApproval", namespace=policy.namespace)
+    owners = [
+        *list_objects(ctx.api, API_VERSION, "DataSource", namespace=policy.namespace),
+        *list_objects(ctx.api, API_VERSION, "DataProduct", namespace=policy.namespace),
+    ]
     return Observed(
         cluster_policies=list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy"),
         approvals={a["metadata"]["name"]: a for a in approvals},
+        table_owners=owners,
     )
 
 
@@ -44,7 +50,7 @@ def build_status(
 ) -> dict[str, Any]:
     """Review and status (pure)."""
     review = review_policy(policy.to_body(), observed.cluster_policies, observed.approvals, now)
-    return build_policy_status(policy, review, now)
+    return build_policy_status(policy, review, now, observed.table_owners)
 
 
 def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:

@@ -26,10 +26,11 @@ def build_status(
     policy: ClusterClassificationPolicy,
     cluster_policies: list[dict[str, Any]],
     now: dt.datetime,
+    table_owners: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Review and status (pure)."""
+    """Review and status (pure); `table_owners`: every DataSource and DataProduct."""
     review = review_policy(policy.to_body(), cluster_policies, {}, now)
-    return build_policy_status(policy, review, now)
+    return build_policy_status(policy, review, now, table_owners or [])
 
 
 def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -> dict[str, Any]:
@@ -38,6 +39,10 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         policy = ClusterClassificationPolicy.from_body(body)
     except ValidationError as error:
         return invalid_spec_status(body, error, now)
+    owners = [
+        *list_objects(ctx.api, API_VERSION, "DataSource"),
+        *list_objects(ctx.api, API_VERSION, "DataProduct"),
+    ]
     return build_status(
-        policy, list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy"), now
+        policy, list_objects(ctx.api, API_VERSION, "ClusterClassificationPolicy"), now, owners
     )

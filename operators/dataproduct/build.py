@@ -17,6 +17,7 @@ from nidc.api.addressing import (
 from nidc.api.analytics import AnalyticsParameters, analytic_parameters
 from nidc.api.data_product import ConcurrencyPolicy, DataProduct
 from nidc.api.job_specs import JobSpecBase, QualityJob, TransformInput, TransformJob, describe
+from nidc.api.quality_rules import looser_than_floor
 from operators.dataproduct.quality_gate import (
     QUALITY_ROLE,
     decide,
@@ -48,19 +49,34 @@ def txn_version(generation: int, sequence: int) -> int:
     return generation * 1_000_000 + sequence
 
 
-def validate(product: DataProduct) -> list[Problem]:
-    """What keeps the product from running as asked, before looking at anything (pure)."""
+def validate(product: DataProduct, floor: float | None = None) -> list[Problem]:
+    """What keeps the product from running as asked, before looking at anything (pure).
+
+    `floor` is the grade bundle's `quality.mostly` for the declared grade: a rule may tighten it,
+    never loosen it (a grade the platform computes later holds every rule to its own floor in
+    the job, without stopping the product).
+    """
+    problems = []
+    looser = looser_than_floor(list(product.spec.quality_rules), floor) if floor else []
+    if looser:
+        problems.append(
+            Problem(
+                "QualityThresholdBelowFloor",
+                f"spec.qualityRules {', '.join(looser)}: mostly is below {floor}, the floor of "
+                f"grade {product.spec.grade or 1}; a rule may only tighten it",
+            )
+        )
     transform = product.spec.transform
     if transform.job is None:
-        return []
+        return problems
     try:
         analytic_parameters(transform.job, transform.parameters)
     except ValidationError as error:
         # Admission refuses these; an object stored before the analytic changed may still hold one.
-        return [
+        problems.append(
             Problem("InvalidAnalyticParameters", f"spec.transform.parameters: {describe(error)}")
-        ]
-    return []
+        )
+    return problems
 
 
 def build_job(

@@ -45,6 +45,7 @@ from operators.reconciling.conditions import (
     rfc3339,
 )
 from operators.reconciling.events import post_event
+from operators.reconciling.metrics import record_product_health
 from operators.runs.classify_owner import Policies, carry_out_classify, observe_policies
 from operators.runs.classify_plan import (
     ClassifyPlan,
@@ -116,8 +117,16 @@ def observe(product: DataProduct, ctx: OperatorContext) -> Observed:
         classify=classify,
         quality_runs=quality_runs,
         reference_tables=referenced_tables(product, ctx),
-        floor=mostly_floor(product.spec.grade) if product.spec.quality_rules else 1.0,
+        # The effective grade's floor: the computed grade once classified, never below declared.
+        floor=mostly_floor(effective_grade(product)) if product.spec.quality_rules else 1.0,
     )
+
+
+def effective_grade(product: DataProduct) -> int:
+    """The grade the product is held to now: its status grade (computed once classified),
+    never below the declared one."""
+    computed = product.status.get("grade")
+    return max(int(computed) if computed is not None else 1, product.spec.grade or 1)
 
 
 def referenced_tables(product: DataProduct, ctx: OperatorContext) -> dict[str, str]:
@@ -174,7 +183,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     except ValidationError as error:
         return invalid_spec_status(body, error, now)
     seen = observe(product, ctx)
-    problems = validate(product) + seen.problems
+    problems = validate(product, mostly_floor(product.spec.grade)) + seen.problems
     plan = plan_runs(product, seen.history, now)
     if problems or seen.waiting_for_input:
         plan.create = None  # no run before its inputs exist and hold data
@@ -226,4 +235,5 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         if audited is not None:  # before the status that makes the new grade durable
             record_audit(ctx, audited)
         post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
+    record_product_health(product.namespace, product.name, status)
     return status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nidc.api.resource import CustomResource
@@ -35,12 +36,37 @@ def review_outcome(review: PolicyReview) -> Outcome:
     )
 
 
+GRADE_NAMES = {1: "general", 2: "important", 3: "core"}
+
+
+def table_counts(owners: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """classifiedTables and tablesByGrade from the table owners in the policy's scope (pure).
+
+    A DataSource or DataProduct counts once a classify pass graded its table
+    (status.classification); every pass applies all the policies in force, this one included.
+    """
+    graded = [
+        int((o.get("status") or {}).get("grade") or 1)
+        for o in owners
+        if (o.get("status") or {}).get("classification")
+    ]
+    return {
+        "classifiedTables": len(graded),
+        "tablesByGrade": {name: graded.count(grade) for grade, name in GRADE_NAMES.items()},
+    }
+
+
 def build_policy_status(
-    policy: CustomResource, review: PolicyReview, now: dt.datetime
+    policy: CustomResource,
+    review: PolicyReview,
+    now: dt.datetime,
+    owners: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The policy's status: conditions and counts (pure; the clock passed in)."""
+    """The policy's status: conditions and counts (pure; the clock passed in). `owners` are the
+    DataSources and DataProducts in its scope."""
     generation = policy.generation
     return {
+        **table_counts(owners),
         "observedGeneration": generation,
         "conditions": build_conditions(
             policy.previous_conditions, review_outcome(review), generation, rfc3339(now)

@@ -136,12 +136,21 @@ class ControlPlaneArgs:
     center: str
     crd_dir: Path
     operator: OperatorDeployment | None = None
+    # The center's ClusterClassificationPolicies (the national baseline), applied with the CRDs
+    # so every table is graded from the first day; None applies none.
+    policy_dir: Path | None = None
 
     def __post_init__(self) -> None:
         require(self.crd_dir.is_dir(), "controlPlane.crdDir", f"{self.crd_dir} is not a folder")
         require(
             any(self.crd_dir.glob("*.yaml")), "controlPlane.crdDir", f"no *.yaml in {self.crd_dir}"
         )
+        if self.policy_dir is not None:
+            require(
+                self.policy_dir.is_dir(),
+                "controlPlane.classificationPolicyDir",
+                f"{self.policy_dir} is not a folder",
+            )
 
 
 def load_crds(crd_dir: Path) -> list[dict[str, Any]]:
@@ -155,6 +164,22 @@ def load_crds(crd_dir: Path) -> list[dict[str, Any]]:
             if doc and doc.get("kind") == "CustomResourceDefinition":
                 crds.append(doc)
     return crds
+
+
+def load_cluster_policies(policy_dir: Path) -> list[dict[str, Any]]:
+    """Every ClusterClassificationPolicy in policy_dir (sorted by file); other kinds refused."""
+    policies = []
+    for path in sorted(policy_dir.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc:
+                continue
+            require(
+                doc.get("kind") == "ClusterClassificationPolicy",
+                "controlPlane.classificationPolicyDir",
+                f"{path.name} holds a {doc.get('kind')}, not a ClusterClassificationPolicy",
+            )
+            policies.append(doc)
+    return policies
 
 
 def build_peering(operator: OperatorDeployment) -> list[dict[str, Any]]:
@@ -330,6 +355,8 @@ def build_control_plane(args: ControlPlaneArgs) -> list[dict[str, Any]]:
     namespace = identity[0]
     namespace["metadata"]["labels"] = {**namespace["metadata"]["labels"], PLATFORM_LABEL: "true"}
     objects = [*load_crds(args.crd_dir), *identity]
+    if args.policy_dir is not None:
+        objects += load_cluster_policies(args.policy_dir)
     if args.operator is not None:
         objects += [
             *build_peering(args.operator),

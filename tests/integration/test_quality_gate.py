@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from pyspark.sql import SparkSession
 
+from nidc.cli import main as cli_main
 from nidc.kube import apply, get, list_objects
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
@@ -109,8 +112,32 @@ def event_reasons(api: Any, name: str) -> set[str]:
     }
 
 
+def assert_gauges(platform_env: dict[str, Any], product: str) -> None:
+    """The gate reads 0, the score below 1 and the data age is there, from the scrape endpoint."""
+    label = f'product="{product}"'
+    deadline = time.monotonic() + 90
+    while True:
+        scrape = requests.get(platform_env["servers"]["jaeger"]["metrics_url"], timeout=10).text
+        ours = [line for line in scrape.splitlines() if label in line and line[:1] != "#"]
+        gate = [line for line in ours if line.startswith("nidc_product_quality_gate")]
+        score = [line for line in ours if line.startswith("nidc_product_quality_score")]
+        age = [line for line in ours if line.startswith("nidc_product_data_age")]
+        if gate and float(gate[-1].split()[-1]) == 0.0 and score and age:
+            assert float(score[-1].split()[-1]) < 1.0, score
+            assert float(age[-1].split()[-1]) >= 0.0, age
+            return
+        assert time.monotonic() < deadline, f"gauges of {product} not exported: {ours}"
+        time.sleep(3)
+
+
 def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_expires(
-    tenants: Any, tenant_spark: SparkSession, line_sensors: str, operator: OperatorProcess
+    tenants: Any,
+    tenant_spark: SparkSession,
+    line_sensors: str,
+    operator: OperatorProcess,
+    platform_env: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     api = tenants
     # 1. A clean version passes its gate and becomes the last good version.
@@ -133,6 +160,9 @@ def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_e
     assert held["status"]["tableVersion"] == 1
     assert held["status"]["lastGoodVersion"] == 0
     assert held["status"]["quality"]["blockingFailures"] == ["value-in-range"]
+
+    # An alert can see it: the product's gate and score gauges, exported over OpenTelemetry.
+    assert_gauges(platform_env, UPSTREAM)
 
     # The downstream product reads the last good version, not the failing one.
     assert rerun_downstream(api, 5, tenant_spark) == (39.0, 0)
@@ -185,3 +215,16 @@ def test_a_failing_version_is_held_back_until_waived_and_again_when_the_waiver_e
         "QualityWaiverEnded",
         "LastGoodVersionChanged",
     } <= reasons, reasons
+
+    # 5. `nidc quality history` shows the rule's metric per run, read back from the tenant's
+    #    metrics history with delta-rs: the clean version passed, the failing one did not.
+    chart = tmp_path / "quality.svg"
+    capsys.readouterr()
+    assert cli_main(["quality", "history", f"{TENANT}/{UPSTREAM}", "--chart", str(chart)]) == 0
+    table = capsys.readouterr().out
+    lines = [line.split() for line in table.splitlines() if line.startswith("value-in-range ")]
+    by_version = {line[4]: line[-1] for line in lines}
+    assert by_version.get("0") == "pass" and by_version.get("1") == "FAIL", table
+    assert any(line.startswith("rows ") for line in table.splitlines()), table
+    drawn = chart.read_text()
+    assert drawn.startswith("<?xml") and "value-in-range" in drawn

@@ -14,7 +14,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from nidc.api.job_specs import QualityJob
-from spark_jobs.quality import RULE_COLUMN, TABLE_ROWS_RULE, quality
+from nidc.api.quality_rules import TABLE_ROWS_RULE
+from spark_jobs.quality import RULE_COLUMN, quality
 from tests.quality_dataset import (
     CLEAN_ROWS,
     COLUMNS,

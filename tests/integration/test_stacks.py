@@ -112,6 +112,9 @@ def checked_lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, An
         assert ready == sts["spec"]["replicas"], sts["metadata"]["name"]
     claims = list_objects(api, "v1", "PersistentVolumeClaim")
     assert claims and all(c.get("status", {}).get("phase") == "Bound" for c in claims)
+    # Every table is graded from the first day: the control plane applies the baseline.
+    baseline = list_objects(api, "nidc.io/v1alpha1", "ClusterClassificationPolicy")
+    assert [p["metadata"]["name"] for p in baseline] == ["national-baseline"]
     again = ws.preview()
     assert set(again["changeSummary"]) == {"same"}, again["changeSummary"]
     assert again["changeSummary"]["same"] == planned  # both count the stack itself

@@ -61,7 +61,7 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def test_a_valid_policy_is_ready_with_its_counts() -> None:
-    status = build_status(policy([override("shift", 2)]), Observed([BASELINE], {}), NOW)
+    status = build_status(policy([override("shift", 2)]), Observed([BASELINE], {}, []), NOW)
     ready = condition(status, "Ready")
     assert (ready["status"], ready["reason"], ready["observedGeneration"]) == (
         "True",
@@ -72,7 +72,7 @@ def test_a_valid_policy_is_ready_with_its_counts() -> None:
 
 
 def test_an_unapproved_downgrade_is_a_condition_naming_the_detector() -> None:
-    status = build_status(policy([override("sfzh", 1)]), Observed([BASELINE], {}), NOW)
+    status = build_status(policy([override("sfzh", 1)]), Observed([BASELINE], {}, []), NOW)
     ready, degraded = condition(status, "Ready"), condition(status, "Degraded")
     assert ready["status"] == "False" and degraded["status"] == "True"
     assert degraded["reason"] == "DowngradeNotApproved"
@@ -82,22 +82,22 @@ def test_an_unapproved_downgrade_is_a_condition_naming_the_detector() -> None:
 
 def test_a_downgrade_with_a_named_approval_that_holds_is_ready() -> None:
     approved = policy([override("sfzh", 1, "synthetic-ids")])
-    status = build_status(approved, Observed([BASELINE], {"synthetic-ids": APPROVAL}), NOW)
+    status = build_status(approved, Observed([BASELINE], {"synthetic-ids": APPROVAL}, []), NOW)
     assert condition(status, "Ready")["status"] == "True"
-    missing = build_status(approved, Observed([BASELINE], {}), NOW)
+    missing = build_status(approved, Observed([BASELINE], {}, []), NOW)
     assert "does not exist" in condition(missing, "Degraded")["message"]
 
 
 def test_a_detector_naming_an_unknown_category_is_invalid() -> None:
     detector = {"name": "d", "kind": "dictionary", "words": ["x"], "category": "nope", "grade": 2}
-    status = build_status(policy([], [detector]), Observed([BASELINE], {}), NOW)
+    status = build_status(policy([], [detector]), Observed([BASELINE], {}, []), NOW)
     degraded = condition(status, "Degraded")
     assert (degraded["reason"], "nope" in degraded["message"]) == ("InvalidPolicy", True)
 
 
 def test_without_the_baseline_a_tenant_policy_has_no_categories_to_use() -> None:
     detector = {"name": "d", "kind": "dictionary", "words": ["x"], "category": "recipe", "grade": 3}
-    status = build_status(policy([], [detector]), Observed([], {}), NOW)
+    status = build_status(policy([], [detector]), Observed([], {}, []), NOW)
     assert condition(status, "Degraded")["reason"] == "InvalidPolicy"
 
 
@@ -115,7 +115,28 @@ def test_the_baseline_reviews_itself_and_a_second_cluster_policy_uses_its_tree()
 
 
 def test_transition_time_moves_only_on_a_real_change() -> None:
-    first = build_status(policy([override("sfzh", 1)]), Observed([BASELINE], {}), NOW)
+    first = build_status(policy([override("sfzh", 1)]), Observed([BASELINE], {}, []), NOW)
     body = {**policy([override("sfzh", 1)]), "status": first}
-    later = build_status(body, Observed([BASELINE], {}), NOW + dt.timedelta(minutes=5))
+    later = build_status(body, Observed([BASELINE], {}, []), NOW + dt.timedelta(minutes=5))
     assert later["conditions"] == first["conditions"]
+
+
+def test_the_tables_graded_in_scope_are_counted_by_grade() -> None:
+    def owner(kind: str, grade: int | None, classified: bool) -> dict[str, Any]:
+        status: dict[str, Any] = {} if grade is None else {"grade": grade}
+        if classified:
+            status["classification"] = {"run": "r", "tableVersion": 1, "columns": []}
+        return {"kind": kind, "metadata": {"name": "t"}, "status": status}
+
+    owners = [
+        owner("DataSource", 3, True),
+        owner("DataProduct", 2, True),
+        owner("DataProduct", 2, True),
+        owner("DataSource", 1, True),
+        owner("DataSource", 2, False),  # declared, not yet classified: not counted
+        owner("DataProduct", None, False),
+    ]
+    status = build_status(policy([]), Observed([BASELINE], {}, owners), NOW)
+    assert status["classifiedTables"] == 4
+    assert status["tablesByGrade"] == {"general": 1, "important": 2, "core": 1}
+    assert build_status(policy([]), Observed([BASELINE], {}, []), NOW)["classifiedTables"] == 0

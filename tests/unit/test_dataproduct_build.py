@@ -168,3 +168,18 @@ def test_the_run_takes_pool_and_attempts_from_the_product() -> None:
     default = build_run(product(), job, 1, 0)
     # The product's defaults are its model's: DataProductSpec says cpu and 3.
     assert (default["spec"]["pool"], default["spec"]["maxAttempts"]) == ("cpu", 3)
+
+
+def test_a_rule_may_tighten_the_grade_floor_but_not_loosen_it() -> None:
+    rules = [
+        {"name": "ids-present", "check": "notNull", "column": "id", "mostly": 0.9},
+        {"name": "ids-strict", "check": "notNull", "column": "id", "mostly": 0.9999},
+        {"name": "ids-default", "check": "notNull", "column": "id"},
+    ]
+    graded = product(grade=2, qualityRules=rules)
+    # Grade 2's floor is 0.99 in policies/grades.yaml: only the 0.9 rule is refused.
+    (problem,) = validate(graded, 0.99)
+    assert problem.reason == "QualityThresholdBelowFloor"
+    assert "ids-present" in problem.message and "ids-strict" not in problem.message
+    assert "0.99" in problem.message and "grade 2" in problem.message
+    assert validate(graded, 0.9) == []

@@ -197,6 +197,20 @@ def test_control_plane_refuses_missing_crds_and_token(tmp_path: Path) -> None:
         OperatorDeployment(image="op:1")
 
 
+def test_control_plane_applies_only_cluster_classification_policies(tmp_path: Path) -> None:
+    with pytest.raises(ArgsError, match=r"controlPlane\.classificationPolicyDir"):
+        ControlPlaneArgs("c", REPO / "crds", policy_dir=tmp_path / "absent")
+    (tmp_path / "tenant.yaml").write_text("kind: ClassificationPolicy\nmetadata: {name: t}\n")
+    with pytest.raises(ArgsError, match="holds a ClassificationPolicy"):
+        build_control_plane(ControlPlaneArgs("c", REPO / "crds", policy_dir=tmp_path))
+    graded = build_control_plane(
+        ControlPlaneArgs("c", REPO / "crds", policy_dir=REPO / "policies" / "classification")
+    )
+    assert [
+        o["metadata"]["name"] for o in graded if o["kind"] == "ClusterClassificationPolicy"
+    ] == ["national-baseline"]
+
+
 def test_control_plane_has_every_crd_rbac_pdb_and_network_policies() -> None:
     operator = OperatorDeployment(image="op:1", openbao_token="t")
     objects = build_control_plane(ControlPlaneArgs("c", REPO / "crds", operator))

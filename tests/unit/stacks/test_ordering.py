@@ -120,6 +120,15 @@ def test_prerequisites_are_what_the_api_server_needs_and_no_more() -> None:
     assert needs[named(plane, "ClusterRole", "nidc-operator")] == []
     assert needs[named(plane, "NetworkPolicy", "default-deny")] == [namespace]
 
+    # The center's baseline policy waits for its CRD, nothing else.
+    graded = build_control_plane(
+        ControlPlaneArgs("c", REPO / "crds", policy_dir=REPO / "policies" / "classification")
+    )
+    needs = prerequisites(graded)
+    policy_crd = named(graded, "CustomResourceDefinition", "clusterclassificationpolicies.nidc.io")
+    baseline = named(graded, "ClusterClassificationPolicy", "national-baseline")
+    assert needs[baseline] == [policy_crd]
+
     tenant = build_tenant(TenantConfig("steel", TENANT_SPEC))
     needs = prerequisites(tenant)
     namespace, account = (
