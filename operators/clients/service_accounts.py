@@ -24,6 +24,20 @@ from operators.clients.settings import OperatorSettings
 
 # The S3 answers that mean "these keys are not (or no longer) an identity here".
 UNKNOWN_KEY_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken")
+# MinIO refuses a service-account expiration less than 15 minutes ahead ("invalid service
+# account expiration"); a minute more absorbs the time a request takes.
+MINIMUM_EXPIRATION = dt.timedelta(minutes=16)
+
+
+def account_expiration(expires: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """The expiration MinIO is given for credentials that lapse at `expires`: never sooner
+    than it accepts. In that last stretch the grant's sweep revokes the account at `expires`
+    (and OpenBao drops the secret then), so access still ends on time."""
+    return max(expires, now + MINIMUM_EXPIRATION)
+
+
+def admin_status(error: MinioAdminException) -> str:
+    return str(getattr(error, "_code", ""))
 
 
 def minio_time(moment: dt.datetime) -> str:
@@ -56,25 +70,26 @@ class ServiceAccounts:
                 access_key=access_key,
                 secret_key=secret_key,
                 policy=policy,
-                expiration=minio_time(expires),
+                expiration=minio_time(account_expiration(expires, dt.datetime.now(dt.UTC))),
                 description=description,
             )
         except MinioAdminException as error:
-            if "already exists" not in str(error) and "XMinioAdminServiceAccountExists" not in str(
-                error
-            ):
+            exists = admin_status(error) == "409" or "already exists" in str(error)
+            if not exists and "XMinioAdminServiceAccountExists" not in str(error):
                 raise
             self.store.admin.update_service_account(
                 access_key=access_key,
                 secret_key=secret_key,
                 policy=policy,
-                expiration=minio_time(expires),
+                expiration=minio_time(account_expiration(expires, dt.datetime.now(dt.UTC))),
             )
 
     def extend(self, access_key: str, policy: dict[str, Any], expires: dt.datetime) -> None:
         """Move the account's expiration (and restate its policy)."""
         self.store.admin.update_service_account(
-            access_key=access_key, policy=policy, expiration=minio_time(expires)
+            access_key=access_key,
+            policy=policy,
+            expiration=minio_time(account_expiration(expires, dt.datetime.now(dt.UTC))),
         )
 
     def revoke(self, access_key: str) -> None:
@@ -82,7 +97,7 @@ class ServiceAccounts:
         try:
             self.store.admin.delete_service_account(access_key)
         except MinioAdminException as error:
-            if "NotFound" in str(error) or "does not exist" in str(error):
+            if admin_status(error) == "404":  # XMinioInvalidIAMCredentials: not found
                 return
             raise
 

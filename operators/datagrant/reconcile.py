@@ -171,7 +171,7 @@ def require_openbao(ctx: OperatorContext) -> None:
 
 def grantee_text(grant: DataGrant) -> str:
     grantee = grant.spec.grantee
-    return f"{grantee.kind.value} {grantee.name}"
+    return f"{grantee.kind} {grantee.name}"
 
 
 def ensure_hash_key(ctx: OperatorContext, names: GrantNames) -> None:

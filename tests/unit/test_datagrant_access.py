@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from typing import Any
 
 import pytest
 
@@ -166,3 +168,35 @@ def test_audit_events_are_adoptable_and_carry_no_secret() -> None:
     assert refused.decision == "deny" and refused.resource.text == (
         "DataGrant/steel-plant/analysts-read"
     )
+
+
+def test_platform_ca_is_added_to_the_trusted_bundle(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from operators.clients.delta_schema import trust_platform_ca
+
+    system = tmp_path / "system.pem"
+    system.write_text("SYSTEM ROOTS\n")
+    platform_ca = tmp_path / "ca.pem"
+    platform_ca.write_text("PLATFORM CA\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(system))
+    trust_platform_ca(platform_ca)
+    bundle = Path(os.environ["SSL_CERT_FILE"]).read_text()
+    assert "SYSTEM ROOTS" in bundle and "PLATFORM CA" in bundle
+    assert system.read_text() == "SYSTEM ROOTS\n"  # the system's bundle is left as it was
+    trusted = os.environ["SSL_CERT_FILE"]
+    trust_platform_ca(platform_ca)
+    assert os.environ["SSL_CERT_FILE"] == trusted  # once is enough
+    monkeypatch.delenv("SSL_CERT_FILE")
+    trust_platform_ca(platform_ca)
+    assert os.environ["SSL_CERT_FILE"] == str(platform_ca)
+
+
+def test_minio_gets_at_least_its_minimum_expiration() -> None:
+    from operators.clients.service_accounts import MINIMUM_EXPIRATION, account_expiration
+
+    assert account_expiration(NOW + CREDENTIAL_TTL, NOW) == NOW + CREDENTIAL_TTL
+    soon = NOW + dt.timedelta(seconds=12)
+    assert account_expiration(soon, NOW) == NOW + MINIMUM_EXPIRATION
