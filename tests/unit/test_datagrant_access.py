@@ -200,3 +200,15 @@ def test_minio_gets_at_least_its_minimum_expiration() -> None:
     assert account_expiration(NOW + CREDENTIAL_TTL, NOW) == NOW + CREDENTIAL_TTL
     soon = NOW + dt.timedelta(seconds=12)
     assert account_expiration(soon, NOW) == NOW + MINIMUM_EXPIRATION
+
+
+def test_a_run_status_keeps_only_classified_columns() -> None:
+    """A governed-copy job returns its column names; the run's status (whose `columns` are the
+    classify job's objects) must not carry them, or the API server refuses the whole patch."""
+    from operators.runs.state_machine import RunStatus
+    from operators.runs.transitions import write_status
+
+    names = write_status(RunStatus(result={"tableVersion": 1, "columns": ["line", "samples"]}))
+    assert names["columns"] is None and names["tableVersion"] == 1
+    classified = [{"name": "line", "category": "c", "grade": 1, "confidence": 1.0}]
+    assert write_status(RunStatus(result={"columns": classified}))["columns"] == classified
