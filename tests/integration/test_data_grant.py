@@ -312,8 +312,15 @@ def test_grantee_reads_only_the_governed_copy(
             masks=[{"column": "line", "type": "MASK"}],
         ),
     )
+
+    def copied() -> dict[str, Any] | None:
+        found = read_grant(tenants, name)
+        ready = condition(found, "Ready")
+        current = ready.get("observedGeneration") == found["metadata"]["generation"]
+        return found if current and ready.get("status") == "True" else None
+
     grant = wait_for(
-        lambda: condition(g := read_grant(tenants, name), "Ready").get("status") == "True" and g,
+        copied,
         600,
         f"{name} Ready (one governed-copy run); see {operator}",
         every=2,
