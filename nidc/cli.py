@@ -198,6 +198,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     except TransitKeyError as error:  # no key: nothing can be verified
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except audit_reading.UNREACHABLE as error:
+        print(f"error: {audit_reading.unreachable(error)}", file=sys.stderr)
+        return 1
     print(audit_reading.format_report(report))
     return 0 if report.ok else 1
 
@@ -212,9 +215,12 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     store, _ = audit_reading.clients(LocalPlatform().env(), args.bucket, args.key)
-    chosen = audit_reading.select(
-        audit_reading.read_records(store, args.center), resource, since, until
-    )
+    try:
+        records = audit_reading.read_records(store, args.center)
+    except audit_reading.UNREACHABLE as error:
+        print(f"error: {audit_reading.unreachable(error)}", file=sys.stderr)
+        return 1
+    chosen = audit_reading.select(records, resource, since, until)
     if args.json:
         print(json.dumps([r.model_dump(mode="json") for r in chosen], indent=2))
     else:

@@ -12,14 +12,33 @@ from pathlib import Path
 from typing import Any
 
 import hvac
+import hvac.exceptions
+import requests
 import urllib3
 from minio import Minio
+from minio.error import MinioException
 
 from nidc.audit.record import AuditRecord, Resource
 from nidc.audit.store import CHECKPOINTS, DEFAULT_BUCKET, RECORDS, AuditStore
 from nidc.audit.transit import DEFAULT_KEY, TransitSigner
 from nidc.audit.verify import VerifyReport, verify_log
 from nidc.audit.witness import DEFAULT_KV_MOUNT, KvWitness
+
+# What an object store or OpenBao that cannot be reached (or answers 5xx) raises.
+UNREACHABLE = (
+    urllib3.exceptions.HTTPError,
+    requests.exceptions.RequestException,
+    MinioException,
+    hvac.exceptions.VaultError,
+)
+
+
+def unreachable(error: BaseException) -> str:
+    """One line for a user: what failed, not a traceback (`nidc local status` shows why)."""
+    return (
+        f"the object store or OpenBao did not answer ({type(error).__name__}); "
+        "is the platform up? (`nidc local status`)"
+    )
 
 
 def clients(
