@@ -25,6 +25,7 @@ from operators.classificationpolicy import register as classificationpolicy_regi
 from operators.clients.context import OperatorContext
 from operators.clients.settings import OperatorSettings
 from operators.clusterclassificationpolicy import register as clusterclassificationpolicy_register
+from operators.datagrant import register as datagrant_register
 from operators.dataproduct import register as dataproduct_register
 from operators.datareplication import register as datareplication_register
 from operators.datasource import register as datasource_register
@@ -46,6 +47,7 @@ REGISTERED = (
     datasource_register,
     dataproduct_register,
     datareplication_register,
+    datagrant_register,
     pipelinerun_register,
     classificationpolicy_register,
     clusterclassificationpolicy_register,

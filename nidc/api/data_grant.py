@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
 from nidc.api.column_mask import ColumnMask
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     DNS_LABEL,
+    GradeField,
     LocalObjectReference,
     Model,
     ObservedStatus,
+    RunSummary,
 )
 
 
@@ -66,6 +70,12 @@ class DataGrantSpec(Model):
         description="When access ends (RFC 3339).",
         json_schema_extra={"format": "date-time"},
     )
+    export_approval: LocalObjectReference | None = Field(
+        default=None,
+        alias="exportApproval",
+        description="ExportApproval (in this namespace) that lets grade 2 or 3 data reach "
+        "another tenant; access ends when it lapses.",
+    )
 
 
 class DataGrantStatus(ObservedStatus):
@@ -79,12 +89,45 @@ class DataGrantStatus(ObservedStatus):
         alias="credentialPath",
         description="Where the grantee reads its short-lived S3 credentials.",
     )
+    open_bao_role: str | None = Field(
+        default=None,
+        alias="openBaoRole",
+        description="The OpenBao Kubernetes auth role the grantee's service accounts log in with.",
+    )
     expires_at: str | None = Field(
         default=None,
         alias="expiresAt",
         description="When access ends.",
         json_schema_extra={"format": "date-time"},
     )
+    credential_expires_at: str | None = Field(
+        default=None,
+        alias="credentialExpiresAt",
+        description="When the current short-lived S3 credentials lapse (renewed before then).",
+        json_schema_extra={"format": "date-time"},
+    )
+    grade: GradeField | None = Field(default=None, description="The product's grade it grants.")
+    governed_copy_path: str | None = Field(
+        default=None,
+        alias="governedCopyPath",
+        description="The governed copy the credentials read (columns, rows and masks applied).",
+    )
+    copied_version: int | None = Field(
+        default=None,
+        alias="copiedVersion",
+        ge=0,
+        description="The product table version the governed copy holds.",
+    )
+    last_run: RunSummary | None = Field(
+        default=None, alias="lastRun", description="Last governed-copy run."
+    )
+
+
+class DataGrant(CustomResource):
+    """A DataGrant as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataGrant"] = "DataGrant"
+    spec: DataGrantSpec
 
 
 DATA_GRANT_RULES = [

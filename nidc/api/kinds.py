@@ -129,6 +129,16 @@ DATA_GRANT = KindDefinition(
         PrinterColumn("Product", ".spec.product.name", description="Granted product"),
         PrinterColumn("Grantee", ".spec.grantee.name", description="Who receives access"),
         PrinterColumn("Expires", ".spec.expiresAt", "string", "When access ends"),
+        PrinterColumn(
+            "Copied", ".status.copiedVersion", "integer", "Product version of the governed copy"
+        ),
+        PrinterColumn(
+            "Credentials Until",
+            ".status.credentialExpiresAt",
+            "date",
+            "When the current credentials lapse",
+            priority=1,
+        ),
     ),
 )
 DATA_SHARE = KindDefinition(

@@ -48,8 +48,8 @@ class ParentReference(Model):
     """The resource this run belongs to."""
 
     kind: str = Field(
-        description="DataSource, DataProduct or DataReplication.",
-        json_schema_extra={"enum": ["DataSource", "DataProduct", "DataReplication"]},
+        description="DataSource, DataProduct, DataReplication or DataGrant.",
+        json_schema_extra={"enum": ["DataSource", "DataProduct", "DataReplication", "DataGrant"]},
     )
     name: str = Field(description="Its name.")
     uid: str = Field(description="Its UID (runs never move to a re-created parent).")

@@ -30,6 +30,7 @@ from nidc.audit.witness import KvWitness
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import TRANSIT_MOUNT, OpenBaoAdmin
+from operators.clients.service_accounts import ServiceAccounts
 from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
@@ -61,6 +62,14 @@ class OperatorContext:
     gpu_locks: GpuLocks = field(default_factory=GpuLocks)
     # The center's audit log (operators/reconciling/audit.py writes to it); None: not kept.
     audit: AuditTrail | None = None
+    # Short-lived S3 identities (grants); made on first use.
+    _accounts: ServiceAccounts | None = None
+
+    @property
+    def accounts(self) -> ServiceAccounts:
+        if self._accounts is None:
+            self._accounts = ServiceAccounts(self.store, self.settings)
+        return self._accounts
 
     def gpu_pools(self) -> dict[str, SparkPool]:
         """The pools whose runs hold GPUs: the cluster's; none on the local runner, where a GPU

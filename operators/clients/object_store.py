@@ -113,3 +113,14 @@ class ObjectStoreAdmin:
         existing: dict[str, Any] = json.loads(self.admin.policy_list() or "{}")
         if name in existing:
             self.admin.policy_remove(name)
+
+    def remove_prefix(self, bucket: str, prefix: str) -> int:
+        """Delete every object under a prefix; returns how many (0 when the bucket is gone)."""
+        if not self.s3.bucket_exists(bucket):
+            return 0
+        removed = 0
+        for obj in self.s3.list_objects(bucket, prefix=prefix, recursive=True):
+            if obj.object_name is not None:
+                self.s3.remove_object(bucket, obj.object_name)
+                removed += 1
+        return removed

@@ -18,11 +18,39 @@ class OpenBaoAdmin:
     """A thin, typed wrapper over hvac; the token is read from its file, never logged."""
 
     def __init__(self, settings: OperatorSettings) -> None:
+        self.token_file = settings.openbao_token_file
         self.client = hvac.Client(
             url=settings.openbao_url,
-            token=settings.openbao_token_file.read_text().strip(),
+            token=self.token_file.read_text().strip(),
             verify=str(settings.ca_file),
         )
+
+    def is_sealed(self) -> bool:
+        """Whether OpenBao is sealed (sys/seal-status answers unauthenticated, sealed or not)."""
+        return bool(self.client.sys.read_seal_status()["sealed"])
+
+    def refresh_token(self) -> bool:
+        """Read the token file again; True when it changed.
+
+        A client that keeps a token OpenBao no longer honours fails forever (Vault Secrets
+        Operator #840); a 403 makes callers re-read the file instead of caching the refusal.
+        """
+        token = self.token_file.read_text().strip()
+        if token == self.client.token:
+            return False
+        self.client.token = token
+        return True
+
+    def write_kv_with_ttl(self, path: str, data: dict[str, Any], ttl_seconds: int) -> None:
+        """Write a KV v2 secret whose versions OpenBao itself deletes after `ttl_seconds`, so a
+        credential outlives neither its expiry nor an operator that stopped revoking."""
+        kv = self.client.secrets.kv.v2
+        kv.update_metadata(path=path, delete_version_after=f"{max(ttl_seconds, 1)}s")
+        kv.create_or_update_secret(path=path, secret=data)
+
+    def delete_kv(self, path: str) -> None:
+        """Delete one KV v2 secret with every version (nothing when absent)."""
+        self.client.secrets.kv.v2.delete_metadata_and_all_versions(path=path)
 
     def put_policy(self, name: str, hcl: str) -> None:
         """Create or replace a policy."""

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import kopf
 import requests
 import urllib3
+from hvac.exceptions import VaultDown
 
 from nidc.kube import ApiException
 
@@ -47,6 +48,7 @@ class NotReadyError(RuntimeError):
 
 
 UNREACHABLE = (
+    VaultDown,  # OpenBao sealed (503): it serves again once unsealed
     urllib3.exceptions.HTTPError,
     requests.exceptions.ConnectionError,
     ConnectionError,

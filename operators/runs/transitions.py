@@ -71,6 +71,11 @@ def write_status(run: RunStatus, log_location: str | None = None) -> dict[str, A
         "reason": run.reason or None,
         **{key: run.result.get(key) for key in RESULT_KEYS},
     }
+    # `columns` is the classify job's list of classified columns (objects); another job that
+    # returns its column names (governed-copy) would have the whole status patch refused.
+    columns = status.get("columns")
+    if columns and not all(isinstance(c, dict) for c in columns):
+        status["columns"] = None
     if log_location:
         status["logLocation"] = log_location
     return status

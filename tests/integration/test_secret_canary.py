@@ -173,3 +173,72 @@ def check_nowhere(
         assert response.status_code == 200
         assert response.json()["data"], f"no traces from {service}"
         assert canary not in response.text
+
+
+def test_grant_credentials_appear_nowhere(
+    tenants: Any,
+    operator: OperatorProcess,
+    platform: LocalPlatform,
+    platform_env: dict[str, Any],
+    shared_tenant: SharedTenant,
+) -> None:
+    """A grant's vended S3 secret (issued, stored in OpenBao, renewed by the operator) is in no
+    log, status, event, annotation, run spec or span, before and after the grant is deleted."""
+    bao = platform_env["servers"]["openbao"]
+    vault = hvac.Client(
+        url=bao["url"],
+        token=Path(bao["root_token_file"]).read_text().strip(),
+        verify=platform_env["ca_file"],
+    )
+    name = f"canary-grant-{uuid.uuid4().hex[:5]}"
+    # The product's input does not exist: the grant waits for it with its credentials issued,
+    # and starts no copy job (the shared tenant's runs give the span check its traces).
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataProduct",
+            "metadata": {"name": name, "namespace": "steel-plant"},
+            "spec": {
+                "inputs": [{"kind": "DataSource", "name": "no-such-source"}],
+                "transform": {"sql": "SELECT 1 AS one FROM no_such_source"},
+                "owner": {"name": "Wang Li", "email": "wang.li@steel.example.cn"},
+                "grade": 1,
+                "targetTable": f"silver.{name.replace('-', '_')}",
+            },
+        },
+    )
+    apply(
+        tenants,
+        {
+            "apiVersion": "nidc.io/v1alpha1",
+            "kind": "DataGrant",
+            "metadata": {"name": name, "namespace": "steel-plant"},
+            "spec": {
+                "grantee": {"kind": "Tenant", "name": "equipment-maker"},
+                "product": {"name": name},
+                "purpose": "canary check of vended credentials",
+                "expiresAt": "2099-01-01T00:00:00Z",
+            },
+        },
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        found = next(
+            g
+            for g in list_objects(tenants, "nidc.io/v1alpha1", "DataGrant", namespace="steel-plant")
+            if g["metadata"]["name"] == name
+        )
+        if (found.get("status") or {}).get("credentialPath"):
+            break
+        assert time.monotonic() < deadline, f"{name} issued no credentials: {found.get('status')}"
+        time.sleep(1)
+    path = found["status"]["credentialPath"].removeprefix("secret/data/")
+    vended = vault.secrets.kv.v2.read_secret_version(path=path, raise_on_deleted_version=True)[
+        "data"
+    ]["data"]["secretKey"]
+    assert len(vended) >= 30
+    check_nowhere(vended, tenants, operator, platform, platform_env)
+    delete(tenants, "nidc.io/v1alpha1", "DataGrant", name, "steel-plant")
+    delete(tenants, "nidc.io/v1alpha1", "DataProduct", name, "steel-plant")
+    check_nowhere(vended, tenants, operator, platform, platform_env)

@@ -11,6 +11,7 @@ LEVEL_KINDS = [
     "datasource",
     "dataproduct",
     "datareplication",
+    "datagrant",
     "classificationpolicy",
     "clusterclassificationpolicy",
 ]
@@ -25,7 +26,9 @@ def test_each_level_kind_reconciles_on_resume_create_and_update_and_feeds_its_sw
         # kopf's resume handlers carry no reason; create and update carry theirs.
         assert reasons == {None, "create", "update"}, (kind, reasons)
         assert f"index_{kind}" in watching, kind
-    assert {"delete_tenant", "delete_datasource"} <= {handler for handler, _ in changing}
+    assert {"delete_tenant", "delete_datasource", "delete_datagrant"} <= {
+        handler for handler, _ in changing
+    }
 
 
 def test_each_level_kind_module_offers_make_sweep() -> None:

@@ -1,0 +1,87 @@
+"""A Delta table's columns as Spark names its types, read with delta-rs (no JVM in the operator).
+
+The grant reconciler checks granted columns and row filters against them and hands them to the
+governed-copy job. Reads the log only (no data file), with the operator's own S3 login.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from operators.clients.settings import OperatorSettings
+
+_TRUST_LOCK = threading.Lock()
+# Delta's primitive type names that Spark's simpleString spells differently.
+SPARK_NAMES = {"long": "bigint", "integer": "int", "short": "smallint", "byte": "tinyint"}
+
+
+def spark_type(delta_type: Any) -> str:
+    """A Delta schema type (protocol JSON) as Spark's simpleString: long -> bigint,
+    {"type": "array", "elementType": "string"} -> array<string>, ..."""
+    if isinstance(delta_type, str):
+        return SPARK_NAMES.get(delta_type, delta_type)
+    kind = delta_type.get("type")
+    if kind == "array":
+        return f"array<{spark_type(delta_type['elementType'])}>"
+    if kind == "map":
+        return f"map<{spark_type(delta_type['keyType'])},{spark_type(delta_type['valueType'])}>"
+    if kind == "struct":
+        fields = ",".join(f"{f['name']}:{spark_type(f['type'])}" for f in delta_type["fields"])
+        return f"struct<{fields}>"
+    raise ValueError(f"unknown Delta type {delta_type!r}")
+
+
+def schema_columns(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, Spark type) of each top-level field of a Delta schema (protocol JSON)."""
+    return [(field["name"], spark_type(field["type"])) for field in schema["fields"]]
+
+
+def trust_platform_ca(ca_file: Path) -> None:
+    """Make delta-rs trust the platform's CA as well as what it trusted before.
+
+    delta-rs (rustls) reads its roots from the file SSL_CERT_FILE names and has no option for a
+    CA of its own; where the variable already names a bundle (the system's), the platform's CA
+    is added to a copy of it rather than replacing it.
+    """
+    with _TRUST_LOCK:
+        current = os.environ.get("SSL_CERT_FILE", "")
+        platform_ca = ca_file.read_text()
+        if current and Path(current).is_file() and platform_ca in Path(current).read_text():
+            return
+        if not current or not Path(current).is_file():
+            os.environ["SSL_CERT_FILE"] = str(ca_file)
+            return
+        handle, name = tempfile.mkstemp(prefix="nidc-ca-bundle-", suffix=".pem")
+        with os.fdopen(handle, "w") as bundle:
+            bundle.write(Path(current).read_text().rstrip("\n") + "\n" + platform_ca)
+        os.environ["SSL_CERT_FILE"] = name
+
+
+def table_columns(
+    settings: OperatorSettings, path: str, version: int | None = None
+) -> list[tuple[str, str]] | None:
+    """The columns of the table at `path` (s3a://), at `version` (default: latest); None when
+    no table is there (yet)."""
+    trust_platform_ca(settings.ca_file)
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    options = {
+        "AWS_ENDPOINT_URL": settings.s3_endpoint,
+        "AWS_ACCESS_KEY_ID": settings.s3_access_key,
+        "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key_file.read_text().strip(),
+        "AWS_REGION": settings.s3_region,
+        "AWS_FORCE_PATH_STYLE": "true",
+    }
+    try:
+        table = DeltaTable(
+            path.replace("s3a://", "s3://", 1), storage_options=options, version=version
+        )
+    except TableNotFoundError:
+        return None
+    return schema_columns(json.loads(table.schema().to_json()))
