@@ -108,6 +108,7 @@ class Collector:
         """Land a gap record: `point` is unknown from `since` to now (decision 0180)."""
         self.add(gap_sample(point, identifier, since, dt.datetime.now(dt.UTC), why))
         self.gaps_marked += 1
+        self.report_due.set()
         log.warning("gap marked on %s from %s: %s", point, since.isoformat(), why)
 
     def refused(self, reason: str | None) -> None:
@@ -179,6 +180,9 @@ class Collector:
         for task in tasks[1:]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # The last word on the device, with everything that was landed.
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.landing.write_report, self.report().to_json())
 
     async def read_forever(self) -> None:
         backoff = Backoff(self.config.backoff)
@@ -235,7 +239,8 @@ class Collector:
             span.set_attribute("nidc.batch.sequence", sequence)
             span.set_attribute("nidc.batch.rows", len(samples))
             span.set_attribute("nidc.batch.reason", reason)
-            parquet = parquet_bytes(self.config.source, samples)
+            # Encoding and compressing is CPU work: off the loop, so polling keeps its pace.
+            parquet = await asyncio.to_thread(parquet_bytes, self.config.source, samples)
             span.set_attribute("nidc.batch.bytes", len(parquet))
             manifest = build_manifest(
                 source=self.config.source,

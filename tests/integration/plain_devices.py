@@ -24,13 +24,14 @@ from typing import Any, cast
 
 from asyncua import ua
 from asyncua.server.server import Server
-from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
 from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
 
 from nidc.simulators.ground_truth import GroundTruth
 
 OPCUA_NODES = ("Line.Speed", "Line.Count", "Line.Running")
-MODBUS_POINTS = {"speed": ("holding", 3, 0), "count": ("input", 4, 0), "running": ("coil", 1, 0)}
+# point -> (kind, function code the server files a write of that kind under, offset)
+MODBUS_POINTS = {"speed": ("holding", 16, 3), "count": ("input", 4, 4), "running": ("coil", 15, 0)}
 
 
 def opcua_value(name: str, i: int) -> tuple[Any, ua.VariantType]:
@@ -78,25 +79,41 @@ async def serve_opcua(args: argparse.Namespace, truth: GroundTruth) -> None:
 
 
 async def serve_modbus(args: argparse.Namespace, truth: GroundTruth) -> None:
-    blocks = [ModbusSequentialDataBlock(0, [0] * 100) for _ in range(4)]  # type: ignore[no-untyped-call]
-    device = ModbusDeviceContext(hr=blocks[0], ir=blocks[1], co=blocks[2], di=blocks[3])
-    context = ModbusServerContext(devices=device, single=True)
+    # Four distinct blocks, as many PLCs have: coils, discrete inputs, holding, input registers.
+    device = SimDevice(
+        id=1,
+        simdata=(
+            [SimData(0, count=100, datatype=DataType.BITS)],
+            [SimData(0, count=100, datatype=DataType.BITS)],
+            [SimData(0, count=100, datatype=DataType.REGISTERS)],
+            [SimData(0, count=100, datatype=DataType.REGISTERS)],
+        ),
+    )
     holder: dict[str, ModbusTcpServer] = {}
+    current: dict[str, int] = {}
+
+    async def write(server: ModbusTcpServer) -> None:
+        for name, (_kind, function, offset) in MODBUS_POINTS.items():
+            value = current.get(name, 0)
+            values: list[int] | list[bool] = [bool(value)] if function == 15 else [value]
+            await server.async_setValues(1, function, offset, values)
 
     async def start() -> None:
-        server = ModbusTcpServer(context, address=("127.0.0.1", args.port))
+        server = ModbusTcpServer(device, address=("127.0.0.1", args.port))
         await server.serve_forever(background=True)
         holder["server"] = server
+        await write(server)  # a restarted PLC still holds its values
 
     async def stop() -> None:
         await holder.pop("server").shutdown()  # type: ignore[no-untyped-call]
 
     async def change(i: int) -> None:
         now = dt.datetime.now(dt.UTC)
-        for name, (_kind, function, offset) in MODBUS_POINTS.items():
-            value = modbus_value(name, i)
-            await context.async_setValues(1, function, offset, [value])
-            truth.record(name, now, str(value))
+        for name in MODBUS_POINTS:
+            current[name] = modbus_value(name, i)
+            truth.record(name, now, str(current[name]))
+        if "server" in holder:  # while stopped, the values change inside the machine only
+            await write(holder["server"])
 
     await start()
     await tick(args, change, stop, start)
