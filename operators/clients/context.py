@@ -18,7 +18,7 @@ from nidc.api.job_specs import (
     build_run_spec,
     read_job,
 )
-from nidc.api.spark_pool import load_pools
+from nidc.api.spark_pool import SparkPool, load_pools
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import OpenBaoAdmin
@@ -26,6 +26,7 @@ from operators.clients.settings import OperatorSettings
 from operators.collectors.kubernetes import CollectorImage, KubernetesCollectors
 from operators.collectors.local import LocalCollectors
 from operators.reconciling.errors import NotReadyError
+from operators.runs.gpu_quota import GpuLocks, gpus_needed
 from operators.runs.kubernetes_build import CredentialsMode, KubernetesJobSettings
 from operators.runs.kubernetes_runner import KubernetesRunner
 from operators.runs.local_runner import LocalRunner
@@ -46,6 +47,18 @@ class OperatorContext:
     cluster_collectors: KubernetesCollectors | None = None
     # Filled at start-up (operators/main.py): how a run wakes its parent without an API write.
     sweeps: Sweeps = field(default_factory=Sweeps)
+    gpu_locks: GpuLocks = field(default_factory=GpuLocks)
+
+    def gpu_pools(self) -> dict[str, SparkPool]:
+        """The pools whose runs hold GPUs: the cluster's; none on the local runner, where a GPU
+        product runs the CPU path."""
+        if isinstance(self.runner, KubernetesRunner):
+            return dict(self.runner.settings.pools)
+        return {}
+
+    def gpu_need(self, pool: str) -> int:
+        """GPUs a run of `pool` holds while it runs (0 on the local runner)."""
+        return gpus_needed(self.gpu_pools().get(pool))
 
     def job_spec(self, run: dict[str, Any]) -> dict[str, Any]:
         """The recorded job plus where it runs (storage, jars); never credentials.

@@ -33,6 +33,7 @@ from operators.reconciling.conditions import (
     problem_outcome,
     rfc3339,
 )
+from operators.runs.gpu_quota import WAITING_REASON
 from operators.runs.plan import (
     Plan,
     RunHistory,
@@ -236,6 +237,8 @@ def build_status(
             + (f"; {good.result('computeNote')}" if good and good.result("computeNote") else ""),
             progressing=live,
         )
+    elif gpu_wait := waiting_for_gpus(history):
+        outcome = Outcome(False, WAITING_REASON, gpu_wait + last_good, progressing=True)
     else:
         message = plan.waiting or live_message(history) or "starting a run"
         outcome = Outcome(False, "Running", message + last_good, progressing=True)
@@ -243,6 +246,15 @@ def build_status(
         product.previous_conditions, outcome, generation, rfc3339(now)
     )
     return status
+
+
+def waiting_for_gpus(history: RunHistory) -> str:
+    """'run <name> waits: needs 2 GPUs; ...' when the newest live run waits for the tenant's
+    GPU quota (operators/runs/gpu_quota.py), else ''."""
+    live = history.live
+    if not live or not live[-1].reason.startswith(WAITING_REASON):
+        return ""
+    return f"run {live[-1].name} waits: {live[-1].reason.removeprefix(WAITING_REASON + ': ')}"
 
 
 def quality_outcome(

@@ -7,19 +7,30 @@ read, written and announced is operators/runs/transitions.py.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 from nidc.api.job_specs import JobSpecError
-from nidc.api.pipeline_run import PipelineRun
+from nidc.api.pipeline_run import Phase, PipelineRun
 from nidc.api.schema import API_VERSION
 from nidc.crash_points import crash_point
-from nidc.kube import get, patch_status
+from nidc.kube import get, list_objects, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.clients.context import OperatorContext
+from operators.reconciling.errors import NotReadyError
 from operators.runs.due import JobReport, next_step_at, report_for
+from operators.runs.gpu_quota import RECHECK_SECONDS, WAITING_REASON, admission, holders
 from operators.runs.runner import RunRef
-from operators.runs.state_machine import TERMINAL, Action, Observation, RunStatus, decide
+from operators.runs.state_machine import (
+    TERMINAL,
+    Action,
+    Decision,
+    Observation,
+    RunStatus,
+    decide,
+)
 from operators.runs.transitions import announce, fail_invalid, limits, read_status, write_status
 
 TRACER = tracer(__name__)
@@ -55,9 +66,18 @@ def step(
             f"run {decision.action.value if decision.action is not Action.NONE else 'transition'}",
             attributes=attributes,
         ),
+        contextlib.ExitStack() as gpus,
     ):
         job_spec: dict[str, Any] = {}
         environment: dict[str, str] = {}
+        need = ctx.gpu_need(run.spec.pool) if decision.action is Action.SUBMIT else 0
+        if need and current.phase is Phase.PENDING:
+            # Held until the Submitted status is written (not through the submit): two runs
+            # checked at once cannot both take the last GPUs.
+            gpus.enter_context(ctx.gpu_locks.of(run.namespace))
+            wait_for_gpus(ctx, body, run, current, need, log)
+            if current.reason.startswith(WAITING_REASON):
+                decision = Decision(replace(decision.status, reason=""), decision.action)
         if decision.action is Action.SUBMIT:
             # Read before the attempt is recorded: credentials not there yet (a tenant made a
             # moment ago) raise NotReadyError and leave the run Pending, its attempts unspent.
@@ -73,8 +93,10 @@ def step(
                 return failed
         if decision.status != current:
             patch_status(ctx.api, body, write_status(decision.status, log))
+            gpus.close()  # the run holds its GPUs from here: the next check counts it
             announce(ctx, body, current, decision.status)
             crash_point("run:after-status-record")
+        gpus.close()
         if decision.action is Action.SUBMIT:
             environment["TRACEPARENT"] = current_traceparent()
             ctx.runner.submit(ref, decision.status.attempts, job_spec, environment)
@@ -82,6 +104,28 @@ def step(
         elif decision.action is Action.CANCEL:
             ctx.runner.cancel(ref)
     return decision.status
+
+
+def wait_for_gpus(
+    ctx: OperatorContext,
+    body: dict[str, Any],
+    run: PipelineRun,
+    current: RunStatus,
+    need: int,
+    log: str,
+) -> None:
+    """Raise NotReadyError (the run stays Pending, its attempts unspent) while the GPUs its pool
+    needs do not fit in the tenant's quota beside the runs holding GPUs; the reason is written
+    to the run's status once, so `kubectl get` and its parent say why it waits."""
+    tenant = get(ctx.api, API_VERSION, "Tenant", run.namespace)
+    quota = int(((tenant or {}).get("spec") or {}).get("quotas", {}).get("gpus", 0))
+    runs = list_objects(ctx.api, API_VERSION, "PipelineRun", namespace=run.namespace)
+    waiting = admission(run.name, need, quota, holders(runs, ctx.gpu_pools()))
+    if waiting is None:
+        return
+    if current.reason != waiting:
+        patch_status(ctx.api, body, write_status(replace(current, reason=waiting), log))
+    raise NotReadyError(WAITING_REASON, waiting, RECHECK_SECONDS)
 
 
 def sweep_step(

@@ -28,6 +28,7 @@ from nidc.api.spark_pool import GpuSettings, SparkPool, default_pools
 from nidc.kube import ApiClient, ApiException, api_client, apply, delete, get, list_objects
 from nidc.local.operator_access import build_token_kubeconfig
 from nidc.local.platform import LocalPlatform
+from operators.runs.gpu_quota import gpus_needed
 from operators.runs.kubernetes_build import (
     KubernetesJobSettings,
     attempt_name,
@@ -295,6 +296,48 @@ def test_operator_drives_runs_to_succeeded_on_kubernetes(
         timeout=30,
     )
     assert not kubernetes_operator.tracebacks()
+
+
+def test_a_gpu_run_over_the_tenant_gpu_quota_waits(
+    kubernetes_operator: OperatorProcess, tenants: ApiClient
+) -> None:
+    """steel-plant's quota is 2 GPUs (examples/demo-factory/00-tenants.yaml); runs applied
+    together that need more than that: the ones over the quota wait, say why (event and status)
+    and are submitted only after a holder ended."""
+    tenant = get(tenants, "nidc.io/v1alpha1", "Tenant", TENANT)
+    assert tenant is not None
+    quota = int(tenant["spec"]["quotas"]["gpus"])
+    need = gpus_needed(default_pools()["gpu"])  # the operator's pools on the local platform
+    assert quota >= need > 0
+    stamp = int(time.monotonic()) % 10**8
+    names = [f"gpu-quota-{i}-g1-0-{stamp:08d}" for i in range(quota // need + 1)]
+    for name in names:
+        apply(tenants, pipeline_run(name, "gpu"))
+    try:
+        ended = {
+            n: wait_for(f"PipelineRun {n} ended", functools.partial(run_ended, tenants, n), 180)
+            for n in names
+        }
+        assert {r["status"]["phase"] for r in ended.values()} == {"Succeeded"}, ended
+        waited = [
+            e
+            for e in list_objects(tenants, "v1", "Event", namespace=TENANT)
+            if e["involvedObject"]["name"] in names and e["reason"] == "WaitingForGpuQuota"
+        ]
+        waiters = {e["involvedObject"]["name"] for e in waited}
+        assert waiters and len(waiters) < len(names), waited
+        assert all("GPUs" in e["message"] and "held by" in e["message"] for e in waited), waited
+        for name in waiters:
+            started = ended[name]["status"]["startedAt"]
+            holders_ended = [
+                r["status"]["finishedAt"] for n, r in ended.items() if n not in waiters
+            ]
+            # Submitted only once a holder had ended; the wait is no longer its reason.
+            assert started >= min(holders_ended), (started, holders_ended)
+            assert not (ended[name]["status"].get("reason") or "").startswith("WaitingFor")
+    finally:
+        for name in names:
+            delete(tenants, "nidc.io/v1alpha1", "PipelineRun", name, TENANT)
 
 
 def cancel_a_waiting_attempt(operator_api: ApiClient, name: str, secret: str) -> None:

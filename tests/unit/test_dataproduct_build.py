@@ -183,3 +183,13 @@ def test_a_rule_may_tighten_the_grade_floor_but_not_loosen_it() -> None:
     assert "ids-present" in problem.message and "ids-strict" not in problem.message
     assert "0.99" in problem.message and "grade 2" in problem.message
     assert validate(graded, 0.9) == []
+
+
+def test_a_product_whose_run_waits_for_gpus_says_so() -> None:
+    gpu = product(pool="gpu")
+    reason = "WaitingForGpuQuota: needs 2 GPUs; 2 of the tenant's 2 are held by other-g1-0 (2)"
+    waiting = [run(1, 0, "Pending", reason=reason)]
+    status = build_status(gpu, hist(waiting), plan_runs(gpu, hist(waiting), NOW), [], "", NOW)
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "WaitingForGpuQuota")
+    assert "needs 2 GPUs" in ready["message"] and "other-g1-0" in ready["message"]
