@@ -172,8 +172,11 @@ class OpcUaReader:
         nodes = {p.name: client.get_node(p.address) for p in self.config.points}
         # A server answers HistoryRead of a node it does not historize with no data and a Good
         # status (asyncua's does): only the node's access level says it keeps no history.
-        without = [p.name for p in self.config.points if not await offers_history(nodes[p.name])]
         while not collector.stopping.is_set():
+            # Asked every round: a server may turn history on after it started serving.
+            without = [
+                p.name for p in self.config.points if not await offers_history(nodes[p.name])
+            ]
             refusals = [
                 f"{name}: the server keeps no history of this node (its UserAccessLevel lacks "
                 "HistoryRead), so HistoryRead gives nothing; use spec.opcua.mode subscription"
