@@ -8,8 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nidc.api.kopf_peering import PEERING_NAME
+from nidc.audit import reading as audit_reading
+from nidc.audit.record import Resource
+from nidc.audit.store import DEFAULT_BUCKET as DEFAULT_AUDIT_BUCKET
+from nidc.audit.store import DEFAULT_CENTER
+from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
+from nidc.audit.transit import TransitKeyError
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
@@ -183,6 +190,63 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(r.healthy for r in rows) else 1
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Check one center's log (chain and every checkpoint's signature); 1 on any problem."""
+    store, signer = audit_reading.clients(LocalPlatform().env(), args.bucket, args.key)
+    try:
+        report = audit_reading.verify_center(store, signer, args.center)
+    except TransitKeyError as error:  # no key: nothing can be verified
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except audit_reading.UNREACHABLE as error:
+        print(f"error: {audit_reading.unreachable(error)}", file=sys.stderr)
+        return 1
+    print(audit_reading.format_report(report))
+    return 0 if report.ok else 1
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    """The records of one center, filtered by resource and time."""
+    try:
+        resource = Resource.parse(args.resource) if args.resource else None
+        since = audit_reading.parse_time(args.since) if args.since else None
+        until = audit_reading.parse_time(args.until) if args.until else None
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    store, _ = audit_reading.clients(LocalPlatform().env(), args.bucket, args.key)
+    try:
+        records = audit_reading.read_records(store, args.center)
+    except audit_reading.UNREACHABLE as error:
+        print(f"error: {audit_reading.unreachable(error)}", file=sys.stderr)
+        return 1
+    chosen = audit_reading.select(records, resource, since, until)
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in chosen], indent=2))
+    else:
+        print(audit_reading.format_records(chosen))
+    return 0
+
+
+def add_audit_commands(sub: Any) -> None:
+    """`nidc audit verify` and `nidc audit show`."""
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser("verify", help="check the chain and every checkpoint signature")
+    show = audit.add_parser("show", help="records, filtered by resource and time")
+    for parser in (verify, show):
+        parser.add_argument("--center", default=DEFAULT_CENTER, help="whose log")
+        parser.add_argument("--bucket", default=DEFAULT_AUDIT_BUCKET, help="the audit bucket")
+        parser.add_argument("--key", default=DEFAULT_AUDIT_KEY, help="the transit signing key")
+    verify.set_defaults(func=cmd_audit_verify)
+    show.add_argument("--resource", help="KIND/NAMESPACE/NAME (namespace empty: cluster-wide)")
+    show.add_argument("--since", help="ISO 8601 time, inclusive (no zone: UTC)")
+    show.add_argument("--until", help="ISO 8601 time, exclusive (no zone: UTC)")
+    show.add_argument("--json", action="store_true", help="as JSON")
+    show.set_defaults(func=cmd_audit_show)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `nidc`."""
     parser = argparse.ArgumentParser(prog="nidc", description=__doc__)
@@ -248,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_operator_run)
 
+    add_audit_commands(sub)
     sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
     return parser
 

@@ -21,6 +21,7 @@ from opentelemetry.trace import StatusCode
 
 from nidc.api.job_specs import (
     ClassifyJob,
+    GovernedCopyJob,
     QualityJob,
     ReplicateJob,
     TransformJob,
@@ -101,6 +102,10 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             from spark_jobs.classify import classify
 
             return classify(spark, job).as_dict()
+        if isinstance(job, GovernedCopyJob):
+            from spark_jobs.governed_copy import governed_copy
+
+            return governed_copy(spark, job)
         from spark_jobs.ingest import run_ingest
 
         return run_ingest(spark, job, runtime.run)

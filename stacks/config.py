@@ -214,6 +214,7 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
                 otlp_endpoint=f"{scheme}://otel-collector.nidc-telemetry.svc.cluster.local:4317",
                 ca_certificate=str(config.get("tlsCaCertificate", "")) if tls.enabled else "",
                 api_server_cidr=str(o.get("apiServerCidr", "0.0.0.0/0")),
+                audit_center=name,
                 resources=Resources.from_config(o.get("resources"), "controlPlane.operator"),
             )
         crd_dir = Path(c.get("crdDir", REPO / "crds"))

@@ -5,7 +5,7 @@ A reconciler builds one of these (operators/*/build.py), the PipelineRun records
 name, storage, jars; never credentials) and the job (spark_jobs/) parses the whole back with
 `parse_run_spec`. Defaults live here and nowhere else; a field one side knows and the other
 does not fails the round trip (tests/unit/test_job_specs.py). Jobs others add (quality,
-classify, analytics) get their model here, in `JobSpec` and in `JOB_MODELS`.
+classify, analytics, governed-copy) get their model here, in `JobSpec` and in `JOB_MODELS`.
 
 Credentials never appear in a spec: a job that needs a login names where it lives in OpenBao
 (`credentialsPath`, `destinationCredentialsPath`); the runner reads it at submit time, strips
@@ -20,6 +20,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from nidc.api.analytics import AnalyticRef, AnalyticsParameters
 from nidc.api.classification_policy import ClassificationPolicySpec
+from nidc.api.column_mask import ColumnMask
 from nidc.api.data_product import Pool
 from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
 from nidc.api.quality_rules import QualityRule
@@ -37,6 +38,8 @@ JDBC_USER_ENV = "JDBC_USER"
 JDBC_PASSWORD_ENV = "JDBC_PASSWORD"  # noqa: S105 (an environment variable's name)
 DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
 DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
+# A governed copy's HASH key, hex (OpenBao KV field "key" at the job's hashKeyPath).
+MASK_HASH_KEY_ENV = "NIDC_MASK_HASH_KEY"
 
 
 class JobSpecError(ValueError):
@@ -350,7 +353,74 @@ class ClassifyJob(JobSpecBase):
     )
 
 
-AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob
+# --- governed copy -------------------------------------------------------------------------
+
+# A Spark simpleString (int, decimal(10,2), array<string>, struct<a:int>): no quote or backtick,
+# so a type can stand in a CAST as it is.
+SPARK_TYPE = r"^[a-z][a-z0-9_<>,:() ]*$"
+
+
+class CopyColumn(Model):
+    """A product column as the governed copy sees it (nidc.governance.masking.ProductColumn)."""
+
+    name: str = Field(description="Column name.", min_length=1, max_length=256)
+    spark_type: str = Field(
+        alias="sparkType",
+        description="Spark type (simpleString), e.g. string, double, timestamp, decimal(10,2).",
+        pattern=SPARK_TYPE,
+    )
+    grade: int = Field(ge=1, le=3, description="The column's computed grade.")
+
+
+class GovernedCopyJob(JobSpecBase):
+    """The governed-copy job of one run: a product version's granted columns and rows, masked,
+    into the grant's copy (issue 22; spark_jobs/governed_copy.py)."""
+
+    job: Literal["governed-copy"] = "governed-copy"
+    tenant: str = Field(description="The grant's namespace (the product's tenant).")
+    source: str = Field(description="Path of the product's Delta table.", pattern=TABLE_URL)
+    source_version: int = Field(
+        alias="sourceVersion", ge=0, description="The product version copied (time travel)."
+    )
+    target: str = Field(description="Path of the governed copy's Delta table.", pattern=TABLE_URL)
+    columns: list[CopyColumn] = Field(
+        description="Every column of the product at that version, with its grade.", min_length=1
+    )
+    granted_columns: list[str] = Field(
+        default_factory=list,
+        alias="grantedColumns",
+        description="Columns granted (empty: all).",
+    )
+    masks: list[ColumnMask] = Field(
+        default_factory=list, description="The grant's masks (the grade bundle adds its own)."
+    )
+    row_filter: str | None = Field(
+        default=None, alias="rowFilter", description="Spark SQL predicate rows must satisfy."
+    )
+    hash_key_path: str | None = Field(
+        default=None,
+        alias="hashKeyPath",
+        description="OpenBao path of the grant's HASH key; read by the runner at submit time "
+        "(environment NIDC_MASK_HASH_KEY), never seen by the job.",
+        pattern=OPENBAO_PATH,
+    )
+    txn_app_id: str = Field(
+        alias="txnAppId", min_length=1, description="Delta's txnAppId: the grant's uid."
+    )
+    txn_version: int = Field(
+        alias="txnVersion",
+        ge=0,
+        description="Delta's txnVersion: strictly increasing per copy (e.g. the source version).",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_tables(self) -> GovernedCopyJob:
+        if self.source == self.target:
+            raise ValueError("source and target must be different tables")
+        return self
+
+
+AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob | GovernedCopyJob
 JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "ingest": IngestJob,
@@ -358,10 +428,11 @@ JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "replicate": ReplicateJob,
     "quality": QualityJob,
     "classify": ClassifyJob,
+    "governed-copy": GovernedCopyJob,
 }
 _JOB_SPEC: TypeAdapter[AnyJob] = TypeAdapter(JobSpec)
 # Recorded job fields that name where a login lives: for the runner, never for the job.
-CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath")
+CREDENTIAL_PATH_KEYS = ("credentialsPath", "destinationCredentialsPath", "hashKeyPath")
 
 
 def record_job(job: JobSpecBase) -> dict[str, Any]:

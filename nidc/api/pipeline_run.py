@@ -26,6 +26,7 @@ class JobType(StrEnum):
     QUALITY = "quality"
     CLASSIFY = "classify"
     REPLICATE = "replicate"
+    GOVERNED_COPY = "governed-copy"
 
 
 class Phase(StrEnum):

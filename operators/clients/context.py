@@ -11,6 +11,7 @@ from nidc.api.job_specs import (
     DEST_SECRET_KEY_ENV,
     JDBC_PASSWORD_ENV,
     JDBC_USER_ENV,
+    MASK_HASH_KEY_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
     JobRuntime,
@@ -19,6 +20,10 @@ from nidc.api.job_specs import (
     read_job,
 )
 from nidc.api.spark_pool import SparkPool, load_pools
+from nidc.audit import AuditTrail
+from nidc.audit.store import AuditStore
+from nidc.audit.transit import TransitSigner
+from nidc.audit.witness import KvWitness
 from nidc.kube import ApiClient, in_cluster_or_kubeconfig
 from operators.clients.object_store import ObjectStoreAdmin
 from operators.clients.openbao import OpenBaoAdmin
@@ -48,6 +53,8 @@ class OperatorContext:
     # Filled at start-up (operators/main.py): how a run wakes its parent without an API write.
     sweeps: Sweeps = field(default_factory=Sweeps)
     gpu_locks: GpuLocks = field(default_factory=GpuLocks)
+    # The center's audit log (operators/reconciling/audit.py writes to it); None: not kept.
+    audit: AuditTrail | None = None
 
     def gpu_pools(self) -> dict[str, SparkPool]:
         """The pools whose runs hold GPUs: the cluster's; none on the local runner, where a GPU
@@ -104,6 +111,10 @@ class OperatorContext:
             peer = self.read_center_login(peer_path)
             env[DEST_ACCESS_KEY_ENV] = peer.get("accessKey", "")
             env[DEST_SECRET_KEY_ENV] = peer.get("secretKey", "")
+        hash_key_path = getattr(job, "hash_key_path", None)
+        if hash_key_path:
+            # A governed copy's HASH key (KV field "key", hex), kept by the grant reconciler.
+            env[MASK_HASH_KEY_ENV] = self.read_source_login(hash_key_path).get("key", "")
         return env
 
     def read_center_login(self, path: str) -> dict[str, Any]:
@@ -123,17 +134,32 @@ class OperatorContext:
     @classmethod
     def create(cls, settings: OperatorSettings) -> OperatorContext:
         api = in_cluster_or_kubeconfig()
+        openbao = OpenBaoAdmin(settings)
+        store = ObjectStoreAdmin(settings)
         return cls(
             settings=settings,
             api=api,
-            openbao=OpenBaoAdmin(settings),
-            store=ObjectStoreAdmin(settings),
+            openbao=openbao,
+            store=store,
             runner=make_runner(settings, api),
             collectors=LocalCollectors(settings.collectors_dir),
             cluster_collectors=KubernetesCollectors(api, CollectorImage(settings.collector_image))
             if settings.collector_mode == "kubernetes"
             else None,
+            audit=make_audit_trail(settings, openbao, store),
         )
+
+
+def make_audit_trail(
+    settings: OperatorSettings, openbao: OpenBaoAdmin, store: ObjectStoreAdmin
+) -> AuditTrail:
+    """The center's audit log: its bucket, signed by its transit key (both made on first use)."""
+    return AuditTrail(
+        AuditStore(store.s3, settings.audit_bucket),
+        TransitSigner(openbao.client, settings.audit_key, settings.transit_mount),
+        settings.audit_center,
+        witness=KvWitness(openbao.client, settings.audit_center),
+    )
 
 
 def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:

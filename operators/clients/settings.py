@@ -13,6 +13,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nidc.audit.store import DEFAULT_BUCKET as DEFAULT_AUDIT_BUCKET
+from nidc.audit.store import DEFAULT_CENTER
+from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
+from nidc.audit.transit import DEFAULT_MOUNT as DEFAULT_TRANSIT_MOUNT
+
 RUNNERS = ("local", "kubernetes")
 COLLECTOR_MODES = ("local", "kubernetes")
 CREDENTIAL_MODES = ("openbao-agent", "secret")
@@ -53,6 +58,12 @@ class OperatorSettings:
     k8s_credentials_secret: str = "nidc-s3-credentials"  # noqa: S105 (a Secret's name)
     # <namespace>/<name> of the ConfigMap the stacks publish the replication peers in.
     replication_config: str = "nidc-sharing/nidc-replication"
+    # The audit trail (nidc/audit): this center's name in the log, its bucket, the transit
+    # mount and key that sign its checkpoints.
+    audit_center: str = DEFAULT_CENTER
+    audit_bucket: str = DEFAULT_AUDIT_BUCKET
+    audit_key: str = DEFAULT_AUDIT_KEY
+    transit_mount: str = DEFAULT_TRANSIT_MOUNT
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -113,4 +124,8 @@ class OperatorSettings:
             k8s_credentials=env.get("NIDC_K8S_CREDENTIALS", "openbao-agent"),
             k8s_credentials_secret=env.get("NIDC_K8S_CREDENTIALS_SECRET", "nidc-s3-credentials"),
             replication_config=env.get("NIDC_REPLICATION_CONFIG", "nidc-sharing/nidc-replication"),
+            audit_center=env.get("NIDC_AUDIT_CENTER", DEFAULT_CENTER),
+            audit_bucket=env.get("NIDC_AUDIT_BUCKET", DEFAULT_AUDIT_BUCKET),
+            audit_key=env.get("NIDC_AUDIT_KEY", DEFAULT_AUDIT_KEY),
+            transit_mount=env.get("NIDC_TRANSIT_MOUNT", DEFAULT_TRANSIT_MOUNT),
         )

@@ -37,6 +37,7 @@ from operators.dataproduct.quality_gate import (
     quality_runs_to_prune,
     split_runs,
 )
+from operators.reconciling.audit import record as record_audit
 from operators.reconciling.conditions import (
     Problem,
     build_conditions,
@@ -50,6 +51,7 @@ from operators.runs.classify_plan import (
     ClassifyPlan,
     classification_status,
     classify_outcome,
+    grade_audit_event,
     grade_change,
     plan_classify,
 )
@@ -229,6 +231,9 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         post_event(ctx.api, dict(body), event.reason, event.message, event.warning)
     change = grade_change(product.status, status)
     if change is not None:
+        audited = grade_audit_event(body, product.status, status)
+        if audited is not None:  # before the status that makes the new grade durable
+            record_audit(ctx, audited)
         post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
     record_product_health(product.namespace, product.name, status)
     return status

@@ -42,6 +42,7 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
+from operators.reconciling.audit import record as record_audit
 from operators.reconciling.conditions import (
     Problem,
     build_conditions,
@@ -54,6 +55,7 @@ from operators.runs.classify_plan import (
     ClassifyPlan,
     classification_status,
     classify_outcome,
+    grade_audit_event,
     grade_change,
     plan_classify,
     split_runs,
@@ -233,6 +235,9 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         status["policiesHash"] = policies.digest
     change = grade_change(source.status, status)
     if change is not None:
+        audited = grade_audit_event(body, source.status, status)
+        if audited is not None:  # before the status that makes the new grade durable
+            record_audit(ctx, audited)
         post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
     return status
 

@@ -31,7 +31,14 @@ from operators.runs.state_machine import (
     RunStatus,
     decide,
 )
-from operators.runs.transitions import announce, fail_invalid, limits, read_status, write_status
+from operators.runs.transitions import (
+    announce,
+    audit_transition,
+    fail_invalid,
+    limits,
+    read_status,
+    write_status,
+)
 
 TRACER = tracer(__name__)
 
@@ -88,10 +95,12 @@ def step(
             except JobSpecError as error:
                 # No attempt can run a job its own code cannot parse: the run fails, saying why.
                 failed = fail_invalid(decision.status, str(error), now)
+                audit_transition(ctx, body, current, failed)
                 patch_status(ctx.api, body, write_status(failed, log))
                 announce(ctx, body, current, failed)
                 return failed
         if decision.status != current:
+            audit_transition(ctx, body, current, decision.status)
             patch_status(ctx.api, body, write_status(decision.status, log))
             gpus.close()  # the run holds its GPUs from here: the next check counts it
             announce(ctx, body, current, decision.status)

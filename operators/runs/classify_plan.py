@@ -23,6 +23,7 @@ from nidc.api.data_product import DataProduct
 from nidc.api.data_source import DataSource
 from nidc.api.job_specs import JobSpecBase
 from nidc.api.schema import GROUP
+from operators.reconciling.audit import AuditEvent, resource_of
 from operators.reconciling.conditions import Outcome
 from operators.runs.naming import keyed_run_name
 from operators.runs.plan import Plan, RunHistory, failure_message
@@ -199,6 +200,42 @@ def grade_change(previous: Mapping[str, Any], status: Mapping[str, Any]) -> str 
     return (
         f"grade {before} -> {after}, computed by classify run {classification.get('run')} of "
         f"table version {classification.get('tableVersion')}{because}"
+    )
+
+
+def grade_audit_event(
+    body: Mapping[str, Any], previous: Mapping[str, Any], status: Mapping[str, Any]
+) -> AuditEvent | None:
+    """The audit record of a grade change (the GradeChanged event's), else None (pure).
+
+    Its id names the table's owner (source or product), the change and what decided it (the
+    classify run, or the generation for a declared grade): recorded again after a crash, it
+    adopts the first."""
+    message = grade_change(previous, status)
+    if message is None:
+        return None
+    before, after = int(previous["grade"]), int(status["grade"])
+    classification = status.get("classification") or {}
+    computed = status.get("computedGrade") is not None
+    basis = (
+        f"run/{classification.get('run')}"
+        if computed
+        else f"generation/{body['metadata'].get('generation')}"
+    )
+    return AuditEvent(
+        record_id=f"{body['kind']}/{body['metadata']['uid']}/grade/{before}-{after}/{basis}",
+        action="classification.grade-changed",
+        resource=resource_of(body),
+        decision="raised" if after > before else "lowered",
+        reason=message,
+        details={
+            "before": before,
+            "after": after,
+            "computed": computed,
+            "classifyRun": classification.get("run"),
+            "tableVersion": classification.get("tableVersion"),
+            "policiesHash": classification.get("policiesHash"),
+        },
     )
 
 

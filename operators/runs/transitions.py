@@ -15,6 +15,7 @@ from typing import Any
 from nidc.api.pipeline_run import Phase, PipelineRunSpec
 from nidc.kube import patch_status
 from operators.clients.context import OperatorContext
+from operators.reconciling.audit import AuditEvent, record, resource_of
 from operators.reconciling.events import post_event
 from operators.reconciling.metrics import record_run_transition
 from operators.runs.record import RecordedRun, format_time, parse_time
@@ -124,6 +125,54 @@ def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, 
     return after.phase.value, f"attempt {after.attempts}: {after.phase.value.lower()}", False
 
 
+def run_audit_event(body: dict[str, Any], before: RunStatus, after: RunStatus) -> AuditEvent | None:
+    """The audit record of a run starting (an attempt submitted) or finishing, else None (pure).
+
+    Its id is the run's uid with the attempt or "finished": the same transition recorded again
+    after a crash adopts the first record."""
+    uid = body["metadata"]["uid"]
+    parent = body["spec"].get("parent") or {}
+    details: dict[str, Any] = {
+        "jobType": body["spec"].get("jobType", "unknown"),
+        "attempt": after.attempts,
+        "parent": f"{parent.get('kind', '')}/{parent.get('name', '')}",
+    }
+    if after.phase is Phase.SUBMITTED and (
+        before.phase is not Phase.SUBMITTED or before.attempts != after.attempts
+    ):
+        return AuditEvent(
+            record_id=f"PipelineRun/{uid}/attempt-{after.attempts}/started",
+            action="run.started",
+            resource=resource_of(body),
+            decision="submitted",
+            reason=f"attempt {after.attempts} submitted",
+            details=details,
+        )
+    if after.phase in TERMINAL and before.phase not in TERMINAL:
+        for key in ("tableVersion", "rows", "grade"):
+            if after.result.get(key) is not None:
+                details[key] = after.result[key]
+        return AuditEvent(
+            record_id=f"PipelineRun/{uid}/finished",
+            action="run.finished",
+            resource=resource_of(body),
+            decision=after.phase.value.lower(),
+            reason=after.reason or f"{after.phase.value.lower()} after {after.attempts} attempt(s)",
+            details=details,
+        )
+    return None
+
+
+def audit_transition(
+    ctx: OperatorContext, body: dict[str, Any], before: RunStatus, after: RunStatus
+) -> None:
+    """Record a start or finish in the audit log before the status that makes it durable
+    (NotReadyError, nothing recorded, when the log cannot be written)."""
+    event = run_audit_event(body, before, after)
+    if event is not None:
+        record(ctx, event)
+
+
 def announce(
     ctx: OperatorContext, body: dict[str, Any], before: RunStatus, after: RunStatus
 ) -> None:
@@ -158,6 +207,7 @@ def cancel_run(run: RecordedRun, ctx: OperatorContext, reason: str, now: dt.date
     body = run.body
     decision = cancel(read_status(body.get("status")), now, reason)
     if decision.action is Action.CANCEL:
+        audit_transition(ctx, body, read_status(body.get("status")), decision.status)
         patch_status(ctx.api, body, write_status(decision.status))
         announce(ctx, body, read_status(body.get("status")), decision.status)
         ctx.runner.cancel(RunRef.of(body))

@@ -71,6 +71,8 @@ class OperatorDeployment:
     # without it the operator trusts the cluster's own CA only.
     ca_certificate: str = ""
     api_server_cidr: str = "0.0.0.0/0"
+    # This center's name in the audit log (nidc/audit): records and checkpoints live under it.
+    audit_center: str = "local"
     resources: Resources = field(default_factory=lambda: Resources("200m", "256Mi", "1", "1Gi"))
 
     def __post_init__(self) -> None:
@@ -102,6 +104,7 @@ def build_operator_environment(operator: OperatorDeployment) -> list[dict[str, A
         {"name": "NIDC_SPARK_IMAGE_NAME", "value": name},
         {"name": "NIDC_SPARK_IMAGE_TAG", "value": tag},
         {"name": "NIDC_SPARK_POOLS_FILE", "value": f"{POOLS_DIR}/{POOLS_FILE}"},
+        {"name": "NIDC_AUDIT_CENTER", "value": operator.audit_center},
         {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": operator.otlp_endpoint},
         {"name": "OTEL_SERVICE_NAME", "value": OPERATOR_NAME},
         # Logs go over OTLP too (opt-in: see nidc/telemetry/logs.py).

@@ -22,6 +22,9 @@ import pytest
 import urllib3
 from minio import Minio
 
+from nidc.audit import Resource
+from nidc.audit.reading import clients, read_records
+from nidc.audit.store import DEFAULT_CENTER
 from nidc.kube import apply, delete, get, list_objects
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
@@ -75,6 +78,7 @@ def test_a_table_that_gains_resident_ids_is_regraded_and_its_replication_stops(
     national: PeerObjectStore,
     admin_s3: Minio,
     national_baseline: dict[str, Any],
+    platform_env: dict[str, Any],
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     name, replication = f"parts-{tag}", f"parts-{tag}-to-national"
@@ -148,6 +152,18 @@ def test_a_table_that_gains_resident_ids_is_regraded_and_its_replication_stops(
         assert any("grade 1 -> " in e["message"] and "col_x7" in e["message"] for e in events), [
             e["message"] for e in events
         ]
+        # ... and the same decision is in the audit log, with the run that made it.
+        store, _ = clients(platform_env)
+        changes = [
+            r
+            for r in read_records(store, DEFAULT_CENTER)
+            if r.action == "classification.grade-changed"
+            and r.resource == Resource(kind="DataSource", namespace=TENANT, name=name)
+        ]
+        assert [(r.decision, r.details["before"], r.details["after"]) for r in changes] == [
+            ("raised", 1, regraded["computedGrade"])
+        ], changes
+        assert changes[0].details["classifyRun"] == classification["run"]
 
         # A replication of the (declared grade-1) table to the national center, no approval.
         apply(

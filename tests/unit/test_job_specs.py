@@ -23,6 +23,7 @@ from nidc.api.data_source import DataSource
 from nidc.api.job_specs import (
     JOB_MODELS,
     ClassifyJob,
+    GovernedCopyJob,
     IngestJob,
     JobSpecBase,
     QualityJob,
@@ -31,6 +32,7 @@ from nidc.api.job_specs import (
     parse_run_spec,
 )
 from nidc.api.pipeline_run import PipelineRunSpec
+from nidc.api.resource import CustomResource
 from nidc.api.spark_pool import default_pools
 from nidc.governance.classify_job import build_classify_job
 from nidc.governance.replication import Peer
@@ -164,7 +166,36 @@ def classify() -> tuple[ClassifyJob, dict[str, Any]]:
     return job, build_run_record(owner, job, 1, 0)
 
 
+def governed_copy() -> tuple[GovernedCopyJob, dict[str, Any]]:
+    # Until the DataGrant reconciler's builder lands (issue 22, grant), the job is built here
+    # from its model; the recorded form and the round trip are the same either way.
+    grant = CustomResource.model_validate(
+        {"kind": "DataGrant", "metadata": {"name": "analysts", **META, "generation": 1}}
+    )
+    job = GovernedCopyJob.model_validate(
+        {
+            "tenant": "steel-plant",
+            "source": "s3a://steel-plant/silver/lots",
+            "sourceVersion": 7,
+            "target": "s3a://steel-plant/governed/analysts/lots",
+            "columns": [
+                {"name": "lot_id", "sparkType": "string", "grade": 1},
+                {"name": "recipe", "sparkType": "string", "grade": 3},
+                {"name": "weight", "sparkType": "decimal(10,2)", "grade": 2},
+            ],
+            "grantedColumns": ["lot_id", "weight"],
+            "masks": [{"column": "weight", "type": "GENERALIZE", "width": 10}],
+            "rowFilter": "lot_id LIKE 'A%'",
+            "hashKeyPath": "secret/data/tenants/steel-plant/grants/analysts/hash-key",
+            "txnAppId": grant.uid,
+            "txnVersion": 7,
+        }
+    )
+    return job, build_run_record(grant, job, 1, 0)
+
+
 BUILDERS = {
+    "governed-copy": governed_copy,
     "quality": quality,
     "ingest-device": ingest_device,
     "ingest-jdbc": ingest_jdbc,
@@ -201,7 +232,7 @@ def without_credential_paths(job: JobSpecBase) -> JobSpecBase:
     return job.model_copy(
         update={
             name: None
-            for name in ("credentials_path", "destination_credentials_path")
+            for name in ("credentials_path", "destination_credentials_path", "hash_key_path")
             if name in type(job).model_fields
         }
     )
@@ -234,6 +265,9 @@ def test_credential_paths_reach_the_runner_never_the_job() -> None:
     _replicated, copy = replicate()
     assert "destinationCredentialsPath" in copy["spec"]["job"]
     assert "destinationCredentialsPath" not in handed_over(copy)
+    _governed, governed_record = governed_copy()
+    assert "hashKeyPath" in governed_record["spec"]["job"]
+    assert "hashKeyPath" not in handed_over(governed_record)
 
 
 @pytest.mark.parametrize("case", sorted(BUILDERS))

@@ -111,6 +111,8 @@ def test_the_deployed_environment_is_read_into_a_kubernetes_runner_and_collector
         monkeypatch.setenv(name, value)
     settings = OperatorSettings.from_env()
     assert (settings.runner, settings.collector_mode) == ("kubernetes", "kubernetes")
+    # The audit log names the center the stack is for (nidc/audit).
+    assert settings.audit_center == "national"
     registry = "registry.nidc.example.cn/mirror"
     assert settings.spark_image == f"{registry}/nidc/nidc-spark:0.1.0"
     assert settings.collector_image == f"{registry}/nidc/nidc-collector:0.1.0"

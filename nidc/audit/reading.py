@@ -1,0 +1,121 @@
+"""What `nidc audit verify` and `nidc audit show` do, given the platform's endpoints.
+
+Verifying reads the log straight from the object store and the trusted key's public keys from
+OpenBao transit (read access only), and checks them with nidc/audit/verify.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests
+import urllib3
+from minio import Minio
+from minio.error import MinioException
+
+from nidc.audit.record import AuditRecord, Resource
+from nidc.audit.store import CHECKPOINTS, DEFAULT_BUCKET, RECORDS, AuditStore
+from nidc.audit.transit import DEFAULT_KEY, TransitSigner
+from nidc.audit.verify import VerifyReport, verify_log
+from nidc.audit.witness import DEFAULT_KV_MOUNT, KvWitness
+
+# What an object store or OpenBao that cannot be reached (or answers 5xx) raises.
+UNREACHABLE = (
+    urllib3.exceptions.HTTPError,
+    requests.exceptions.RequestException,
+    MinioException,
+    hvac.exceptions.VaultError,
+)
+
+
+def unreachable(error: BaseException) -> str:
+    """One line for a user: what failed, not a traceback (`nidc local status` shows why)."""
+    return (
+        f"the object store or OpenBao did not answer ({type(error).__name__}); "
+        "is the platform up? (`nidc local status`)"
+    )
+
+
+def clients(
+    env: dict[str, Any], bucket: str = DEFAULT_BUCKET, key: str = DEFAULT_KEY
+) -> tuple[AuditStore, TransitSigner]:
+    """The audit bucket and the transit key of the platform `nidc local env --json` describes."""
+    s3, bao = env["servers"]["minio"], env["servers"]["openbao"]
+    ca_file = str(env["ca_file"])
+    endpoint = s3["url"].split("://", 1)[1]
+    http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_file)
+    minio = Minio(
+        endpoint,
+        access_key=s3["access_key"],
+        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
+        secure=s3["url"].startswith("https://"),
+        region=s3.get("region", "us-east-1"),
+        http_client=http,
+    )
+    openbao = hvac.Client(
+        url=bao["url"], token=Path(bao["root_token_file"]).read_text().strip(), verify=ca_file
+    )
+    mount = str(bao.get("transit_mount", "transit"))
+    return AuditStore(minio, bucket), TransitSigner(openbao, key, mount)
+
+
+def verify_center(
+    store: AuditStore, signer: TransitSigner, center: str, kv_mount: str = DEFAULT_KV_MOUNT
+) -> VerifyReport:
+    """Every problem of one center's log, against the transit key's public keys and the head
+    witnessed in OpenBao KV."""
+    return verify_log(
+        center,
+        store.read_all(center, RECORDS),
+        store.read_all(center, CHECKPOINTS),
+        signer.public_keys(),
+        KvWitness(signer.client, center, kv_mount).latest(),
+    )
+
+
+def format_report(report: VerifyReport) -> str:
+    lines = [str(problem) for problem in report.problems]
+    return "\n".join([*lines, report.summary()])
+
+
+def parse_time(text: str) -> dt.datetime:
+    """ISO 8601; a time without a zone is UTC."""
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def select(
+    records: Iterable[AuditRecord],
+    resource: Resource | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[AuditRecord]:
+    """The records about `resource` (if given) with since <= time < until (pure)."""
+    return [
+        r
+        for r in records
+        if (resource is None or r.resource == resource)
+        and (since is None or r.time >= since)
+        and (until is None or r.time < until)
+    ]
+
+
+def format_records(records: Sequence[AuditRecord]) -> str:
+    """One line a record: sequence, time, action, resource, decision, actor, reason, trace."""
+    lines = [f"{'SEQ':>6}  {'TIME':<25} {'ACTION':<30} {'RESOURCE':<48} {'DECISION':<10} REASON"]
+    for r in records:
+        time = r.time.isoformat(timespec="seconds")
+        lines.append(
+            f"{r.sequence:>6}  {time:<25} {r.action:<30} {r.resource.text:<48} "
+            f"{r.decision:<10} {r.reason}  (actor {r.actor}; trace {r.trace_id or '-'})"
+        )
+    return "\n".join(lines)
+
+
+def read_records(store: AuditStore, center: str) -> list[AuditRecord]:
+    return [AuditRecord.from_bytes(o.data) for o in store.read_all(center, RECORDS)]
