@@ -130,6 +130,87 @@ class FileDrop(Model):
     )
 
 
+class OpcUaMode(StrEnum):
+    """How an OPC UA server is read (decision 0180)."""
+
+    SUBSCRIPTION = "subscription"
+    HISTORY = "history"
+
+
+class OpcUaSettings(Model):
+    """How the collector reads an OPC UA server. Most servers keep no history: subscription is
+    the default; history (HistoryRead from the last landed timestamp) counts every sample of a
+    server that historizes its nodes."""
+
+    mode: OpcUaMode = Field(
+        default=OpcUaMode.SUBSCRIPTION,
+        description="subscription: monitored items report changes (HistoryRead backfills a "
+        "disconnect where the server keeps history; elsewhere the gap is marked). history: poll "
+        "HistoryRead of every point (the server must historize them).",
+    )
+    sampling_interval_ms: float = Field(
+        default=100.0,
+        alias="samplingIntervalMs",
+        ge=0,
+        le=3_600_000,
+        description="How often the server samples each point for a subscription, in ms "
+        "(0: as fast as it can).",
+    )
+    queue_size: int = Field(
+        default=100,
+        alias="queueSize",
+        ge=1,
+        le=100_000,
+        description="Changes the server keeps per point between two publishes.",
+    )
+    deadband: float = Field(
+        default=0.0,
+        ge=0,
+        description="Absolute deadband: a numeric change smaller than this is not reported "
+        "(0: every change).",
+    )
+    publishing_interval_ms: float = Field(
+        default=500.0,
+        alias="publishingIntervalMs",
+        ge=10,
+        le=3_600_000,
+        description="How often the server sends the queued changes, in ms.",
+    )
+    poll_interval_ms: int = Field(
+        default=500,
+        alias="pollIntervalMs",
+        ge=10,
+        le=3_600_000,
+        description="History mode: how often HistoryRead is polled, in ms.",
+    )
+
+
+class ModbusMode(StrEnum):
+    """How a Modbus device is read (decision 0180)."""
+
+    POLL = "poll"
+    RING = "ring"
+
+
+class ModbusSettings(Model):
+    """How the collector reads a Modbus device. Plain polling reads the registers and coils as
+    they are now; ring reads the sample ring of decision 0021 (PLCs programmed to keep one)."""
+
+    mode: ModbusMode = Field(
+        default=ModbusMode.POLL,
+        description="poll: read holding/input registers and coils every pollIntervalMs (a "
+        "value that changes and changes back between two polls is not seen). ring: read the "
+        "PLC's sample ring by counter (decision 0021), holding registers only.",
+    )
+    poll_interval_ms: int = Field(
+        default=1000,
+        alias="pollIntervalMs",
+        ge=10,
+        le=3_600_000,
+        description="How often the device is read, in ms.",
+    )
+
+
 class DataSourceSpec(Model):
     """Desired state of a data source."""
 
@@ -159,6 +240,12 @@ class DataSourceSpec(Model):
         description="Mapped points (opcua, modbus, mqtt).",
         max_length=10000,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    opcua: OpcUaSettings | None = Field(
+        default=None, description="How an opcua source is read (defaults: a subscription)."
+    )
+    modbus: ModbusSettings | None = Field(
+        default=None, description="How a modbus source is read (defaults: polling every 1 s)."
     )
     table: JdbcTable | None = Field(default=None, description="The table to read (jdbc).")
     files: FileDrop | None = Field(default=None, description="The landing prefix (files).")
@@ -192,6 +279,14 @@ class DataSourceSpec(Model):
     )
     quality_rules: list[QualityRule] = quality_rules_field()
 
+    def opcua_settings(self) -> OpcUaSettings:
+        """spec.opcua with the model's defaults where it is absent."""
+        return self.opcua or OpcUaSettings()
+
+    def modbus_settings(self) -> ModbusSettings:
+        """spec.modbus with the model's defaults where it is absent."""
+        return self.modbus or ModbusSettings()
+
 
 class Checkpoint(Model):
     """How far ingestion got."""
@@ -205,10 +300,35 @@ class Checkpoint(Model):
     watermark: str | None = Field(default=None, description="Last watermark value read (jdbc).")
 
 
+class DeviceStatus(Model):
+    """What the source's collector last reported of its device (device sources only)."""
+
+    connected: bool | None = Field(default=None, description="Connected to the device now.")
+    reading: str | None = Field(
+        default=None, description="How the device is read, e.g. subscription, 100 ms sampling."
+    )
+    limits: list[str] = Field(
+        default_factory=list,
+        description="What this device cannot give (history, exact counts), said, not hidden.",
+    )
+    gaps_marked: int | None = Field(
+        default=None,
+        alias="gapsMarked",
+        ge=0,
+        description="Gap records the collector landed since it started (decision 0180).",
+    )
+    error: str | None = Field(
+        default=None, description="The device's own reason for refusing reads, if it does."
+    )
+
+
 class DataSourceStatus(ObservedStatus):
     """Observed state of a data source."""
 
     checkpoint: Checkpoint | None = Field(default=None, description="Ingestion progress.")
+    device: DeviceStatus | None = Field(
+        default=None, description="The device as its collector last reported it."
+    )
     last_run: RunSummary | None = Field(
         default=None, alias="lastRun", description="The most recent run."
     )
@@ -262,6 +382,30 @@ DATA_SOURCE_RULES = [
         "message": "opcua, modbus and mqtt sources are collected continuously, not on a "
         "schedule: remove spec.schedule and set spec.continuous: true (decision 0130)",
         "fieldPath": ".schedule",
+    },
+    {
+        "rule": "!has(self.opcua) || self.type == 'opcua'",
+        "message": "spec.opcua is only for opcua sources",
+        "fieldPath": ".opcua",
+    },
+    {
+        "rule": "!has(self.modbus) || self.type == 'modbus'",
+        "message": "spec.modbus is only for modbus sources",
+        "fieldPath": ".modbus",
+    },
+    {
+        "rule": "self.type != 'modbus' || !has(self.points) || "
+        "self.points.all(p, p.address.matches('^(holding|input|coil):[0-9]{1,5}$'))",
+        "message": "spec.points[].address of a modbus source must be holding:N, input:N or "
+        "coil:N (e.g. holding:40001, input:30001, coil:1)",
+        "fieldPath": ".points",
+    },
+    {
+        "rule": "!has(self.modbus) || !has(self.modbus.mode) || self.modbus.mode != 'ring' || "
+        "!has(self.points) || self.points.all(p, p.address.startsWith('holding:'))",
+        "message": "spec.modbus.mode ring reads holding registers only (decision 0021): "
+        "spec.points[].address must be holding:N",
+        "fieldPath": ".modbus.mode",
     },
     {
         "rule": "self.type != 'jdbc' || has(self.table)",

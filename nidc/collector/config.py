@@ -16,7 +16,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nidc.api.addressing import source_landing_key
-from nidc.api.data_source import DataSourceSpec
+from nidc.api.data_source import (
+    DataSourceSpec,
+    ModbusSettings,
+    OpcUaSettings,
+)
 
 DEVICE_TYPES = ("opcua", "modbus", "mqtt")
 S3_ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
@@ -80,7 +84,11 @@ class CollectorConfig(Strict):
     collector_id: str
     batch: BatchPolicy = BatchPolicy()
     backoff: BackoffPolicy = BackoffPolicy()
-    poll_seconds: float = Field(default=0.5, gt=0, description="OPC UA / Modbus poll period")
+    poll_seconds: float = Field(
+        default=0.5, gt=0, description="OPC UA history / Modbus poll period (from the spec)"
+    )
+    opcua: OpcUaSettings = OpcUaSettings()
+    modbus: ModbusSettings = ModbusSettings()
     heartbeat_file: str | None = None
     has_device_credentials: bool = False
 
@@ -100,7 +108,7 @@ def build_collector_config(
     collector_id: str | None = None,
     batch: BatchPolicy | None = None,
     heartbeat_file: str | None = None,
-    poll_seconds: float = 0.5,
+    poll_seconds: float | None = None,
 ) -> CollectorConfig:
     """A DataSource object (as the API returns it) -> the collector's configuration. Pure.
 
@@ -124,6 +132,11 @@ def build_collector_config(
     if not spec.points:
         raise ConfigError("spec.points: a device source needs at least one point")
     device_type: Any = str(spec.type)  # checked against DEVICE_TYPES above
+    opcua, modbus = spec.opcua_settings(), spec.modbus_settings()
+    if poll_seconds is None:
+        # The spec's rate; a test may pass a faster one.
+        interval = modbus.poll_interval_ms if spec.type == "modbus" else opcua.poll_interval_ms
+        poll_seconds = interval / 1000
     return CollectorConfig(
         type=device_type,
         source=metadata["name"],
@@ -142,6 +155,8 @@ def build_collector_config(
         batch=batch or BatchPolicy(),
         heartbeat_file=heartbeat_file,
         poll_seconds=poll_seconds,
+        opcua=opcua,
+        modbus=modbus,
         has_device_credentials=spec.credentials is not None,
     )
 

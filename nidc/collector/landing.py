@@ -13,6 +13,7 @@ from minio import Minio
 
 from nidc.collector.batch import batch_names, manifest_json, manifest_sequence
 from nidc.collector.config import S3_ACCESS_KEY_ENV, S3_SECRET_KEY_ENV, ConfigError, LandingTarget
+from nidc.collector.report import report_key
 
 
 def s3_client(target: LandingTarget) -> Minio:
@@ -77,4 +78,14 @@ class Landing:
         body = manifest_json(manifest)
         self.client.put_object(
             self.bucket, manifest_name, io.BytesIO(body), len(body), content_type="application/json"
+        )
+
+    def write_report(self, body: bytes) -> None:
+        """The device report beside the batches (nidc/collector/report.py)."""
+        self.client.put_object(
+            self.bucket,
+            report_key(self.prefix),
+            io.BytesIO(body),
+            len(body),
+            content_type="application/json",
         )

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from nidc.api.data_source import ModbusMode
 from nidc.collector.config import CollectorConfig, ConfigError, load_config
 from nidc.collector.landing import Landing, s3_client
 from nidc.collector.runtime import Collector, Reader
@@ -19,10 +20,14 @@ def make_reader(config: CollectorConfig) -> Reader:
         from nidc.collector.opcua import OpcUaReader
 
         return OpcUaReader(config)
-    if config.type == "modbus":
+    if config.type == "modbus" and config.modbus.mode == ModbusMode.RING:
         from nidc.collector.modbus import ModbusReader
 
         return ModbusReader(config)
+    if config.type == "modbus":
+        from nidc.collector.modbus_poll import ModbusPollReader
+
+        return ModbusPollReader(config)
     from nidc.collector.mqtt import MqttReader
 
     return MqttReader(config)

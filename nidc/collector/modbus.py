@@ -1,4 +1,6 @@
-"""Modbus TCP: poll the PLC's sample ring by counter (pymodbus); see decision 0021.
+"""Modbus TCP, ring mode: poll the PLC's sample ring by counter (pymodbus); see decision 0021.
+
+Plain polling of any PLC is nidc/collector/modbus_poll.py (the default, decision 0180).
 
 The position is the last sample counter landed, kept in the batch manifest. After a gap (the
 collector or the network was down) the poller reads every slot it missed, as long as the ring
@@ -89,6 +91,7 @@ class ModbusReader:
         ]
         self.counter: int | None = None  # last counter handed to the collector
         self.lost = 0
+        self.refusal: str | None = None
 
     def resume(self, position: dict[str, Any] | None) -> None:
         self.counter = (position or {}).get("counter")
@@ -99,10 +102,20 @@ class ModbusReader:
     def landed(self, tokens: list[Any]) -> None:
         """Nothing to acknowledge: the counter travels in the manifest."""
 
+    def reading(self) -> str:
+        return (
+            f"Modbus sample ring at {self.ring_base}, polled every {self.config.poll_seconds:g} s"
+        )
+
+    def limits(self) -> list[str]:
+        return []  # the ring holds every sample with its time (decision 0021)
+
     async def read(self, client: AsyncModbusTcpClient, address: int, count: int) -> list[int]:
         response = await client.read_holding_registers(address, count=count, device_id=self.device)
         if response.isError():
-            raise ConnectionError(f"reading {count} registers at {address}: {response}")
+            code = getattr(response, "exception_code", None)
+            self.refusal = f"Modbus exception {code} reading {count} registers at {address}"
+            raise ConnectionError(self.refusal)
         return list(response.registers)
 
     async def run(self, collector: Collector) -> None:
@@ -110,15 +123,19 @@ class ModbusReader:
         try:
             if not await client.connect():
                 raise ConnectionError(f"cannot connect to {self.host}:{self.port}")
-            collector.device_connected = True
+            collector.connected(True)
             while not collector.stopping.is_set():
-                header = await self.read(client, self.ring_base, HEADER_LEN)
+                try:
+                    header = await self.read(client, self.ring_base, HEADER_LEN)
+                finally:
+                    collector.refused(self.refusal)
                 layout, newest = parse_header(self.ring_base, header)
                 for point in self.points:
                     relative = point[2] - layout.live_base
                     if not 0 <= relative < layout.live_count:
                         raise ConfigError(f"point {point[0]}: register {point[2]} not in the ring")
                 await self.catch_up(client, collector, layout, newest)
+                self.refusal = None
                 await asyncio.sleep(self.config.poll_seconds)
         finally:
             client.close()

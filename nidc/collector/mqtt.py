@@ -107,6 +107,12 @@ class MqttReader:
                 # a duplicate, never a loss.
                 client.ack(mid, qos)
 
+    def reading(self) -> str:
+        return "MQTT QoS 1, persistent session, acknowledged after landing"
+
+    def limits(self) -> list[str]:
+        return []  # the broker's session redelivers what was not acknowledged
+
     async def run(self, collector: Collector) -> None:
         loop = asyncio.get_running_loop()
         lost = asyncio.Event()
@@ -128,7 +134,7 @@ class MqttReader:
             if reason.is_failure:
                 loop.call_soon_threadsafe(lost.set)
                 return
-            collector.device_connected = True
+            loop.call_soon_threadsafe(collector.connected, True)
             c.subscribe([(address, 1) for address in self.points])
 
         def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, _reason: Any, _p: Any) -> None:
@@ -156,7 +162,7 @@ class MqttReader:
             if lost.is_set() and not collector.stopping.is_set():
                 raise ConnectionError("MQTT connection lost")
         finally:
-            collector.device_connected = False
+            collector.connected(False)
             client.loop_stop()
             client.disconnect()
             self.client = None

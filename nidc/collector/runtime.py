@@ -24,9 +24,14 @@ from typing import Any, Protocol
 from nidc.collector.batch import Buffer, Sample, build_manifest, flush_reason, parquet_bytes
 from nidc.collector.config import BackoffPolicy, CollectorConfig
 from nidc.collector.landing import Landing
+from nidc.collector.report import DeviceReport, gap_sample
 from nidc.telemetry.tracing import tracer
 
 log = logging.getLogger("nidc.collector")
+
+# The device report (nidc/collector/report.py) is rewritten this often, and at once on a change
+# of refusal: the operator turns a refusal into Degraded well within a minute.
+REPORT_SECONDS = 10.0
 
 # A reader pauses when this many batches' worth of rows wait (S3 away): the device's own
 # history, ring or broker queue holds the rest, which is where it is safe.
@@ -47,6 +52,12 @@ class Reader(Protocol):
 
     def landed(self, tokens: list[Any]) -> None:
         """A batch with these samples' tokens is durable: acknowledge them device-side."""
+
+    def reading(self) -> str:
+        """How the device is read, in words (for the source's status)."""
+
+    def limits(self) -> list[str]:
+        """What this device, read this way, cannot give (history, exact counts)."""
 
 
 class Backoff:
@@ -77,6 +88,12 @@ class Collector:
         self.stopping = asyncio.Event()
         self.device_connected = False
         self.batches_written = 0
+        # What the device report says: the device's own refusal, the last error, gaps marked.
+        self.refusal: str | None = None
+        self.last_error: str | None = None
+        self.disconnected_since: dt.datetime | None = dt.datetime.now(dt.UTC)
+        self.gaps_marked = 0
+        self.report_due = asyncio.Event()
         # One batch at a time: the shutdown flush must not race the flusher's sequence.
         self.flush_lock = asyncio.Lock()
 
@@ -86,6 +103,47 @@ class Collector:
         self.buffer.add(sample, time.monotonic())
         if token is not None:
             self.tokens.append(token)
+
+    def mark_gap(self, point: str, identifier: str | None, since: dt.datetime, why: str) -> None:
+        """Land a gap record: `point` is unknown from `since` to now (decision 0180)."""
+        self.add(gap_sample(point, identifier, since, dt.datetime.now(dt.UTC), why))
+        self.gaps_marked += 1
+        self.report_due.set()
+        log.warning("gap marked on %s from %s: %s", point, since.isoformat(), why)
+
+    def refused(self, reason: str | None) -> None:
+        """The device refuses reads with `reason` (its own words), or reads again (None)."""
+        if reason != self.refusal:
+            if reason:
+                log.error("device %s refuses reads: %s", self.config.type, reason)
+            self.refusal = reason
+            self.report_due.set()
+
+    def connected(self, up: bool, error: str | None = None) -> None:
+        if up and not self.device_connected:
+            self.disconnected_since = None
+            self.report_due.set()
+        elif not up and self.disconnected_since is None:
+            self.disconnected_since = dt.datetime.now(dt.UTC)
+            self.report_due.set()
+        self.device_connected = up
+        if error is not None:
+            self.last_error = error
+
+    def report(self) -> DeviceReport:
+        return DeviceReport(
+            time=dt.datetime.now(dt.UTC).isoformat(),
+            collector=self.instance,
+            connected=self.device_connected,
+            reading=self.reader.reading(),
+            limits=self.reader.limits(),
+            gaps_marked=self.gaps_marked,
+            refusal=self.refusal,
+            last_error=self.last_error,
+            disconnected_since=(
+                self.disconnected_since.isoformat() if self.disconnected_since else None
+            ),
+        )
 
     def has_room(self) -> bool:
         return len(self.buffer.samples) < BUFFER_LIMIT_BATCHES * self.config.batch.max_rows
@@ -112,6 +170,7 @@ class Collector:
             asyncio.create_task(self.read_forever(), name="reader"),
             asyncio.create_task(self.flush_forever(), name="flusher"),
             asyncio.create_task(self.heartbeat_forever(), name="heartbeat"),
+            asyncio.create_task(self.report_forever(), name="report"),
         ]
         await self.stopping.wait()
         for task in tasks[:1]:
@@ -121,6 +180,9 @@ class Collector:
         for task in tasks[1:]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # The last word on the device, with everything that was landed.
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.landing.write_report, self.report().to_json())
 
     async def read_forever(self) -> None:
         backoff = Backoff(self.config.backoff)
@@ -131,7 +193,7 @@ class Collector:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                self.device_connected = False
+                self.connected(False, f"{error.__class__.__name__}: {error}")
                 delay = backoff.next_delay()
                 log.warning(
                     "device %s: %s: %s; reconnecting in %.1fs",
@@ -177,7 +239,8 @@ class Collector:
             span.set_attribute("nidc.batch.sequence", sequence)
             span.set_attribute("nidc.batch.rows", len(samples))
             span.set_attribute("nidc.batch.reason", reason)
-            parquet = parquet_bytes(self.config.source, samples)
+            # Encoding and compressing is CPU work: off the loop, so polling keeps its pace.
+            parquet = await asyncio.to_thread(parquet_bytes, self.config.source, samples)
             span.set_attribute("nidc.batch.bytes", len(parquet))
             manifest = build_manifest(
                 source=self.config.source,
@@ -225,6 +288,17 @@ class Collector:
             tmp.write_text(json.dumps(beat))
             tmp.replace(path)  # atomic: a probe never reads half a file
             await asyncio.sleep(1.0)
+
+    async def report_forever(self) -> None:
+        """Rewrite the device report every REPORT_SECONDS, and at once when it is due."""
+        while True:
+            try:
+                await asyncio.to_thread(self.landing.write_report, self.report().to_json())
+            except Exception as error:  # S3 away: the next round writes it
+                log.warning("writing the device report failed (%s)", error)
+            self.report_due.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.report_due.wait(), REPORT_SECONDS)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import urllib3
 from minio import Minio
 from minio.credentials.providers import StaticProvider
-from minio.error import MinioAdminException
+from minio.error import MinioAdminException, S3Error
 from minio.minioadmin import MinioAdmin
 from minio.sseconfig import Rule, SSEConfig
 
@@ -82,6 +83,31 @@ class ObjectStoreAdmin:
             if name.startswith("batch-") and name.endswith(".json") and digits.isdigit():
                 highest = max(highest, int(digits))
         return highest
+
+    def modified_times(self, bucket: str, prefix: str) -> list[dt.datetime]:
+        """The last-modified time of every object under the prefix (one listing, no reads)."""
+        if not self.s3.bucket_exists(bucket):
+            return []
+        return [
+            item.last_modified
+            for item in self.s3.list_objects(bucket, prefix=prefix, recursive=True)
+            if item.last_modified is not None and not item.is_dir
+        ]
+
+    def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """One small JSON object, or None when it (or its bucket) does not exist."""
+        try:
+            response = self.s3.get_object(bucket, key)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchBucket"):
+                return None
+            raise
+        try:
+            found: dict[str, Any] = json.loads(response.read())
+        finally:
+            response.close()
+            response.release_conn()
+        return found
 
     def put_policy(self, name: str, policy: dict[str, Any]) -> None:
         self.admin.policy_add(name, policy=policy)

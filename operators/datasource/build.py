@@ -25,6 +25,7 @@ from nidc.api.job_specs import (
     JobSpecBase,
     LandingInput,
 )
+from nidc.collector.report import DeviceReport
 from nidc.governance.classify_job import build_classify_job
 from operators.reconciling.conditions import (
     Outcome,
@@ -47,6 +48,13 @@ POLL_INTERVAL = dt.timedelta(seconds=30)
 # After a run failed (all its attempts), the next one waits this long: a broken source must not
 # spin, and a transient outage must not stop ingestion for good.
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=5)
+# A file modified this close before the last run started may have been missed by it (the S3
+# server's clock and ours may differ a little): it counts as new, at the cost of one more run.
+CLOCK_SLACK = dt.timedelta(seconds=5)
+# A device report older than this is from a collector that is gone: its word no longer counts.
+REPORT_STALE_AFTER = dt.timedelta(seconds=60)
+# A device unreachable this long turns the source Degraded (a blip does not).
+UNREACHABLE_AFTER = dt.timedelta(seconds=60)
 
 
 def is_device(source: DataSource) -> bool:
@@ -160,6 +168,24 @@ def checkpoint_of(history: RunHistory, previous: dict[str, Any] | None) -> dict[
     return dict(previous or {})
 
 
+def files_landed_since_last_run(
+    modified: list[dt.datetime], history: RunHistory, max_files: int
+) -> bool:
+    """Whether a files source has anything its last run may not have seen (pure).
+
+    `modified` is the last-modified time of every object under the source's prefix. After a
+    succeeded run only what changed since it started is new, unless it took its full
+    `max_files` (more may wait); after a failed or cancelled run (or none) anything there is.
+    """
+    latest = history.latest
+    if latest is None or not latest.succeeded or latest.started_at is None:
+        return bool(modified)
+    if int(latest.result("files") or 0) >= max_files:
+        return True
+    seen_until = latest.started_at - CLOCK_SLACK
+    return any(moment >= seen_until for moment in modified)
+
+
 def plan_ingest(
     source: DataSource, history: RunHistory, landed_beyond: bool, now: dt.datetime
 ) -> Plan:
@@ -167,7 +193,9 @@ def plan_ingest(
 
     Device sources run when batches landed beyond the checkpoint; continuous files and jdbc
     sources every POLL_INTERVAL; scheduled ones on their cron ticks; after a failed run the
-    next waits RETRY_AFTER_FAILURE.
+    next waits RETRY_AFTER_FAILURE. A files source runs only when `landed_beyond` (a file
+    landed since its last run, files_landed_since_last_run): a tick with nothing new starts no
+    job.
     """
     plan = Plan()
     if history.live:
@@ -182,14 +210,16 @@ def plan_ingest(
             plan.next_run = retry_at
             plan.waiting = f"the last run failed; next attempt at {format_time(retry_at)}"
             return plan
+    nothing_new = str(source.spec.type) == SourceType.FILES.value and not landed_beyond
     if source.spec.schedule:
-        if not current:
-            plan.create = history.next_key()
-            return plan
-        base = current[-1].started_at or now
-        plan.next_run = next_scheduled(source.spec.schedule, base)
-        if now >= plan.next_run:
-            plan.create = history.next_key()
+        if current:
+            base = current[-1].started_at or now
+            plan.next_run = next_scheduled(source.spec.schedule, base)
+        if plan.next_run is None or now >= plan.next_run:
+            if nothing_new:
+                plan.waiting = "no new file since the last run"
+            else:
+                plan.create = history.next_key()
         return plan
     if is_device(source):
         if landed_beyond:
@@ -198,7 +228,10 @@ def plan_ingest(
             plan.waiting = "waiting for the collector's next batch"
         return plan
     if finished is None or now >= finished + POLL_INTERVAL or not current:
-        plan.create = history.next_key()
+        if nothing_new:
+            plan.waiting = "no new file since the last run"
+        else:
+            plan.create = history.next_key()
     else:
         plan.next_run = finished + POLL_INTERVAL
     return plan
@@ -213,6 +246,46 @@ class CollectorState:
     problem: Problem | None = None
 
 
+def fresh_report(report: DeviceReport | None, now: dt.datetime) -> DeviceReport | None:
+    """The device report if its collector wrote it recently (pure)."""
+    if report is None:
+        return None
+    written = dt.datetime.fromisoformat(report.time)
+    return report if now - written <= REPORT_STALE_AFTER else None
+
+
+def device_problem(report: DeviceReport | None, now: dt.datetime) -> Problem | None:
+    """What the device's own report makes of the source: it refuses reads, or has been out of
+    reach for UNREACHABLE_AFTER (pure; None while it reads)."""
+    report = fresh_report(report, now)
+    if report is None:
+        return None
+    if report.refusal:
+        return Problem("DeviceRefusesReads", f"the device refuses reads: {report.refusal}")
+    if not report.connected and report.disconnected_since:
+        since = dt.datetime.fromisoformat(report.disconnected_since)
+        if now - since >= UNREACHABLE_AFTER:
+            return Problem(
+                "DeviceUnreachable",
+                f"no connection to the device since {rfc3339(since)}: "
+                f"{report.last_error or 'no answer'}",
+            )
+    return None
+
+
+def build_device_status(report: DeviceReport | None) -> dict[str, Any] | None:
+    """status.device from the collector's report: how it reads, what the device cannot give."""
+    if report is None:
+        return None
+    return {
+        "connected": report.connected,
+        "reading": report.reading,
+        "limits": list(report.limits),
+        "gapsMarked": report.gaps_marked,
+        "error": report.refusal,
+    }
+
+
 def build_status(
     source: DataSource,
     history: RunHistory,
@@ -221,6 +294,7 @@ def build_status(
     checkpoint: dict[str, Any],
     problems: list[Problem],
     now: dt.datetime,
+    device: DeviceReport | None = None,
 ) -> dict[str, Any]:
     """DataSource.status from its problems, runs and collector (pure; the clock passed in)."""
     status: dict[str, Any] = {"observedGeneration": source.generation}
@@ -234,6 +308,10 @@ def build_status(
     status.update(run_status_fields(history))
     if source.spec.grade is not None:
         status["grade"] = source.spec.grade
+    device_status = build_device_status(device)
+    if device_status is not None:
+        status["device"] = device_status
+    refusing = device_problem(device, now)
     serving = (
         f"; serving table version {status['tableVersion']}"
         if status.get("tableVersion") is not None
@@ -255,6 +333,10 @@ def build_status(
         )
     elif collector.needed and not collector.running:
         outcome = Outcome(False, "CollectorStarting", "starting the collector", progressing=True)
+    elif refusing is not None:
+        # Landed batches are still ingested (no problem above stops runs); the source is not
+        # Ready because its device gives nothing new.
+        outcome = Outcome(False, refusing.reason, refusing.message, degraded=True, progressing=live)
     else:
         rows = status.get("rows", 0)
         where = (

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nidc.api.addressing import TenantNames, source_landing_key
-from nidc.api.data_source import DataSource
-from nidc.api.job_specs import ColumnEncryption
+from nidc.api.addressing import LANDING, TenantNames, source_landing_key
+from nidc.api.data_source import DataSource, SourceType
+from nidc.api.job_specs import ColumnEncryption, FilesInput
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
@@ -26,6 +26,7 @@ from nidc.collector.config import (
     LandingTarget,
     build_collector_config,
 )
+from nidc.collector.report import DeviceReport, report_key
 from nidc.crash_points import crash_point
 from operators.clients.context import OperatorContext
 from operators.datasource.build import (
@@ -36,6 +37,8 @@ from operators.datasource.build import (
     build_status,
     checkpoint_of,
     collector_name,
+    device_problem,
+    files_landed_since_last_run,
     is_device,
     plan_ingest,
     validate,
@@ -68,6 +71,7 @@ class Observed:
     classify: RunHistory
     checkpoint: dict[str, Any]
     landed_beyond: bool
+    device: DeviceReport | None = None
 
 
 def ingest_encryption(source: DataSource, ctx: OperatorContext) -> ColumnEncryption | None:
@@ -79,19 +83,41 @@ def ingest_encryption(source: DataSource, ctx: OperatorContext) -> ColumnEncrypt
 
 
 def observe(source: DataSource, ctx: OperatorContext) -> Observed:
-    """Dereference: recorded runs (ingest and classify), the checkpoint, batches landed beyond
-    it."""
+    """Dereference: recorded runs (ingest and classify), the checkpoint, what landed beyond it
+    (device batches; files since the last run: one listing, no Spark) and the device report."""
     history, classify = split_runs(observe_runs(ctx, source))
     checkpoint = checkpoint_of(history, source.status.get("checkpoint"))
     landed_beyond = False
+    device = None
+    bucket = TenantNames(source.namespace).bucket
     if is_device(source):
-        highest = ctx.store.highest_batch(
-            TenantNames(source.namespace).bucket, source_landing_key(source.namespace, source.name)
+        prefix = source_landing_key(source.namespace, source.name)
+        landed_beyond = ctx.store.highest_batch(bucket, prefix) > int(
+            checkpoint.get("batchSequence") or 0
         )
-        landed_beyond = highest > int(checkpoint.get("batchSequence") or 0)
+        device = read_report(ctx, bucket, report_key(prefix))
+    elif str(source.spec.type) == SourceType.FILES.value and source.spec.files is not None:
+        modified = ctx.store.modified_times(bucket, f"{LANDING}/{source.spec.files.prefix}")
+        max_files = FilesInput.model_fields["max_files"].default
+        landed_beyond = files_landed_since_last_run(modified, history, max_files)
     return Observed(
-        history=history, classify=classify, checkpoint=checkpoint, landed_beyond=landed_beyond
+        history=history,
+        classify=classify,
+        checkpoint=checkpoint,
+        landed_beyond=landed_beyond,
+        device=device,
     )
+
+
+def read_report(ctx: OperatorContext, bucket: str, key: str) -> DeviceReport | None:
+    """The collector's device report; an unreadable one counts as none (it is rewritten)."""
+    found = ctx.store.read_json(bucket, key)
+    if found is None:
+        return None
+    try:
+        return DeviceReport.model_validate(found)
+    except ValidationError:
+        return None
 
 
 def device_environment(source: DataSource, ctx: OperatorContext) -> dict[str, str]:
@@ -200,7 +226,13 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     classify = carry_out_classify(
         ctx, source, classifying.key, classifying.plan, seen.classify, policies, now
     )
-    status = build_status(source, history, plan, collector, seen.checkpoint, problems, now)
+    status = build_status(
+        source, history, plan, collector, seen.checkpoint, problems, now, seen.device
+    )
+    refusing = device_problem(seen.device, now)
+    was = next((c for c in source.previous_conditions if c.get("type") == "Degraded"), {})
+    if refusing is not None and was.get("reason") != refusing.reason:
+        post_event(ctx.api, dict(body), refusing.reason, refusing.message, warning=True)
     status.update(classification_status(source, classify))
     ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
     degraded = classify_outcome(ready, classify)

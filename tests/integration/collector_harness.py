@@ -89,6 +89,7 @@ class CollectorRun:
         creds: dict[str, str],
         workdir: Path,
         max_rows: int = 200,
+        poll_seconds: float | None = 0.2,
     ) -> None:
         self.workdir = workdir
         self.config = build_collector_config(
@@ -97,7 +98,7 @@ class CollectorRun:
             collector_id=body["metadata"]["name"],
             batch=BatchPolicy(max_rows=max_rows, max_seconds=0.5),
             heartbeat_file=str(workdir / "heartbeat.json"),
-            poll_seconds=0.2,
+            poll_seconds=poll_seconds,  # None: the spec's own rate
         )
         self.config_file = workdir / "collector.json"
         self.config_file.write_text(self.config.to_json())
@@ -149,6 +150,30 @@ class CollectorRun:
             assert manifest["sourceUid"] == self.config.source_uid
             rows.extend(table.to_pylist())
         return rows
+
+
+def landing_s3(platform_env: dict[str, Any], bucket: str) -> tuple[Minio, Any, dict[str, str]]:
+    """(admin client, landing target, collector env) for a test bucket on the platform's S3."""
+    import urllib3
+
+    from nidc.collector.config import LandingTarget
+
+    server = platform_env["servers"]["minio"]
+    secret = Path(server["secret_key_file"]).read_text().strip()
+    client = Minio(
+        server["url"].removeprefix("https://"),
+        access_key=server["access_key"],
+        secret_key=secret,
+        secure=True,
+        http_client=urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED", ca_certs=platform_env["ca_file"]
+        ),
+    )
+    if not client.bucket_exists(bucket):
+        client.make_bucket(bucket)
+    target = LandingTarget(endpoint=server["url"], bucket=bucket, ca_file=platform_env["ca_file"])
+    creds = {"AWS_ACCESS_KEY_ID": server["access_key"], "AWS_SECRET_ACCESS_KEY": secret}
+    return client, target, creds
 
 
 def ts_text(value: dt.datetime) -> str:

@@ -247,6 +247,16 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
     ("opcua-without-points", SOURCE, setter("spec.points", []), "spec.points"),
     ("jdbc-without-table", JDBC, deleter("spec.table"), "spec.table"),
     ("files-without-files", FILES, deleter("spec.files"), "spec.files"),
+    # equipment as it is (decision 0180)
+    ("modbus-bad-address", MODBUS, setter("spec.points[0].address", "register:7"), "spec.points"),
+    (
+        "modbus-ring-with-input-register",
+        MODBUS,
+        both(setter("spec.modbus.mode", "ring"), setter("spec.points[0].address", "input:1")),
+        "spec.modbus.mode",
+    ),
+    ("opcua-settings-on-modbus", MODBUS, setter("spec.opcua", {"queueSize": 5}), "spec.opcua"),
+    ("opcua-queue-size-zero", SOURCE, setter("spec.opcua.queueSize", 0), "spec.opcua.queueSize"),
     (
         "point-min-above-max",
         MODBUS,

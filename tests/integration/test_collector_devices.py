@@ -80,7 +80,10 @@ def cnc_device(port: int) -> tuple[dict[str, Any], dict[str, str]]:
         {"name": n, "address": node_address(node), "identifier": f"88.118.8/CNC-01.{n}"}
         for node, n in names.items()
     ]
-    return datasource("opcua", f"opc.tcp://127.0.0.1:{port}/nidc/cnc", points), names
+    body = datasource("opcua", f"opc.tcp://127.0.0.1:{port}/nidc/cnc", points)
+    # The simulator historizes every sample: history mode must land each one exactly.
+    body["spec"]["opcua"] = {"mode": "history"}
+    return body, names
 
 
 def plc_device(port: int) -> tuple[dict[str, Any], dict[str, str]]:
@@ -93,7 +96,10 @@ def plc_device(port: int) -> tuple[dict[str, Any], dict[str, str]]:
         }
         for offset, (name, _series) in LIVE.items()
     ]
-    return datasource("modbus", f"tcp://127.0.0.1:{port}", points), {n: n for n, _ in LIVE.values()}
+    body = datasource("modbus", f"tcp://127.0.0.1:{port}", points)
+    # The simulator keeps the sample ring (decision 0021): ring mode must land each sample.
+    body["spec"]["modbus"] = {"mode": "ring"}
+    return body, {n: n for n, _ in LIVE.values()}
 
 
 def gateway_device(port: int) -> tuple[dict[str, Any], dict[str, str]]:

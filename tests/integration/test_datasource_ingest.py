@@ -220,7 +220,13 @@ def test_opcua_source(
         tmp_path,
         ["-m", "nidc.simulators.cnc_opcua", "--port", str(port)],
         f"cnc-{tag}",
-        {"type": "opcua", "endpoint": f"opc.tcp://127.0.0.1:{port}/nidc/cnc", "points": points},
+        {
+            "type": "opcua",
+            "endpoint": f"opc.tcp://127.0.0.1:{port}/nidc/cnc",
+            "points": points,
+            # The simulator historizes every sample: history mode counts them exactly.
+            "opcua": {"mode": "history"},
+        },
         tenants,
         cleanup,
         stoppers,
@@ -254,7 +260,13 @@ def test_modbus_source(
         tmp_path,
         ["-m", "nidc.simulators.plc_modbus", "--port", str(port)],
         f"plc-{tag}",
-        {"type": "modbus", "endpoint": f"tcp://127.0.0.1:{port}", "points": points},
+        {
+            "type": "modbus",
+            "endpoint": f"tcp://127.0.0.1:{port}",
+            "points": points,
+            # The simulator keeps the sample ring of decision 0021: ring mode counts exactly.
+            "modbus": {"mode": "ring"},
+        },
         tenants,
         cleanup,
         stoppers,

@@ -9,16 +9,21 @@ from typing import Any
 import pytest
 
 from nidc.api.data_source import DataSource
+from nidc.collector.report import DeviceReport
 from operators.collectors.kubernetes import CollectorImage, build_collector_objects
 from operators.datasource.build import (
+    CLOCK_SLACK,
     POLL_INTERVAL,
+    REPORT_STALE_AFTER,
     RETRY_AFTER_FAILURE,
+    UNREACHABLE_AFTER,
     CollectorState,
     build_ingest_job,
     build_ingest_run,
     build_status,
     checkpoint_of,
     collector_name,
+    files_landed_since_last_run,
     plan_ingest,
     validate,
 )
@@ -107,10 +112,13 @@ def test_after_a_failure_the_next_run_waits() -> None:
 
 def test_continuous_files_source_polls() -> None:
     body = source("files", files={"format": "csv", "prefix": "erp/"})
-    assert plan_ingest(body, hist(), False, NOW).create == (1, 0)
+    assert plan_ingest(body, hist(), True, NOW).create == (1, 0)
     just = [run(0, "Succeeded", finishedAt=NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))]
-    assert plan_ingest(body, hist(*just), False, NOW).create is None
-    assert plan_ingest(body, hist(*just), False, NOW + POLL_INTERVAL).create == (1, 1)
+    assert plan_ingest(body, hist(*just), True, NOW).create is None
+    assert plan_ingest(body, hist(*just), True, NOW + POLL_INTERVAL).create == (1, 1)
+    # Nothing landed since the last run: the poll starts no job, and says so.
+    idle = plan_ingest(body, hist(*just), False, NOW + POLL_INTERVAL)
+    assert idle.create is None and idle.waiting == "no new file since the last run"
 
 
 def test_scheduled_source_runs_on_its_ticks() -> None:
@@ -124,9 +132,47 @@ def test_scheduled_source_runs_on_its_ticks() -> None:
     done = [
         run(0, "Succeeded", startedAt="2026-11-25T07:10:00Z", finishedAt="2026-11-25T07:11:00Z")
     ]
-    plan = plan_ingest(body, hist(*done), False, NOW - dt.timedelta(minutes=30))
+    plan = plan_ingest(body, hist(*done), True, NOW - dt.timedelta(minutes=30))
     assert plan.create is None and plan.next_run == NOW
-    assert plan_ingest(body, hist(*done), False, NOW).create == (1, 1)
+    assert plan_ingest(body, hist(*done), True, NOW).create == (1, 1)
+
+
+def test_a_scheduled_files_source_with_nothing_new_starts_no_job() -> None:
+    body = source(
+        "files",
+        continuous=None,
+        points=None,
+        schedule="* * * * *",
+        files={"format": "csv", "prefix": "erp/"},
+    )
+    started = "2026-11-25T07:58:00Z"
+    done = [run(0, "Succeeded", startedAt=started, finishedAt="2026-11-25T07:58:40Z", files=1)]
+    history = hist(*done)
+    before = dt.datetime(2026, 11, 25, 7, 50, tzinfo=dt.UTC)
+    after = dt.datetime(2026, 11, 25, 7, 59, 30, tzinfo=dt.UTC)
+    # The tick comes; the only file is older than the last run's start: no run.
+    assert not files_landed_since_last_run([before], history, max_files=500)
+    tick = plan_ingest(body, history, False, NOW)
+    assert tick.create is None and tick.waiting == "no new file since the last run"
+    # A file landed after the run started: the tick runs.
+    assert files_landed_since_last_run([before, after], history, max_files=500)
+    assert plan_ingest(body, history, True, NOW).create == (1, 1)
+
+
+def test_which_files_count_as_new() -> None:
+    started = dt.datetime(2026, 11, 25, 7, 58, tzinfo=dt.UTC)
+    stamp = started.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ok = hist(run(0, "Succeeded", startedAt=stamp, files=3))
+    old = started - dt.timedelta(minutes=5)
+    # No run yet, or the last one failed: whatever is there is new; an empty prefix is not.
+    assert files_landed_since_last_run([old], hist(), 500)
+    assert not files_landed_since_last_run([], hist(), 500)
+    assert files_landed_since_last_run([old], hist(run(0, "Failed", startedAt=stamp)), 500)
+    # Modified just before the run started (within the clock slack): maybe missed, so new.
+    assert files_landed_since_last_run([started - CLOCK_SLACK / 2], ok, 500)
+    assert not files_landed_since_last_run([started - 2 * CLOCK_SLACK], ok, 500)
+    # The last run took its full maxFiles: more may wait, whatever the times.
+    assert files_landed_since_last_run([old], ok, max_files=3)
 
 
 def test_status_keeps_the_last_good_checkpoint_and_says_why_it_failed() -> None:
@@ -199,3 +245,54 @@ def test_a_collector_problem_is_the_status_reason() -> None:
     status = build_status(source(), hist(), Plan(), collector, {}, [], NOW)
     degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
     assert (degraded["status"], degraded["reason"]) == ("True", "CredentialsNotFound")
+
+
+def report(**fields: Any) -> DeviceReport:
+    base: dict[str, Any] = {
+        "time": NOW.isoformat(),
+        "collector": "cnc-1",
+        "connected": True,
+        "reading": "OPC UA subscription: sampling 100 ms",
+        "limits": ["no history for temp: a disconnect is marked as a gap, not backfilled"],
+        "gapsMarked": 1,
+    }
+    return DeviceReport.model_validate({**base, **fields})
+
+
+def conditions_of(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in status["conditions"]}
+
+
+def test_a_device_that_refuses_reads_degrades_the_source_with_its_own_words() -> None:
+    refusal = "temp: BadHistoryOperationUnsupported (node is not historized)"
+    status = build_status(
+        source(), hist(), Plan(), CollectorState(True, True), {}, [], NOW, report(refusal=refusal)
+    )
+    found = conditions_of(status)
+    assert found["Ready"]["status"] == "False"
+    assert found["Degraded"]["status"] == "True"
+    assert found["Degraded"]["reason"] == "DeviceRefusesReads"
+    assert refusal in found["Degraded"]["message"]
+    assert status["device"]["error"] == refusal
+    # What the device cannot give is in the status, not hidden.
+    assert status["device"]["limits"] == report().limits
+    assert status["device"]["gapsMarked"] == 1
+
+
+def test_a_stale_report_or_a_short_outage_does_not_degrade() -> None:
+    stale = report(refusal="x", time=(NOW - REPORT_STALE_AFTER * 2).isoformat())
+    blip = report(connected=False, disconnectedSince=(NOW - UNREACHABLE_AFTER / 2).isoformat())
+    for each in (stale, blip, report()):
+        status = build_status(
+            source(), hist(), Plan(), CollectorState(True, True), {}, [], NOW, each
+        )
+        assert conditions_of(status)["Ready"]["status"] == "True", each
+    gone = report(
+        connected=False,
+        disconnectedSince=(NOW - UNREACHABLE_AFTER).isoformat(),
+        lastError="ConnectionError: cannot connect to plc:502",
+    )
+    status = build_status(source(), hist(), Plan(), CollectorState(True, True), {}, [], NOW, gone)
+    degraded = conditions_of(status)["Degraded"]
+    assert degraded["reason"] == "DeviceUnreachable"
+    assert "cannot connect to plc:502" in degraded["message"]
