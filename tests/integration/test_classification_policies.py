@@ -8,19 +8,15 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes.client.exceptions import ApiException
 
 from nidc.kube import apply, dynamic_client, get, list_objects
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-BASELINE = REPO / "policies" / "classification" / "national-baseline.yaml"
 API_VERSION = "nidc.io/v1alpha1"
 NAMESPACE = "steel-plant"
 
@@ -65,10 +61,12 @@ def test_an_override_without_a_reason_is_refused_naming_the_field(tenants: Any) 
     assert "spec.overrides[0].reason" in str(refused.value.body)
 
 
-def test_the_baseline_and_a_tenant_policy_are_reviewed(tenants: Any) -> None:
-    baseline = yaml.safe_load(BASELINE.read_text("utf-8"))
-    apply(tenants, baseline)
-    name = baseline["metadata"]["name"]
+def test_the_baseline_and_a_tenant_policy_are_reviewed(
+    tenants: Any, national_baseline: dict[str, Any]
+) -> None:
+    # The shared fixture applies the baseline and removes it afterwards: left in place, it would
+    # make every table of every later test get classify runs.
+    name = national_baseline["metadata"]["name"]
     reviewed = wait_for(
         lambda: get(tenants, API_VERSION, "ClusterClassificationPolicy", name),
         lambda o: condition(o, "Ready").get("status") == "True",
