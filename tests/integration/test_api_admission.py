@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from nidc.api.generate import render_crd
 from nidc.api.kinds import ALL_KINDS
+from nidc.api.schema import GROUP, VERSION
 from nidc.kube import api_client, apply, dynamic_client
 
 pytestmark = pytest.mark.integration
@@ -371,7 +373,25 @@ def api(platform_env: dict[str, Any]) -> Iterator[Any]:
     with api_client(Path(platform_env["kubeconfig"]), context="platform-admin") as client:
         for kind in ALL_KINDS:
             apply(client, yaml.safe_load(render_crd(kind)))
+        wait_until_served(client)
         yield client
+
+
+def wait_until_served(client: Any, timeout: float = 60) -> None:
+    """Every kind answers a LIST: an applied CRD (even one whose managed fields alone changed)
+    makes the API server re-initialise its storage, and it answers 429 "storage is
+    (re)initializing" meanwhile (seen in CI as the first admission case's failure)."""
+    deadline = time.monotonic() + timeout
+    resources = dynamic_client(client).resources
+    for kind in ALL_KINDS:
+        while True:
+            try:
+                resources.get(api_version=f"{GROUP}/{VERSION}", kind=kind.kind).get()
+                break
+            except ApiException as error:
+                if error.status not in (429, 503) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
