@@ -129,3 +129,19 @@ def source_landing_path(namespace: str, source: str) -> str:
 def files_landing_path(namespace: str, prefix: str) -> str:
     """A files source's drop folder: spec.files.prefix under the tenant bucket's landing/."""
     return f"s3a://{TenantNames(namespace).bucket}/{LANDING}/{prefix}"
+
+
+# Delta Sharing bearer tokens: the record of a token lives at a path named by its SHA-256, so the
+# sharing server finds it from the presented token and the token is never stored.
+SHARE_TOKENS_PREFIX = "sharing/tokens"
+
+
+def share_token_path(token_sha256: str) -> str:
+    """KV path (under the `secret` mount) of a share token's record (nidc.api.data_share)."""
+    return f"{SHARE_TOKENS_PREFIX}/{token_sha256}"
+
+
+def share_profile_path(recipient_tenant: str, provider_namespace: str, share: str) -> str:
+    """KV path of a recipient's profile file: inside the recipient tenant's own prefix, so the
+    recipient reads it with its own policy."""
+    return f"{TenantNames(recipient_tenant).openbao_prefix}/shares/{provider_namespace}/{share}"

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from nidc.api.schema import (
     DNS_LABEL,
+    GradeField,
     LocalObjectReference,
     Model,
     ObservedStatus,
@@ -51,20 +52,38 @@ class DataShareSpec(Model):
 
 
 class RecipientStatus(Model):
-    """What one recipient was given."""
+    """What one recipient was given (never the token itself: only where its profile is)."""
 
+    kind: RecipientKind = Field(default=RecipientKind.TENANT, description="Tenant or Region.")
     name: str = Field(description="Recipient name.")
-    token_secret: str | None = Field(
+    profile_path: str | None = Field(
         default=None,
-        alias="tokenSecret",
-        description="Secret (in this namespace) holding the recipient's profile file.",
+        alias="profilePath",
+        description="OpenBao KV path (under the `secret` mount) of the recipient's Delta Sharing "
+        "profile file, inside the recipient's own prefix.",
     )
     expires_at: str | None = Field(
         default=None,
         alias="expiresAt",
-        description="When the token expires.",
+        description="When the recipient's current token expires.",
         json_schema_extra={"format": "date-time"},
     )
+
+
+class SharedTable(Model):
+    """One table served to one recipient: the governed copy that recipient may read."""
+
+    recipient: str = Field(description="Recipient name.")
+    product: str = Field(description="The DataProduct shared.")
+    schema_name: str = Field(
+        alias="schema", description="Delta Sharing schema the table is listed under."
+    )
+    table: str = Field(description="Delta Sharing table name.")
+    location: str = Field(description="s3://bucket/prefix of the governed copy served.")
+    version: int | None = Field(
+        default=None, ge=0, description="The product table version the served copy holds."
+    )
+    grade: GradeField | None = Field(default=None, description="The product's computed grade.")
 
 
 class DataShareStatus(ObservedStatus):
@@ -73,6 +92,23 @@ class DataShareStatus(ObservedStatus):
     recipients: list[RecipientStatus] = Field(
         default_factory=list, description="Per-recipient tokens."
     )
+    tables: list[SharedTable] = Field(
+        default_factory=list,
+        description="What each recipient is served (read by the Delta Sharing server).",
+    )
+
+
+class ShareTokenRecord(Model):
+    """What the sharing server finds at `share_token_path(sha256(token))` in OpenBao KV.
+
+    Written by the DataShare reconciler, read by the Delta Sharing server; the token itself is
+    stored nowhere but in the recipient's profile. Deleting the record revokes the token.
+    """
+
+    namespace: str = Field(description="Namespace of the DataShare.")
+    share: str = Field(description="Name of the DataShare (the Delta Sharing share name).")
+    recipient: str = Field(description="Recipient name (matches SharedTable.recipient).")
+    expires_at: str = Field(alias="expiresAt", description="RFC 3339 expiry of the token.")
 
 
 DATA_SHARE_RULES: list[dict[str, str]] = []
