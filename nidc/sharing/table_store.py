@@ -91,6 +91,13 @@ class TableStore:
         plan = plan_read(listing, version)
         with self._lock:
             cached = self._latest.get(table)
+        # A cached snapshot counts only while its commit is the same file (same time): a table
+        # deleted and written again starts over at version 0 with other files.
+        if (
+            cached is not None
+            and listing.commit_times_ms.get(cached.version) != cached.timestamp_ms
+        ):
+            cached = None
         if cached is not None and cached.version == plan.version:
             return cached
         stamp = listing.commit_times_ms.get(plan.version, 0)

@@ -23,7 +23,7 @@ from nidc.api.addressing import KV_MOUNT, share_token_path
 from nidc.api.data_share import ShareTokenRecord
 from nidc.sharing.errors import UnauthenticatedError
 
-CACHE_SECONDS = 30.0
+CACHE_SECONDS = 15.0
 
 
 def token_sha256(token: str) -> str:

@@ -98,6 +98,7 @@ def world(
     import urllib3
     from deltalake import write_deltalake
     from minio import Minio
+    from minio.deleteobjects import DeleteObject
 
     from nidc.api.crd import build_crd
     from nidc.api.kinds import DATA_SHARE
@@ -118,6 +119,12 @@ def world(
     )
     if not minio.bucket_exists(BUCKET):
         minio.make_bucket(BUCKET)
+    # A platform kept from an earlier run holds these tables: start them again at version 0.
+    leftovers = minio.list_objects(BUCKET, prefix="shared/", recursive=True)
+    errors = minio.remove_objects(
+        BUCKET, (DeleteObject(o.object_name) for o in leftovers if o.object_name)
+    )
+    assert not list(errors)
     options = {
         "AWS_ENDPOINT_URL": s3["url"],
         "AWS_ACCESS_KEY_ID": s3["access_key"],
