@@ -13,7 +13,7 @@ import json
 import sys
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     import delta_sharing
     from requests.exceptions import HTTPError
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -295,9 +296,7 @@ def test_a_table_of_more_than_1000_files_pages(world: World, tmp_path: Path) -> 
     assert [sum(1 for line in page if "file" in line) for page in pages] == [400, 400, 250]
     served = DeltaTable(world.table_uri("many_files"), storage_options=world.s3_options)
     expected = {uri.split(f"{BUCKET}/", 1)[1] for uri in served.file_uris()}
-    got = {
-        requests.utils.unquote(f["url"].split(f"/{BUCKET}/", 1)[1].split("?", 1)[0]) for f in files
-    }
+    got = {unquote(f["url"].split(f"/{BUCKET}/", 1)[1].split("?", 1)[0]) for f in files}
     assert len(files) == MANY_FILES and got == expected
     assert len({f["id"] for f in files}) == MANY_FILES
     assert {int(f["partitionValues"]["part"]) for f in files} == set(range(MANY_FILES))

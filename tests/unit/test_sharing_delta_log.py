@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -16,19 +17,21 @@ from nidc.sharing.delta_log import (
 )
 from nidc.sharing.errors import InvalidParameterError
 
-METADATA = {"metaData": {"id": "t1", "format": {"provider": "parquet"}, "schemaString": "{}"}}
-PROTOCOL = {"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}
+METADATA: dict[str, Any] = {
+    "metaData": {"id": "t1", "format": {"provider": "parquet"}, "schemaString": "{}"}
+}
+PROTOCOL: dict[str, Any] = {"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}
 
 
-def add(path: str, dv: dict[str, object] | None = None) -> dict[str, object]:
-    action: dict[str, object] = {"path": path, "size": 10, "partitionValues": {}}
+def add(path: str, dv: dict[str, object] | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"path": path, "size": 10, "partitionValues": {}}
     if dv:
         action["deletionVector"] = dv
     return {"add": action}
 
 
-def remove(path: str, dv: dict[str, object] | None = None) -> dict[str, object]:
-    action: dict[str, object] = {"path": path, "dataChange": True}
+def remove(path: str, dv: dict[str, object] | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"path": path, "dataChange": True}
     if dv:
         action["deletionVector"] = dv
     return {"remove": action}
@@ -97,7 +100,7 @@ def test_a_version_whose_commits_were_cleaned_up_is_refused() -> None:
 
 
 def test_checkpoint_rows_become_actions_with_maps_as_objects() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}, "add": None},
         {"add": {"path": "p=1/a", "partitionValues": [("p", "1")], "size": 5, "stats": None}},
         {"metaData": {"id": "t1", "configuration": [], "format": {"provider": "parquet"}}},

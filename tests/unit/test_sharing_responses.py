@@ -124,7 +124,9 @@ def test_end_stream_and_errors() -> None:
 
 
 def record(expires: str, recipient: str = "buyer-a") -> ShareTokenRecord:
-    return ShareTokenRecord(namespace="ns", share="s", recipient=recipient, expiresAt=expires)
+    return ShareTokenRecord.model_validate(
+        {"namespace": "ns", "share": "s", "recipient": recipient, "expiresAt": expires}
+    )
 
 
 def test_token_records_expire_and_headers_must_be_bearer() -> None:
