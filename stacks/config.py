@@ -40,7 +40,7 @@ SECRET_KEYS = (
     "objectStoreRootPassword",
     "objectStoreKmsKey",
     "openbaoOperatorToken",
-    "sharingToken",
+    "sharingS3SecretKey",
     "tlsPrivateKey",
 )
 
@@ -242,8 +242,9 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             SharingArgs,
             center=name,
             region=region,
-            image=images.ref("deltaSharing"),
-            bearer_token=secrets.get("sharingToken", ""),
+            image=images.ref("operator"),  # the nidc image: `python -m nidc.sharing`
+            s3_secret_key=secrets.get("sharingS3SecretKey", ""),
+            openbao_url=f"{scheme}://openbao.nidc-secrets.svc.cluster.local:8200",
             tls=tls,
             s3_endpoint=s3_endpoint,
             replicas=int(c.get("replicas", 2)),

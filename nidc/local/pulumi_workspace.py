@@ -144,7 +144,7 @@ def local_stack(platform: LocalPlatform, stack: str, root: Path | None = None) -
             "nidc:tlsPrivateKey": cert.key.read_text(),
             "nidc:objectStoreRootPassword": secrets.token_urlsafe(24),
             "nidc:openbaoOperatorToken": secrets.token_urlsafe(24),
-            "nidc:sharingToken": secrets.token_urlsafe(24),
+            "nidc:sharingS3SecretKey": secrets.token_urlsafe(24),
         },
     )
     return ws

@@ -1,11 +1,18 @@
-"""Sharing: the Delta Sharing server of a center, and the replication rules other code reads.
+"""Sharing: our Delta Sharing server (nidc/sharing) for a center, and the replication rules
+other code reads.
 
-The server's configuration holds its bearer token, so it is a Secret, never a ConfigMap. The
-`replication` section of the stack config (peers, schedule, checksums), with this center's name
-and region added, is published as JSON in the ConfigMap `nidc-replication`, where the operator's
-DataReplication reconciler reads which centers it copies to and how (docs/replication.md). It is
-checked here with the same parser the operator uses, so a stack cannot publish what the operator
-would refuse.
+The server runs from the nidc image (`python -m nidc.sharing`) as the `nidc-sharing-server`
+service account, whose ClusterRole reads DataShares and nothing else; it logs in to OpenBao with
+that account (Kubernetes auth, role `nidc-sharing-server`, a policy reading only the token
+records) and signs URLs with an S3 login that reads tenant buckets only; that login's secret key
+is a stack secret (`sharingS3SecretKey`), kept in a Secret, never in a ConfigMap. Recipients'
+tokens are never here: the DataShare reconciler writes their hashed records to OpenBao.
+
+The `replication` section of the stack config (peers, schedule, checksums), with this center's
+name and region added, is published as JSON in the ConfigMap `nidc-replication`, where the
+operator's DataReplication reconciler reads which centers it copies to and how
+(docs/replication.md). It is checked here with the same parser the operator uses, so a stack
+cannot publish what the operator would refuse.
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import yaml
 
 from nidc.governance.replication import ReplicationConfigError, parse_config
 from stacks.manifests import (
@@ -45,9 +51,14 @@ class SharingArgs:
     center: str
     region: str
     image: str
-    bearer_token: pulumi.Input[str]
+    s3_secret_key: pulumi.Input[str]
     tls: Tls
     s3_endpoint: pulumi.Input[str]
+    openbao_url: pulumi.Input[str] = ""
+    # The S3 endpoint recipients reach (URLs are signed for its host); the in-cluster one if "".
+    s3_public_endpoint: pulumi.Input[str] = ""
+    s3_access_key: str = "nidc-sharing-server"
+    url_seconds: int = 900
     namespace: str = "nidc-sharing"
     replicas: int = 2
     replication: Mapping[str, Any] = field(default_factory=dict)
@@ -56,7 +67,8 @@ class SharingArgs:
     def __post_init__(self) -> None:
         require_name(self.namespace, "sharing.namespace")
         require(1 <= self.replicas <= 10, "sharing.replicas", "must be 1..10")
-        require(self.bearer_token != "", "sharingToken", "required (a secret)")
+        require(self.s3_secret_key != "", "sharingS3SecretKey", "required (a secret)")
+        require(60 <= self.url_seconds <= 3600, "sharing.urlSeconds", "must be 60..3600")
         try:
             parse_config(replication_document(self))
         except ReplicationConfigError as error:
@@ -68,58 +80,88 @@ def replication_document(args: SharingArgs) -> dict[str, Any]:
     return {**dict(args.replication), "center": args.center, "region": args.region}
 
 
-def build_server_config(args: SharingArgs) -> dict[str, Any]:
-    """The reference server's YAML (shares are added by DataShare reconciles, not here)."""
-    config: dict[str, Any] = {
-        "version": 1,
-        "shares": [],
-        "host": "0.0.0.0",  # noqa: S104 (inside its pod; the Service and policies gate it)
-        "port": PORT,
-        "endpoint": "/delta-sharing",
-        "preSignedUrlTimeoutSeconds": 900,
-        "evaluatePredicateHints": True,
-        "authorization": {"bearerToken": "__TOKEN__"},
-    }
+SERVER = "nidc-sharing-server"
+PREFIX = "/delta-sharing"
+
+
+def build_server_access(args: SharingArgs) -> list[dict[str, Any]]:
+    """The server's service account and its only Kubernetes right: reading DataShares."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": SERVER, "namespace": args.namespace},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": f"nidc:{SERVER}"},
+            "rules": [
+                {
+                    "apiGroups": ["nidc.io"],
+                    "resources": ["datashares"],
+                    "verbs": ["get", "list", "watch"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"nidc:{SERVER}"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": f"nidc:{SERVER}",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": SERVER, "namespace": args.namespace}],
+        },
+    ]
+
+
+def build_server_environment(args: SharingArgs) -> list[dict[str, Any]]:
+    """The server's settings (nidc/sharing/server.py); secrets only as mounted files."""
+    env: list[dict[str, Any]] = [
+        {"name": "NIDC_SHARING_HOST", "value": "0.0.0.0"},  # noqa: S104 (its pod's address)
+        {"name": "NIDC_SHARING_PORT", "value": str(PORT)},
+        {"name": "NIDC_SHARING_PREFIX", "value": PREFIX},
+        {"name": "NIDC_SHARING_URL_SECONDS", "value": str(args.url_seconds)},
+        {"name": "NIDC_OPENBAO_URL", "value": args.openbao_url},
+        {"name": "NIDC_OPENBAO_ROLE", "value": SERVER},
+        {"name": "NIDC_S3_ENDPOINT", "value": args.s3_public_endpoint or args.s3_endpoint},
+        {"name": "NIDC_S3_ACCESS_KEY", "value": args.s3_access_key},
+        {"name": "NIDC_S3_SECRET_KEY_FILE", "value": "/etc/nidc/s3/secretKey"},
+    ]
     if args.tls.enabled:
-        config["ssl"] = {
-            "selfSigned": False,
-            "certificateFile": f"{TLS_DIR}/tls.crt",
-            "certificateKeyFile": f"{TLS_DIR}/tls.key",
-        }
-    return config
+        env += [
+            {"name": "NIDC_SHARING_TLS_CERT", "value": f"{TLS_DIR}/tls.crt"},
+            {"name": "NIDC_SHARING_TLS_KEY", "value": f"{TLS_DIR}/tls.key"},
+            {"name": "NIDC_CA_FILE", "value": f"{TLS_DIR}/ca.crt"},
+        ]
+    return env
 
 
 def build_sharing(args: SharingArgs) -> list[dict[str, Any]]:
-    """Namespace, TLS, the server's config Secret, Deployment, Service, replication rules."""
+    """Namespace, TLS, RBAC, the S3 login's Secret, Deployment, Service, replication rules."""
     ns = args.namespace
     selector = {
         "app.kubernetes.io/name": "delta-sharing",
         "app.kubernetes.io/instance": args.center,
     }
-    text = yaml.safe_dump(build_server_config(args), sort_keys=True)
-    # The token is an input (a secret); it is spliced in as one, never printed.
-    server_yaml: pulumi.Input[str] = (
-        text.replace("__TOKEN__", args.bearer_token)
-        if isinstance(args.bearer_token, str)
-        else pulumi.Output.from_input(args.bearer_token).apply(  # type: ignore[arg-type]
-            lambda token: text.replace("__TOKEN__", token)
-        )
-    )
-    mounts = [{"name": "config", "mountPath": "/config", "readOnly": True}]
-    volumes: list[dict[str, Any]] = [
-        {"name": "config", "secret": {"secretName": "delta-sharing-config"}}
-    ]
+    mounts = [{"name": "s3", "mountPath": "/etc/nidc/s3", "readOnly": True}]
+    volumes: list[dict[str, Any]] = [{"name": "s3", "secret": {"secretName": "sharing-s3"}}]
     if args.tls.enabled:
         mounts.append({"name": TLS_VOLUME, "mountPath": TLS_DIR, "readOnly": True})
         volumes.append({"name": TLS_VOLUME, "secret": {"secretName": "sharing-tls"}})
+    scheme = "HTTPS" if args.tls.enabled else "HTTP"
     objects = [
         build_namespace(ns, args.center),
+        *build_server_access(args),
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "delta-sharing-config", "namespace": ns},
+            "metadata": {"name": "sharing-s3", "namespace": ns},
             "type": "Opaque",
-            "stringData": {"server.yaml": server_yaml},
+            "stringData": {"secretKey": args.s3_secret_key},
         },
         {
             "apiVersion": "apps/v1",
@@ -137,14 +179,25 @@ def build_sharing(args: SharingArgs) -> list[dict[str, Any]]:
                         "labels": {**selector, **labels("sharing", "delta-sharing", args.center)}
                     },
                     "spec": {
+                        "serviceAccountName": SERVER,
                         "containers": [
                             {
                                 "name": "server",
                                 "image": args.image,
-                                "args": ["--config", "/config/server.yaml"],
-                                "env": [{"name": "AWS_ENDPOINT_URL", "value": args.s3_endpoint}],
+                                "command": ["python", "-m", "nidc.sharing"],
+                                "env": build_server_environment(args),
                                 "ports": [{"name": "https", "containerPort": PORT}],
+                                "readinessProbe": {
+                                    # Answers 401 without a token: a 4xx fails an httpGet probe,
+                                    # so readiness is the port accepting connections.
+                                    "tcpSocket": {"port": PORT},
+                                },
                                 "resources": args.resources.manifest(),
+                                "securityContext": {
+                                    "runAsNonRoot": True,
+                                    "allowPrivilegeEscalation": False,
+                                    "readOnlyRootFilesystem": True,
+                                },
                                 "volumeMounts": mounts,
                             }
                         ],
@@ -153,7 +206,7 @@ def build_sharing(args: SharingArgs) -> list[dict[str, Any]]:
                 },
             },
         },
-        build_service("delta-sharing", ns, selector, {"https": PORT}),
+        build_service("delta-sharing", ns, selector, {scheme.lower(): PORT}),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -188,6 +241,6 @@ class Sharing(pulumi.ComponentResource):
         self.children = create_objects(name, build_sharing(args), self)
         scheme = "https" if args.tls.enabled else "http"
         self.endpoint = pulumi.Output.from_input(
-            f"{scheme}://delta-sharing.{args.namespace}.svc.cluster.local:{PORT}/delta-sharing"
+            f"{scheme}://delta-sharing.{args.namespace}.svc.cluster.local:{PORT}{PREFIX}"
         )
         self.register_outputs({"endpoint": self.endpoint})

@@ -100,7 +100,7 @@ def render_national(platform_env: dict[str, Any]) -> list[dict[str, Any]]:
     secrets = {
         "objectStoreRootPassword": Path(servers["minio"]["secret_key_file"]).read_text().strip(),
         "openbaoOperatorToken": Path(servers["openbao"]["root_token_file"]).read_text().strip(),
-        "sharingToken": "not used by the control plane",
+        "sharingS3SecretKey": "not used by the control plane",
         "tlsPrivateKey": "not used by the control plane",
     }
     settings = read_settings(values, secrets)

@@ -234,13 +234,13 @@ def test_control_plane_children_are_parented(mocks: RecordingMocks) -> Any:
 
 
 # ---- Sharing -------------------------------------------------------------------------------
-def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None:
+def test_sharing_runs_our_server_read_only_and_publishes_replication() -> None:
     with pytest.raises(ArgsError, match="replication"):
         SharingArgs(
             center="c",
             region="east",
             image="d:1",
-            bearer_token="t",
+            s3_secret_key="t",
             tls=TLS,
             s3_endpoint="https://s3",
             replication={"grades": [1]},
@@ -249,7 +249,7 @@ def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None
         center="c",
         region="east",
         image="d:1",
-        bearer_token="tok-123",
+        s3_secret_key="tok-123",
         tls=TLS,
         s3_endpoint="https://s3",
         replication={
@@ -266,9 +266,26 @@ def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None
     )
     objects = build_sharing(args)
     config_maps = [o for o in objects if o["kind"] == "ConfigMap"]
-    assert all("tok-123" not in json.dumps(o) for o in config_maps)
-    secret = next(o for o in objects if o["metadata"]["name"] == "delta-sharing-config")
-    assert "tok-123" in secret["stringData"]["server.yaml"]
+    # The S3 secret key is in its Secret only, mounted as a file; never in env or ConfigMaps.
+    secret = next(o for o in objects if o["metadata"]["name"] == "sharing-s3")
+    assert secret["kind"] == "Secret" and secret["stringData"]["secretKey"] == "tok-123"
+    others = [o for o in objects if o is not secret]
+    assert all("tok-123" not in json.dumps(o) for o in others)
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["command"] == ["python", "-m", "nidc.sharing"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["NIDC_S3_SECRET_KEY_FILE"] == "/etc/nidc/s3/secretKey"
+    assert env["NIDC_OPENBAO_ROLE"] == pod["serviceAccountName"] == "nidc-sharing-server"
+    assert env["NIDC_SHARING_TLS_CERT"].endswith("tls.crt")
+    # Its only Kubernetes right: reading DataShares.
+    role = next(o for o in objects if o["kind"] == "ClusterRole")
+    assert role["rules"] == [
+        {"apiGroups": ["nidc.io"], "resources": ["datashares"], "verbs": ["get", "list", "watch"]}
+    ]
+    binding = next(o for o in objects if o["kind"] == "ClusterRoleBinding")
+    assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
     published = json.loads(config_maps[0]["data"]["replication.json"])
     assert published["peers"][0]["center"] == "national"
     assert (published["center"], published["region"]) == ("c", "east")
@@ -277,7 +294,7 @@ def test_sharing_keeps_its_token_in_a_secret_and_publishes_replication() -> None
             center="c",
             region="east",
             image="d:1",
-            bearer_token="t",
+            s3_secret_key="t",
             tls=TLS,
             s3_endpoint="https://s3",
             replication={
@@ -299,7 +316,7 @@ def test_sharing_children_are_parented(mocks: RecordingMocks) -> Any:
     component = Sharing(
         "sharing",
         SharingArgs(
-            center="c", region="east", image="d:1", bearer_token="t", tls=TLS, s3_endpoint="x"
+            center="c", region="east", image="d:1", s3_secret_key="t", tls=TLS, s3_endpoint="x"
         ),
     )
     return check_parented(component, "nidc:sharing:Sharing")

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[3]
 SECRETS = {
     "objectStoreRootPassword": "Secret-Root-Pw-7f3a",
     "openbaoOperatorToken": "s.Secret-Token-91c2",
-    "sharingToken": "Secret-Share-5d0e",
+    "sharingS3SecretKey": "Secret-Share-5d0e",
     "tlsPrivateKey": "Secret-Key-22b8",
 }
 CA_PEM = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"

@@ -64,7 +64,7 @@ def serving_components() -> dict[str, list[dict[str, Any]]]:
         ),
         "sharing": build_sharing(
             SharingArgs(
-                center="c", region="east", image="d:1", bearer_token="t", tls=TLS, s3_endpoint="x"
+                center="c", region="east", image="d:1", s3_secret_key="t", tls=TLS, s3_endpoint="x"
             )
         ),
     }

@@ -140,7 +140,7 @@ def test_grade3_in_region() -> None:
                 center="region-east",
                 region="east",
                 image="d:1",
-                bearer_token="t",
+                s3_secret_key="t",
                 tls=TLS,
                 s3_endpoint="https://s3",
                 replication={"peers": [peer]},
