@@ -2,15 +2,17 @@
 
     python sharing_recipient.py PROFILE COMMAND [ARG...]
 
-Commands: `list` (shares, schemas, all tables as JSON), `load SHARE.SCHEMA.TABLE OUT.parquet`
-(the table through load_as_pandas, written with the client's pyarrow), `changes
-SHARE.SCHEMA.TABLE STARTING_VERSION OUT.parquet` (load_table_changes_as_pandas). It imports
+Commands: `list` (shares, schemas, all tables as JSON); `load SHARE.SCHEMA.TABLE OUT.parquet
+[auto|delta|parquet]` (the table through load_as_pandas in that response format, timed, written
+with the client's pyarrow; `-` writes nothing); `changes SHARE.SCHEMA.TABLE STARTING_VERSION
+OUT.parquet` (load_table_changes_as_pandas). It imports
 only what a recipient has: delta_sharing and its dependencies. An HTTP error prints its status
 and exits 3.
 """
 
 import json
 import sys
+import time
 
 
 def main(argv: list[str]) -> None:
@@ -31,9 +33,17 @@ def main(argv: list[str]) -> None:
             }
             print(json.dumps(result))
         elif command == "load":
-            frame = delta_sharing.load_as_pandas(f"{profile}#{args[0]}")
-            frame.to_parquet(args[1], index=False)
-            print(json.dumps({"rows": len(frame), "columns": list(frame.columns)}))
+            started = time.perf_counter()
+            formats = {"auto": None, "delta": True, "parquet": False}
+            frame = delta_sharing.load_as_pandas(
+                f"{profile}#{args[0]}", use_delta_format=formats[args[2] if args[2:] else "auto"]
+            )
+            seconds = time.perf_counter() - started  # the load alone, not the write below
+            if args[1] != "-":
+                frame.to_parquet(args[1], index=False)
+            print(
+                json.dumps({"rows": len(frame), "columns": list(frame.columns), "seconds": seconds})
+            )
         elif command == "changes":
             frame = delta_sharing.load_table_changes_as_pandas(
                 f"{profile}#{args[0]}", starting_version=int(args[1])

@@ -218,13 +218,18 @@ def test_client_lists_shares_schemas_and_tables(world: World) -> None:
     assert answer["tables"] == [[SHARE, "bulk", "many_files"], [SHARE, "silver", "readings"]]
 
 
-def test_client_loads_exactly_the_served_table(world: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize("response_format", ["auto", "parquet"])
+def test_client_loads_exactly_the_served_table(
+    world: World, tmp_path: Path, response_format: str
+) -> None:
+    """`auto`: the client offers both formats and our server answers delta (read by
+    delta-kernel-rs); `parquet`: the client's own parquet path."""
     from deltalake import DeltaTable
 
     token = world.token(SHARE, "buyer-a", dt.timedelta(hours=1))
     out = tmp_path / "readings.parquet"
     code, answer = world.recipient(token, "a-load").run(
-        "load", f"{SHARE}.silver.readings", str(out)
+        "load", f"{SHARE}.silver.readings", str(out), response_format
     )
     assert code == 0, answer
     loaded = pq.read_table(out)
@@ -331,10 +336,13 @@ def test_delta_response_format_and_capabilities(world: World) -> None:
     assert "schemaString" in lines[1]["metaData"]["deltaMetadata"]
     adds = [line["file"]["deltaSingleAction"]["add"] for line in lines[2:]]
     assert len(adds) == 2 and all(a["path"].startswith("https://") for a in adds)
-    # Both formats offered: parquet, since the table needs nothing more.
+    # Both formats offered (the official client's autoresolve): delta; none: parquet.
     both = {"delta-sharing-capabilities": "responseformat=delta,parquet"}
     metadata = world.http(token, "GET", f"{path}/metadata", headers=both)
-    assert metadata.headers["delta-sharing-capabilities"] == "responseformat=parquet"
+    assert metadata.headers["delta-sharing-capabilities"] == "responseformat=delta"
+    plain = world.http(token, "GET", f"{path}/metadata")
+    assert plain.headers["delta-sharing-capabilities"] == "responseformat=parquet"
+    assert json.loads(plain.text.splitlines()[0]) == {"protocol": {"minReaderVersion": 1}}
     # Time travel: version 0 held 3 rows in one file.
     old = world.http(token, "POST", f"{path}/query", json={"version": 0})
     old_lines = [json.loads(line) for line in old.text.splitlines()]

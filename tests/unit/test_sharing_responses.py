@@ -60,7 +60,7 @@ def test_capabilities_header() -> None:
 
 def test_format_choice_follows_the_protocol() -> None:
     both = responses.Capabilities(("delta", "parquet"))
-    assert responses.choose_format(both, snapshot()) == "parquet"
+    assert responses.choose_format(both, snapshot()) == "delta"
     advanced = snapshot({"minReaderVersion": 3, "readerFeatures": ["deletionVectors"]})
     assert responses.choose_format(both, advanced) == "delta"
     assert responses.choose_format(responses.Capabilities(("delta",)), snapshot()) == "delta"
