@@ -69,12 +69,18 @@ class Walkthrough:
         return f"pulumi stack {STACK} in {root}"
 
     # ---- long-running processes -----------------------------------------------------------
-    def ensure_process(self, name: str, command: list[str], ready: Callable[[], bool]) -> str:
+    def ensure_process(
+        self,
+        name: str,
+        command: list[str],
+        ready: Callable[[], bool],
+        env: dict[str, str] | None = None,
+    ) -> str:
         """Start `command` detached (pid file and log in the state folder) unless it runs."""
         pidfile, log = self.state.pidfile(name), self.state.log(name)
         pid = process.read_pid(pidfile)
         if not process.is_running(pid, sys.executable):
-            proc = process.start_detached(command, {}, log, pidfile, Path.cwd())
+            proc = process.start_detached(command, env or {}, log, pidfile, Path.cwd())
             pid = proc.pid
         deadline = time.monotonic() + 120
         while not ready():
@@ -99,7 +105,9 @@ class Walkthrough:
                 return b"operator running" in handle.read()
 
         command = [sys.executable, "-m", "nidc.cli", "operator", "run"]
-        return self.ensure_process(OPERATOR, command, ready)
+        # One Spark job per core at a time: more JVMs than cores all finish later.
+        slots = {"NIDC_LOCAL_RUN_SLOTS": str(max(1, os.cpu_count() or 1))}
+        return self.ensure_process(OPERATOR, command, ready, slots)
 
     def floor_up(self) -> dict[str, Any]:
         folder = self.state.root / "demo"
