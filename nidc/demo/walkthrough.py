@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -25,12 +26,15 @@ from nidc.demo.provisions import drop_files, provide_logins
 from nidc.demo.summary import share_lines, table_lines, trace_lines
 from nidc.kube import api_client, apply, get, list_objects
 from nidc.local import process
+from nidc.local.peer_center import PEER_BUCKETS, PeerObjectStore, publish_peer
 from nidc.local.platform import LocalPlatform
+from nidc.local.ports import free_port
 from nidc.local.pulumi_workspace import StackWorkspace, local_stack
 
 FIELD_MANAGER = "nidc-demo"
 OPERATOR = "demo-operator"
 FLOOR = "demo-factory-floor"
+NATIONAL = "demo-national-center"
 STACK = "local"
 
 
@@ -79,12 +83,12 @@ class Walkthrough:
         """Start `command` detached (pid file and log in the state folder) unless it runs."""
         pidfile, log = self.state.pidfile(name), self.state.log(name)
         pid = process.read_pid(pidfile)
-        if not process.is_running(pid, sys.executable):
+        if not process.is_running(pid, command[0]):
             proc = process.start_detached(command, env or {}, log, pidfile, Path.cwd())
             pid = proc.pid
         deadline = time.monotonic() + 120
         while not ready():
-            if not process.is_running(pid, sys.executable):
+            if not process.is_running(pid, command[0]):
                 raise DemoError(f"{name} exited; see its log {log}")
             if time.monotonic() > deadline:
                 raise DemoError(f"{name} not ready within 120 s; see its log {log}")
@@ -116,6 +120,31 @@ class Walkthrough:
         self.ensure_process(FLOOR, command, floor_file.exists)
         floor: dict[str, Any] = json.loads(floor_file.read_text())
         return floor
+
+    def national_center_up(self) -> str:
+        """The national center the example replicates to: its object store (a second real
+        MinIO, kept across runs with its login in a 0600 file), its buckets, its login in
+        OpenBao and the peer list, as a platform engineer publishes them."""
+        env = self.platform.env()
+        folder = self.state.root / "demo" / "national-center"
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        saved = folder / "center.json"
+        if not saved.exists():
+            saved.touch(mode=0o600)
+            saved.write_text(
+                json.dumps({"port": free_port(), "secretKey": secrets.token_urlsafe(24)})
+            )
+        center = json.loads(saved.read_text())
+        store = PeerObjectStore(
+            self.state.root, folder, str(env["ca_file"]), center["port"], center["secretKey"]
+        )
+        self.ensure_process(NATIONAL, store.command(), store.live, store.environment())
+        with api_client(self.state.kubeconfig, context="platform-admin") as api:
+            publish_peer(store, "national", env, api, sender=(STACK, STACK))
+        return (
+            f"object store {store.endpoint}, buckets {', '.join(PEER_BUCKETS.values())}, "
+            "login at secret/centers/national/s3, peers in ConfigMap nidc-sharing/nidc-replication"
+        )
 
     # ---- the factory ----------------------------------------------------------------------
     def apply_factory(self, docs: list[dict[str, Any]]) -> None:
@@ -186,6 +215,9 @@ def run(timeout: float = 900.0, out: TextIO = sys.stdout) -> int:
             )
 
         walk.step("the factory floor: CNC (OPC UA), PLC (Modbus), MQTT gateway, MES", floor_step)
+        walk.step(
+            "the national center (a regional center's replication peer)", walk.national_center_up
+        )
         docs, substitutions = localize(load_factory(), floor)
         for change in substitutions:
             walk.say(f"   {change.resource}: endpoint {change.was} -> {change.now}")
