@@ -21,7 +21,14 @@ from typing import Any, TextIO
 from nidc.api.schema import API_VERSION
 from nidc.demo.factory import load_factory, localize, resource_name
 from nidc.demo.factory_floor import FLOOR_FILE
-from nidc.demo.progress import FAILED, Standing, format_table, settled, standing_of
+from nidc.demo.progress import (
+    FAILED,
+    Standing,
+    changed_lines,
+    format_table,
+    settled,
+    standing_of,
+)
 from nidc.demo.provisions import drop_files, provide_logins
 from nidc.demo.summary import share_lines, table_lines, trace_lines
 from nidc.kube import api_client, apply, get, list_objects
@@ -170,19 +177,28 @@ class Walkthrough:
         return [standing_of(resource_name(d), objects.get(resource_name(d))) for d in docs]
 
     def watch(self, docs: list[dict[str, Any]], timeout: float) -> list[Standing]:
-        """Redraw the table while anything is waiting (on a terminal; else print changes)."""
-        deadline = time.monotonic() + timeout
+        """On a terminal, redraw the table while anything waits; in a log, print each change
+        of state or reason, and the table once at the end."""
+        started = time.monotonic()
         shown, lines = "", 0
+        before: list[Standing] = []
         tty = self.out.isatty()
         while True:
             now = self.standings(docs, self.observe(docs))
-            table = format_table(now)
-            if table != shown:
-                if tty and lines:
-                    self.out.write(f"\x1b[{lines}F\x1b[J")
-                self.say(table)
-                shown, lines = table, table.count("\n") + 1
-            if settled(now) or time.monotonic() > deadline:
+            if tty:
+                table = format_table(now)
+                if table != shown:
+                    if lines:
+                        self.out.write(f"\x1b[{lines}F\x1b[J")
+                    self.say(table)
+                    shown, lines = table, table.count("\n") + 1
+            else:
+                for line in changed_lines(before, now, time.monotonic() - started):
+                    self.say(line)
+            before = now
+            if settled(now) or time.monotonic() > started + timeout:
+                if not tty:
+                    self.say(format_table(now))
                 return now
             time.sleep(2)
 
