@@ -22,7 +22,7 @@ from nidc.api.schema import API_VERSION
 from nidc.demo.factory import load_factory, localize, resource_name
 from nidc.demo.factory_floor import FLOOR_FILE
 from nidc.demo.progress import (
-    FAILED,
+    READY,
     Standing,
     changed_lines,
     format_table,
@@ -30,7 +30,7 @@ from nidc.demo.progress import (
     standing_of,
 )
 from nidc.demo.provisions import drop_files, provide_logins
-from nidc.demo.summary import share_lines, table_lines, trace_lines
+from nidc.demo.summary import failure_lines, share_lines, table_lines, trace_lines
 from nidc.kube import api_client, apply, get, list_objects
 from nidc.local import process
 from nidc.local.peer_center import PEER_BUCKETS, PeerObjectStore, publish_peer
@@ -278,14 +278,15 @@ def print_summary(
     say(f"\n== traces (trace backend {query})")
     for line in trace_lines(objects, walk.runs(), query) or ["(no run has a trace yet)"]:
         say(f"   {line}")
-    failed = [s for s in standings if s.state == FAILED]
-    waiting = [s for s in standings if s.state not in ("ready", FAILED)]
-    if failed or waiting:
+    not_ready = [s for s in standings if s.state != READY]
+    if not_ready:
         say("\n== not Ready")
-        operator_log = walk.state.log(OPERATOR)
-        for s in failed + waiting:
+        for s in not_ready:
             say(f"   {s.resource}: {s.state} {s.reason}: {s.message}")
-        say(f"   the operator's log: {operator_log}; runs' logs: nidc local logs")
+        names = [s.resource for s in not_ready]
+        for line in failure_lines(names, objects, walk.runs()):
+            say(f"   {line}")
+        say(f"   the operator's log: {walk.state.log(OPERATOR)}")
     say("\n== next")
     say('   eval "$(bin/nidc local env)" && kubectl get nidc -A')
     say("   kubectl describe dataproduct -n steel-plant spindle-health")

@@ -23,7 +23,7 @@ from nidc.demo.progress import (
     standing_of,
 )
 from nidc.demo.provisions import credential_paths
-from nidc.demo.summary import share_lines, table_lines, trace_id, trace_lines
+from nidc.demo.summary import failure_lines, share_lines, table_lines, trace_id, trace_lines
 
 FLOOR = {
     "opcua": "opc.tcp://127.0.0.1:4001/nidc/cnc",
@@ -148,3 +148,19 @@ def test_a_log_gets_a_line_only_when_state_or_reason_changes() -> None:
     assert changed_lines([], [waiting], 0) == ["[    0 s] DataSource/a/x: waiting NotFound"]
     assert changed_lines([waiting], [ready], 12) == ["[   12 s] DataSource/a/x: ready Ingesting"]
     assert changed_lines([ready], [more], 14) == []
+
+
+def test_a_resource_not_ready_is_named_with_its_conditions_and_its_last_runs_log() -> None:
+    source = {
+        "metadata": {"namespace": "steel-plant", "name": "s"},
+        "status": {
+            "conditions": [condition("Ready", "False", "RunFailed", "the last run failed")],
+            "lastRun": {"name": "s-run"},
+        },
+    }
+    runs = {"steel-plant/s-run": {"status": {"phase": "Failed", "logLocation": "/runs/s.log"}}}
+    lines = failure_lines(["DataSource/steel-plant/s"], {"DataSource/steel-plant/s": source}, runs)
+    assert lines == [
+        "DataSource/steel-plant/s: Ready=False RunFailed: the last run failed",
+        "DataSource/steel-plant/s: last run s-run Failed, log /runs/s.log",
+    ]
