@@ -155,7 +155,9 @@ def wait_for_local_slot(
     `slots` Spark jobs; the reason is written once so `kubectl get` says why the run waits."""
     runs = list_objects(ctx.api, API_VERSION, "PipelineRun")
     name = f"{run.namespace}/{run.name}"
-    waiting = local_slots.slot_admission(name, local_slots.slot_holders(runs), slots)
+    waiting = local_slots.slot_admission(
+        name, local_slots.slot_holders(runs), slots, local_slots.queued_before(runs, name)
+    )
     if waiting is None:
         return
     if current.reason != waiting:
