@@ -1,10 +1,10 @@
 """The official Delta Sharing Python client, in a virtual environment of its own as a recipient
 has it: its pins (aiohttp <= 3.13.4, pandas < 3, pyarrow <= 23.0.1) conflict with ours.
 
-Built from PyPI once per client version into ~/.cache/nidc/delta-sharing-client/<version> (cold:
-about a minute on the 2-core machine, docs/sharing.md) and reused by every later run; a
-half-built folder (no `ready` marker) is built again. Driven by subprocess through
-tests/sharing_recipient.py.
+Built from PyPI once per client version into ~/.cache/nidc/delta-sharing-client/<version>
+(cold: 121 s on the 2-core machine at load ~20, pip's download cache warm; docs/sharing.md) and
+reused by every later run; a half-built folder (no `ready` marker) is built again. Driven by
+subprocess through tests/sharing_recipient.py.
 """
 
 from __future__ import annotations

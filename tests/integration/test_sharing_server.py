@@ -105,7 +105,7 @@ def world(
     from nidc.api.kinds import DATA_SHARE
     from nidc.kube import api_client, apply, apply_when_served, patch_status
 
-    python = ensure_client()  # cold: ~1 min, once per machine (docs/sharing.md)
+    python = ensure_client()  # cold: ~2 min, once per machine (docs/sharing.md)
     ca = platform_env["ca_file"]
     os.environ["SSL_CERT_FILE"] = ca  # delta-rs's TLS to MinIO
     s3 = platform_env["servers"]["minio"]
