@@ -32,10 +32,16 @@ class Presigner:
         self.seconds = seconds
 
     def sign(self, table: TableLocation, relative_path: str, now: dt.datetime) -> SignedUrl:
-        """A URL for a file the log names relative to the table (URL-encoded there)."""
-        key = table.key(unquote(relative_path))
+        """A URL for a file the log names relative to the table (URL-encoded there), or by an
+        absolute s3:// path (shallow clones); either way in the server's reach only if its S3
+        login may read that bucket."""
+        if "://" in relative_path:
+            absolute = TableLocation.parse(unquote(relative_path))
+            bucket, key = absolute.bucket, absolute.prefix
+        else:
+            bucket, key = table.bucket, table.key(unquote(relative_path))
         url = self.client.presigned_get_object(
-            table.bucket,
+            bucket,
             key,
             expires=dt.timedelta(seconds=self.seconds),
             request_date=now,
