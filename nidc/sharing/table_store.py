@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -28,6 +30,9 @@ from nidc.sharing.delta_log import (
 from nidc.sharing.errors import NotFoundError
 
 LOG = "_delta_log/"
+# A table's log listing is reused this long: under many recipients the LIST request per query
+# was most of a query's time, and a version one second late is still a consistent version.
+LISTING_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -55,12 +60,31 @@ class TableLocation:
 class TableStore:
     """Delta logs in one object store, read with the sharing server's read-only login."""
 
-    def __init__(self, client: Minio) -> None:
+    def __init__(
+        self,
+        client: Minio,
+        listing_seconds: float = LISTING_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
+        self.listing_seconds = listing_seconds
+        self.monotonic = monotonic
         self._latest: dict[TableLocation, Snapshot] = {}
+        self._listings: dict[TableLocation, tuple[float, LogListing]] = {}
         self._lock = threading.Lock()
 
     def listing(self, table: TableLocation) -> LogListing:
+        """The log's files, listed at most once a `listing_seconds` per table."""
+        with self._lock:
+            cached = self._listings.get(table)
+        if cached is not None and cached[0] > self.monotonic():
+            return cached[1]
+        listing = self._list(table)
+        with self._lock:
+            self._listings[table] = (self.monotonic() + self.listing_seconds, listing)
+        return listing
+
+    def _list(self, table: TableLocation) -> LogListing:
         prefix = table.key(LOG)
         try:
             objects = [
