@@ -168,7 +168,13 @@ def test_token_cache_keeps_a_record_for_its_time_only() -> None:
         with pytest.raises(UnauthenticatedError):
             await authority.authenticate("Bearer unknown", NOW)
 
-    asyncio.run(scenario())
+    # A loop of its own, never made current: asyncio.run would leave the main thread without
+    # one, and the Pulumi mock tests that run later in the same session ask for it.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
 
 
 def test_a_share_view_holds_only_its_recipients_tables() -> None:
