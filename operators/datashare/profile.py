@@ -3,8 +3,9 @@
 The token exists nowhere but in the recipient's profile (OpenBao KV at its profilePath); the
 sharing server finds the token's record by the token's SHA-256 (nidc.api.addressing
 `share_token_path`). Tokens are rotated when less than a quarter of their lifetime is left
-(6 h of a 24 h token), when the share's approval ends before the token would, or when the
-sharing server's endpoint changed.
+(6 h of a 24 h token), when the share's approval ends before the token would, when the
+sharing server's endpoint changed, or when the profile says an expiry beyond a token's lifetime
+(it was not written by us).
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def rotation_reason(
         return "the sharing server's endpoint changed"
     if held.expires <= now:
         return "the token expired"
+    if held.expires > now + ttl:
+        return "the profile's expiry is beyond the token's lifetime"
     if cap is not None and held.expires > cap:
         return "the export approval ends before the token would"
     renewed = token_expiry(now, ttl, cap)

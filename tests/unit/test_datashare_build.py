@@ -298,6 +298,8 @@ def test_ttl_expiry_and_rotation_timing() -> None:
     # ... but a token outliving a (new, earlier) cap is replaced.
     assert "approval" in rotation_reason(fresh, NOW, ttl, cap, ENDPOINT)
     assert "endpoint" in rotation_reason(fresh, NOW, ttl, None, "https://other/")
+    stretched = HeldToken("t", NOW + ttl + dt.timedelta(minutes=1), ENDPOINT)
+    assert "beyond" in rotation_reason(stretched, NOW, ttl, None, ENDPOINT)
     expired = HeldToken("t", NOW - dt.timedelta(seconds=1), ENDPOINT)
     assert "expired" in rotation_reason(expired, NOW, ttl, None, ENDPOINT)
 
