@@ -4,7 +4,10 @@ virtual environment, tests/sharing_client.py) and by direct HTTP where the clien
 MinIO (Delta tables written by delta-rs, pre-signed URLs), the server as the platform runs it.
 
 The DataShares here are written by the test itself, status included, in a namespace of their
-own: the DataShare reconciler is another part of issue 15.
+own, as the server's contract describes them; the DataShare reconciler (operators/datashare,
+tests/integration/test_data_share.py) would rewrite that status (its recipients are no tenants,
+its products do not exist), so the session's operator is stopped while this module runs and
+started again after it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pytest
 import requests
 
 from nidc.api.addressing import share_token_path
+from tests.operator_process import OperatorProcess
 from tests.sharing_client import Recipient, ensure_client, write_profile
 
 NAMESPACE = "sharing-provider"
@@ -92,8 +96,16 @@ def shared_table(recipient: str, schema: str, table: str, location: str) -> dict
 
 
 @pytest.fixture(scope="module")
+def operator_paused(operator: OperatorProcess) -> Iterator[None]:
+    """The operator stopped for this module (see the module's docstring), started again after."""
+    operator.stop()
+    yield
+    operator.start()
+
+
+@pytest.fixture(scope="module")
 def world(
-    platform_env: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    platform_env: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, operator_paused: None
 ) -> Iterator[World]:
     import hvac
     import urllib3
@@ -103,7 +115,7 @@ def world(
 
     from nidc.api.crd import build_crd
     from nidc.api.kinds import DATA_SHARE
-    from nidc.kube import api_client, apply, apply_when_served, patch_status
+    from nidc.kube import api_client, apply, apply_when_served, delete, patch_status
 
     python = ensure_client()  # cold: ~2 min, once per machine (docs/sharing.md)
     ca = platform_env["ca_file"]
@@ -206,6 +218,9 @@ def world(
         )
         patch_status(world.api, share, {"tables": tables})
     yield world
+    # Gone before the operator starts again: it never saw them, so they hold no finalizer.
+    for name in statuses:
+        delete(world.api, "nidc.io/v1alpha1", "DataShare", name, NAMESPACE)
     world.api.close()
 
 
