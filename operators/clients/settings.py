@@ -64,6 +64,8 @@ class OperatorSettings:
     audit_bucket: str = DEFAULT_AUDIT_BUCKET
     audit_key: str = DEFAULT_AUDIT_KEY
     transit_mount: str = DEFAULT_TRANSIT_MOUNT
+    # The OpenLineage receiver jobs post their run events to (None: jobs emit none).
+    lineage_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -128,4 +130,5 @@ class OperatorSettings:
             audit_bucket=env.get("NIDC_AUDIT_BUCKET", DEFAULT_AUDIT_BUCKET),
             audit_key=env.get("NIDC_AUDIT_KEY", DEFAULT_AUDIT_KEY),
             transit_mount=env.get("NIDC_TRANSIT_MOUNT", DEFAULT_TRANSIT_MOUNT),
+            lineage_url=env.get("NIDC_LINEAGE_URL") or None,
         )
