@@ -1,9 +1,9 @@
 """`nidc lineage TABLE`: a table's upstream and downstream, as a tree, and its column lineage.
 
 The store is the one the receiver writes: `--database DSN`, else NIDC_LINEAGE_DATABASE, else
-the catalog database the local platform publishes (`nidc local env --json`: servers.catalog,
-with its password in a file, never on the command line). TABLE is `<tenant>/<layer>.<name>` or
-a path (s3a://, s3://, file://).
+the catalog database the local platform publishes (`nidc local env --json`:
+servers.catalog-postgres, its password in a file, never on the command line). TABLE is
+`<tenant>/<layer>.<name>` or a path (s3a://, s3://, file://).
 """
 
 from __future__ import annotations
@@ -38,25 +38,24 @@ def store_dsn(explicit: str | None) -> str:
     from nidc.local.platform import LocalPlatform
 
     try:
-        catalog = (LocalPlatform().env().get("servers") or {}).get("catalog") or {}
+        database = (LocalPlatform().env().get("servers") or {}).get("catalog-postgres")
     except Exception:  # no platform state: say what to pass instead
-        catalog = {}
-    database = catalog.get("database") if isinstance(catalog, dict) else None
+        database = None
     if not isinstance(database, dict):
         raise NoLineageStoreError(
             f"no lineage store: pass --database DSN or set {DATABASE_ENV} "
             "(the local platform publishes no catalog database)"
         )
-    return _dsn_from(database)
+    return dsn_from_endpoint(database)
 
 
-def _dsn_from(database: dict[str, Any]) -> str:
+def dsn_from_endpoint(database: dict[str, Any]) -> str:
     password_file = database.get("password_file")
     password = Path(password_file).read_text().strip() if password_file else ""
     return psycopg.conninfo.make_conninfo(
         host=database.get("host", "127.0.0.1"),
         port=str(database.get("port", 5432)),
-        dbname=database.get("dbname", "postgres"),
+        dbname=database.get("database", "postgres"),
         user=database.get("user", "postgres"),
         **({"password": password} if password else {}),
     )

@@ -92,7 +92,7 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
 
 
 def lineage_url(env: dict[str, Any]) -> str:
-    """The lineage receiver's base URL from the platform's endpoints ('' when the platform
-    runs no catalog server)."""
-    catalog = env["servers"].get("catalog") or {}
-    return str(catalog.get("lineage_url") or catalog.get("url") or "")
+    """The lineage receiver's base URL: the catalog API server's, which mounts it ('' when the
+    platform runs no catalog API server)."""
+    catalog = env["servers"].get("catalog-api") or {}
+    return str(catalog.get("url") or "")

@@ -220,3 +220,23 @@ def test_the_receiver_refuses_a_bad_event_naming_the_field(
     with pytest.raises(InvalidEventError, match=field.replace("[", r"\[").replace("]", r"\]")):
         validate_event(valid_body(**changes))
     assert validate_event(valid_body()).event_type == "COMPLETE"
+
+
+def test_the_operator_learns_the_receiver_from_the_catalog_api_endpoint() -> None:
+    from nidc.local.operator_access import lineage_url
+
+    assert lineage_url({"servers": {}}) == ""
+    catalog = {
+        "catalog-api": {"url": "https://127.0.0.1:7443", "api": "https://127.0.0.1:7443/api/v1"}
+    }
+    assert lineage_url({"servers": catalog}) == "https://127.0.0.1:7443"
+
+
+def test_the_cli_builds_the_storedsn_from_endpoint_the_published_database(tmp_path: Any) -> None:
+    from nidc.lineage.cli import dsn_from_endpoint
+
+    password = tmp_path / "pw"
+    password.write_text("s3cr3t\n")
+    database = {"host": "127.0.0.1", "port": 5544, "database": "postgres", "user": "postgres"}
+    dsn = dsn_from_endpoint({**database, "password_file": str(password)})
+    assert "port=5544" in dsn and "password=s3cr3t" in dsn and "dbname=postgres" in dsn
