@@ -17,6 +17,7 @@ from nidc.audit.store import DEFAULT_BUCKET as DEFAULT_AUDIT_BUCKET
 from nidc.audit.store import DEFAULT_CENTER
 from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
 from nidc.audit.transit import TransitKeyError
+from nidc.lineage.cli import add_lineage_command
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=900, help="seconds to wait for Ready (default 900)"
     )
     demo.set_defaults(func=cmd_demo)
+    add_lineage_command(sub)
     return parser
 
 
