@@ -245,6 +245,10 @@ def list_served_objects(
         return list_objects(api, api_version, kind)
     except ResourceNotFoundError:
         return None
+    except client.exceptions.ApiException as error:
+        if error.status == 404:  # the CRD went away after discovery cached it
+            return None
+        raise
 
 
 def token_review(api: client.ApiClient, token: str) -> tuple[str, tuple[str, ...]] | None:
