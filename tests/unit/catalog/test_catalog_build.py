@@ -4,6 +4,7 @@ certificates, the text tables."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -185,7 +186,7 @@ def test_search_text_holds_columns_category_titles_owner_and_grade_level() -> No
 
 
 def test_tables_for_people_align_chinese_text() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": "a/bronze.主轴",
             "kind": "source-table",
