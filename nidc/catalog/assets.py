@@ -72,6 +72,7 @@ class Asset:
     domain: str | None = None
     categories: tuple[str, ...] = ()
     grade: int | None = None
+    grade_basis: str | None = None  # classified, status, declared, tenant-default
     declared_grade: int | None = None
     quality_score: float | None = None
     failing_checks: tuple[str, ...] = ()

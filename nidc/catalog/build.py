@@ -171,6 +171,22 @@ def merge_columns(
     return tuple(merged)
 
 
+def grade_and_basis(
+    status: Mapping[str, Any], declared: int | None, tenant_default: int | None
+) -> tuple[int | None, str | None]:
+    """The table's grade and where it comes from: the owner's effective grade in status
+    (classified, or declared and kept), the declared one, else the tenant's default
+    classification, which is what a new data set is until classification says otherwise."""
+    effective = first_int(status.get("grade"), status.get("computedGrade"))
+    if effective is not None:
+        return effective, "classified" if status.get("classification") else "status"
+    if declared is not None:
+        return declared, "declared"
+    if tenant_default is not None:
+        return tenant_default, "tenant-default"
+    return None, None
+
+
 def first_int(*values: Any) -> int | None:
     for value in values:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -201,6 +217,12 @@ class _Builder:
                 return tenant.spec.owner
         return None
 
+    def tenant_grade(self, namespace: str) -> int | None:
+        for tenant in self.resources.tenants:
+            if tenant.name == namespace:
+                return tenant.spec.default_classification.grade
+        return None
+
     def tenant_domain(self, namespace: str) -> str | None:
         for tenant in self.resources.tenants:
             if tenant.name == namespace:
@@ -228,6 +250,7 @@ class _Builder:
         classification = status_part(Classification, status.get("classification"))
         quality = status_part(Quality, status.get("quality"))
         layer = split_table(table)[0]
+        grade, basis = grade_and_basis(status, declared_grade, self.tenant_grade(tenant))
         return Asset(
             id=asset_id(tenant, table),
             tenant=tenant,
@@ -241,7 +264,8 @@ class _Builder:
             owner_email=owner.email if owner else None,
             domain=domain,
             categories=categories_of(classification),
-            grade=first_int(status.get("grade"), status.get("computedGrade"), declared_grade),
+            grade=grade,
+            grade_basis=basis,
             declared_grade=declared_grade,
             quality_score=quality.score if quality else None,
             failing_checks=tuple(quality.failing_checks) if quality else (),
@@ -278,6 +302,7 @@ class _Builder:
             domain=of.domain,
             categories=of.categories,
             grade=of.grade,
+            grade_basis=of.grade_basis,
             declared_grade=of.declared_grade,
             version=facts.version if facts else None,
             versions=facts.version + 1 if facts else None,

@@ -86,6 +86,7 @@ def format_asset(asset: dict[str, Any]) -> str:
         ("domain", asset.get("domain")),
         ("categories", asset.get("categories")),
         ("grade", asset.get("grade")),
+        ("grade from", asset.get("grade_basis")),
         ("declared grade", asset.get("declared_grade")),
         ("quality", asset.get("quality_score")),
         ("failing checks", asset.get("failing_checks")),

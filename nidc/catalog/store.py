@@ -73,6 +73,7 @@ ASSET_FIELDS = (
     "domain",
     "categories",
     "grade",
+    "grade_basis",
     "declared_grade",
     "quality_score",
     "failing_checks",

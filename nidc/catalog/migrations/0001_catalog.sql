@@ -18,6 +18,7 @@ CREATE TABLE catalog.assets (
     domain            text,
     categories        text[] NOT NULL DEFAULT '{}',
     grade             smallint,
+    grade_basis       text,                      -- classified, status, declared, tenant-default
     declared_grade    smallint,
     quality_score     double precision,
     failing_checks    text[] NOT NULL DEFAULT '{}',

@@ -219,3 +219,21 @@ def test_tables_for_people_align_chinese_text() -> None:
         }
     )
     assert "工况状态" in shown and "not visible to you" in shown
+
+
+def test_grade_comes_from_status_then_the_declaration_then_the_tenant_default() -> None:
+    from nidc.catalog.build import grade_and_basis
+
+    assert grade_and_basis({"grade": 3, "classification": {}}, 1, 2) == (3, "status")
+    assert grade_and_basis({"grade": 3, "classification": {"run": "r"}}, 1, 2) == (
+        3,
+        "classified",
+    )
+    assert grade_and_basis({}, 1, 2) == (1, "declared")
+    assert grade_and_basis({}, None, 2) == (2, "tenant-default")
+    assert grade_and_basis({}, None, None) == (None, None)
+    # steel-plant's default is grade 2 in the factory; the unclassified quarantine copy keeps
+    # its source's grade and basis.
+    rows = build_rows(factory())
+    quarantine = next(a for a in rows.assets if a.id == "steel-plant/quarantine.cnc_spindles")
+    assert (quarantine.grade, quarantine.grade_basis) == (2, "classified")
