@@ -29,7 +29,9 @@ from nidc.kube import apply, get, service_account_token
 from tests.operator_process import OperatorProcess
 from tests.shared_tenant import SharedTenant
 
-pytestmark = pytest.mark.integration
+# The first test may be the session's first to ask for the shared tenant (a Spark session, a
+# product run and a copy job) before this file's own transform and quality runs.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 API = "nidc.io/v1alpha1"
 MAKER = "equipment-maker"
