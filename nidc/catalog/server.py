@@ -78,6 +78,15 @@ async def serve(
         indexer_thread.join(timeout=10)
 
 
+def mounted_apps(settings: CatalogSettings) -> list[tuple[str, web.Application]]:
+    """Other parts' aiohttp apps served beside the catalog API, behind its authentication:
+    (prefix, app) pairs. The one place to add them (the lineage receiver's POST
+    /api/v1/lineage, say); an app that writes opens its own connections with
+    `settings.dsn()` (the catalog's pool is read-only)."""
+    return []
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve(CatalogSettings.from_env(os.environ)))
+    settings = CatalogSettings.from_env(os.environ)
+    asyncio.run(serve(settings, mounted_apps(settings)))
