@@ -7,7 +7,7 @@
     GET /api/v1/search?q=TEXT        names, columns, Chinese text, domain, grade, owner
 
 Other parts mount their own routes beside these with `mount` (the lineage receiver, say);
-mounted routes get the same authentication (request["identity"], request["scope"]).
+mounted routes get the same authentication (request[api.IDENTITY], request[api.SCOPE]).
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ class ConnectionPool:
 
 
 POOL = web.AppKey("pool", ConnectionPool)
+# Who asks and what they see, for the catalog's handlers and every mounted app's.
+IDENTITY = web.RequestKey("identity", Identity)
+SCOPE = web.RequestKey("scope", Scope)
 REVIEWER: web.AppKey[TokenReviewer | None] = web.AppKey("reviewer")
 
 
@@ -109,8 +112,8 @@ async def authenticate(
         identity = identity_of_certificate(peercert)
     if identity is None:
         raise unauthorized("authenticate with a client certificate or a bearer token")
-    request["identity"] = identity
-    request["scope"] = scope_of(identity)
+    request[IDENTITY] = identity
+    request[SCOPE] = scope_of(identity)
     response = await handler(request)
     return response
 
@@ -147,8 +150,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def whoami(request: web.Request) -> web.Response:
-    identity: Identity = request["identity"]
-    scope: Scope = request["scope"]
+    identity = request[IDENTITY]
+    scope = request[SCOPE]
     return web.json_response(
         {
             "user": identity.user,
@@ -160,7 +163,7 @@ async def whoami(request: web.Request) -> web.Response:
 
 
 async def list_assets(request: web.Request) -> web.Response:
-    scope: Scope = request["scope"]
+    scope = request[SCOPE]
     filters = filters_of(request)
     text = request.query.get("q") or None
     rows = await request.app[POOL].run(
@@ -175,14 +178,14 @@ async def search(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text='{"error": "q (the search text) is required"}', content_type="application/json"
         )
-    scope: Scope = request["scope"]
+    scope = request[SCOPE]
     filters = filters_of(request)
     rows = await request.app[POOL].run(lambda conn: queries.search(conn, scope, text, **filters))
     return web.json_response({"items": rows})
 
 
 async def get_asset(request: web.Request) -> web.Response:
-    scope: Scope = request["scope"]
+    scope = request[SCOPE]
     asset_id = request.match_info["asset_id"]
     found = await request.app[POOL].run(lambda conn: queries.asset(conn, scope, asset_id))
     if found is None:
@@ -216,7 +219,7 @@ def build_app(
 
 def mount(app: web.Application, prefix: str, sub: web.Application) -> None:
     """Serve another part's aiohttp app under `prefix` (before the server starts), behind the
-    same authentication: its handlers find request["identity"] and request["scope"]."""
+    same authentication: its handlers find request[IDENTITY] and request[SCOPE]."""
     app.add_subapp(prefix, sub)
 
 

@@ -27,7 +27,6 @@ from tests.catalog_examples import factory
 pytestmark = pytest.mark.unit
 
 
-
 def test_every_table_a_resource_makes_is_an_asset() -> None:
     kinds = {a.id: a.kind for a in build_rows(factory()).assets}
     assert kinds == {
