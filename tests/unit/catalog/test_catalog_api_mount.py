@@ -44,7 +44,13 @@ def run(checks: Any) -> None:
         async with TestClient(TestServer(app)) as client:
             await checks(client)
 
-    asyncio.run(main())
+    # A loop of its own, never installed: asyncio.run would leave the thread with no current
+    # loop, and the Pulumi mock tests that run later in the session need one.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
 
 
 def test_mounted_routes_are_behind_the_same_authentication() -> None:
