@@ -17,6 +17,7 @@ from nidc.audit.store import DEFAULT_BUCKET as DEFAULT_AUDIT_BUCKET
 from nidc.audit.store import DEFAULT_CENTER
 from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
 from nidc.audit.transit import TransitKeyError
+from nidc.catalog.client import CatalogClientError
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
@@ -396,11 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (PlatformError, BuildError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except RuntimeError as error:
-        from nidc.catalog.client import CatalogClientError
-
-        if not isinstance(error, CatalogClientError):
-            raise
+    except CatalogClientError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return result
