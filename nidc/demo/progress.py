@@ -65,3 +65,13 @@ def format_table(standings: list[Standing], width: int = 120) -> str:
     counts = {state: sum(s.state == state for s in standings) for state in (READY, WAITING, FAILED)}
     lines.append(", ".join(f"{n} {state}" for state, n in counts.items()))
     return "\n".join(lines)
+
+
+def changed_lines(before: list[Standing], now: list[Standing], elapsed: float) -> list[str]:
+    """For a log (not a terminal): one line per resource whose state or reason changed."""
+    was = {s.resource: (s.state, s.reason) for s in before}
+    return [
+        f"[{elapsed:5.0f} s] {s.resource}: {s.state} {s.reason}".rstrip()
+        for s in now
+        if was.get(s.resource) != (s.state, s.reason)
+    ]

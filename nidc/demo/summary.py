@@ -68,3 +68,25 @@ def trace_lines(
 
 def _show(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def failure_lines(
+    failed: list[str], objects: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]
+) -> list[str]:
+    """For each resource not Ready: its conditions, and its last run's phase and log."""
+    lines = []
+    for name in failed:
+        obj = objects.get(name) or {}
+        for c in (obj.get("status") or {}).get("conditions", []):
+            if c.get("type") in ("Ready", "Degraded"):
+                lines.append(
+                    f"{name}: {c['type']}={c.get('status')} {c.get('reason', '')}: "
+                    f"{c.get('message', '')}"
+                )
+        last = ((obj.get("status") or {}).get("lastRun") or {}).get("name")
+        run = runs.get(f"{(obj.get('metadata') or {}).get('namespace')}/{last}") if last else None
+        if run is not None:
+            status = run.get("status") or {}
+            phase, log = status.get("phase", "?"), status.get("logLocation", "?")
+            lines.append(f"{name}: last run {last} {phase}, log {log}")
+    return lines

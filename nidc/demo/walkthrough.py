@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -20,17 +21,27 @@ from typing import Any, TextIO
 from nidc.api.schema import API_VERSION
 from nidc.demo.factory import load_factory, localize, resource_name
 from nidc.demo.factory_floor import FLOOR_FILE
-from nidc.demo.progress import FAILED, Standing, format_table, settled, standing_of
+from nidc.demo.progress import (
+    READY,
+    Standing,
+    changed_lines,
+    format_table,
+    settled,
+    standing_of,
+)
 from nidc.demo.provisions import drop_files, provide_logins
-from nidc.demo.summary import share_lines, table_lines, trace_lines
+from nidc.demo.summary import failure_lines, share_lines, table_lines, trace_lines
 from nidc.kube import api_client, apply, get, list_objects
 from nidc.local import process
+from nidc.local.peer_center import PEER_BUCKETS, PeerObjectStore, publish_peer
 from nidc.local.platform import LocalPlatform
+from nidc.local.ports import free_port
 from nidc.local.pulumi_workspace import StackWorkspace, local_stack
 
 FIELD_MANAGER = "nidc-demo"
 OPERATOR = "demo-operator"
 FLOOR = "demo-factory-floor"
+NATIONAL = "demo-national-center"
 STACK = "local"
 
 
@@ -79,12 +90,12 @@ class Walkthrough:
         """Start `command` detached (pid file and log in the state folder) unless it runs."""
         pidfile, log = self.state.pidfile(name), self.state.log(name)
         pid = process.read_pid(pidfile)
-        if not process.is_running(pid, sys.executable):
+        if not process.is_running(pid, command[0]):
             proc = process.start_detached(command, env or {}, log, pidfile, Path.cwd())
             pid = proc.pid
         deadline = time.monotonic() + 120
         while not ready():
-            if not process.is_running(pid, sys.executable):
+            if not process.is_running(pid, command[0]):
                 raise DemoError(f"{name} exited; see its log {log}")
             if time.monotonic() > deadline:
                 raise DemoError(f"{name} not ready within 120 s; see its log {log}")
@@ -117,6 +128,31 @@ class Walkthrough:
         floor: dict[str, Any] = json.loads(floor_file.read_text())
         return floor
 
+    def national_center_up(self) -> str:
+        """The national center the example replicates to: its object store (a second real
+        MinIO, kept across runs with its login in a 0600 file), its buckets, its login in
+        OpenBao and the peer list, as a platform engineer publishes them."""
+        env = self.platform.env()
+        folder = self.state.root / "demo" / "national-center"
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        saved = folder / "center.json"
+        if not saved.exists():
+            saved.touch(mode=0o600)
+            saved.write_text(
+                json.dumps({"port": free_port(), "secretKey": secrets.token_urlsafe(24)})
+            )
+        center = json.loads(saved.read_text())
+        store = PeerObjectStore(
+            self.state.root, folder, str(env["ca_file"]), center["port"], center["secretKey"]
+        )
+        self.ensure_process(NATIONAL, store.command(), store.live, store.environment())
+        with api_client(self.state.kubeconfig, context="platform-admin") as api:
+            publish_peer(store, "national", env, api, sender=(STACK, STACK))
+        return (
+            f"object store {store.endpoint}, buckets {', '.join(PEER_BUCKETS.values())}, "
+            "login at secret/centers/national/s3, peers in ConfigMap nidc-sharing/nidc-replication"
+        )
+
     # ---- the factory ----------------------------------------------------------------------
     def apply_factory(self, docs: list[dict[str, Any]]) -> None:
         with api_client(self.state.kubeconfig, context="platform-admin") as api:
@@ -141,19 +177,28 @@ class Walkthrough:
         return [standing_of(resource_name(d), objects.get(resource_name(d))) for d in docs]
 
     def watch(self, docs: list[dict[str, Any]], timeout: float) -> list[Standing]:
-        """Redraw the table while anything is waiting (on a terminal; else print changes)."""
-        deadline = time.monotonic() + timeout
+        """On a terminal, redraw the table while anything waits; in a log, print each change
+        of state or reason, and the table once at the end."""
+        started = time.monotonic()
         shown, lines = "", 0
+        before: list[Standing] = []
         tty = self.out.isatty()
         while True:
             now = self.standings(docs, self.observe(docs))
-            table = format_table(now)
-            if table != shown:
-                if tty and lines:
-                    self.out.write(f"\x1b[{lines}F\x1b[J")
-                self.say(table)
-                shown, lines = table, table.count("\n") + 1
-            if settled(now) or time.monotonic() > deadline:
+            if tty:
+                table = format_table(now)
+                if table != shown:
+                    if lines:
+                        self.out.write(f"\x1b[{lines}F\x1b[J")
+                    self.say(table)
+                    shown, lines = table, table.count("\n") + 1
+            else:
+                for line in changed_lines(before, now, time.monotonic() - started):
+                    self.say(line)
+            before = now
+            if settled(now) or time.monotonic() > started + timeout:
+                if not tty:
+                    self.say(format_table(now))
                 return now
             time.sleep(2)
 
@@ -186,6 +231,9 @@ def run(timeout: float = 900.0, out: TextIO = sys.stdout) -> int:
             )
 
         walk.step("the factory floor: CNC (OPC UA), PLC (Modbus), MQTT gateway, MES", floor_step)
+        walk.step(
+            "the national center (a regional center's replication peer)", walk.national_center_up
+        )
         docs, substitutions = localize(load_factory(), floor)
         for change in substitutions:
             walk.say(f"   {change.resource}: endpoint {change.was} -> {change.now}")
@@ -230,14 +278,15 @@ def print_summary(
     say(f"\n== traces (trace backend {query})")
     for line in trace_lines(objects, walk.runs(), query) or ["(no run has a trace yet)"]:
         say(f"   {line}")
-    failed = [s for s in standings if s.state == FAILED]
-    waiting = [s for s in standings if s.state not in ("ready", FAILED)]
-    if failed or waiting:
+    not_ready = [s for s in standings if s.state != READY]
+    if not_ready:
         say("\n== not Ready")
-        operator_log = walk.state.log(OPERATOR)
-        for s in failed + waiting:
+        for s in not_ready:
             say(f"   {s.resource}: {s.state} {s.reason}: {s.message}")
-        say(f"   the operator's log: {operator_log}; runs' logs: nidc local logs")
+        names = [s.resource for s in not_ready]
+        for line in failure_lines(names, objects, walk.runs()):
+            say(f"   {line}")
+        say(f"   the operator's log: {walk.state.log(OPERATOR)}")
     say("\n== next")
     say('   eval "$(bin/nidc local env)" && kubectl get nidc -A')
     say("   kubectl describe dataproduct -n steel-plant spindle-health")

@@ -258,7 +258,10 @@ class LocalPlatform:
             if pidfile.stem in servers:
                 continue
             pid = process.read_pid(pidfile)
-            if process.is_running(pid, sys.executable) and pid is not None:
+            ours = process.is_running(pid, sys.executable) or any(
+                str(self.state.root) in arg for arg in process.cmdline(pid or 0)
+            )
+            if ours and pid is not None:
                 process.stop(pid)
             pidfile.unlink(missing_ok=True)
         for server in reversed(self.servers):

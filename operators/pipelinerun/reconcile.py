@@ -19,7 +19,7 @@ from nidc.crash_points import crash_point
 from nidc.kube import get, list_objects, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.clients.context import OperatorContext
-from operators.reconciling.errors import NotReadyError
+from operators.reconciling.errors import NotReadyError, is_not_found
 from operators.runs import local_slots
 from operators.runs.due import JobReport, next_step_at, report_for
 from operators.runs.gpu_quota import RECHECK_SECONDS, WAITING_REASON, admission, holders
@@ -155,7 +155,9 @@ def wait_for_local_slot(
     `slots` Spark jobs; the reason is written once so `kubectl get` says why the run waits."""
     runs = list_objects(ctx.api, API_VERSION, "PipelineRun")
     name = f"{run.namespace}/{run.name}"
-    waiting = local_slots.slot_admission(name, local_slots.slot_holders(runs), slots)
+    waiting = local_slots.slot_admission(
+        name, local_slots.slot_holders(runs), slots, local_slots.queued_before(runs, name)
+    )
     if waiting is None:
         return
     if current.reason != waiting:
@@ -173,7 +175,16 @@ def sweep_step(
     current = read_status(body.get("status"))
     if current.phase in TERMINAL:
         return None
-    after = step(body, ctx, now, report_for(current, report))
+    try:
+        after = step(body, ctx, now, report_for(current, report))
+    except Exception as error:
+        # Deleted while it was stepped (its parent went, owner references took it): done.
+        if (
+            is_not_found(error)
+            and get(ctx.api, API_VERSION, "PipelineRun", name, namespace) is None
+        ):
+            return None
+        raise
     return next_step_at(
         after, limits(PipelineRun.from_body(body).spec).timeout, ctx.runner.poll, now
     )

@@ -13,9 +13,17 @@ from nidc.demo.factory import (
     resource_name,
     service_reports_json,
 )
-from nidc.demo.progress import FAILED, READY, WAITING, format_table, settled, standing_of
+from nidc.demo.progress import (
+    FAILED,
+    READY,
+    WAITING,
+    changed_lines,
+    format_table,
+    settled,
+    standing_of,
+)
 from nidc.demo.provisions import credential_paths
-from nidc.demo.summary import share_lines, table_lines, trace_id, trace_lines
+from nidc.demo.summary import failure_lines, share_lines, table_lines, trace_id, trace_lines
 
 FLOOR = {
     "opcua": "opc.tcp://127.0.0.1:4001/nidc/cnc",
@@ -131,3 +139,28 @@ def test_summary_lines_come_from_the_status() -> None:
     run = {"spec": {"job": {"traceparent": "00-" + "c" * 32 + "-" + "d" * 16 + "-01"}}}
     traces = trace_lines(objects, {"steel-plant/p-run": run}, "http://q")
     assert traces == ["DataProduct/steel-plant/p: http://q/trace/" + "c" * 32]
+
+
+def test_a_log_gets_a_line_only_when_state_or_reason_changes() -> None:
+    waiting = standing_of("DataSource/a/x", None)
+    ready = standing_of("DataSource/a/x", obj([condition("Ready", "True", "Ingesting", "5 rows")]))
+    more = standing_of("DataSource/a/x", obj([condition("Ready", "True", "Ingesting", "9 rows")]))
+    assert changed_lines([], [waiting], 0) == ["[    0 s] DataSource/a/x: waiting NotFound"]
+    assert changed_lines([waiting], [ready], 12) == ["[   12 s] DataSource/a/x: ready Ingesting"]
+    assert changed_lines([ready], [more], 14) == []
+
+
+def test_a_resource_not_ready_is_named_with_its_conditions_and_its_last_runs_log() -> None:
+    source = {
+        "metadata": {"namespace": "steel-plant", "name": "s"},
+        "status": {
+            "conditions": [condition("Ready", "False", "RunFailed", "the last run failed")],
+            "lastRun": {"name": "s-run"},
+        },
+    }
+    runs = {"steel-plant/s-run": {"status": {"phase": "Failed", "logLocation": "/runs/s.log"}}}
+    lines = failure_lines(["DataSource/steel-plant/s"], {"DataSource/steel-plant/s": source}, runs)
+    assert lines == [
+        "DataSource/steel-plant/s: Ready=False RunFailed: the last run failed",
+        "DataSource/steel-plant/s: last run s-run Failed, log /runs/s.log",
+    ]
