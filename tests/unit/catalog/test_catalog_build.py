@@ -236,3 +236,20 @@ def test_grade_comes_from_status_then_the_declaration_then_the_tenant_default() 
     rows = build_rows(factory())
     quarantine = next(a for a in rows.assets if a.id == "steel-plant/quarantine.cnc_spindles")
     assert (quarantine.grade, quarantine.grade_basis) == (2, "classified")
+
+
+def test_a_region_served_the_product_table_itself_adds_no_copy_and_no_tenant_access() -> None:
+    from nidc.catalog.observe import parse_shares
+    from tests.catalog_examples import share_to_region
+
+    body = share_to_region()
+    # As the DataShare reconciler serves a region: the product's own table.
+    body["status"]["tables"][1]["location"] = "s3://tenant-steel-plant/gold/spindle_health"
+    observed = factory()
+    resources = replace(observed.resources, shares=tuple(parse_shares([body])))
+    rows = build_rows(Observed(resources, observed.facts))
+    assert not any(a.kind == AssetKind.SHARED_COPY for a in rows.assets)
+    gold = next(a for a in rows.assets if a.id == "steel-plant/gold.spindle_health")
+    assert gold.shares == ("equipment-maker", "west")
+    assert {x.tenant for x in rows.access} == {"equipment-maker"}
+    assert not any(x.asset_id == gold.id for x in rows.access)
