@@ -451,7 +451,9 @@ class _Builder:
                 product, shares=tuple(sorted({*product.shares, served.recipient}))
             )
             product = self.assets[product.id]
-            copy = by_location.get(same_location(served.location))
+            found = by_location.get(same_location(served.location))
+            # The current row (this loop may have changed it since by_location was made).
+            copy = self.assets.get(found.id) if found is not None else None
             if copy is None or copy.tenant != ns:
                 copy = self.derived_asset(
                     product,
