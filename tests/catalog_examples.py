@@ -139,8 +139,10 @@ def replica() -> DataReplication:
             "apiVersion": API,
             "kind": "DataReplication",
             "metadata": meta("health-to-national", "steel-plant"),
-            "spec": {"table": {"kind": "DataProduct", "name": "spindle-health"},
-                     "destination": "national"},
+            "spec": {
+                "table": {"kind": "DataProduct", "name": "spindle-health"},
+                "destination": "national",
+            },
             "status": {
                 "destinationPath": "s3a://national-grade2/local/steel-plant/gold/spindle_health",
                 "replicatedVersion": 4,
