@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from nidc.api.kinds import TENANT
 from nidc.api.schema import GROUP
+from stacks.components.catalog import Catalog
 from stacks.components.control_plane import ControlPlane
 from stacks.components.object_store import ObjectStore
 from stacks.components.secrets_store import SecretsStore
@@ -35,6 +36,7 @@ OBJECT_KEYS = (
     "telemetry",
     "controlPlane",
     "sharing",
+    "catalog",
     "tenants",
     "replication",
 )
@@ -74,6 +76,8 @@ def main() -> None:
         endpoints["otlp"] = Telemetry("telemetry", settings.telemetry, opts).otlp_endpoint
     if settings.sharing:
         endpoints["deltaSharing"] = Sharing("sharing", settings.sharing, opts).endpoint
+    if settings.catalog:
+        endpoints["catalog"] = Catalog("catalog", settings.catalog, opts).endpoint
     # Tenant objects wait for the Tenant CRD alone, when this program makes it.
     tenant_crd: list[pulumi.Resource] = []
     if settings.control_plane:
