@@ -17,6 +17,7 @@ from nidc.audit.store import DEFAULT_BUCKET as DEFAULT_AUDIT_BUCKET
 from nidc.audit.store import DEFAULT_CENTER
 from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
 from nidc.audit.transit import TransitKeyError
+from nidc.dcmm.command import add_dcmm_commands
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_operator_run)
 
     add_audit_commands(sub)
+    add_dcmm_commands(sub)
     sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
     return parser
 

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from nidc.api.kinds import TENANT
 from nidc.api.schema import GROUP
 from stacks.components.control_plane import ControlPlane
+from stacks.components.metrics import Metrics
 from stacks.components.object_store import ObjectStore
 from stacks.components.secrets_store import SecretsStore
 from stacks.components.sharing import Sharing
@@ -33,6 +34,7 @@ OBJECT_KEYS = (
     "secretsStore",
     "sparkPools",
     "telemetry",
+    "metrics",
     "controlPlane",
     "sharing",
     "tenants",
@@ -72,6 +74,8 @@ def main() -> None:
         pulumi.export("sparkPools", SparkPools("spark-pools", settings.spark_pools, opts).pools)
     if settings.telemetry:
         endpoints["otlp"] = Telemetry("telemetry", settings.telemetry, opts).otlp_endpoint
+    if settings.metrics:
+        endpoints["prometheus"] = Metrics("metrics", settings.metrics, opts).query_url
     if settings.sharing:
         endpoints["deltaSharing"] = Sharing("sharing", settings.sharing, opts).endpoint
     # Tenant objects wait for the Tenant CRD alone, when this program makes it.
