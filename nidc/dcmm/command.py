@@ -17,7 +17,7 @@ from nidc.local.tools.manifest import binary_path
 
 def cmd_dcmm_report(args: argparse.Namespace) -> int:
     """Score the 28 process areas from the running platform; write HTML (and PDF)."""
-    snapshot = read_snapshot(LocalPlatform().env())
+    snapshot = read_snapshot(LocalPlatform().env(), args.namespace, args.selector)
     scores, _ = assess(snapshot)
     html = Path(args.html)
     html.write_text(render_html(scores, args.center, snapshot.now), encoding="utf-8")
@@ -45,4 +45,6 @@ def add_dcmm_commands(sub: Any) -> None:
     report.add_argument("--html", required=True, help="where to write the HTML report")
     report.add_argument("--pdf", help="also print it to this PDF (headless Chromium)")
     report.add_argument("--center", default=DEFAULT_CENTER, help="the center's name in the report")
+    report.add_argument("--namespace", help="assess one tenant's namespace (default: all)")
+    report.add_argument("--selector", help="assess the resources this label selector picks")
     report.set_defaults(func=cmd_dcmm_report)

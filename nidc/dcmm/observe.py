@@ -50,12 +50,25 @@ def read_audit(
     return AuditSummary(report.records, report.ok and report.records > 0, report.summary()), ""
 
 
-def read_snapshot(env: dict[str, Any], context: str = "platform-admin") -> PlatformSnapshot:
-    """Everything the collectors read, from the platform `nidc local env --json` describes."""
+def read_snapshot(
+    env: dict[str, Any],
+    namespace: str | None = None,
+    selector: str | None = None,
+    context: str = "platform-admin",
+) -> PlatformSnapshot:
+    """Everything the collectors read, from the platform `nidc local env --json` describes:
+    the whole center, or one tenant's namespace and/or the resources a label selector picks (an
+    enterprise assesses its own data management)."""
+    cluster_scoped = {"Tenant", "ClusterClassificationPolicy"}
     with api_client(Path(env["kubeconfig"]), context=context) as api:
 
         def listed(kind: str) -> list[dict[str, Any]]:
-            return list(list_objects(api, API_VERSION, kind))
+            if kind in cluster_scoped:
+                found = list(list_objects(api, API_VERSION, kind))
+                if kind == "Tenant" and namespace:
+                    found = [t for t in found if t["metadata"]["name"] == namespace]
+                return found
+            return list(list_objects(api, API_VERSION, kind, namespace, selector))
 
         audit, problem = read_audit(env)
         return PlatformSnapshot(
