@@ -172,23 +172,10 @@ def operator_args(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    platform = LocalPlatform()
-    print("== nidc demo: the embedded local platform", file=sys.stderr)
-    platform.up()
-    env = platform.env()
-    print("\nEndpoints")
-    print(f"  {'kube-apiserver':<16} {env['servers']['kube-apiserver']['url']}")
-    print(f"  {'S3 (MinIO)':<16} {env['servers']['minio']['url']}")
-    print(f"  {'OpenBao':<16} {env['servers']['openbao']['url']}")
-    print(f"  {'OTLP (gRPC)':<16} {env['servers']['jaeger']['otlp_grpc']}")
-    print(f"  {'Trace query':<16} {env['servers']['jaeger']['query_url']}")
-    print(f"  {'kubeconfig':<16} {env['kubeconfig']}")
-    print(f"  {'state folder':<16} {env['state_dir']}")
-    print("\nHealth")
-    rows = platform.status()
-    print(format_status_table(rows))
-    print('\nUse it:  eval "$(bin/nidc local env)" && kubectl get nodes')
-    return 0 if all(r.healthy for r in rows) else 1
+    """The example factory on the embedded platform (nidc/demo/walkthrough.py)."""
+    from nidc.demo.walkthrough import run
+
+    return run(timeout=args.timeout)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -315,7 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(sub)
     add_dcmm_commands(sub)
-    sub.add_parser("demo", help="bring the platform up and show it").set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="the example factory on the embedded platform, to Ready")
+    demo.add_argument(
+        "--timeout", type=float, default=900, help="seconds to wait for Ready (default 900)"
+    )
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -261,6 +261,14 @@ class DataSourceSpec(Model):
         description="Collect continuously (micro-batches). Exactly one of schedule and "
         "continuous; the only choice for opcua, modbus and mqtt.",
     )
+    batch_seconds: float = Field(
+        default=5.0,
+        alias="batchSeconds",
+        ge=1,
+        le=3600,
+        description="Device sources: the collector lands a micro-batch at least this often (each "
+        "batch is one bronze commit). Longer: fewer, larger commits and later data.",
+    )
     target_table: str = Field(
         alias="targetTable",
         description="The bronze Delta table data lands in, e.g. bronze.cnc_spindle. Immutable.",

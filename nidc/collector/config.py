@@ -152,7 +152,7 @@ def build_collector_config(
         landing=landing,
         prefix=landing_prefix(metadata["namespace"], metadata["name"]),
         collector_id=collector_id or f"{metadata['name']}-{uuid.uuid4().hex[:8]}",
-        batch=batch or BatchPolicy(),
+        batch=batch or BatchPolicy(max_seconds=spec.batch_seconds),
         heartbeat_file=heartbeat_file,
         poll_seconds=poll_seconds,
         opcua=opcua,

@@ -247,6 +247,19 @@ class LocalPlatform:
     # ---- down -----------------------------------------------------------------------------
     def down(self, timeout: float = 20.0) -> None:
         """Stop every server of this platform and wait until none of its ports is open."""
+        # First what runs on the platform and was started from this state folder (the demo's
+        # operator and factory floor), then the servers.
+        servers = {server.name for server in self.servers}
+        for pidfile in sorted(self.state.root.glob("pids/*.pid")):
+            if pidfile.stem in servers:
+                continue
+            pid = process.read_pid(pidfile)
+            ours = process.is_running(pid, sys.executable) or any(
+                str(self.state.root) in arg for arg in process.cmdline(pid or 0)
+            )
+            if ours and pid is not None:
+                process.stop(pid)
+            pidfile.unlink(missing_ok=True)
         for server in reversed(self.servers):
             pid = self._pid(server)
             if self._alive(server) and pid is not None:

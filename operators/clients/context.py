@@ -78,6 +78,12 @@ class OperatorContext:
             return dict(self.runner.settings.pools)
         return {}
 
+    def local_slots(self) -> int:
+        """Spark jobs the local runner runs at once (0: no limit; always 0 on a cluster)."""
+        if isinstance(self.runner, LocalRunner):
+            return self.settings.local_run_slots
+        return 0
+
     def gpu_need(self, pool: str) -> int:
         """GPUs a run of `pool` holds while it runs (0 on the local runner)."""
         return gpus_needed(self.gpu_pools().get(pool))

@@ -49,6 +49,8 @@ class OperatorSettings:
     peering_lifetime_seconds: int = 60
     # Which runner executes jobs: local processes (embedded platform) or Kubernetes pods.
     runner: str = "local"
+    # The local runner's limit on Spark jobs at once (operators/runs/local_slots.py; 0 = none).
+    local_run_slots: int = 0
     spark_image_registry: str = "registry.nidc.local/nidc"
     spark_image_name: str = "nidc-spark"
     spark_image_tag: str = "0.1.0"
@@ -114,6 +116,7 @@ class OperatorSettings:
             watch_max_silence_seconds=int(env.get("NIDC_WATCH_MAX_SILENCE_SECONDS", "90")),
             peering_lifetime_seconds=int(env.get("NIDC_PEERING_LIFETIME_SECONDS", "60")),
             runner=env.get("NIDC_RUNNER", "local"),
+            local_run_slots=int(env.get("NIDC_LOCAL_RUN_SLOTS", "0")),
             spark_image_registry=env.get("NIDC_SPARK_IMAGE_REGISTRY", "registry.nidc.local/nidc"),
             spark_image_name=env.get("NIDC_SPARK_IMAGE_NAME", "nidc-spark"),
             spark_image_tag=env.get("NIDC_SPARK_IMAGE_TAG", "0.1.0"),

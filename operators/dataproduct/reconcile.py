@@ -37,23 +37,17 @@ from operators.dataproduct.quality_gate import (
     quality_runs_to_prune,
     split_runs,
 )
-from operators.reconciling.audit import record as record_audit
 from operators.reconciling.conditions import (
     Problem,
-    build_conditions,
     invalid_spec_status,
-    rfc3339,
 )
 from operators.reconciling.events import post_event
 from operators.reconciling.metrics import record_product_health
-from operators.runs.classify_owner import Policies, carry_out_classify, observe_policies
-from operators.runs.classify_plan import (
-    ClassifyPlan,
-    classification_status,
-    classify_outcome,
-    grade_audit_event,
-    grade_change,
-    plan_classify,
+from operators.runs.classify_owner import (
+    add_classification_status,
+    carry_out_classify,
+    hold_writer,
+    plan_owner_classify,
 )
 from operators.runs.classify_plan import split_runs as split_classify_runs
 from operators.runs.owner import carry_out, observe_runs
@@ -187,20 +181,12 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     plan = plan_runs(product, seen.history, now)
     if problems or seen.waiting_for_input:
         plan.create = None  # no run before its inputs exist and hold data
-    # Policies are listed only when a classify run could be due (a table version, nothing live).
-    if seen.history.last_succeeded is not None and not seen.history.live and not problems:
-        policies = observe_policies(product, ctx)
-        classifying = plan_classify(seen.history, seen.classify, policies.digest)
-    else:
-        policies = Policies([], [], product.status.get("policiesHash"))
-        classifying = ClassifyPlan()
-    if classifying.plan.create is not None or seen.classify.live:
-        # One writer per table: the transform waits for the classify run, which wakes the
-        # product when it ends (a cron tick passed meanwhile is then taken).
-        plan.create = None
-        plan.waiting = plan.waiting or classifying.plan.waiting or "classifying the table"
-        if plan.next_run is not None and plan.next_run <= now:
-            plan.next_run = None
+    policies, classifying = plan_owner_classify(
+        ctx, product, seen.history, seen.classify, bool(problems)
+    )
+    held = hold_writer(plan, classifying, seen.classify)
+    if held and plan.next_run is not None and plan.next_run <= now:
+        plan.next_run = None  # a cron tick passed while held is taken when the classify run ends
     history = carry_out(
         ctx,
         product,
@@ -218,22 +204,8 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     status = build_status(
         product, history, plan, problems, seen.waiting_for_input, now, quality_runs
     )
-    status.update(classification_status(product, classify))
-    ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
-    degraded = classify_outcome(ready, classify)
-    if degraded is not None:
-        status["conditions"] = build_conditions(
-            product.previous_conditions, degraded, product.generation, rfc3339(now)
-        )
-    if policies.digest is not None:
-        status["policiesHash"] = policies.digest
+    add_classification_status(ctx, dict(body), product, status, classify, policies, now)
     for event in quality_events(product, product.status, status, now):
         post_event(ctx.api, dict(body), event.reason, event.message, event.warning)
-    change = grade_change(product.status, status)
-    if change is not None:
-        audited = grade_audit_event(body, product.status, status)
-        if audited is not None:  # before the status that makes the new grade durable
-            record_audit(ctx, audited)
-        post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
     record_product_health(product.namespace, product.name, status)
     return status

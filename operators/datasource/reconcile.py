@@ -43,24 +43,19 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
-from operators.reconciling.audit import record as record_audit
 from operators.reconciling.conditions import (
     Problem,
-    build_conditions,
     invalid_spec_status,
-    rfc3339,
 )
 from operators.reconciling.events import post_event
-from operators.runs.classify_owner import Policies, carry_out_classify, observe_policies
-from operators.runs.classify_plan import (
-    ClassifyPlan,
-    classification_status,
-    classify_outcome,
-    grade_audit_event,
-    grade_change,
-    plan_classify,
-    split_runs,
+from operators.runs.classify_owner import (
+    add_classification_status,
+    carry_out_classify,
+    hold_writer,
+    observe_policies,
+    plan_owner_classify,
 )
+from operators.runs.classify_plan import split_runs
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import RunHistory
 
@@ -201,16 +196,10 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     )
     seen = observe(source, ctx)
     plan = plan_ingest(source, seen.history, seen.landed_beyond, now)
-    # Policies are listed only when a classify run could be due (a table version, nothing live).
-    if seen.history.last_succeeded is not None and not seen.history.live and not problems:
-        policies = observe_policies(source, ctx)
-        classifying = plan_classify(seen.history, seen.classify, policies.digest)
-    else:
-        policies = Policies([], [], source.status.get("policiesHash"))
-        classifying = ClassifyPlan()
-    if classifying.plan.create is not None or seen.classify.live:
-        plan.create = None  # one writer per table: ingest waits for the classify run
-        plan.waiting = plan.waiting or classifying.plan.waiting or "classifying the table"
+    policies, classifying = plan_owner_classify(
+        ctx, source, seen.history, seen.classify, bool(problems)
+    )
+    hold_writer(plan, classifying, seen.classify)
     if problems or collector.problem is not None:
         plan.create = None  # nothing runs while the source cannot be served as asked
     history = carry_out(
@@ -233,21 +222,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     was = next((c for c in source.previous_conditions if c.get("type") == "Degraded"), {})
     if refusing is not None and was.get("reason") != refusing.reason:
         post_event(ctx.api, dict(body), refusing.reason, refusing.message, warning=True)
-    status.update(classification_status(source, classify))
-    ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
-    degraded = classify_outcome(ready, classify)
-    if degraded is not None:
-        status["conditions"] = build_conditions(
-            source.previous_conditions, degraded, source.generation, rfc3339(now)
-        )
-    if policies.digest is not None:
-        status["policiesHash"] = policies.digest
-    change = grade_change(source.status, status)
-    if change is not None:
-        audited = grade_audit_event(body, source.status, status)
-        if audited is not None:  # before the status that makes the new grade durable
-            record_audit(ctx, audited)
-        post_event(ctx.api, dict(body), "GradeChanged", change, warning=False)
+    add_classification_status(ctx, dict(body), source, status, classify, policies, now)
     return status
 
 

@@ -19,7 +19,8 @@ from nidc.crash_points import crash_point
 from nidc.kube import get, list_objects, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.clients.context import OperatorContext
-from operators.reconciling.errors import NotReadyError
+from operators.reconciling.errors import NotReadyError, is_not_found
+from operators.runs import local_slots
 from operators.runs.due import JobReport, next_step_at, report_for
 from operators.runs.gpu_quota import RECHECK_SECONDS, WAITING_REASON, admission, holders
 from operators.runs.runner import RunRef
@@ -83,8 +84,13 @@ def step(
             # checked at once cannot both take the last GPUs.
             gpus.enter_context(ctx.gpu_locks.of(run.namespace))
             wait_for_gpus(ctx, body, run, current, need, log)
-            if current.reason.startswith(WAITING_REASON):
-                decision = Decision(replace(decision.status, reason=""), decision.action)
+        slots = ctx.local_slots() if decision.action is Action.SUBMIT else 0
+        if slots and current.phase is Phase.PENDING:
+            gpus.enter_context(local_slots.SLOT_LOCK)  # the same: held until Submitted is written
+            wait_for_local_slot(ctx, body, run, current, slots, log)
+        waited = current.reason.startswith((WAITING_REASON, local_slots.WAITING_REASON))
+        if decision.action is Action.SUBMIT and waited:
+            decision = Decision(replace(decision.status, reason=""), decision.action)
         if decision.action is Action.SUBMIT:
             # Read before the attempt is recorded: credentials not there yet (a tenant made a
             # moment ago) raise NotReadyError and leave the run Pending, its attempts unspent.
@@ -137,6 +143,28 @@ def wait_for_gpus(
     raise NotReadyError(WAITING_REASON, waiting, RECHECK_SECONDS)
 
 
+def wait_for_local_slot(
+    ctx: OperatorContext,
+    body: dict[str, Any],
+    run: PipelineRun,
+    current: RunStatus,
+    slots: int,
+    log: str,
+) -> None:
+    """Raise NotReadyError (Pending, attempts unspent) while the embedded platform already runs
+    `slots` Spark jobs; the reason is written once so `kubectl get` says why the run waits."""
+    runs = list_objects(ctx.api, API_VERSION, "PipelineRun")
+    name = f"{run.namespace}/{run.name}"
+    waiting = local_slots.slot_admission(
+        name, local_slots.slot_holders(runs), slots, local_slots.queued_before(runs, name)
+    )
+    if waiting is None:
+        return
+    if current.reason != waiting:
+        patch_status(ctx.api, body, write_status(replace(current, reason=waiting), log))
+    raise NotReadyError(local_slots.WAITING_REASON, waiting, local_slots.RECHECK_SECONDS)
+
+
 def sweep_step(
     namespace: str, name: str, report: JobReport | None, ctx: OperatorContext, now: dt.datetime
 ) -> dt.datetime | None:
@@ -147,7 +175,16 @@ def sweep_step(
     current = read_status(body.get("status"))
     if current.phase in TERMINAL:
         return None
-    after = step(body, ctx, now, report_for(current, report))
+    try:
+        after = step(body, ctx, now, report_for(current, report))
+    except Exception as error:
+        # Deleted while it was stepped (its parent went, owner references took it): done.
+        if (
+            is_not_found(error)
+            and get(ctx.api, API_VERSION, "PipelineRun", name, namespace) is None
+        ):
+            return None
+        raise
     return next_step_at(
         after, limits(PipelineRun.from_body(body).spec).timeout, ctx.runner.poll, now
     )

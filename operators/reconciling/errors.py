@@ -63,6 +63,11 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, ApiException) and (error.status or 0) in (429, 500, 502, 503, 504)
 
 
+def is_not_found(error: BaseException) -> bool:
+    """The API server answered 404: the object (or its kind) is not there."""
+    return isinstance(error, ApiException) and error.status == 404
+
+
 def forbidden_message(error: BaseException) -> str | None:
     """The API server's own words when it refused a request (403), else None."""
     if not isinstance(error, ApiException) or error.status != 403:

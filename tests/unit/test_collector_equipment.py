@@ -67,6 +67,13 @@ def test_the_spec_sets_the_mode_and_the_rates() -> None:
     assert modbus.poll_seconds == 0.25
 
 
+def test_batch_seconds_sets_how_often_a_batch_lands() -> None:
+    default = build_collector_config(body("mqtt", [point("t", "plant/t")]), LANDING)
+    assert default.batch.max_seconds == 5.0
+    slower = build_collector_config(body("mqtt", [point("t", "plant/t")], batchSeconds=60), LANDING)
+    assert slower.batch.max_seconds == 60.0
+
+
 def test_monitored_items_carry_sampling_queue_and_deadband() -> None:
     node = ua.NodeId.from_string("ns=2;s=T")
     plain = monitored_item_request(node, 7, 100.0, 20, 0.0)

@@ -11,6 +11,7 @@ from nidc.kube import ApiException
 from operators.reconciling.errors import (
     FORBIDDEN_RETRY_SECONDS,
     RETRY_SECONDS,
+    is_not_found,
     retry_when_unavailable,
 )
 
@@ -52,3 +53,9 @@ def test_a_refusal_without_a_body_still_says_why() -> None:
 def test_other_errors_stay_errors(error: Exception) -> None:
     with pytest.raises(type(error)):
         failing(error)()  # type: ignore[operator]
+
+
+def test_not_found_is_a_404_only() -> None:
+    assert is_not_found(ApiException(status=404))
+    assert not is_not_found(ApiException(status=409))
+    assert not is_not_found(KeyError("x"))
