@@ -28,7 +28,9 @@ from operators.clusterclassificationpolicy import register as clusterclassificat
 from operators.datagrant import register as datagrant_register
 from operators.dataproduct import register as dataproduct_register
 from operators.datareplication import register as datareplication_register
+from operators.datashare import register as datashare_register
 from operators.datasource import register as datasource_register
+from operators.exportapproval import register as exportapproval_register
 from operators.pipelinerun import register as pipelinerun_register
 from operators.replicas.liveness import (
     HEARTBEAT_LABEL,
@@ -48,6 +50,8 @@ REGISTERED = (
     dataproduct_register,
     datareplication_register,
     datagrant_register,
+    datashare_register,
+    exportapproval_register,
     pipelinerun_register,
     classificationpolicy_register,
     clusterclassificationpolicy_register,

@@ -145,3 +145,14 @@ def share_profile_path(recipient_tenant: str, provider_namespace: str, share: st
     """KV path of a recipient's profile file: inside the recipient tenant's own prefix, so the
     recipient reads it with its own policy."""
     return f"{TenantNames(recipient_tenant).openbao_prefix}/shares/{provider_namespace}/{share}"
+
+
+# A Region recipient (a regional center) has no tenant prefix: its profile lives under the
+# center's own prefix for regions, read by the center's platform team, who hand it to the
+# regional center (docs/sharing-governance.md).
+REGION_PREFIX = "regions"
+
+
+def region_share_profile_path(region: str, provider_namespace: str, share: str) -> str:
+    """KV path of a Region recipient's profile file: regions/<region>/shares/<ns>/<share>."""
+    return f"{REGION_PREFIX}/{region}/shares/{provider_namespace}/{share}"

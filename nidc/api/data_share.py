@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     DNS_LABEL,
     GradeField,
@@ -111,4 +113,33 @@ class ShareTokenRecord(Model):
     expires_at: str = Field(alias="expiresAt", description="RFC 3339 expiry of the token.")
 
 
-DATA_SHARE_RULES: list[dict[str, str]] = []
+class DataShare(CustomResource):
+    """A DataShare as reconcilers see it: typed spec, status as last written."""
+
+    kind: Literal["DataShare"] = "DataShare"
+    spec: DataShareSpec
+
+
+class DeltaSharingProfile(Model):
+    """The Delta Sharing profile file a recipient reads from OpenBao at its profilePath (the
+    protocol's profile format, version 1). Holds the bearer token: it is written to OpenBao
+    only, never to status, events, logs or audit records."""
+
+    share_credentials_version: int = Field(
+        default=1, alias="shareCredentialsVersion", description="Profile format version."
+    )
+    endpoint: str = Field(description="The sharing server's URL.")
+    bearer_token: str = Field(alias="bearerToken", description="The recipient's token.")
+    expiration_time: str = Field(
+        alias="expirationTime", description="RFC 3339 expiry of the token."
+    )
+
+
+DATA_SHARE_RULES = [
+    {
+        "rule": "self.recipients.all(r, self.recipients.exists_one(o, o.kind == r.kind && "
+        "o.name == r.name))",
+        "message": "spec.recipients: each recipient (kind and name) may appear once",
+        "fieldPath": ".recipients",
+    },
+]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from nidc.api.resource import CustomResource
 from nidc.api.schema import (
     DNS_LABEL,
     GradeField,
@@ -42,8 +43,37 @@ class ExportApprovalSpec(Model):
     )
 
 
+class ApprovalUser(Model):
+    """A resource that names the approval in its spec.exportApproval."""
+
+    kind: str = Field(description="DataShare, DataGrant or DataReplication.")
+    name: str = Field(description="Its name (in the approval's namespace).")
+
+
 class ExportApprovalStatus(ObservedStatus):
     """Observed state of an approval."""
+
+    valid: bool | None = Field(
+        default=None, description="Whether the approval is in force (not expired)."
+    )
+    expires_at: str | None = Field(
+        default=None,
+        alias="expiresAt",
+        description="When the approval lapses.",
+        json_schema_extra={"format": "date-time"},
+    )
+    used_by: list[ApprovalUser] = Field(
+        default_factory=list,
+        alias="usedBy",
+        description="The shares, grants and replications that name it.",
+    )
+
+
+class ExportApproval(CustomResource):
+    """An ExportApproval as reconcilers see it."""
+
+    kind: Literal["ExportApproval"] = "ExportApproval"
+    spec: ExportApprovalSpec
 
 
 EXPORT_APPROVAL_RULES = [

@@ -150,7 +150,23 @@ DATA_SHARE = KindDefinition(
     spec=DataShareSpec,
     status=DataShareStatus,
     spec_rules=tuple(DATA_SHARE_RULES),
-    columns=(PrinterColumn("TTL", ".spec.tokenTTL", description="Token lifetime"),),
+    columns=(
+        PrinterColumn("TTL", ".spec.tokenTTL", description="Token lifetime"),
+        PrinterColumn(
+            "Reason",
+            '.status.conditions[?(@.type=="Ready")].reason',
+            description="Why it is (not) Ready",
+        ),
+        PrinterColumn(
+            "Approval", ".spec.exportApproval.name", description="ExportApproval it relies on"
+        ),
+        PrinterColumn(
+            "Recipients",
+            ".status.recipients[*].name",
+            description="Recipients",
+            priority=1,
+        ),
+    ),
 )
 EXPORT_APPROVAL = KindDefinition(
     kind="ExportApproval",
@@ -165,6 +181,10 @@ EXPORT_APPROVAL = KindDefinition(
         PrinterColumn("Approver", ".spec.approver.name", description="Who approved"),
         PrinterColumn("Max Grade", ".spec.maxGrade", "integer", "Highest grade covered"),
         PrinterColumn("Expires", ".spec.expiresAt", "string", "When the approval lapses"),
+        PrinterColumn("Valid", ".status.valid", "boolean", "Whether it is in force"),
+        PrinterColumn(
+            "Used By", ".status.usedBy[*].name", description="Shares, grants, replications"
+        ),
     ),
 )
 DATA_REPLICATION = KindDefinition(

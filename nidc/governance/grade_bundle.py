@@ -41,6 +41,9 @@ class Sharing(Strict):
     grant_required: bool = Field(alias="grantRequired")
     export_approval: bool = Field(alias="exportApproval")
     external_share: bool = Field(alias="externalShare")
+    # Whether a DataShare may send it to a recipient (tenant or regional center) in another
+    # region than the providing tenant's home region.
+    leaves_region: bool = Field(alias="leavesRegion")
 
 
 class Replication(Strict):

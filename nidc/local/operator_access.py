@@ -66,7 +66,10 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         yaml.safe_dump(build_token_kubeconfig(server, ca_file.read_bytes(), token)).encode(),
     )
     s3, bao = env["servers"]["minio"], env["servers"]["openbao"]
+    # The Delta Sharing server, once the platform runs one (its URL goes into share profiles).
+    sharing = (env["servers"].get("sharing") or {}).get("url")
     return {
+        **({"NIDC_SHARING_ENDPOINT": sharing} if sharing else {}),
         "KUBECONFIG": str(kubeconfig),
         "NIDC_KUBE_API_URL": server,
         "NIDC_CA_FILE": str(ca_file),

@@ -104,6 +104,35 @@ class OpenBaoAdmin:
         data: dict[str, Any] = response["data"]["data"]
         return data
 
+    def read_kv_version(self, path: str, version: int) -> dict[str, Any] | None:
+        """One version of a KV v2 secret's data, or None when absent, deleted or destroyed."""
+        try:
+            response = self.client.secrets.kv.v2.read_secret_version(
+                path=path, version=version, raise_on_deleted_version=True
+            )
+        except InvalidPath:
+            return None
+        data: dict[str, Any] | None = (response.get("data") or {}).get("data")
+        return data
+
+    def kv_older_versions(self, path: str) -> list[int]:
+        """The versions of a KV v2 secret older than its current one and not destroyed."""
+        try:
+            meta = self.client.secrets.kv.v2.read_secret_metadata(path=path)["data"]
+        except InvalidPath:
+            return []
+        current = int(meta.get("current_version") or 0)
+        return sorted(
+            int(number)
+            for number, version in (meta.get("versions") or {}).items()
+            if int(number) < current and not version.get("destroyed")
+        )
+
+    def destroy_kv_versions(self, path: str, versions: list[int]) -> None:
+        """Destroy versions of a KV v2 secret for good (their data is gone, metadata stays)."""
+        if versions:
+            self.client.secrets.kv.v2.destroy_secret_versions(path=path, versions=versions)
+
     def write_kv(self, path: str, data: dict[str, Any]) -> None:
         self.client.secrets.kv.v2.create_or_update_secret(path=path, secret=data)
 

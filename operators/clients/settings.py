@@ -66,6 +66,9 @@ class OperatorSettings:
     audit_bucket: str = DEFAULT_AUDIT_BUCKET
     audit_key: str = DEFAULT_AUDIT_KEY
     transit_mount: str = DEFAULT_TRANSIT_MOUNT
+    # The Delta Sharing server's URL, written into every recipient's profile file (DataShare);
+    # None: shares issue no token and say so in a SharingNotConfigured condition.
+    sharing_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -131,4 +134,5 @@ class OperatorSettings:
             audit_bucket=env.get("NIDC_AUDIT_BUCKET", DEFAULT_AUDIT_BUCKET),
             audit_key=env.get("NIDC_AUDIT_KEY", DEFAULT_AUDIT_KEY),
             transit_mount=env.get("NIDC_TRANSIT_MOUNT", DEFAULT_TRANSIT_MOUNT),
+            sharing_endpoint=env.get("NIDC_SHARING_ENDPOINT") or None,
         )

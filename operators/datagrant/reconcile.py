@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from hvac.exceptions import Forbidden, VaultDown
+from hvac.exceptions import VaultDown
 from pydantic import ValidationError
-from requests.exceptions import RequestException
 
 from nidc.api.addressing import table_path
 from nidc.api.data_grant import DataGrant, GranteeKind
@@ -73,20 +72,17 @@ from operators.reconciling.conditions import (
     rfc3339,
 )
 from operators.reconciling.errors import NotReadyError
+from operators.reconciling.openbao_guard import (
+    OpenBaoNotServingError,
+    openbao_guarded,
+    require_openbao,
+)
 from operators.runs.owner import carry_out, observe_runs
 from operators.runs.plan import Plan, RunHistory
 
 HASH_KEY_BYTES = 32
 INVALID_EXPIRY = Problem("InvalidExpiry", "spec.expiresAt is not a time")
 OPENBAO_RETRY_SECONDS = 3
-
-
-class OpenBaoNotServingError(RuntimeError):
-    """OpenBao is sealed or unreachable: the pass stops before its next OpenBao step."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def product_view(ctx: OperatorContext, body: Mapping[str, Any], namespace: str) -> ProductView:
@@ -152,21 +148,6 @@ def observe(
     body = get(ctx.api, API_VERSION, "DataProduct", grant.spec.product.name, grant.namespace)
     product = product_view(ctx, body, grant.namespace) if body is not None else None
     return Observed(product, grantee_view(ctx, grant), approval, history)
-
-
-def require_openbao(ctx: OperatorContext) -> None:
-    """Raise OpenBaoNotServingError unless OpenBao answers and is unsealed (one unauthenticated
-    request): the steps after this one are all-or-nothing for the grantee."""
-    try:
-        sealed = ctx.openbao.is_sealed()
-    except OSError as error:  # requests' errors are OSErrors: refused, reset, timed out
-        raise OpenBaoNotServingError(
-            "OpenBaoUnavailable", f"OpenBao does not answer ({type(error).__name__})"
-        ) from error
-    if sealed:
-        raise OpenBaoNotServingError(
-            "OpenBaoSealed", "OpenBao is sealed: credentials are neither issued nor renewed"
-        )
 
 
 def grantee_text(grant: DataGrant) -> str:
@@ -264,28 +245,6 @@ def previous_access(grant: DataGrant, ends: dt.datetime | None) -> Access:
         parse_time(status.get("credentialExpiresAt")),
         bool(status.get("credentialPath")),
     )
-
-
-def openbao_guarded(
-    ctx: OperatorContext, step: Callable[[], Access]
-) -> Access | OpenBaoNotServingError:
-    """Run a step that uses OpenBao; sealed, unreachable or refusing becomes the error."""
-    try:
-        result = step()
-    except OpenBaoNotServingError as error:
-        return error
-    except VaultDown:
-        return OpenBaoNotServingError(
-            "OpenBaoSealed", "OpenBao was sealed during the pass; it continues after unseal"
-        )
-    except RequestException as error:  # only hvac speaks requests here (MinIO: urllib3)
-        return OpenBaoNotServingError(
-            "OpenBaoUnavailable", f"OpenBao stopped answering ({type(error).__name__})"
-        )
-    except Forbidden:
-        ctx.openbao.refresh_token()  # a stale token is not cached for good (VSO #840)
-        return OpenBaoNotServingError("OpenBaoForbidden", "OpenBao refused the operator's token")
-    return result
 
 
 def settle(

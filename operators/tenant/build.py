@@ -241,13 +241,19 @@ def build_children(tenant: str, spec: TenantSpec) -> list[dict[str, Any]]:
 
 
 def build_openbao_policy(names: TenantNames) -> str:
-    """The tenant's OpenBao policy: its own KV prefix, nothing else."""
+    """The tenant's OpenBao policy: its own KV prefix, nothing else; the share profiles the
+    operator delivers there (shares/) are read-only, so a recipient cannot stretch its token's
+    lifetime or plant a token of its choosing (the longer path wins in OpenBao)."""
     prefix = names.openbao_prefix
     return (
         f'path "secret/data/{prefix}/*" {{\n'
         '  capabilities = ["create", "read", "update", "delete", "list"]\n}\n'
         f'path "secret/metadata/{prefix}/*" {{\n'
         '  capabilities = ["read", "list", "delete"]\n}\n'
+        f'path "secret/data/{prefix}/shares/*" {{\n'
+        '  capabilities = ["read", "list"]\n}\n'
+        f'path "secret/metadata/{prefix}/shares/*" {{\n'
+        '  capabilities = ["read", "list"]\n}\n'
     )
 
 

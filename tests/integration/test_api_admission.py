@@ -163,6 +163,12 @@ CREATE_CASES: list[tuple[str, tuple[str, str], Mutation, str]] = [
     ),
     ("share-ttl-too-long", SHARE, setter("spec.tokenTTL", "90d"), "spec.tokenTTL"),
     (
+        "share-duplicate-recipient",
+        SHARE,
+        setter("spec.recipients", [{"kind": "Tenant", "name": "equipment-maker"}] * 2),
+        "spec.recipients",
+    ),
+    (
         "product-mostly-above-1",
         PRODUCT,
         setter("spec.qualityRules[1].mostly", 1.5),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from nidc.demo.factory import (
     erp_orders_csv,
@@ -37,7 +38,7 @@ def condition(kind: str, status: str, reason: str = "R", message: str = "m") -> 
     return {"type": kind, "status": status, "reason": reason, "message": message}
 
 
-def obj(conditions: list[dict[str, str]], generation: int = 1, observed: int = 1) -> dict:
+def obj(conditions: list[dict[str, str]], generation: int = 1, observed: int = 1) -> dict[str, Any]:
     return {
         "metadata": {"generation": generation},
         "status": {"observedGeneration": observed, "conditions": conditions},

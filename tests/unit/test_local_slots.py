@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from operators.runs.local_slots import (
     WAITING_REASON,
     queued_before,
@@ -10,7 +12,7 @@ from operators.runs.local_slots import (
 )
 
 
-def run(namespace: str, name: str, phase: str | None) -> dict:
+def run(namespace: str, name: str, phase: str | None) -> dict[str, Any]:
     return {"metadata": {"namespace": namespace, "name": name}, "status": {"phase": phase}}
 
 
@@ -41,7 +43,9 @@ def test_no_limit_when_slots_is_zero() -> None:
     assert slot_admission("a/new", [f"a/r{i}" for i in range(50)], 0) is None
 
 
-def queued(namespace: str, name: str, created: str, phase: str | None = "Pending") -> dict:
+def queued(
+    namespace: str, name: str, created: str, phase: str | None = "Pending"
+) -> dict[str, Any]:
     body = run(namespace, name, phase)
     body["metadata"]["creationTimestamp"] = created
     return body

@@ -73,7 +73,8 @@ def test_openbao_and_s3_policies_stay_inside_the_tenant() -> None:
     names = TenantNames("steel")
     hcl = build_openbao_policy(names)
     assert 'path "secret/data/tenants/steel/*"' in hcl
-    assert hcl.count("path ") == 2
+    assert hcl.count("path ") == 4
+    assert 'path "secret/data/tenants/steel/shares/*" {\n  capabilities = ["read", "list"]' in hcl
     role = build_openbao_role(names)
     assert role["bound_service_account_namespaces"] == ["steel"]
     resources = {r for s in build_s3_policy(names)["Statement"] for r in s["Resource"]}

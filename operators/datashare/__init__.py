@@ -1,0 +1,1 @@
+"""The DataShare reconciler: per-recipient Delta Sharing tokens and what each is served."""

@@ -1,0 +1,1 @@
+"""The ExportApproval reconciler: valid or expired, and who uses it."""
