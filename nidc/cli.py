@@ -17,7 +17,9 @@ from nidc.audit.store import DEFAULT_BUCKET as DEFAULT_AUDIT_BUCKET
 from nidc.audit.store import DEFAULT_CENTER
 from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
 from nidc.audit.transit import TransitKeyError
+from nidc.catalog.client import CatalogClientError
 from nidc.dcmm.command import add_dcmm_commands
+from nidc.lineage.cli import add_lineage_command
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
 from nidc.local.tools.build import ensure_tools
@@ -235,6 +237,85 @@ def add_audit_commands(sub: Any) -> None:
     show.set_defaults(func=cmd_audit_show)
 
 
+def catalog_client(args: argparse.Namespace) -> Any:
+    from nidc.catalog.client import CatalogClient
+
+    return CatalogClient.local(LocalPlatform().env(), args.identity)
+
+
+def catalog_filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "tenant": args.tenant,
+        "layer": args.layer,
+        "domain": args.domain,
+        "grade": args.grade,
+        "owner": args.owner,
+    }
+
+
+def cmd_catalog_ls(args: argparse.Namespace) -> int:
+    from nidc.catalog import commands
+
+    return commands.list_or_search(catalog_client(args), catalog_filters(args), None, args.json)
+
+
+def cmd_catalog_search(args: argparse.Namespace) -> int:
+    from nidc.catalog import commands
+
+    text = " ".join(args.text)
+    return commands.list_or_search(catalog_client(args), catalog_filters(args), text, args.json)
+
+
+def cmd_catalog_show(args: argparse.Namespace) -> int:
+    from nidc.catalog import commands
+
+    return commands.show(catalog_client(args), args.table, args.json)
+
+
+def cmd_catalog_rebuild(args: argparse.Namespace) -> int:
+    from nidc.catalog import commands
+    from nidc.catalog.settings import CatalogSettings
+    from nidc.local.servers.catalog_api import CatalogApi
+
+    platform = LocalPlatform()
+    platform.env()  # fails naming the state folder when no platform runs there
+    settings = CatalogSettings.from_env(CatalogApi().env(platform.ctx))
+    return commands.rebuild(settings)
+
+
+def add_catalog_commands(sub: Any) -> None:
+    """`nidc catalog ls | show TABLE | search TEXT | rebuild`."""
+    catalog = sub.add_parser("catalog", help="the asset catalog").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    listing = catalog.add_parser("ls", help="assets you may see, filtered")
+    search = catalog.add_parser("search", help="names, columns, Chinese text, domain, owner")
+    search.add_argument("text", nargs="+", help="words to find (all must match)")
+    show = catalog.add_parser("show", help="one asset: schema, classification, lineage, access")
+    show.add_argument("table", help="TENANT/LAYER.NAME, or LAYER.NAME when only one matches")
+    for parser in (listing, search, show):
+        parser.add_argument(
+            "--as",
+            dest="identity",
+            default="platform-admin",
+            help="the identity to ask as (a kubeconfig context: platform-admin, "
+            "steel-plant-analyst, ...)",
+        )
+        parser.add_argument("--json", action="store_true", help="as JSON")
+    for parser in (listing, search):
+        parser.add_argument("--tenant")
+        parser.add_argument("--layer", help="bronze, silver, gold, quarantine, governed, ...")
+        parser.add_argument("--domain", help="MIIT data domain, e.g. production-operation")
+        parser.add_argument("--grade", type=int, choices=(1, 2, 3))
+        parser.add_argument("--owner", help="part of the owner's name or e-mail")
+    listing.set_defaults(func=cmd_catalog_ls)
+    search.set_defaults(func=cmd_catalog_search)
+    show.set_defaults(func=cmd_catalog_show)
+    catalog.add_parser(
+        "rebuild", help="drop the index and rebuild it from the resources and Delta logs"
+    ).set_defaults(func=cmd_catalog_rebuild)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `nidc`."""
     parser = argparse.ArgumentParser(prog="nidc", description=__doc__)
@@ -302,11 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(sub)
     add_dcmm_commands(sub)
+    add_catalog_commands(sub)
     demo = sub.add_parser("demo", help="the example factory on the embedded platform, to Ready")
     demo.add_argument(
         "--timeout", type=float, default=900, help="seconds to wait for Ready (default 900)"
     )
     demo.set_defaults(func=cmd_demo)
+    add_lineage_command(sub)
     return parser
 
 
@@ -316,6 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except (PlatformError, BuildError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except CatalogClientError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return result

@@ -234,3 +234,29 @@ def server_metrics(api: client.ApiClient) -> str:
     response = api.call_api(method, url, headers, body, post_params)
     data: bytes = response.read()
     return data.decode()
+
+
+def list_served_objects(
+    api: client.ApiClient, api_version: str, kind: str
+) -> list[dict[str, Any]] | None:
+    """Every object of a kind in every namespace, or None while the kind is not served (its CRD
+    not installed yet): an index over the resources starts before the operator installs them."""
+    try:
+        return list_objects(api, api_version, kind)
+    except ResourceNotFoundError:
+        return None
+    except client.exceptions.ApiException as error:
+        if error.status == 404:  # the CRD went away after discovery cached it
+            return None
+        raise
+
+
+def token_review(api: client.ApiClient, token: str) -> tuple[str, tuple[str, ...]] | None:
+    """Ask the API server who a bearer token is (TokenReview): (user, groups), or None when it
+    does not authenticate. Never log the token."""
+    review = client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token))
+    answer = client.AuthenticationV1Api(api).create_token_review(review)
+    status = answer.status
+    if status is None or not status.authenticated or status.user is None:
+        return None
+    return str(status.user.username), tuple(status.user.groups or ())

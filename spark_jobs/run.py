@@ -18,16 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry.trace import StatusCode
+from pyspark.sql import SparkSession
 
 from nidc.api.job_specs import (
+    AnyJob,
     ClassifyJob,
     GovernedCopyJob,
+    IngestJob,
+    JobRuntime,
     QualityJob,
     ReplicateJob,
     TransformJob,
     parse_run_spec,
 )
 from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer
+from spark_jobs.lineage import JobLineage
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
 TRACER = tracer(__name__)
@@ -69,14 +74,16 @@ def failure_reason(error: BaseException) -> str:
 
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Parse the spec (nidc/api/job_specs.py), start Spark for it and run its job; returns the
-    job's result."""
+    """Parse the spec (nidc/api/job_specs.py), start Spark for it and run its job between its
+    lineage events (spark_jobs/lineage.py); returns the job's result."""
     job, runtime = parse_run_spec(spec)
     if isinstance(job, ReplicateJob):
         # A byte-for-byte file copy: no Spark session (spark_jobs/replicate.py says why).
         from spark_jobs.replicate import replicate
 
-        return replicate(job, runtime.storage)
+        return JobLineage(job, runtime).run(
+            lambda: replicate(job, runtime.storage), reason=failure_reason
+        )
     storage = runtime.storage
     store = ObjectStore(
         endpoint=storage.endpoint,
@@ -90,27 +97,41 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     with TRACER.start_as_current_span("spark session start"):
         spark = create_session(conf)
     try:
-        if isinstance(job, TransformJob):
-            from spark_jobs.transform import transform
+        return run_in_session(spark, job, runtime)
+    finally:
+        spark.stop()
 
-            return transform(spark, job)
-        if isinstance(job, QualityJob):
-            from spark_jobs.quality import quality
 
-            return quality(spark, job, runtime.run)
-        if isinstance(job, ClassifyJob):
-            from spark_jobs.classify import classify
+def run_in_session(spark: SparkSession, job: AnyJob, runtime: JobRuntime) -> dict[str, Any]:
+    """Run a Spark job in an open session, between its lineage events."""
+    return JobLineage(job, runtime).run(
+        lambda: run_spark_job(spark, job, runtime), spark, reason=failure_reason
+    )
 
-            return classify(spark, job).as_dict()
-        if isinstance(job, GovernedCopyJob):
-            from spark_jobs.governed_copy import governed_copy
 
-            return governed_copy(spark, job)
+def run_spark_job(spark: SparkSession, job: AnyJob, runtime: JobRuntime) -> dict[str, Any]:
+    """The job's own work (every kind but replicate)."""
+    if isinstance(job, TransformJob):
+        from spark_jobs.transform import transform
+
+        return transform(spark, job)
+    if isinstance(job, QualityJob):
+        from spark_jobs.quality import quality
+
+        return quality(spark, job, runtime.run)
+    if isinstance(job, ClassifyJob):
+        from spark_jobs.classify import classify
+
+        return classify(spark, job).as_dict()
+    if isinstance(job, GovernedCopyJob):
+        from spark_jobs.governed_copy import governed_copy
+
+        return governed_copy(spark, job)
+    if isinstance(job, IngestJob):
         from spark_jobs.ingest import run_ingest
 
         return run_ingest(spark, job, runtime.run, runtime.openbao)
-    finally:
-        spark.stop()
+    raise TypeError(f"{type(job).__name__} does not run in a Spark session")
 
 
 def wait_for_slot(slots: Path) -> Any:

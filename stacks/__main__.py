@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from nidc.api.kinds import TENANT
 from nidc.api.schema import GROUP
+from stacks.components.catalog import Catalog
 from stacks.components.control_plane import ControlPlane
 from stacks.components.metrics import Metrics
 from stacks.components.object_store import ObjectStore
@@ -37,6 +38,7 @@ OBJECT_KEYS = (
     "metrics",
     "controlPlane",
     "sharing",
+    "catalog",
     "tenants",
     "replication",
 )
@@ -78,6 +80,8 @@ def main() -> None:
         endpoints["prometheus"] = Metrics("metrics", settings.metrics, opts).query_url
     if settings.sharing:
         endpoints["deltaSharing"] = Sharing("sharing", settings.sharing, opts).endpoint
+    if settings.catalog:
+        endpoints["catalog"] = Catalog("catalog", settings.catalog, opts).endpoint
     # Tenant objects wait for the Tenant CRD alone, when this program makes it.
     tenant_crd: list[pulumi.Resource] = []
     if settings.control_plane:

@@ -17,6 +17,7 @@ import pulumi
 import yaml
 
 from nidc.api.spark_pool import PoolError, SparkPool, default_pools, pools_from_dict
+from stacks.components.catalog import CatalogArgs
 from stacks.components.control_plane import ControlPlaneArgs, OperatorDeployment
 from stacks.components.metrics import MetricsArgs
 from stacks.components.object_store import Bucket, ObjectStoreArgs
@@ -35,6 +36,7 @@ COMPONENTS = (
     "metrics",
     "controlPlane",
     "sharing",
+    "catalog",
     "tenants",
 )
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +45,8 @@ SECRET_KEYS = (
     "objectStoreKmsKey",
     "openbaoOperatorToken",
     "sharingToken",
+    "catalogDbPassword",
+    "catalogS3SecretKey",
     "tlsPrivateKey",
 )
 
@@ -63,6 +67,7 @@ class Settings:
     metrics: MetricsArgs | None = None
     control_plane: ControlPlaneArgs | None = None
     sharing: SharingArgs | None = None
+    catalog: CatalogArgs | None = None
     tenants: tuple[TenantConfig, ...] = ()
     replication: Mapping[str, Any] = field(default_factory=dict)
 
@@ -266,6 +271,24 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             replicas=int(c.get("replicas", 2)),
             replication=settings["replication"],
             resources=resources(c, "sharing"),
+        )
+    if "catalog" in components:
+        c = _section(config, "catalog")
+        assert images is not None
+        settings["catalog"] = _in(
+            "catalog",
+            CatalogArgs,
+            center=name,
+            image=images.ref("catalog"),
+            postgres_image=images.ref("postgres"),
+            db_password=secrets.get("catalogDbPassword", ""),
+            s3_endpoint=s3_endpoint,
+            s3_access_key=str(c.get("s3AccessKey", "")),
+            s3_secret_key=secrets.get("catalogS3SecretKey", ""),
+            tls=tls,
+            api_replicas=int(c.get("apiReplicas", 1)),
+            volume_size=str(c.get("volumeSize", "20Gi")),
+            api_resources=resources(c, "catalog"),
         )
     if "tenants" in components:
         settings["tenants"] = tuple(

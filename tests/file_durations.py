@@ -1,4 +1,4 @@
-"""Wall time per integration file, and the files over their budget (tests/budgets.toml).
+"""Wall time per integration and e2e file, and the files over their budget (tests/budgets.toml).
 
 pytest's `--durations` is per test; CI's budget is kept per file. Each test's setup, call and
 teardown count to its file. Session-scoped fixtures (the platform, the operator, tenants, a
@@ -20,7 +20,8 @@ import pytest
 
 BUDGETS_FILE = Path(__file__).resolve().parent / "budgets.toml"
 PLUGIN_NAME = "nidc-file-durations"
-MEASURED_PREFIX = "tests/integration/"
+# The tiers on real servers: their files are timed and budgeted; unit files are not.
+MEASURED_PREFIXES = ("tests/integration/", "tests/e2e/")
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class FileDurations:
         measured = {
             name: max(seconds, 0.0)
             for name, seconds in self.seconds.items()
-            if name.startswith(MEASURED_PREFIX)
+            if name.startswith(MEASURED_PREFIXES)
         }
         if not measured:
             return

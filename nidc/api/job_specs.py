@@ -510,6 +510,25 @@ class OpenBaoRuntime(Model):
     )
 
 
+# An http(s) URL without user information: a lineage receiver's address never carries a login.
+LINEAGE_URL = r"^https?://[^/@\s]+(/[^@\s]*)?$"
+
+
+class LineageTarget(Model):
+    """Where a job posts its OpenLineage run events (the OpenLineage HTTP transport's `url`;
+    events go to <url>/api/v1/lineage). Never credentials."""
+
+    url: str = Field(
+        description="http(s):// base address of the lineage receiver, without a login.",
+        pattern=LINEAGE_URL,
+    )
+    ca_file: str = Field(
+        default="",
+        alias="caFile",
+        description="CA file the receiver is trusted with ('': the system's).",
+    )
+
+
 class JobRuntime(Model):
     """What the runner adds to a recorded job: which run, where its storage is, how Spark runs."""
 
@@ -521,6 +540,12 @@ class JobRuntime(Model):
     jars: list[str] = Field(default_factory=list, description="Jars on the driver's classpath.")
     master: str = Field(default="local[2]", description="Spark master.")
     attempt: int = Field(default=1, ge=1, description="Attempt number of the run.")
+    lineage: LineageTarget | None = Field(
+        default=None,
+        description="Where the job sends its OpenLineage events (None: lineage is off). Set by "
+        "the operator from NIDC_LINEAGE_URL; a platform endpoint, so added at submit time "
+        "rather than recorded in the run (docs/decisions/0210-lineage-events-and-store.md).",
+    )
 
 
 RUNTIME_KEYS = frozenset(field.alias or name for name, field in JobRuntime.model_fields.items())

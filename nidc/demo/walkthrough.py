@@ -290,6 +290,7 @@ def print_summary(
     say("\n== next")
     say('   eval "$(bin/nidc local env)" && kubectl get nidc -A')
     say("   kubectl describe dataproduct -n steel-plant spindle-health")
+    say("   bin/nidc catalog ls --as steel-plant-analyst   # the catalog, as a tenant sees it")
     say("   bin/nidc local down      # stops the platform, the operators and the factory floor")
     if os.environ.get("NIDC_DEMO_DEBUG"):
         say(json.dumps(objects, indent=2, default=str))

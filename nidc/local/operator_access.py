@@ -89,4 +89,13 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "OTEL_SERVICE_NAME": "nidc-operator",
         # Locally every 5 s, so an SRE (and a test) sees a metric soon after it moved.
         "OTEL_METRIC_EXPORT_INTERVAL": "5000",
+        # The catalog API serves the OpenLineage receiver (nidc/lineage); empty: lineage off.
+        "NIDC_LINEAGE_URL": lineage_url(env),
     }
+
+
+def lineage_url(env: dict[str, Any]) -> str:
+    """The lineage receiver's base URL: the catalog API server's, which mounts it ('' when the
+    platform runs no catalog API server)."""
+    catalog = env["servers"].get("catalog-api") or {}
+    return str(catalog.get("url") or "")

@@ -22,6 +22,8 @@ from typing import Any, TextIO
 from nidc.local import process
 from nidc.local.pki import CertificateAuthority
 from nidc.local.servers.base import Context, HealthError, Server
+from nidc.local.servers.catalog_api import CatalogApi
+from nidc.local.servers.catalog_postgres import CatalogPostgres
 from nidc.local.servers.etcd import Etcd
 from nidc.local.servers.jaeger import Jaeger
 from nidc.local.servers.kube_apiserver import KubeApiserver
@@ -52,6 +54,8 @@ def all_servers() -> list[Server]:
         OpenBao(),
         Jaeger(),
         Prometheus(),
+        CatalogPostgres(),
+        CatalogApi(),
     ]
 
 
@@ -115,7 +119,8 @@ class LocalPlatform:
     # ---- up -------------------------------------------------------------------------------
     def up(self) -> None:
         """Start whatever is not running and healthy; reuse what is."""
-        ensure_tools(sorted({s.tool for s in self.servers}), out=self.out)
+        # A server of our own code (the catalog API) needs no tool.
+        ensure_tools(sorted({s.tool for s in self.servers if s.tool}), out=self.out)
         self.state.ensure_dirs()
         self.ca.ensure()
         for server in self.servers:
@@ -173,7 +178,8 @@ class LocalPlatform:
             server.env(self.ctx),
             self.state.log(server.name),
             self.state.pidfile(server.name),
-            cwd=self.state.root,
+            cwd=server.work_dir(self.ctx),
+            user=server.os_user(self.ctx),
         )
         return "started, " + self._settle(server)
 
@@ -316,6 +322,7 @@ def shell_exports(env: dict[str, Any]) -> str:
         "OTEL_EXPORTER_OTLP_CERTIFICATE": env["ca_file"],
         "NIDC_TRACES_QUERY_URL": jaeger["query_url"],
         "NIDC_PROMETHEUS_URL": servers.get("prometheus", {}).get("url", ""),
+        "NIDC_CATALOG_URL": servers.get("catalog-api", {}).get("url", ""),
         "PULUMI_HOME": env["pulumi_home"],
         "PATH": ":".join(env["tool_bins"]) + ":$PATH",
     }

@@ -14,9 +14,15 @@ STOP_GRACE_SECONDS = 10.0
 
 
 def start_detached(
-    command: list[str], env: Mapping[str, str], log: Path, pidfile: Path, cwd: Path
+    command: list[str],
+    env: Mapping[str, str],
+    log: Path,
+    pidfile: Path,
+    cwd: Path,
+    user: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a server in its own session (it outlives `nidc`), logging to `log`."""
+    """Start a server in its own session (it outlives `nidc`), logging to `log`; as another
+    account when `user` is given (PostgreSQL will not run as root)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -30,6 +36,7 @@ def start_detached(
             env={**os.environ, **env},
             cwd=cwd,
             start_new_session=True,
+            user=user,
         )
     pidfile.write_text(f"{proc.pid}\n")
     return proc

@@ -16,6 +16,7 @@ from nidc.api.job_specs import (
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
     JobRuntime,
+    LineageTarget,
     OpenBaoRuntime,
     Storage,
     build_run_spec,
@@ -109,6 +110,9 @@ class OperatorContext:
                 ca_file=str(settings.ca_file),
                 transit_mount=TRANSIT_MOUNT,
             ),
+            lineage=LineageTarget(url=settings.lineage_url, ca_file=str(settings.ca_file))
+            if settings.lineage_url
+            else None,
         )
         return build_run_spec(run["spec"]["job"], runtime)
 

@@ -66,6 +66,8 @@ class OperatorSettings:
     audit_bucket: str = DEFAULT_AUDIT_BUCKET
     audit_key: str = DEFAULT_AUDIT_KEY
     transit_mount: str = DEFAULT_TRANSIT_MOUNT
+    # The OpenLineage receiver jobs post their run events to (None: jobs emit none).
+    lineage_url: str | None = None
     # The Delta Sharing server's URL, written into every recipient's profile file (DataShare);
     # None: shares issue no token and say so in a SharingNotConfigured condition.
     sharing_endpoint: str | None = None
@@ -134,5 +136,6 @@ class OperatorSettings:
             audit_bucket=env.get("NIDC_AUDIT_BUCKET", DEFAULT_AUDIT_BUCKET),
             audit_key=env.get("NIDC_AUDIT_KEY", DEFAULT_AUDIT_KEY),
             transit_mount=env.get("NIDC_TRANSIT_MOUNT", DEFAULT_TRANSIT_MOUNT),
+            lineage_url=env.get("NIDC_LINEAGE_URL") or None,
             sharing_endpoint=env.get("NIDC_SHARING_ENDPOINT") or None,
         )

@@ -336,12 +336,17 @@ def build_pod_spec_json(
     # and trusts the object store's CA.
     storage.pop("truststorePassword", None)
     storage["truststore"] = ""
+    lineage = spec.get("lineage")
+    if lineage:
+        # The image trusts the platform's CA; the operator's CA file is a host path.
+        lineage = {**lineage, "caFile": ""}
     pod_spec = {
         **spec,
         "attempt": attempt,
         "master": f"k8s://{settings.api_server}",
         "jars": [],
         "storage": storage,
+        **({"lineage": lineage} if lineage else {}),
     }
     return json.dumps(pod_spec, indent=2, sort_keys=True)
 

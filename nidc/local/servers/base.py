@@ -78,6 +78,14 @@ class Server(ABC):
         """Extra environment for the process."""
         return {}
 
+    def os_user(self, ctx: Context) -> str | None:
+        """The account the process runs as (None: ours)."""
+        return None
+
+    def work_dir(self, ctx: Context) -> Path:
+        """The process's working directory (one its account may enter)."""
+        return ctx.state.root
+
     @abstractmethod
     def check(self, ctx: Context) -> str:
         """Raise HealthError unless the server is healthy; return a one-line summary."""
