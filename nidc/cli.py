@@ -18,6 +18,7 @@ from nidc.audit.store import DEFAULT_CENTER
 from nidc.audit.transit import DEFAULT_KEY as DEFAULT_AUDIT_KEY
 from nidc.audit.transit import TransitKeyError
 from nidc.catalog.client import CatalogClientError
+from nidc.dcmm.command import add_dcmm_commands
 from nidc.lineage.cli import add_lineage_command
 from nidc.local.operator_access import prepare as prepare_operator_access
 from nidc.local.platform import LocalPlatform, PlatformError, ServerStatus, shell_exports
@@ -381,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_operator_run)
 
     add_audit_commands(sub)
+    add_dcmm_commands(sub)
     add_catalog_commands(sub)
     demo = sub.add_parser("demo", help="the example factory on the embedded platform, to Ready")
     demo.add_argument(

@@ -16,6 +16,7 @@ from nidc.api.kinds import TENANT
 from nidc.api.schema import GROUP
 from stacks.components.catalog import Catalog
 from stacks.components.control_plane import ControlPlane
+from stacks.components.metrics import Metrics
 from stacks.components.object_store import ObjectStore
 from stacks.components.secrets_store import SecretsStore
 from stacks.components.sharing import Sharing
@@ -34,6 +35,7 @@ OBJECT_KEYS = (
     "secretsStore",
     "sparkPools",
     "telemetry",
+    "metrics",
     "controlPlane",
     "sharing",
     "catalog",
@@ -74,6 +76,8 @@ def main() -> None:
         pulumi.export("sparkPools", SparkPools("spark-pools", settings.spark_pools, opts).pools)
     if settings.telemetry:
         endpoints["otlp"] = Telemetry("telemetry", settings.telemetry, opts).otlp_endpoint
+    if settings.metrics:
+        endpoints["prometheus"] = Metrics("metrics", settings.metrics, opts).query_url
     if settings.sharing:
         endpoints["deltaSharing"] = Sharing("sharing", settings.sharing, opts).endpoint
     if settings.catalog:

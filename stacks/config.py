@@ -19,6 +19,7 @@ import yaml
 from nidc.api.spark_pool import PoolError, SparkPool, default_pools, pools_from_dict
 from stacks.components.catalog import CatalogArgs
 from stacks.components.control_plane import ControlPlaneArgs, OperatorDeployment
+from stacks.components.metrics import MetricsArgs
 from stacks.components.object_store import Bucket, ObjectStoreArgs
 from stacks.components.secrets_store import SecretsStoreArgs, Unseal
 from stacks.components.sharing import SharingArgs
@@ -32,6 +33,7 @@ COMPONENTS = (
     "secretsStore",
     "sparkPools",
     "telemetry",
+    "metrics",
     "controlPlane",
     "sharing",
     "catalog",
@@ -62,6 +64,7 @@ class Settings:
     secrets_store: SecretsStoreArgs | None = None
     spark_pools: SparkPoolsArgs | None = None
     telemetry: TelemetryArgs | None = None
+    metrics: MetricsArgs | None = None
     control_plane: ControlPlaneArgs | None = None
     sharing: SharingArgs | None = None
     catalog: CatalogArgs | None = None
@@ -204,6 +207,20 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             tls=tls,
             collector_replicas=int(c.get("collectorReplicas", 2)),
             resources=resources(c, "telemetry"),
+        )
+    if "metrics" in components:
+        c = _section(config, "metrics")
+        assert images is not None
+        settings["metrics"] = _in(
+            "metrics",
+            MetricsArgs,
+            center=name,
+            image=images.ref("prometheus"),
+            tls=tls,
+            retention=str(c.get("retention", "15d")),
+            volume_size=str(c.get("volumeSize", "20Gi")),
+            scrape_interval=str(c.get("scrapeInterval", "15s")),
+            resources=resources(c, "metrics"),
         )
     if "controlPlane" in components:
         c = _section(config, "controlPlane")

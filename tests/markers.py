@@ -45,7 +45,8 @@ def mark_by_folder(items: Iterable[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, tier))
 
 
-OPT_IN = ("gpu", "soak")
+# e2e: the demo takes a platform of its own and ~25 Spark runs (docs/testing.md).
+OPT_IN = ("gpu", "soak", "e2e")
 
 
 def opt_in_wanted(expression: str) -> set[str]:
@@ -54,7 +55,7 @@ def opt_in_wanted(expression: str) -> set[str]:
 
 
 def deselect_opt_in(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect gpu and soak tests unless the `-m` expression names their marker."""
+    """Deselect gpu, soak and e2e tests unless the `-m` expression names their marker."""
     wanted = opt_in_wanted(config.getoption("markexpr") or "")
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []

@@ -527,6 +527,17 @@ class LineageTarget(Model):
         alias="caFile",
         description="CA file the receiver is trusted with ('': the system's).",
     )
+    client_cert: str = Field(
+        default="",
+        alias="clientCert",
+        description="Client certificate file the job presents (mutual TLS; '': none). The "
+        "receiver takes events only from its writers' group.",
+    )
+    client_key: str = Field(
+        default="",
+        alias="clientKey",
+        description="The client certificate's key file (a path, never the key).",
+    )
 
 
 class JobRuntime(Model):

@@ -11,18 +11,22 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
 from nidc.catalog.access import Identity
-from nidc.catalog.api import ConnectionPool, build_app
+from nidc.catalog.api import IDENTITY, ConnectionPool, build_app
 from nidc.catalog.auth import TokenReviewer, server_tls
 from nidc.catalog.indexer import Indexer
 from nidc.catalog.settings import CatalogSettings
 from nidc.kube import ApiClient, api_client, in_cluster_or_kubeconfig, token_review
+from nidc.lineage.receiver import EVENTS_PATH, lineage_routes
+from nidc.lineage.store import LineageStore
+from nidc.local.identities import LINEAGE_WRITERS_GROUP, PLATFORM_ADMINS_GROUP
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def kube_client(settings: CatalogSettings) -> ApiClient:
@@ -80,10 +84,29 @@ async def serve(
 
 def mounted_apps(settings: CatalogSettings) -> list[tuple[str, web.Application]]:
     """Other parts' aiohttp apps served beside the catalog API, behind its authentication:
-    (prefix, app) pairs. The one place to add them (the lineage receiver's POST
-    /api/v1/lineage, say); an app that writes opens its own connections with
-    `settings.dsn()` (the catalog's pool is read-only)."""
-    return []
+    (prefix, app) pairs. An app that writes opens its own connections with `settings.dsn()`
+    (the catalog's pool is read-only)."""
+    store = LineageStore(settings.dsn())
+    store.migrate()
+    receiver = lineage_routes(store)
+    receiver.middlewares.append(lineage_access)
+    return [(EVENTS_PATH, receiver)]
+
+
+@web.middleware
+async def lineage_access(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Jobs post events with the lineage writers' certificate; the whole graph (every tenant's
+    tables) is read by the center's operators only: tenants see lineage through the catalog's
+    upstream and downstream, scoped to what they may see."""
+    groups = request[IDENTITY].groups
+    allowed = PLATFORM_ADMINS_GROUP in groups or (
+        request.method == "POST" and LINEAGE_WRITERS_GROUP in groups
+    )
+    if not allowed:
+        raise web.HTTPForbidden(
+            text='{"error": "lineage: not for this identity"}', content_type="application/json"
+        )
+    return await handler(request)
 
 
 def main() -> None:

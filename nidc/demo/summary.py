@@ -78,7 +78,7 @@ def failure_lines(
     for name in failed:
         obj = objects.get(name) or {}
         for c in (obj.get("status") or {}).get("conditions", []):
-            if c.get("type") in ("Ready", "Degraded"):
+            if (c.get("type"), c.get("status")) in (("Ready", "False"), ("Degraded", "True")):
                 lines.append(
                     f"{name}: {c['type']}={c.get('status')} {c.get('reason', '')}: "
                     f"{c.get('message', '')}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nidc.api.schema import API_VERSION
+from nidc.catalog.client import CatalogClient, CatalogClientError
 from nidc.demo.factory import load_factory, localize, resource_name
 from nidc.demo.factory_floor import FLOOR_FILE
 from nidc.demo.progress import (
@@ -261,6 +262,19 @@ def run(timeout: float = 900.0, out: TextIO = sys.stdout) -> int:
     return 0 if all(s.state == "ready" for s in standings) else 1
 
 
+def catalog_lines(env: dict[str, Any]) -> list[str]:
+    """Assets per tenant and kind as the catalog indexes them (its own view, not kubectl's)."""
+    try:
+        assets = CatalogClient.local(env, "platform-admin").assets()
+    except CatalogClientError as error:
+        return [f"the catalog did not answer: {error}"]
+    counts: dict[str, int] = {}
+    for asset in assets:
+        key = f"{asset.get('tenant')}: {asset.get('layer') or asset.get('kind') or 'table'}"
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{n:3d}  {key}" for key, n in sorted(counts.items())] or ["(no asset indexed yet)"]
+
+
 def print_summary(
     walk: Walkthrough,
     objects: dict[str, dict[str, Any]],
@@ -273,6 +287,9 @@ def print_summary(
         say(f"   {line}")
     say("\n== shares")
     for line in share_lines(objects) or ["(none)"]:
+        say(f"   {line}")
+    say("\n== catalog (bin/nidc catalog ls, as the center's operators see it)")
+    for line in catalog_lines(env):
         say(f"   {line}")
     query = env["servers"]["jaeger"]["query_url"]
     say(f"\n== traces (trace backend {query})")
@@ -290,6 +307,7 @@ def print_summary(
     say("\n== next")
     say('   eval "$(bin/nidc local env)" && kubectl get nidc -A')
     say("   kubectl describe dataproduct -n steel-plant spindle-health")
+    say("   bin/nidc lineage steel-plant/gold.furnace_anomalies   # upstream to the PLC")
     say("   bin/nidc catalog ls --as steel-plant-analyst   # the catalog, as a tenant sees it")
     say("   bin/nidc local down      # stops the platform, the operators and the factory floor")
     if os.environ.get("NIDC_DEMO_DEBUG"):

@@ -37,13 +37,18 @@ EVENTS = meter(__name__).create_counter(
 
 
 def build_transport(target: LineageTarget) -> HttpTransport:
-    """openlineage-python's HTTP transport to the receiver (the platform's CA when given)."""
+    """openlineage-python's HTTP transport to the receiver (the platform's CA and the job's
+    client certificate when given)."""
     config = HttpConfig(
         url=target.url,
         endpoint=ENDPOINT,
         timeout=TIMEOUT_SECONDS,
         retry=RETRY,
-        ssl_context=HttpSslContextConfig(ca_cert_path=target.ca_file) if target.ca_file else None,
+        ssl_context=HttpSslContextConfig(
+            ca_cert_path=target.ca_file or None,
+            client_cert_path=target.client_cert or None,
+            client_key_path=target.client_key or None,
+        ),
     )
     return HttpTransport(config)
 

@@ -34,18 +34,21 @@ MAX_DEPTH = 100
 
 
 def lineage_app(store: LineageStore) -> web.Application:
-    """The receiver and its queries as an application (mount it, or run it on its own)."""
-    app = web.Application(client_max_size=4 * 1024 * 1024)
-    add_lineage_routes(app, store)
+    """The receiver on its own: its routes at EVENTS_PATH (tests, a stand-alone receiver)."""
+    app = web.Application()
+    app.add_subapp(EVENTS_PATH, lineage_routes(store))
     return app
 
 
-def add_lineage_routes(app: web.Application, store: LineageStore) -> None:
-    """Add the receiver's routes to an existing application."""
+def lineage_routes(store: LineageStore) -> web.Application:
+    """The receiver and its queries, relative to where it is mounted (EVENTS_PATH): POST ''
+    takes an event, GET /graph and /columns answer queries."""
+    app = web.Application(client_max_size=4 * 1024 * 1024)
     app[STORE_KEY] = store
-    app.router.add_post(EVENTS_PATH, receive_event)
-    app.router.add_get(f"{EVENTS_PATH}/graph", graph)
-    app.router.add_get(f"{EVENTS_PATH}/columns", columns)
+    app.router.add_post("", receive_event)
+    app.router.add_get("/graph", graph)
+    app.router.add_get("/columns", columns)
+    return app
 
 
 def _error(status: int, message: str) -> web.Response:

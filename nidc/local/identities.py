@@ -15,6 +15,9 @@ from nidc.api.tenant import tenant_group
 EXAMPLE_TENANTS = ("steel-plant", "equipment-maker")
 
 PLATFORM_ADMINS_GROUP = "nidc:platform-admins"
+# Jobs post their OpenLineage events with a client certificate of this group; the catalog API
+# server takes events only from it (nidc/catalog/server.py).
+LINEAGE_WRITERS_GROUP = "nidc:lineage-writers"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class Identity:
     name: str
     user: str
     groups: tuple[str, ...]
+
+
+LINEAGE_WRITER = Identity("lineage-writer", "nidc:lineage-writer", (LINEAGE_WRITERS_GROUP,))
 
 
 def user_identities(tenants: tuple[str, ...] = EXAMPLE_TENANTS) -> list[Identity]:

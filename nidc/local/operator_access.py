@@ -18,7 +18,9 @@ from nidc.api.crd import build_crd
 from nidc.api.kinds import ALL_KINDS
 from nidc.api.kopf_peering import build_peering_crd, build_peering_object
 from nidc.kube import api_client, apply, apply_when_served, service_account_token
+from nidc.local.identities import LINEAGE_WRITER
 from nidc.local.pki import TRUSTSTORE_PASSWORD, CertificateAuthority, write_private
+from nidc.local.state import PlatformState
 from nidc.operator_rbac import OPERATOR_NAME, OPERATOR_NAMESPACE, build_operator_identity
 
 TOKEN_SECONDS = 24 * 3600
@@ -91,6 +93,7 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "OTEL_METRIC_EXPORT_INTERVAL": "5000",
         # The catalog API serves the OpenLineage receiver (nidc/lineage); empty: lineage off.
         "NIDC_LINEAGE_URL": lineage_url(env),
+        **lineage_writer_certificate(env),
     }
 
 
@@ -99,3 +102,13 @@ def lineage_url(env: dict[str, Any]) -> str:
     platform runs no catalog API server)."""
     catalog = env["servers"].get("catalog-api") or {}
     return str(catalog.get("url") or "")
+
+
+def lineage_writer_certificate(env: dict[str, Any]) -> dict[str, str]:
+    """The client certificate local jobs present to the lineage receiver (files in the state
+    folder's PKI; on a cluster the stack mounts one)."""
+    writer = LINEAGE_WRITER
+    pair = CertificateAuthority(PlatformState(Path(env["state_dir"])).pki).issue(
+        f"client-{writer.name}", writer.user, writer.groups, client=True
+    )
+    return {"NIDC_LINEAGE_CLIENT_CERT": str(pair.cert), "NIDC_LINEAGE_CLIENT_KEY": str(pair.key)}

@@ -32,6 +32,7 @@ from nidc.local.servers.kube_scheduler import KubeScheduler
 from nidc.local.servers.kwok import Kwok
 from nidc.local.servers.minio import Minio
 from nidc.local.servers.openbao import OpenBao
+from nidc.local.servers.prometheus import Prometheus
 from nidc.local.servers.sharing import SharingServer
 from nidc.local.state import PlatformState, default_state_dir, port_is_open
 from nidc.local.tools.build import ensure_tools, pulumi_home
@@ -53,6 +54,7 @@ def all_servers() -> list[Server]:
         Minio(),
         OpenBao(),
         Jaeger(),
+        Prometheus(),
         SharingServer(),
         CatalogPostgres(),
         CatalogApi(),
@@ -321,6 +323,7 @@ def shell_exports(env: dict[str, Any]) -> str:
         "OTEL_EXPORTER_OTLP_ENDPOINT": jaeger["otlp_grpc"],
         "OTEL_EXPORTER_OTLP_CERTIFICATE": env["ca_file"],
         "NIDC_TRACES_QUERY_URL": jaeger["query_url"],
+        "NIDC_PROMETHEUS_URL": servers.get("prometheus", {}).get("url", ""),
         "NIDC_SHARING_ENDPOINT": servers.get("sharing", {}).get("url", ""),
         "NIDC_CATALOG_URL": servers.get("catalog-api", {}).get("url", ""),
         "PULUMI_HOME": env["pulumi_home"],

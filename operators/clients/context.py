@@ -110,7 +110,12 @@ class OperatorContext:
                 ca_file=str(settings.ca_file),
                 transit_mount=TRANSIT_MOUNT,
             ),
-            lineage=LineageTarget(url=settings.lineage_url, ca_file=str(settings.ca_file))
+            lineage=LineageTarget(
+                url=settings.lineage_url,
+                ca_file=str(settings.ca_file),
+                client_cert=settings.lineage_client_cert,
+                client_key=settings.lineage_client_key,
+            )
             if settings.lineage_url
             else None,
         )

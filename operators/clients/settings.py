@@ -68,6 +68,9 @@ class OperatorSettings:
     transit_mount: str = DEFAULT_TRANSIT_MOUNT
     # The OpenLineage receiver jobs post their run events to (None: jobs emit none).
     lineage_url: str | None = None
+    # The client certificate jobs present to the lineage receiver (files; '' when none).
+    lineage_client_cert: str = ""
+    lineage_client_key: str = ""
     # The Delta Sharing server's URL, written into every recipient's profile file (DataShare);
     # None: shares issue no token and say so in a SharingNotConfigured condition.
     sharing_endpoint: str | None = None
@@ -137,5 +140,7 @@ class OperatorSettings:
             audit_key=env.get("NIDC_AUDIT_KEY", DEFAULT_AUDIT_KEY),
             transit_mount=env.get("NIDC_TRANSIT_MOUNT", DEFAULT_TRANSIT_MOUNT),
             lineage_url=env.get("NIDC_LINEAGE_URL") or None,
+            lineage_client_cert=env.get("NIDC_LINEAGE_CLIENT_CERT", ""),
+            lineage_client_key=env.get("NIDC_LINEAGE_CLIENT_KEY", ""),
             sharing_endpoint=env.get("NIDC_SHARING_ENDPOINT") or None,
         )

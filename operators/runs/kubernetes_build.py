@@ -338,8 +338,9 @@ def build_pod_spec_json(
     storage["truststore"] = ""
     lineage = spec.get("lineage")
     if lineage:
-        # The image trusts the platform's CA; the operator's CA file is a host path.
-        lineage = {**lineage, "caFile": ""}
+        # The image trusts the platform's CA; the operator's CA and client certificate files
+        # are host paths (a pod's certificate would be mounted: not done yet, docs/lineage.md).
+        lineage = {**lineage, "caFile": "", "clientCert": "", "clientKey": ""}
     pod_spec = {
         **spec,
         "attempt": attempt,

@@ -154,10 +154,10 @@ def test_lineage_is_off_unless_the_operator_names_a_receiver() -> None:
     assert LineageEmitter.to(None).client is None
 
 
-def test_the_pod_gets_the_url_without_the_operators_ca_path() -> None:
+def test_the_pod_gets_the_url_without_the_operators_file_paths() -> None:
     settings = KubernetesJobSettings(image="registry.example/spark:1", pools=default_pools())
     spec = json.loads(build_pod_spec_json(handed_over(BUILDERS["transform"]()[1]), 1, settings))
-    assert spec["lineage"] == {"url": LINEAGE_URL, "caFile": ""}
+    assert spec["lineage"] == {"url": LINEAGE_URL, "caFile": "", "clientCert": "", "clientKey": ""}
 
 
 def test_a_lineage_url_with_a_login_is_refused() -> None:

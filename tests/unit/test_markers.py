@@ -57,7 +57,8 @@ def test_minus_m_unit_selects_every_unit_test_and_no_integration_test() -> None:
     assert collected("-m", "not unit", "tests/unit") == []
 
 
-def test_gpu_and_soak_run_only_when_the_expression_names_them() -> None:
+def test_gpu_soak_and_e2e_run_only_when_the_expression_names_them() -> None:
+    assert opt_in_wanted("e2e") == {"e2e"}
     assert opt_in_wanted("unit") == set()
     assert opt_in_wanted("integration and not slow") == set()
     assert opt_in_wanted("soak") == {"soak"}

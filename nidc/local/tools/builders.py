@@ -389,10 +389,16 @@ def needed_libraries(debs: list[Path], have: set[str]) -> list[str]:
 
 
 def library_dirs(root: Path) -> list[Path]:
-    """The multiarch library folders the unpacked packages brought (usr/lib/x86_64-linux-gnu)."""
-    return sorted(
+    """The multiarch library folders the unpacked packages brought (usr/lib/x86_64-linux-gnu),
+    and their subfolders holding libraries: a package may keep private ones there and find them
+    by an absolute RUNPATH that points outside the cache (libpulse0's pulseaudio/)."""
+    tops = [
         p for p in [*root.glob("usr/lib/*-linux-gnu"), *root.glob("lib/*-linux-gnu")] if p.is_dir()
-    )
+    ]
+    private = [
+        sub for top in tops for sub in top.iterdir() if sub.is_dir() and any(sub.glob("*.so*"))
+    ]
+    return sorted(tops + private)
 
 
 def debian_wrapper(binary: Path, root: Path, bin_dir: Path) -> str:

@@ -72,3 +72,37 @@ def test_mounted_routes_are_behind_the_same_authentication() -> None:
         assert posted.status in (404, 405)  # nothing writes through the catalog
 
     run(checks)
+
+
+def test_only_lineage_writers_post_events_and_only_operators_read_the_whole_graph() -> None:
+    """The server's guard on the mounted receiver (nidc/catalog/server.py lineage_access)."""
+    from nidc.catalog.server import lineage_access
+
+    IDENTITIES["writer-token"] = Identity("nidc:lineage-writer", ("nidc:lineage-writers",))
+
+    async def main() -> None:
+        receiver = web.Application(middlewares=[lineage_access])
+        receiver.router.add_post("", receive)
+        receiver.router.add_get("/graph", receive)
+        app = build_app(
+            ConnectionPool("host=127.0.0.1 port=1"), reviewer, [("/api/v1/lineage", receiver)]
+        )
+        async with TestClient(TestServer(app)) as client:
+
+            async def status(method: str, path: str, token: str) -> int:
+                answer = await client.request(
+                    method, path, headers={"Authorization": f"Bearer {token}"}
+                )
+                return answer.status
+
+            assert await status("POST", "/api/v1/lineage", "writer-token") == 200
+            assert await status("POST", "/api/v1/lineage", "maker-token") == 403
+            assert await status("GET", "/api/v1/lineage/graph", "writer-token") == 403
+            assert await status("GET", "/api/v1/lineage/graph", "maker-token") == 403
+            assert await status("GET", "/api/v1/lineage/graph", "admin-token") == 200
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

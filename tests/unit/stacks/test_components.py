@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from nidc.api.spark_pool import POOL_LABEL, SparkPool, default_pools
 from stacks.components.control_plane import (
@@ -17,6 +18,7 @@ from stacks.components.control_plane import (
     OperatorDeployment,
     build_control_plane,
 )
+from stacks.components.metrics import Metrics, MetricsArgs, build_metrics
 from stacks.components.object_store import (
     Bucket,
     ObjectStore,
@@ -347,3 +349,31 @@ def test_tenants_children_are_parented_and_kubeconfigs_made(mocks: RecordingMock
         ),
         component.kubeconfigs.apply(check_kubeconfig),
     )
+
+
+# ---- Metrics -------------------------------------------------------------------------------
+def test_metrics_refuses_bad_args_and_scrapes_the_collector_with_the_rules() -> None:
+    with pytest.raises(ArgsError, match=r"metrics.retention"):
+        MetricsArgs(center="c", image="p:1", tls=TLS, retention="forever")
+    with pytest.raises(ArgsError, match=r"metrics.collectorTarget"):
+        MetricsArgs(center="c", image="p:1", tls=TLS, collector_target="nowhere")
+    objects = build_metrics(MetricsArgs(center="c", image="p:1", tls=TLS))
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    config = yaml.safe_load(by_name[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"])
+    (job,) = config["scrape_configs"]
+    assert job["static_configs"] == [{"targets": ["otel-collector.nidc-telemetry.svc:8889"]}]
+    assert job["scheme"] == "https" and job["tls_config"]["ca_file"].endswith("ca.crt")
+    rules = yaml.safe_load(by_name[("ConfigMap", "prometheus-rules")]["data"]["nidc.yaml"])
+    alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+    # The cluster profile: a product is stale after two hours, not the local minute.
+    assert alerts["ProductStale"]["expr"].endswith("> 7200")
+    assert {"ProductStale", "ProductQualityGateClosed", "RunFailed"} <= set(alerts)
+    (container,) = by_name[("StatefulSet", "prometheus")]["spec"]["template"]["spec"]["containers"]
+    assert any(a.startswith("--web.config.file=") for a in container["args"])
+    assert ("Secret", "metrics-tls") in by_name
+
+
+@pulumi_test
+def test_metrics_children_are_parented(mocks: RecordingMocks) -> Any:
+    component = Metrics("metrics", MetricsArgs(center="c", image="p:1", tls=TLS))
+    return check_parented(component, "nidc:metrics:Metrics")

@@ -1,0 +1,91 @@
+"""Read the platform into a PlatformSnapshot: resources from the API server, the audit log's
+verification, and the policy packs in force (the only I/O of the self-assessment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from nidc.api.schema import GROUP
+from nidc.audit import reading as audit_reading
+from nidc.audit.store import DEFAULT_CENTER
+from nidc.audit.transit import TransitKeyError
+from nidc.dcmm.evidence import AuditSummary, PlatformSnapshot
+from nidc.governance.policy_files import policies_dir
+from nidc.kube import api_client, list_objects
+from nidc.monitoring.alert_rules import load_packs
+from nidc.onemap.indicators import load_indicators
+from nidc.onemap.warnings import load_warning_rules
+
+API_VERSION = f"{GROUP}/v1alpha1"
+# Policy packs the platform enforces, by what they are, and the file or folder that holds each.
+POLICY_PACKS = {
+    "grade bundle": "grades.yaml",
+    "classification baseline": "classification/national-baseline.yaml",
+    "alert rules": "alerts",
+    "Pulumi policy pack": "pulumi/PulumiPolicy.yaml",
+    "DCMM model": "dcmm",
+    "early-warning rules": "onemap/warnings.yaml",
+}
+
+
+def policy_files(root: Path | None = None) -> dict[str, bool]:
+    """Which policy packs are present."""
+    base = root or policies_dir()
+    return {name: (base / relative).exists() for name, relative in POLICY_PACKS.items()}
+
+
+def read_audit(
+    env: dict[str, Any], center: str = DEFAULT_CENTER
+) -> tuple[AuditSummary | None, str]:
+    """The audit log's verification, or why it could not be read."""
+    try:
+        store, signer = audit_reading.clients(env)
+        report = audit_reading.verify_center(store, signer, center)
+    except TransitKeyError as error:
+        return None, f"no audit signing key yet ({error})"
+    except audit_reading.UNREACHABLE as error:
+        return None, audit_reading.unreachable(error)
+    return AuditSummary(report.records, report.ok and report.records > 0, report.summary()), ""
+
+
+def read_snapshot(
+    env: dict[str, Any],
+    namespace: str | None = None,
+    selector: str | None = None,
+    context: str = "platform-admin",
+) -> PlatformSnapshot:
+    """Everything the collectors read, from the platform `nidc local env --json` describes:
+    the whole center, or one tenant's namespace and/or the resources a label selector picks (an
+    enterprise assesses its own data management)."""
+    cluster_scoped = {"Tenant", "ClusterClassificationPolicy"}
+    with api_client(Path(env["kubeconfig"]), context=context) as api:
+
+        def listed(kind: str) -> list[dict[str, Any]]:
+            if kind in cluster_scoped:
+                found = list(list_objects(api, API_VERSION, kind))
+                if kind == "Tenant" and namespace:
+                    found = [t for t in found if t["metadata"]["name"] == namespace]
+                return found
+            return list(list_objects(api, API_VERSION, kind, namespace, selector))
+
+        audit, problem = read_audit(env)
+        return PlatformSnapshot(
+            now=dt.datetime.now(dt.UTC),
+            tenants=listed("Tenant"),
+            sources=listed("DataSource"),
+            products=listed("DataProduct"),
+            runs=listed("PipelineRun"),
+            grants=listed("DataGrant"),
+            shares=listed("DataShare"),
+            replications=listed("DataReplication"),
+            classification_policies=listed("ClassificationPolicy")
+            + listed("ClusterClassificationPolicy"),
+            audit=audit,
+            audit_problem=problem,
+            policy_files=policy_files(),
+            alert_rules=sum(len(pack.alerts) for pack in load_packs()),
+            onemap_indicators=len(load_indicators()),
+            onemap_warning_rules=len(load_warning_rules()),
+        )

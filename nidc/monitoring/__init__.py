@@ -1,0 +1,1 @@
+"""Monitoring: the alert rules (policies/alerts) rendered for Prometheus."""

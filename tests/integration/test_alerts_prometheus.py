@@ -1,0 +1,113 @@
+"""Alerts in the metrics backend (issue 18, must-show 2): Prometheus, started by the local
+platform, scrapes the operator's OTLP metrics from the collector and evaluates policies/alerts;
+ProductStale fires when a product's last successful run is older than the local profile's limit
+(60 s) and clears once a new run made it fresh, seen in Prometheus' HTTP API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from nidc.kube import apply, delete, get
+from tests.cluster import condition
+
+TENANT = "steel-plant"
+SUFFIX = uuid.uuid4().hex[:5]
+PRODUCT = f"stale-watch-{SUFFIX}"
+OWNER = {"name": "Wang Li", "email": "wang.li@steel.example.cn"}
+
+
+def product(history_limit: int) -> dict[str, Any]:
+    """A spec change (historyLimit) is what makes the product run again."""
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "DataProduct",
+        "metadata": {"name": PRODUCT, "namespace": TENANT},
+        "spec": {
+            "inputs": [{"kind": "DataSource", "name": "line-sensors"}],
+            "transform": {"sql": "SELECT line, max(value) AS peak FROM line_sensors GROUP BY line"},
+            "historyLimit": history_limit,
+            "maxAttempts": 1,
+            "owner": OWNER,
+            "targetTable": f"silver.stale_watch_{SUFFIX}",
+        },
+    }
+
+
+def prometheus(env: dict[str, Any], path: str, **params: str) -> Any:
+    url = env["servers"]["prometheus"]["url"]
+    answer = requests.get(f"{url}{path}", params=params, verify=env["ca_file"], timeout=10)
+    answer.raise_for_status()
+    body = answer.json()
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def stale_alert(env: dict[str, Any]) -> dict[str, Any] | None:
+    """Our product's ProductStale alert as the alerts API lists it (pending or firing)."""
+    for alert in prometheus(env, "/api/v1/alerts")["alerts"]:
+        labels = alert["labels"]
+        if labels.get("alertname") == "ProductStale" and labels.get("product") == PRODUCT:
+            return alert  # type: ignore[no-any-return]
+    return None
+
+
+def wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(2)
+
+
+def succeeded_run(api: Any, generation: int) -> dict[str, Any] | None:
+    found = get(api, "nidc.io/v1alpha1", "DataProduct", PRODUCT, TENANT)
+    if found is None:
+        return None
+    status = found.get("status") or {}
+    if (
+        status.get("observedGeneration") == generation
+        and condition(found, "Ready").get("reason") == "Succeeded"
+    ):
+        return found
+    return None
+
+
+def test_a_stale_product_fires_an_alert_that_clears_when_it_is_fresh_again(
+    tenants: Any, operator: Any, line_sensors: str, platform_env: dict[str, Any]
+) -> None:
+    env = platform_env
+    # The rules are loaded and the collector is scraped.
+    groups = prometheus(env, "/api/v1/rules", type="alert")["groups"]
+    assert "ProductStale" in {r["name"] for g in groups for r in g["rules"]}
+    targets = prometheus(env, "/api/v1/targets")["activeTargets"]
+    assert [t["health"] for t in targets if t["labels"]["job"] == "nidc-otel-collector"] == ["up"]
+    try:
+        apply(tenants, product(1))
+        first = wait("the first run", lambda: succeeded_run(tenants, 1), 300)
+        # The age gauge reaches Prometheus, then passes the 60 s limit: the alert fires.
+        query = f'nidc_product_data_age_seconds{{product="{PRODUCT}"}}'
+        wait("the age series", lambda: prometheus(env, "/api/v1/query", query=query)["result"], 90)
+        firing = wait(
+            "ProductStale to fire",
+            lambda: (a := stale_alert(env)) and a["state"] == "firing" and a,
+            180,
+        )
+        assert float(firing["value"]) > 60
+        assert firing["labels"]["namespace"] == TENANT and firing["labels"]["severity"] == "warning"
+
+        # A new successful run makes it fresh: the alert clears.
+        fresh_generation = apply(tenants, product(2))["metadata"]["generation"]
+        fresh = wait("the second run", lambda: succeeded_run(tenants, fresh_generation), 300)
+        assert fresh["status"]["lastRun"]["name"] != first["status"]["lastRun"]["name"]
+        wait("ProductStale to clear", lambda: stale_alert(env) is None, 60)
+        (series,) = prometheus(env, "/api/v1/query", query=query)["result"]
+        assert float(series["value"][1]) < 60
+    finally:
+        delete(tenants, "nidc.io/v1alpha1", "DataProduct", PRODUCT, TENANT)
