@@ -106,17 +106,9 @@ def format_analytics_table() -> str:
 
 def cmd_analytics_ls(args: argparse.Namespace) -> int:
     if args.json:
-        from nidc.api.analytics import ANALYTICS
+        from nidc.api.analytics import registry_listing
 
-        listing = [
-            {
-                "ref": d.ref,
-                "description": d.description,
-                "parameters": d.parameters.model_json_schema(by_alias=True),
-            }
-            for d in ANALYTICS
-        ]
-        print(json.dumps(listing, indent=2, sort_keys=True))
+        print(json.dumps(registry_listing(), indent=2, sort_keys=True))
     else:
         print(format_analytics_table())
     return 0
@@ -283,8 +275,14 @@ def cmd_catalog_rebuild(args: argparse.Namespace) -> int:
     return commands.rebuild(settings)
 
 
+def cmd_catalog_analytics(args: argparse.Namespace) -> int:
+    from nidc.catalog import commands
+
+    return commands.analytics(catalog_client(args), args.json)
+
+
 def add_catalog_commands(sub: Any) -> None:
-    """`nidc catalog ls | show TABLE | search TEXT | rebuild`."""
+    """`nidc catalog ls | show TABLE | search TEXT | rebuild | analytics`."""
     catalog = sub.add_parser("catalog", help="the asset catalog").add_subparsers(
         dest="catalog_command", required=True
     )
@@ -314,6 +312,12 @@ def add_catalog_commands(sub: Any) -> None:
     catalog.add_parser(
         "rebuild", help="drop the index and rebuild it from the resources and Delta logs"
     ).set_defaults(func=cmd_catalog_rebuild)
+    analytics = catalog.add_parser(
+        "analytics", help="the shared algorithm library: published analytics, name@version"
+    )
+    analytics.add_argument("--as", dest="identity", default="platform-admin")
+    analytics.add_argument("--json", action="store_true", help="as JSON")
+    analytics.set_defaults(func=cmd_catalog_analytics)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -140,6 +140,21 @@ class UnknownAnalyticError(ValueError):
     """A reference to no published analytic."""
 
 
+def registry_listing() -> list[dict[str, Any]]:
+    """The registry as data: what `nidc analytics ls --json` prints and the catalog serves."""
+    return [
+        {
+            "ref": d.ref,
+            "name": d.name,
+            "version": d.version,
+            "description": d.description,
+            "spectral": d.spectral,
+            "parameters": d.parameters.model_json_schema(by_alias=True),
+        }
+        for d in ANALYTICS
+    ]
+
+
 def analytic(ref: str) -> AnalyticDefinition:
     """The analytic a `name@version` names."""
     for definition in ANALYTICS:

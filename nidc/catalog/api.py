@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import psycopg
 from aiohttp import web
 
+from nidc.api.analytics import registry_listing
 from nidc.catalog import queries
 from nidc.catalog.access import Identity, Scope, scope_of
 from nidc.catalog.auth import TokenReviewer, bearer_token, identity_of_certificate
@@ -184,6 +185,13 @@ async def search(request: web.Request) -> web.Response:
     return web.json_response({"items": rows})
 
 
+async def list_analytics(request: web.Request) -> web.Response:
+    """The shared algorithm library (issue 17): every published analytic a product may name as
+    `transform.job: name@version`, with its parameters' schema. The same for every identity:
+    the library is the center's offer to all tenants."""
+    return web.json_response({"items": registry_listing()})
+
+
 async def get_asset(request: web.Request) -> web.Response:
     scope = request[SCOPE]
     asset_id = request.match_info["asset_id"]
@@ -211,6 +219,7 @@ def build_app(
     app.router.add_get(f"{API_PREFIX}/assets", list_assets)
     app.router.add_get(f"{API_PREFIX}/assets/{{asset_id:.+}}", get_asset)
     app.router.add_get(f"{API_PREFIX}/search", search)
+    app.router.add_get(f"{API_PREFIX}/analytics", list_analytics)
     for prefix, sub in mounts:
         mount(app, prefix, sub)
     app.on_cleanup.append(close_pool)

@@ -61,3 +61,7 @@ class CatalogClient:
     def asset(self, asset_id: str) -> dict[str, Any]:
         found: dict[str, Any] = self.get(f"assets/{quote(asset_id, safe='/')}")
         return found
+
+    def analytics(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.get("analytics")["items"]
+        return items

@@ -55,6 +55,19 @@ def show(client: CatalogClient, table: str, as_json: bool, out: TextIO = sys.std
     return 0
 
 
+def analytics(client: CatalogClient, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """The shared algorithm library as the catalog serves it."""
+    items = client.analytics()
+    if as_json:
+        print_json(items, out)
+        return 0
+    print(f"{'ANALYTIC':<22} {'DEVICE':<14} DESCRIPTION", file=out)
+    for item in items:
+        device = "CPU or GPU" + (", FFT" if item["spectral"] else "")
+        print(f"{item['ref']:<22} {device:<14} {item['description']}", file=out)
+    return 0
+
+
 def rebuild(settings: CatalogSettings, out: TextIO = sys.stdout) -> int:
     """Drop the index and make it again from the resources and Delta logs."""
     api = api_client(settings.kubeconfig) if settings.kubeconfig else None

@@ -106,3 +106,22 @@ def test_only_lineage_writers_post_events_and_only_operators_read_the_whole_grap
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_the_algorithm_library_is_in_the_catalog_for_every_identity() -> None:
+    """Issue 17: the analytics registry is listed by the catalog API, as `nidc analytics ls`."""
+    from nidc.api.analytics import ANALYTICS
+
+    async def checks(client: TestClient[Any, Any]) -> None:
+        assert (await client.get("/api/v1/analytics")).status == 401
+        for token in ("admin-token", "maker-token"):
+            answer = await client.get(
+                "/api/v1/analytics", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert answer.status == 200
+            items = (await answer.json())["items"]
+            assert [i["ref"] for i in items] == [d.ref for d in ANALYTICS]
+            window = items[0]["parameters"]["properties"]["windowSeconds"]
+            assert window["minimum"] == 1
+
+    run(checks)
