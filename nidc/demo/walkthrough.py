@@ -91,12 +91,20 @@ class Walkthrough:
         """Start `command` detached (pid file and log in the state folder) unless it runs."""
         pidfile, log = self.state.pidfile(name), self.state.log(name)
         pid = process.read_pid(pidfile)
+        started = None
         if not process.is_running(pid, command[0]):
-            proc = process.start_detached(command, env or {}, log, pidfile, Path.cwd())
-            pid = proc.pid
+            started = process.start_detached(command, env or {}, log, pidfile, Path.cwd())
+            pid = started.pid
+
+        def alive() -> bool:
+            # Our own child: ask it (a /proc read can miss a process in the middle of an exec).
+            if started is not None:
+                return started.poll() is None
+            return process.is_running(pid, command[0])
+
         deadline = time.monotonic() + 120
         while not ready():
-            if not process.is_running(pid, command[0]):
+            if not alive():
                 raise DemoError(f"{name} exited; see its log {log}")
             if time.monotonic() > deadline:
                 raise DemoError(f"{name} not ready within 120 s; see its log {log}")
