@@ -40,12 +40,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 from pyspark.sql.types import StringType, TimestampType
 
+from bench.recording import record_section
 from nidc.api.column_mask import ColumnMask, MaskType
 from nidc.governance.masking import HashKey, ProductColumn, mask_expression
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
-REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Issue 22: masking (bench/masking.py)"
 KEY = HashKey(hashlib.sha256(b"bench-masking").digest())
 MASKS = [
@@ -238,17 +237,6 @@ def render(figures: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def record(text: str) -> None:
-    doc = BENCHMARKS.read_text()
-    start = doc.find(SECTION)
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text + ("" if end < 0 else doc[end:])
-    BENCHMARKS.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -269,7 +257,7 @@ def main() -> None:
     print(json.dumps(figures, default=str))
     print(text)
     if args.record:
-        record(text)
+        record_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import urllib3
 from minio import Minio
 
 from bench.api_requests import Requests, difference, parse_requests, render_writes
+from bench.recording import record_section
 from nidc.kube import (
     ApiClient,
     ApiException,
@@ -362,18 +363,6 @@ def render(results: list[Measurement], burst: Measurement, floor: Measurement, r
     )
 
 
-def record(text: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (other sections stay)."""
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n\n"
-    if SECTION in current:
-        before, rest = current.split(SECTION, 1)
-        after = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-        current = before + text + ("\n" + after if after else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(current)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--count", type=int, default=1000)
@@ -444,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render([mine, theirs], burst, jobs, dt.date.today().isoformat())
     print(text)
     if not args.no_record:
-        record(text)
+        record_section(SECTION, text, RESULTS)
     return 0
 
 

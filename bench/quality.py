@@ -39,12 +39,12 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
+from bench.recording import record_section
 from nidc.api.quality_rules import QualityRule
 from spark_jobs.quality import evaluate
 from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Quality (bench/quality.py, issue 20)"
 DEEQU_JAR = (
     Path.home() / ".m2/repository/com/amazon/deequ/deequ/2.1.0-spark-3.5/deequ-2.1.0-spark-3.5.jar"
@@ -261,17 +261,6 @@ def render(figures: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def record(text: str) -> None:
-    doc = BENCHMARKS.read_text()
-    start = doc.find(SECTION)
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text + ("" if end < 0 else doc[end:])
-    BENCHMARKS.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -288,7 +277,7 @@ def main() -> None:
     print(json.dumps(figures, default=str))
     print(text)
     if args.record:
-        record(text)
+        record_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -40,12 +40,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
+from bench.recording import record_section
 from nidc.api.addressing import share_token_path
 from nidc.local.platform import LocalPlatform
 from tests.sharing_client import Recipient, ensure_client, write_profile
 
-REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Issue 15: sharing (bench/sharing.py)"
 NAMESPACE, SHARE, BUCKET = "sharing-bench", "bench-share", "tenant-sharing-bench"
 SCHEMA, TABLE = "gold", "readings"
@@ -289,17 +288,6 @@ def render(figures: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def record(text: str) -> None:
-    doc = BENCHMARKS.read_text()
-    start = doc.find(SECTION)
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text + ("" if end < 0 else doc[end:])
-    BENCHMARKS.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -318,7 +306,7 @@ def main() -> None:
     print(json.dumps({k: v for k, v in figures.items() if k != "latency"}, default=str))
     print(text)
     if args.record:
-        record(text)
+        record_section(SECTION, text)
 
 
 if __name__ == "__main__":
