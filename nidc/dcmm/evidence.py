@@ -2,7 +2,8 @@
 
 Each piece of evidence has a name the process areas (policies/dcmm) refer to, a value (a share
 0-1, a count, or 1/0 for yes/no) and a line saying what was counted. Evidence whose source the
-platform does not have yet (the catalog, a business glossary, retention rules) is `missing`, with
+platform does not have yet (a business glossary, retention rules; the catalog when it does not
+answer) is `missing`, with
 what is missing: the process areas that need it stay at level 1 and say so.
 """
 
@@ -61,8 +62,10 @@ class PlatformSnapshot:
     alert_rules: int = 0
     onemap_indicators: int = 0
     onemap_warning_rules: int = 0
-    # The catalog index (issue 18's catalog branch) is not part of the platform yet.
+    # How many of the sources' and products' tables the asset catalog indexes (None: the catalog
+    # was not read; the reason is in catalog_problem).
     catalog_tables: int | None = None
+    catalog_problem: str = "the asset catalog was not read"
 
 
 def _spec(body: Body) -> Body:
@@ -279,9 +282,7 @@ def collect_evidence(snap: PlatformSnapshot) -> dict[str, Evidence]:
             Evidence("audit.verified", 1.0 if snap.audit.verified else 0.0, snap.audit.summary),
         ]
     if snap.catalog_tables is None:
-        found.append(
-            _missing("catalog.coverage", "the asset catalog index is not part of the platform yet")
-        )
+        found.append(_missing("catalog.coverage", snap.catalog_problem))
     else:
         total = max(len(tables), 1)
         found.append(

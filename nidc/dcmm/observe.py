@@ -11,6 +11,7 @@ from nidc.api.schema import GROUP
 from nidc.audit import reading as audit_reading
 from nidc.audit.store import DEFAULT_CENTER
 from nidc.audit.transit import TransitKeyError
+from nidc.catalog.client import CatalogClient, CatalogClientError
 from nidc.dcmm.evidence import AuditSummary, PlatformSnapshot
 from nidc.governance.policy_files import policies_dir
 from nidc.kube import api_client, list_objects
@@ -50,6 +51,21 @@ def read_audit(
     return AuditSummary(report.records, report.ok and report.records > 0, report.summary()), ""
 
 
+def read_catalog_coverage(
+    env: dict[str, Any], owners: list[dict[str, Any]], context: str
+) -> tuple[int | None, str]:
+    """How many of the owners' tables (<namespace>/<targetTable>) the catalog indexes, asked as
+    `context`; None and why when the catalog cannot be asked."""
+    try:
+        ids = {asset["id"] for asset in CatalogClient.local(env, context).assets()}
+    except CatalogClientError as error:
+        return None, f"the asset catalog did not answer: {error}"
+    wanted = {
+        f"{o['metadata']['namespace']}/{(o.get('spec') or {}).get('targetTable')}" for o in owners
+    }
+    return len(wanted & ids), ""
+
+
 def read_snapshot(
     env: dict[str, Any],
     namespace: str | None = None,
@@ -71,11 +87,13 @@ def read_snapshot(
             return list(list_objects(api, API_VERSION, kind, namespace, selector))
 
         audit, problem = read_audit(env)
+        sources, products = listed("DataSource"), listed("DataProduct")
+        catalogued, catalog_problem = read_catalog_coverage(env, sources + products, context)
         return PlatformSnapshot(
             now=dt.datetime.now(dt.UTC),
             tenants=listed("Tenant"),
-            sources=listed("DataSource"),
-            products=listed("DataProduct"),
+            sources=sources,
+            products=products,
             runs=listed("PipelineRun"),
             grants=listed("DataGrant"),
             shares=listed("DataShare"),
@@ -88,4 +106,6 @@ def read_snapshot(
             alert_rules=sum(len(pack.alerts) for pack in load_packs()),
             onemap_indicators=len(load_indicators()),
             onemap_warning_rules=len(load_warning_rules()),
+            catalog_tables=catalogued,
+            catalog_problem=catalog_problem,
         )

@@ -127,7 +127,7 @@ def test_missing_evidence_holds_a_process_area_at_level_1_and_says_what_is_missi
     assert evidence["audit.records"].missing == "no audit signing key yet"
     assert any("missing (no audit signing key yet)" in f.describe() for f in audit.to_raise)
     metadata = next(s for s in scores if s.process_area.id == "architecture-metadata")
-    assert metadata.level == 1  # the catalog is not part of the platform yet
+    assert metadata.level == 1  # the catalog was not read in this snapshot
     assert "catalog" in metadata.to_raise[0].describe()
     with_audit = next(s for s in assess(factory())[0] if s.process_area.id == "security-audit")
     assert (
@@ -153,4 +153,13 @@ def test_the_html_report_has_every_process_area_with_level_and_evidence() -> Non
         assert html.escape(score.process_area.zh) in page
     assert len(re.findall(r'data-level="[1-5]"', page)) == 28
     assert "http://" not in page and "https://" not in page  # nothing fetched from outside
-    assert "missing: the asset catalog index is not part of the platform yet" in page
+    assert "missing: the asset catalog was not read" in page
+
+
+def test_the_catalog_indexing_more_tables_raises_catalog_coverage() -> None:
+    none = collect_evidence(factory(catalog_tables=None, catalog_problem="catalog down"))
+    assert none["catalog.coverage"].missing == "catalog down"
+    half = collect_evidence(factory(catalog_tables=3))["catalog.coverage"]
+    full = collect_evidence(factory(catalog_tables=6))["catalog.coverage"]
+    assert half.value == 0.5 and full.value == 1.0
+    assert "6 of 6 tables" in full.detail
