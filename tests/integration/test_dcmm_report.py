@@ -41,8 +41,15 @@ def probe(name: str, rules: list[dict[str, Any]] | None = None) -> dict[str, Any
 
 
 def levels(env: dict[str, Any]) -> tuple[dict[str, int], dict[str, Any]]:
-    scores, evidence = assess(read_snapshot(env, TENANT, SELECTOR))
-    return {s.process_area.id: s.level for s in scores}, evidence
+    """Scores once the catalog indexes both probes (it sweeps every few seconds: a probe
+    indexed between two snapshots would move the catalog's score, not the test's change)."""
+    deadline = time.monotonic() + 60
+    while True:
+        scores, evidence = assess(read_snapshot(env, TENANT, SELECTOR))
+        if evidence["catalog.coverage"].value == 1.0:
+            return {s.process_area.id: s.level for s in scores}, evidence
+        assert time.monotonic() < deadline, evidence["catalog.coverage"]
+        time.sleep(1)
 
 
 def reconciled(api: Any, names: list[str]) -> None:
