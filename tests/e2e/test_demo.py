@@ -25,6 +25,8 @@ from nidc.local import process
 from nidc.local.platform import LocalPlatform
 
 DEMO_TIMEOUT = 1500  # seconds the demo may wait for Ready: ~25 Spark runs, two at a time
+# The module's demo runs in its fixture: pytest-timeout counts fixtures too.
+pytestmark = pytest.mark.timeout(DEMO_TIMEOUT + 1200)
 # Sources whose table grows while the test reads it (collectors keep landing batches).
 CONTINUOUS = ("cnc-spindles", "furnace-plc", "line-gateway")
 
