@@ -8,6 +8,7 @@ temp dir owned by the account PostgreSQL runs as (nidc/local/postgres.py says wh
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,10 @@ class CatalogPostgres(Server):
 
     def prepare(self, ctx: Context) -> None:
         if not ctx.state.secret(PASSWORD_SECRET).exists():
+            # A fresh state folder. Run as another account, the cluster's data lives outside
+            # it (nidc/local/postgres.py), so an earlier platform of the same path may have
+            # left a cluster there with another password: start that one afresh.
+            shutil.rmtree(self.cluster(ctx).data_dir, ignore_errors=True)
             ctx.state.write_secret(PASSWORD_SECRET, secrets.token_urlsafe(24))
         self.cluster(ctx).initdb(ctx.state.read_secret(PASSWORD_SECRET))
 
