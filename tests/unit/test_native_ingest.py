@@ -189,7 +189,7 @@ def test_first_per_key_of_nothing_and_of_one() -> None:
 
 
 def test_quarantine_rows_name_the_source_origin_and_date() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"source": "x", "point": "temp", "ts": T0, "received_at": T0, "raw": "abc"},
         {"source": "x", "point": "temp", "ts": None, "received_at": T0, "raw": "1"},
     ]

@@ -206,7 +206,7 @@ def table_totals(store: ObjectStore, job: IngestJob) -> dict[str, Any]:
     def count(table: Any) -> int:
         if table is None or "source" not in table.schema().to_arrow().names:
             return 0
-        dataset = table.to_pyarrow_dataset(partitions=[("source", "=", job.source)])
+        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("source", "=", job.source)])
         return int(dataset.count_rows())
 
     return {

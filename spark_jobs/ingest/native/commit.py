@@ -75,7 +75,7 @@ def existing_keys(table: DeltaTable, rows: pa.Table) -> pa.Table:
     sources = sorted({s for s in pc.unique(rows["source"]).to_pylist() if s is not None})
     low, high = pc.min(rows["ts"]), pc.max(rows["ts"])
     dataset = table.to_pyarrow_dataset(
-        partitions=[("date", "in", dates), ("source", "in", sources)]
+        file_pruning_predicate=[("date", "in", dates), ("source", "in", sources)]
     )
     wanted = (ds.field("ts") >= low) & (ds.field("ts") <= high)
     return dataset.to_table(columns=KEY, filter=wanted)
