@@ -66,16 +66,22 @@ def table_columns(table: DeltaTable | None) -> dict[str, str] | None:
 
 
 def existing_keys(table: DeltaTable, rows: pa.Table) -> pa.Table:
-    """(source, point, ts) of the table within the rows' (date, source) partitions and ts range.
-
-    The same partitions the Spark path's MERGE reads; file statistics on ts prune the rest."""
+    """(source, point, ts) of the table within the rows' (date, source) partitions and ts range:
+    the partitions the Spark path's MERGE reads."""
     if rows.num_rows == 0:
         return pa.table({k: rows[k] for k in KEY}).slice(0, 0)
     dates = sorted({d.isoformat() for d in pc.unique(rows["date"]).to_pylist() if d})
     sources = sorted({s for s in pc.unique(rows["source"]).to_pylist() if s is not None})
     low, high = pc.min(rows["ts"]), pc.max(rows["ts"])
+    # Partitions select files exactly; the ts range prunes by the files' min/max statistics in
+    # the log (no file is opened for that), so a batch reads the few files it overlaps.
     dataset = table.to_pyarrow_dataset(
-        file_pruning_predicate=[("date", "in", dates), ("source", "in", sources)]
+        file_pruning_predicate=[
+            ("date", "in", dates),
+            ("source", "in", sources),
+            ("ts", ">=", low.as_py()),
+            ("ts", "<=", high.as_py()),
+        ]
     )
     wanted = (ds.field("ts") >= low) & (ds.field("ts") <= high)
     return dataset.to_table(columns=KEY, filter=wanted)
