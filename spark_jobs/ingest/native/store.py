@@ -1,0 +1,103 @@
+"""The object store as the native writer reaches it: a MinIO client for landing objects and the
+writer lease, and delta-rs storage options for the tables. Keys come from the environment only
+(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as for the Spark job)."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+from nidc.api.job_specs import S3_ACCESS_KEY_ENV, S3_SECRET_KEY_ENV, Storage
+
+
+def split_s3a(path: str) -> tuple[str, str]:
+    """s3a://bucket/key/... -> (bucket, key/...)."""
+    rest = path.split("://", 1)[1]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+def delta_uri(path: str) -> str:
+    """The spec's s3a:// path as delta-rs names it (s3://)."""
+    return "s3://" + path.split("://", 1)[1]
+
+
+@dataclass
+class ObjectStore:
+    """One tenant's object store, for one run."""
+
+    client: Minio
+    options: dict[str, str]
+
+    @classmethod
+    def from_storage(cls, storage: Storage) -> ObjectStore:
+        access = os.environ.get(S3_ACCESS_KEY_ENV, "")
+        secret = os.environ.get(S3_SECRET_KEY_ENV, "")
+        if not access or not secret:
+            raise RuntimeError(f"{S3_ACCESS_KEY_ENV} and {S3_SECRET_KEY_ENV} must be set")
+        if storage.ca_file:
+            # delta-rs (object_store over rustls) trusts a private CA through SSL_CERT_FILE.
+            os.environ["SSL_CERT_FILE"] = storage.ca_file
+        http = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=storage.ca_file or None,
+            timeout=urllib3.Timeout(connect=10, read=60),
+            maxsize=16,
+        )
+        client = Minio(
+            storage.endpoint.split("://", 1)[-1],
+            access_key=access,
+            secret_key=secret,
+            secure=storage.endpoint.startswith("https://"),
+            region=storage.region,
+            http_client=http,
+        )
+        options = {
+            "AWS_ENDPOINT_URL": storage.endpoint,
+            "AWS_ACCESS_KEY_ID": access,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_REGION": storage.region,
+            "AWS_FORCE_PATH_STYLE": "true",
+            # Commit files are created with If-None-Match (MinIO honours it): two writers of
+            # version N cannot both win, with no lock table beside the store.
+            "AWS_CONDITIONAL_PUT": "etag",
+        }
+        return cls(client, options)
+
+    def list_names(self, folder: str) -> list[str]:
+        """Object names directly under an s3a:// folder, relative to it, sorted."""
+        bucket, prefix = split_s3a(folder)
+        names = [
+            (o.object_name or "").removeprefix(prefix)
+            for o in self.client.list_objects(bucket, prefix=prefix)
+        ]
+        return sorted(n for n in names if n and not n.endswith("/"))
+
+    def read(self, path: str) -> bytes:
+        bucket, key = split_s3a(path)
+        response = self.client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def read_parquet(self, path: str) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.read(path)))
+
+    def exists(self, path: str) -> bool:
+        bucket, key = split_s3a(path)
+        try:
+            self.client.stat_object(bucket, key)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject"):
+                return False
+            raise
+        return True
