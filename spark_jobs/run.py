@@ -85,6 +85,16 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
         return JobLineage(job, runtime).run(
             lambda: replicate(job, runtime.storage), reason=failure_reason
         )
+    if isinstance(job, ClassifyJob):
+        # A bounded sample and at most one properties commit: delta-rs, no JVM
+        # (docs/decisions/0193-classify-without-spark.md).
+        from spark_jobs.classify import classify_natively
+        from spark_jobs.delta_rs_options import delta_rs_options
+
+        return JobLineage(job, runtime).run(
+            lambda: classify_natively(job, delta_rs_options(runtime.storage)).as_dict(),
+            reason=failure_reason,
+        )
     storage = runtime.storage
     store = ObjectStore(
         endpoint=storage.endpoint,
