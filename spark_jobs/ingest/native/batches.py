@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake import DeltaTable
 
 from nidc.api.data_source import Point, SchemaPolicy
 from nidc.api.job_specs import IngestJob
@@ -126,8 +127,9 @@ def ingest_device_batches_natively(
         plans.append((sequence, manifest, landing, missing, decision))
 
     added = quarantined = 0
-    quarantine_table = commit.open_table(quarantine, store.options)
-    quarantine_done = commit.committed_version(quarantine_table, job.source_uid)
+    # The quarantine table is opened at the first batch with bad records (most have none).
+    quarantine_table: DeltaTable | None = None
+    quarantine_done: int | None = None
     for sequence, manifest, landing, missing, decision in plans:
         with TRACER.start_as_current_span(
             "ingest batch", attributes={"nidc.batch_sequence": sequence, "nidc.engine": "native"}
@@ -139,7 +141,10 @@ def ingest_device_batches_natively(
                 )
             good, bad = batch_rows(job, points, sequence, landing, missing, decision, today())
             renew()
-            if bad.num_rows and quarantine_done < sequence:
+            if bad.num_rows and quarantine_done is None:
+                quarantine_table = commit.open_table(quarantine, store.options)
+                quarantine_done = commit.committed_version(quarantine_table, job.source_uid)
+            if bad.num_rows and quarantine_done is not None and quarantine_done < sequence:
                 quarantine_table = commit.append(
                     quarantine_table or quarantine,
                     bad,
