@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -134,9 +133,12 @@ def classify_table(
 
 def _scatter(mask: pa.Array, values: pa.Array) -> pa.Array:
     """A full-length boolean: `values` (one per True of `mask`) at mask's True places."""
-    out = np.zeros(len(mask), dtype=bool)
-    out[pc.indices_nonzero(mask).to_numpy()] = values.to_numpy(zero_copy_only=False)
-    return pa.array(out, pa.bool_())
+    nothing = pa.repeat(pa.scalar(False), len(mask))
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.replace_with_mask(nothing, mask, values)
 
 
 def classified_columns() -> list[str]:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,12 +58,12 @@ def utc_date(ts: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.cast(pc.cast(ts, pa.timestamp("us")), pa.date32())
 
 
-def _same_as_previous(column: pa.Array) -> np.ndarray:
+def _same_as_previous(column: pa.Array) -> pa.BooleanArray:
     """For rows 1..n-1: equal to the row before (two nulls are equal, as in a Spark window)."""
     before, after = column.slice(0, len(column) - 1), column.slice(1)
-    equal = pc.fill_null(pc.equal(before, after), False).to_numpy(zero_copy_only=False)
-    both_null = pc.and_(pc.is_null(before), pc.is_null(after)).to_numpy(zero_copy_only=False)
-    result: np.ndarray = equal | both_null
+    equal = pc.fill_null(pc.equal(before, after), False)
+    both_null = pc.and_(pc.is_null(before), pc.is_null(after))
+    result: pa.BooleanArray = pc.or_(equal, both_null)
     return result
 
 
@@ -91,11 +90,11 @@ def _first_of_sorted(rows: pa.Table) -> pa.Table:
     order = [(name, "ascending", "at_start") for name in [*KEY, "received_at", "raw"]]
     ordered = rows.take(pc.sort_indices(rows, sort_keys=order))
     ordered = ordered.combine_chunks()
-    repeat = np.ones(rows.num_rows - 1, dtype=bool)
+    repeat = pa.repeat(pa.scalar(True), rows.num_rows - 1)
     for name in KEY:
-        repeat &= _same_as_previous(ordered[name].chunk(0))
-    keep = np.concatenate([[True], ~repeat])
-    return ordered.filter(pa.array(keep))
+        repeat = pc.and_(repeat, _same_as_previous(ordered[name].chunk(0)))
+    keep = pa.concat_arrays([pa.array([True]), pc.invert(repeat)])
+    return ordered.filter(keep)
 
 
 def bronze_rows(classified: pa.Table, sequence: int, extras: Sequence[str] = ()) -> pa.Table:
@@ -106,7 +105,7 @@ def bronze_rows(classified: pa.Table, sequence: int, extras: Sequence[str] = ())
     columns: dict[str, Any] = {
         name: good[name] for name in BRONZE_SCHEMA.names if name not in ("batch_sequence", "date")
     }
-    columns["batch_sequence"] = pa.array(np.full(rows, sequence, dtype=np.int64))
+    columns["batch_sequence"] = pa.repeat(pa.scalar(sequence, pa.int64()), rows)
     columns["date"] = utc_date(good["ts"])
     for name in extras:
         columns[name] = good[name]
