@@ -5,7 +5,6 @@ writer lease, and delta-rs storage options for the tables. Keys come from the en
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -14,7 +13,8 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from nidc.api.job_specs import S3_ACCESS_KEY_ENV, S3_SECRET_KEY_ENV, Storage
+from nidc.api.job_specs import Storage
+from spark_jobs.delta_rs_options import delta_rs_options
 
 
 def split_s3a(path: str) -> tuple[str, str]:
@@ -22,11 +22,6 @@ def split_s3a(path: str) -> tuple[str, str]:
     rest = path.split("://", 1)[1]
     bucket, _, key = rest.partition("/")
     return bucket, key
-
-
-def delta_uri(path: str) -> str:
-    """The spec's s3a:// path as delta-rs names it (s3://)."""
-    return "s3://" + path.split("://", 1)[1]
 
 
 @dataclass
@@ -38,13 +33,7 @@ class ObjectStore:
 
     @classmethod
     def from_storage(cls, storage: Storage) -> ObjectStore:
-        access = os.environ.get(S3_ACCESS_KEY_ENV, "")
-        secret = os.environ.get(S3_SECRET_KEY_ENV, "")
-        if not access or not secret:
-            raise RuntimeError(f"{S3_ACCESS_KEY_ENV} and {S3_SECRET_KEY_ENV} must be set")
-        if storage.ca_file:
-            # delta-rs (object_store over rustls) trusts a private CA through SSL_CERT_FILE.
-            os.environ["SSL_CERT_FILE"] = storage.ca_file
+        options = delta_rs_options(storage)
         http = urllib3.PoolManager(
             cert_reqs="CERT_REQUIRED",
             ca_certs=storage.ca_file or None,
@@ -53,22 +42,12 @@ class ObjectStore:
         )
         client = Minio(
             storage.endpoint.split("://", 1)[-1],
-            access_key=access,
-            secret_key=secret,
+            access_key=options["AWS_ACCESS_KEY_ID"],
+            secret_key=options["AWS_SECRET_ACCESS_KEY"],
             secure=storage.endpoint.startswith("https://"),
             region=storage.region,
             http_client=http,
         )
-        options = {
-            "AWS_ENDPOINT_URL": storage.endpoint,
-            "AWS_ACCESS_KEY_ID": access,
-            "AWS_SECRET_ACCESS_KEY": secret,
-            "AWS_REGION": storage.region,
-            "AWS_FORCE_PATH_STYLE": "true",
-            # Commit files are created with If-None-Match (MinIO honours it): two writers of
-            # version N cannot both win, with no lock table beside the store.
-            "AWS_CONDITIONAL_PUT": "etag",
-        }
         return cls(client, options)
 
     def list_names(self, folder: str) -> list[str]:
