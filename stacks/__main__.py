@@ -42,7 +42,7 @@ OBJECT_KEYS = (
     "tenants",
     "replication",
 )
-STRING_KEYS = ("registry", "tlsCertificate", "tlsCaCertificate")
+STRING_KEYS = ("registry", "tlsCertificate", "tlsCaCertificate", "lineageWriterCertificate")
 
 
 def main() -> None:
