@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from nidc.catalog.rbac import build_catalog_rbac, service_account_subject
+from nidc.catalog.rbac import CLUSTER_ROLE, build_catalog_rbac, service_account_subject
 from stacks.manifests import (
     TLS_VOLUME,
     Resources,
@@ -255,7 +255,10 @@ def build_catalog(args: CatalogArgs) -> list[dict[str, Any]]:
         secret("catalog-db", {"password": args.db_password}),
         secret("catalog-s3", {"secretKey": args.s3_secret_key}),
         identity,
-        *build_catalog_rbac(service_account_subject(ns, SERVICE_ACCOUNT)),
+        # Cluster-wide names of its own (the local platform's catalog holds `nidc:catalog`).
+        *build_catalog_rbac(
+            service_account_subject(ns, SERVICE_ACCOUNT), name=f"{CLUSTER_ROLE}:{ns}"
+        ),
         *build_postgres(args),
         *build_api(args),
     ]
