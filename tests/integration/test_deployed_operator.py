@@ -15,7 +15,11 @@ account token, its identity on a cluster.
    Job (built with the national image and the national cpu pool read from the mounted pools
    file) and a collector Deployment appear, their pods are admitted, and the same manifests
    (under a fresh name, so as new objects) pass a `dryRun=All` server-side apply as the
-   operator's identity.
+   operator's identity. The driver Job mounts the lineage writers' Secret the stack's Tenants
+   component renders for the tenant (applied here as the stack would), and its job spec names
+   the mounted certificate and the catalog's receiver (issue 15). The Deployment's
+   NIDC_LINEAGE_URL and NIDC_SHARING_ENDPOINT also name in-cluster Services; the operator only
+   passes them on (to jobs and profiles), so they stay as the Deployment has them.
 2. Exactly the Deployment's environment (no address changed): a second continuous device source
    still gets its collector Deployment, since that path needs only the API server.
 """

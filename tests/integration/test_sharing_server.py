@@ -427,6 +427,7 @@ def test_the_servers_own_s3_login_reads_governed_copies_and_no_raw_table(world: 
     from minio import Minio
     from minio.error import S3Error
 
+    from nidc.local.root_clients import root_minio
     from nidc.local.servers.sharing import S3_SECRET, S3_USER
     from nidc.local.state import PlatformState
 
@@ -437,7 +438,7 @@ def test_the_servers_own_s3_login_reads_governed_copies_and_no_raw_table(world: 
     def client(access: str, secret: str) -> Minio:
         return Minio(endpoint, access, secret, secure=True, region="us-east-1", http_client=http)
 
-    root = client(s3["access_key"], Path(s3["secret_key_file"]).read_text().strip())
+    root = root_minio(world.env)
     root.put_object(BUCKET, "bronze/raw_readings/part-0.parquet", io.BytesIO(b"raw"), 3)
     key = PlatformState(Path(world.env["state_dir"])).read_secret(S3_SECRET)
     server = client(S3_USER, key)
