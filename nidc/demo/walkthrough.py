@@ -150,10 +150,10 @@ class Walkthrough:
         # port another process took between its choice and the bind ends the floor: once, it
         # is started again on new ports.
         try:
-            self.ensure_process(FLOOR, command, floor_file.exists, 2 * LISTEN_SECONDS)
+            self.ensure_process(FLOOR, command, floor_file.exists, ready_within=2 * LISTEN_SECONDS)
         except DemoError as error:
             print(f"   the factory floor did not come up, starting it again: {error}", flush=True)
-            self.ensure_process(FLOOR, command, floor_file.exists, 2 * LISTEN_SECONDS)
+            self.ensure_process(FLOOR, command, floor_file.exists, ready_within=2 * LISTEN_SECONDS)
         floor: dict[str, Any] = json.loads(floor_file.read_text())
         return floor
 
