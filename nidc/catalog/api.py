@@ -95,15 +95,22 @@ def unauthorized(message: str) -> web.HTTPUnauthorized:
     )
 
 
+def matched(request: web.Request, key: web.AppKey[T]) -> T | None:
+    """`key` of the app the request was routed to (the middleware runs in the root app, whose
+    config_dict does not reach into mounted apps)."""
+    for app in reversed(request.match_info.apps):
+        if key in app:
+            return app[key]
+    return None
+
+
 @web.middleware
 async def authenticate(
     request: web.Request, handler: Callable[[web.Request], Any]
 ) -> web.StreamResponse:
     """Every request but /healthz names who asks: a bearer token (TokenReview) first, else the
     verified client certificate; neither is 401."""
-    if request.path in PUBLIC_PATHS or request.path in request.config_dict.get(
-        OPEN_PATHS, frozenset()
-    ):
+    if request.path in PUBLIC_PATHS or request.path in (matched(request, OPEN_PATHS) or ()):
         response: web.StreamResponse = await handler(request)
         return response
     identity: Identity | None = None
@@ -116,14 +123,14 @@ async def authenticate(
         if identity is None:
             raise unauthorized("the token does not authenticate")
     else:
-        session = request.config_dict.get(SESSION_READER)
+        session = matched(request, SESSION_READER)
         identity = session(request) if session is not None else None
         if identity is None:
             transport = request.transport
             peercert = transport.get_extra_info("peercert") if transport else None
             identity = identity_of_certificate(peercert)
     if identity is None:
-        sign_in = request.config_dict.get(SIGN_IN_PAGE)
+        sign_in = matched(request, SIGN_IN_PAGE)
         if sign_in is not None and request.method == "GET":
             raise web.HTTPFound(sign_in)
         raise unauthorized("authenticate with a client certificate or a bearer token")

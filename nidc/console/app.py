@@ -16,7 +16,7 @@ from nidc.console.pages.onemap import onemap_page
 from nidc.console.pages.signin import (
     SETTINGS,
     SIGN_IN,
-    session_identity,
+    session_reader,
     sign_in,
     sign_in_form,
     sign_out,
@@ -47,7 +47,7 @@ def build_console(settings: ConsoleSettings, kube: ApiClient | None) -> web.Appl
     if kube is not None:
         app[KUBE] = kube
     app[OPEN_PATHS] = frozenset({SIGN_IN, STYLE})
-    app[SESSION_READER] = session_identity
+    app[SESSION_READER] = session_reader(settings)
     app[SIGN_IN_PAGE] = SIGN_IN
     app.router.add_get("/", home)
     app.router.add_get("/sign-in", sign_in_form)

@@ -42,6 +42,12 @@ def age(text: str | None, now: dt.datetime) -> str:
     return f"{seconds} s"
 
 
+def freshness(text: str | None, now: dt.datetime) -> str:
+    """'written 5 min ago', or 'no data yet' for a table never written."""
+    since = age(text, now)
+    return "no data yet" if since == "-" else f"written {since} ago"
+
+
 def grade_class(grade: Any) -> str:
     return f"grade-{grade}" if grade in (1, 2, 3) else "grade-none"
 
@@ -82,7 +88,7 @@ def tile(row: Mapping[str, Any], now: dt.datetime, own: Sequence[str] | None) ->
         domain=row.get("domain") or "(no domain)",
         grade=row.get("grade"),
         quality=f"{score:.2f}" if isinstance(score, float) else "-",
-        freshness=age(row.get("last_modified"), now),
+        freshness=freshness(row.get("last_modified"), now),
         rows=row.get("rows"),
         owner=row.get("owner_name") or "",
         shared_in=own is not None and row["tenant"] not in own,

@@ -129,7 +129,8 @@ def test_asset_map_groups_tenants_domains_tables_and_counts_grades() -> None:
     assert [t.name for t in steel.domains[1].tables] == ["silver.a", "silver.b"]
     assert view.grade_counts == {"1": 1, "2": 1, "3": 1, "-": 1}
     tile = steel.domains[1].tables[0]
-    assert tile.css == "grade-3" and tile.quality == "0.99" and tile.freshness == "5 min"
+    assert tile.css == "grade-3" and tile.quality == "0.99"
+    assert tile.freshness == "written 5 min ago"
     assert tile.shared_in and not view.tenants[0].domains[0].tables[0].shared_in
     assert tile.href == "/console/tables/steel-plant/silver.a"
 

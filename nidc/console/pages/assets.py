@@ -13,6 +13,9 @@ from nidc.catalog.api import POOL, SCOPE
 from nidc.console.render import page
 from nidc.console.views import asset_map, tile
 
+# The map shows every table a viewer sees, up to this many (the API pages at 500).
+MAP_LIMIT = 5000
+
 
 def own_tenants(request: web.Request) -> tuple[str, ...] | None:
     scope = request[SCOPE]
@@ -21,7 +24,9 @@ def own_tenants(request: web.Request) -> tuple[str, ...] | None:
 
 async def asset_map_page(request: web.Request) -> web.Response:
     scope = request[SCOPE]
-    rows = await request.config_dict[POOL].run(lambda conn: queries.list_assets(conn, scope))
+    rows = await request.config_dict[POOL].run(
+        lambda conn: queries.list_assets(conn, scope, limit=MAP_LIMIT)
+    )
     view = asset_map(rows, dt.datetime.now(dt.UTC), own_tenants(request))
     return page(request, "assets.html", active="assets", map=view)
 

@@ -63,7 +63,21 @@ async def scores_for(request: web.Request) -> list[Score]:
 
 
 async def dcmm_page(request: web.Request) -> web.Response:
-    scores = await scores_for(request)
+    try:
+        scores = await scores_for(request)
+    except web.HTTPException:
+        raise
+    except Exception as error:  # the API server lacks the kinds, or did not answer
+        return page(
+            request,
+            "dcmm.html",
+            status=503,
+            active="dcmm",
+            scores=[],
+            overall=0.0,
+            pdf=False,
+            problem=f"the platform's resources could not be read ({error.__class__.__name__})",
+        )
     return page(
         request,
         "dcmm.html",

@@ -5,6 +5,7 @@ TokenReview, becomes a signed session cookie; a platform client certificate need
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -19,11 +20,16 @@ SETTINGS = web.AppKey("console_settings", ConsoleSettings)
 SIGN_IN = f"{PREFIX}/sign-in"
 
 
-def session_identity(request: web.Request) -> Identity | None:
-    """The identity in the request's session cookie (the catalog middleware's SESSION_READER)."""
-    settings = request.config_dict[SETTINGS]
-    found = read_session(settings.session_key, request.cookies.get(COOKIE_NAME), time.time())
-    return found.identity if found else None
+def session_reader(settings: ConsoleSettings) -> Callable[[web.Request], Identity | None]:
+    """The catalog middleware's SESSION_READER: the identity in a request's session cookie.
+    (It runs in the root app, before the console's handlers: hence a closure.)"""
+
+    def identity(request: web.Request) -> Identity | None:
+        value = request.cookies.get(COOKIE_NAME)
+        found = read_session(settings.session_key, value, time.time())
+        return found.identity if found else None
+
+    return identity
 
 
 async def sign_in_form(request: web.Request) -> web.Response:

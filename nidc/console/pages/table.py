@@ -71,7 +71,8 @@ async def table_page_handler(request: web.Request) -> web.Response:
         except Exception as error:
             problems.append(f"sample rows could not be read ({error.__class__.__name__})")
     view = table_page(found, runs)
-    grades = {c.name: c.grade for c in view.columns}
+    # A column not (yet) classified counts at its table's grade (就高从严).
+    grades = {c.name: c.grade if c.grade is not None else view.grade for c in view.columns}
     header, shown = sample(grades, rows, is_analyst(request[IDENTITY]))
     lineage = lineage_svg(LineageNode(view.id), view.upstream, view.downstream)
     quality = line_chart(view.quality_points, f"quality of {view.id}", low=0.0, high=1.0)
