@@ -26,7 +26,7 @@ from typing import Any
 
 TABLES, TENANTS, DOMAINS = 1000, 10, 5
 BENCH_DB = "bench_console"
-SECTION = "## Console: asset map and search under load (issue 18)"
+SECTION = "## Issue 18: console asset map and search under load (bench/console.py)"
 SEARCHES = ("spindle", "主轴", "furnace_temperature", "质量", "line 7")
 DOMAIN_NAMES = (
     "production-operation",
