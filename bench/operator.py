@@ -27,9 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import urllib3
-from minio import Minio
-
 from bench.api_requests import Requests, difference, parse_requests, render_writes
 from bench.recording import record_section
 from nidc.kube import (
@@ -43,6 +40,7 @@ from nidc.kube import (
 )
 from nidc.local import operator_access
 from nidc.local.platform import LocalPlatform
+from nidc.local.root_clients import root_minio
 
 API = "nidc.io/v1alpha1"
 NAMESPACE = "bench"
@@ -122,14 +120,7 @@ def seed_input(api: ApiClient, env: dict[str, Any]) -> None:
             },
         },
     )
-    s3 = env["servers"]["minio"]
-    client = Minio(
-        s3["url"].split("://", 1)[1],
-        access_key=s3["access_key"],
-        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
-        secure=True,
-        http_client=urllib3.PoolManager(ca_certs=env["ca_file"]),
-    )
+    client = root_minio(env)
     commit = "\n".join(
         json.dumps(action)
         for action in (

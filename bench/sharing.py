@@ -43,6 +43,7 @@ import pyarrow.fs as pafs
 from bench.recording import record_section
 from nidc.api.addressing import share_token_path
 from nidc.local.platform import LocalPlatform
+from nidc.local.root_clients import root_openbao
 from tests.sharing_client import Recipient, ensure_client, write_profile
 
 SECTION = "## Issue 15: sharing (bench/sharing.py)"
@@ -109,7 +110,6 @@ def s3_filesystem(env: dict[str, Any], allow_bucket_creation: bool = False) -> p
 
 def provision(env: dict[str, Any], uri: str, recipients: int) -> list[str]:
     """The DataShare with the table for each recipient, and one token per recipient."""
-    import hvac
 
     from nidc.api.crd import build_crd
     from nidc.api.kinds import DATA_SHARE
@@ -142,12 +142,7 @@ def provision(env: dict[str, Any], uri: str, recipients: int) -> list[str]:
             for n in names
         ]
         patch_status(api, share, {"tables": tables})
-    bao = env["servers"]["openbao"]
-    vault = hvac.Client(
-        url=bao["url"],
-        token=Path(bao["root_token_file"]).read_text().strip(),
-        verify=env["ca_file"],
-    )
+    vault = root_openbao(env)
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     tokens = []
     for name in names:

@@ -8,13 +8,13 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import urllib3
 from minio import Minio
+
+from nidc.local.root_clients import root_minio
 
 LANDING_SCHEMA = pa.schema(
     [
@@ -32,16 +32,7 @@ T0 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
 def admin_store(platform_env: dict[str, Any]) -> Minio:
     """The platform's S3 server as its root user, trusting the platform CA."""
-    s3 = platform_env["servers"]["minio"]
-    return Minio(
-        s3["url"].removeprefix("https://"),
-        access_key=s3["access_key"],
-        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
-        secure=True,
-        http_client=urllib3.PoolManager(
-            cert_reqs="CERT_REQUIRED", ca_certs=platform_env["ca_file"]
-        ),
-    )
+    return root_minio(platform_env)
 
 
 def sample(point: str, second: int, raw: str, **fields: Any) -> dict[str, Any]:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import hvac
 import hvac.exceptions
 import requests
 import urllib3
-from minio import Minio
 from minio.error import MinioException
 
 from nidc.audit.record import AuditRecord, Resource
@@ -23,6 +21,7 @@ from nidc.audit.store import CHECKPOINTS, DEFAULT_BUCKET, RECORDS, AuditStore
 from nidc.audit.transit import DEFAULT_KEY, TransitSigner
 from nidc.audit.verify import VerifyReport, verify_log
 from nidc.audit.witness import DEFAULT_KV_MOUNT, KvWitness
+from nidc.local.root_clients import root_minio, root_openbao
 
 # What an object store or OpenBao that cannot be reached (or answers 5xx) raises.
 UNREACHABLE = (
@@ -45,23 +44,8 @@ def clients(
     env: dict[str, Any], bucket: str = DEFAULT_BUCKET, key: str = DEFAULT_KEY
 ) -> tuple[AuditStore, TransitSigner]:
     """The audit bucket and the transit key of the platform `nidc local env --json` describes."""
-    s3, bao = env["servers"]["minio"], env["servers"]["openbao"]
-    ca_file = str(env["ca_file"])
-    endpoint = s3["url"].split("://", 1)[1]
-    http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_file)
-    minio = Minio(
-        endpoint,
-        access_key=s3["access_key"],
-        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
-        secure=s3["url"].startswith("https://"),
-        region=s3.get("region", "us-east-1"),
-        http_client=http,
-    )
-    openbao = hvac.Client(
-        url=bao["url"], token=Path(bao["root_token_file"]).read_text().strip(), verify=ca_file
-    )
-    mount = str(bao.get("transit_mount", "transit"))
-    return AuditStore(minio, bucket), TransitSigner(openbao, key, mount)
+    mount = str(env["servers"]["openbao"].get("transit_mount", "transit"))
+    return AuditStore(root_minio(env), bucket), TransitSigner(root_openbao(env), key, mount)
 
 
 def verify_center(

@@ -75,6 +75,7 @@ class Asset:
     grade_basis: str | None = None  # classified, status, declared, tenant-default
     declared_grade: int | None = None
     quality_score: float | None = None
+    quality_basis: str | None = None  # rules (the quality run's score) or ingest (rows accepted)
     failing_checks: tuple[str, ...] = ()
     version: int | None = None
     last_good_version: int | None = None

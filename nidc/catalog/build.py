@@ -194,6 +194,19 @@ def first_int(*values: Any) -> int | None:
     return None
 
 
+def quality_of(
+    quality: Quality | None, status: Mapping[str, Any]
+) -> tuple[float | None, str | None]:
+    """A table's quality score and what it is (pure): its quality run's score where it has
+    rules; else, for a source's bronze table, the share of ingested rows that were accepted."""
+    if quality is not None and quality.score is not None:
+        return quality.score, "rules"
+    accepted, quarantined = first_int(status.get("rows")), first_int(status.get("quarantinedRows"))
+    if accepted is None or quarantined is None or accepted + quarantined == 0:
+        return None, None
+    return round(accepted / (accepted + quarantined), 4), "ingest"
+
+
 @dataclass
 class _Builder:
     """Accumulates rows while walking the resources in a fixed order (deterministic output)."""
@@ -249,6 +262,7 @@ class _Builder:
         facts = self.facts(location)
         classification = status_part(Classification, status.get("classification"))
         quality = status_part(Quality, status.get("quality"))
+        score, score_basis = quality_of(quality, status)
         layer = split_table(table)[0]
         grade, basis = grade_and_basis(status, declared_grade, self.tenant_grade(tenant))
         return Asset(
@@ -267,7 +281,8 @@ class _Builder:
             grade=grade,
             grade_basis=basis,
             declared_grade=declared_grade,
-            quality_score=quality.score if quality else None,
+            quality_score=score,
+            quality_basis=score_basis,
             failing_checks=tuple(quality.failing_checks) if quality else (),
             version=facts.version if facts else first_int(status.get("tableVersion")),
             last_good_version=first_int(status.get("lastGoodVersion")),

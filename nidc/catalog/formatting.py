@@ -89,6 +89,7 @@ def format_asset(asset: dict[str, Any]) -> str:
         ("grade from", asset.get("grade_basis")),
         ("declared grade", asset.get("declared_grade")),
         ("quality", asset.get("quality_score")),
+        ("quality from", asset.get("quality_basis")),
         ("failing checks", asset.get("failing_checks")),
         ("version", asset.get("version")),
         ("last good version", asset.get("last_good_version")),

@@ -31,6 +31,7 @@ LIST_FIELDS = (
     "categories",
     "grade",
     "quality_score",
+    "quality_basis",
     "version",
     "last_modified",
     "size_bytes",

@@ -76,6 +76,7 @@ ASSET_FIELDS = (
     "grade_basis",
     "declared_grade",
     "quality_score",
+    "quality_basis",
     "failing_checks",
     "version",
     "last_good_version",

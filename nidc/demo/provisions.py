@@ -10,35 +10,15 @@ from __future__ import annotations
 
 import io
 import secrets
-from pathlib import Path
 from typing import Any
 
 import hvac
-import urllib3
-from minio import Minio
 
 from nidc.api.addressing import KV_MOUNT, files_landing_path
 from nidc.demo.factory import erp_orders_csv, service_reports_json
+from nidc.local.root_clients import root_minio, root_openbao
 
 KV_DATA = f"{KV_MOUNT}/data/"
-
-
-def openbao(env: dict[str, Any]) -> hvac.Client:
-    bao = env["servers"]["openbao"]
-    token = Path(bao["root_token_file"]).read_text().strip()
-    return hvac.Client(url=bao["url"], token=token, verify=str(env["ca_file"]))
-
-
-def object_store(env: dict[str, Any]) -> Minio:
-    s3 = env["servers"]["minio"]
-    return Minio(
-        s3["url"].split("://", 1)[1],
-        access_key=s3["access_key"],
-        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
-        secure=s3["url"].startswith("https://"),
-        region=s3.get("region", "us-east-1"),
-        http_client=urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(env["ca_file"])),
-    )
 
 
 def credential_paths(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -59,7 +39,7 @@ def provide_logins(
     The simulated devices accept any login; a real gateway would check it. A login already there
     is kept (a second demo run changes nothing).
     """
-    client = openbao(env)
+    client = root_openbao(env)
     written = []
     for kind, path in credential_paths(docs):
         if kind == "jdbc":
@@ -79,7 +59,7 @@ def provide_logins(
 
 def drop_files(env: dict[str, Any], docs: list[dict[str, Any]]) -> list[str]:
     """One export file in each files source's drop folder; the object URLs written."""
-    store = object_store(env)
+    store = root_minio(env)
     written = []
     for doc in docs:
         spec = doc.get("spec", {})

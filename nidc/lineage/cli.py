@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from nidc.lineage.graph import DIRECTIONS, walk
+from nidc.lineage.graph import DIRECTIONS, mark_sources, walk
 from nidc.lineage.naming import DatasetNameError, parse_dataset
 from nidc.lineage.store import LineageStore
 from nidc.lineage.tree import render_columns, render_tree
@@ -67,6 +67,9 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         store = LineageStore(store_dsn(args.database))
         directions = DIRECTIONS if args.direction == "both" else (args.direction,)
         trees = {d: walk(dataset, d, store.edges, args.depth) for d in directions}
+        sources = store.sources(set().union(*(tree.datasets() for tree in trees.values())))
+        for tree in trees.values():
+            mark_sources(tree, sources)
         columns = store.column_lineage(dataset) if args.columns else None
     except (DatasetNameError, NoLineageStoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

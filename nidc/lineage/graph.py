@@ -8,7 +8,7 @@ history) is expanded once and shown again as `repeated`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,9 @@ class LineageNode:
     job: str | None = None
     repeated: bool = False
     children: list[LineageNode] = field(default_factory=list)
+    # The DataSource (namespace, name, type) whose equipment or system this dataset holds: the
+    # device end of a table's lineage (the ingest job's `nidc_source` facet).
+    source: Mapping[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +39,7 @@ class LineageNode:
             "job": self.job,
             "repeated": self.repeated,
             "children": [c.as_dict() for c in self.children],
+            **({"source": dict(self.source)} if self.source else {}),
         }
 
     def datasets(self) -> set[DatasetName]:
@@ -44,6 +48,13 @@ class LineageNode:
         for child in self.children:
             found |= child.datasets()
         return found
+
+
+def mark_sources(node: LineageNode, sources: Mapping[DatasetName, Mapping[str, str]]) -> None:
+    """Name the DataSource on every dataset of the tree that holds one's data (pure)."""
+    node.source = sources.get(node.dataset)
+    for child in node.children:
+        mark_sources(child, sources)
 
 
 def walk(root: DatasetName, direction: str, step: Step, depth: int | None = None) -> LineageNode:

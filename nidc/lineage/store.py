@@ -222,6 +222,25 @@ class LineageStore:
             ).fetchone()
         return None if row is None else dict(row[0])
 
+    def sources(self, datasets: Iterable[DatasetName]) -> dict[DatasetName, dict[str, str]]:
+        """The `nidc_source` facet (the DataSource a dataset holds the data of) of each dataset
+        that has one, in one query."""
+        names = list(datasets)
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT namespace, name, facets -> 'nidc_source' FROM lineage.datasets "
+                "WHERE (namespace, name) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                "AND facets ? 'nidc_source'",
+                ([n.namespace for n in names], [n.name for n in names]),
+            ).fetchall()
+        return {
+            DatasetName(r[0], r[1]): {
+                k: str(r[2].get(k, "")) for k in ("namespace", "name", "type")
+            }
+            for r in rows
+            if isinstance(r[2], dict)
+        }
+
     def event_count(self) -> int:
         with self.connect() as conn:
             row = conn.execute("SELECT count(*) FROM lineage.events").fetchone()

@@ -19,6 +19,9 @@ def render_tree(root: LineageNode, direction: str) -> list[str]:
             last = index == len(node.children) - 1
             branch = "└── " if last else "├── "
             note = "  (shown above)" if child.repeated else ""
+            if child.source:
+                device = child.source
+                note += f"  <= DataSource {device['namespace']}/{device['name']} ({device['type']})"
             lines.append(f"{prefix}{branch}{ARROWS[direction]} {child.job}: {child.dataset}{note}")
             add(child, prefix + ("    " if last else "│   "))
 

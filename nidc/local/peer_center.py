@@ -16,13 +16,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import hvac
 import requests
 import urllib3
 from minio import Minio
 
 from nidc.kube import apply
 from nidc.local.ports import free_port
+from nidc.local.root_clients import root_openbao
 from nidc.local.tools.manifest import binary_path
 
 # The peer's buckets by grade it may receive (grade 3, core data, stays in its region).
@@ -141,12 +141,7 @@ def publish_peer(
     `sender` is this center's (name, region)."""
 
     store.make_buckets()
-    bao = platform_env["servers"]["openbao"]
-    hvac.Client(
-        url=bao["url"],
-        token=Path(bao["root_token_file"]).read_text().strip(),
-        verify=platform_env["ca_file"],
-    ).secrets.kv.v2.create_or_update_secret(
+    root_openbao(platform_env).secrets.kv.v2.create_or_update_secret(
         path=f"centers/{center}/s3",
         secret={"accessKey": store.access_key, "secretKey": store.secret_key},
     )

@@ -40,6 +40,7 @@ from minio.minioadmin import MinioAdmin
 
 from nidc.kube import apply, delete, get, service_account_token
 from nidc.local.platform import LocalPlatform
+from nidc.local.root_clients import root_openbao
 from operators.datagrant.names import GrantNames
 from tests.cluster import condition
 from tests.operator_process import OperatorProcess
@@ -87,15 +88,6 @@ def grant_body(name: str, product: str, expires: dt.datetime, **spec: Any) -> di
 
 def read_grant(api: Any, name: str) -> dict[str, Any]:
     return get(api, API, "DataGrant", name, OWNER) or {}
-
-
-def root_openbao(env: dict[str, Any]) -> hvac.Client:
-    bao = env["servers"]["openbao"]
-    return hvac.Client(
-        url=bao["url"],
-        token=Path(bao["root_token_file"]).read_text().strip(),
-        verify=env["ca_file"],
-    )
 
 
 def analyst_login(api: Any, env: dict[str, Any], role: str) -> hvac.Client:

@@ -26,7 +26,6 @@ import hvac
 import pyarrow.parquet as pq
 import pytest
 import requests
-import urllib3
 from minio import Minio
 
 from nidc.api.job_specs import OpenBaoRuntime
@@ -34,6 +33,7 @@ from nidc.encryption.table_key import ENCRYPTION_PROPERTY, table_key_of
 from nidc.encryption.transit import KeyAccessDeniedError, Transit
 from nidc.kube import apply, delete, get, list_objects
 from nidc.local.platform import LocalPlatform
+from nidc.local.root_clients import root_minio
 from spark_jobs.column_encryption import read_decrypted, rewrap_table_key, table_properties
 from tests.operator_process import OperatorProcess
 
@@ -61,14 +61,7 @@ def holds(data: bytes, canary: str) -> bool:
 
 @pytest.fixture
 def admin_s3(platform_env: dict[str, Any]) -> Minio:
-    s3 = platform_env["servers"]["minio"]
-    return Minio(
-        s3["url"].split("://", 1)[1],
-        access_key=s3["access_key"],
-        secret_key=Path(s3["secret_key_file"]).read_text().strip(),
-        secure=True,
-        http_client=urllib3.PoolManager(ca_certs=platform_env["ca_file"]),
-    )
+    return root_minio(platform_env)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from nidc.lineage.graph import walk
+from nidc.lineage.graph import mark_sources, walk
 from nidc.lineage.naming import DatasetName
 from nidc.lineage.store import Edge
 from nidc.lineage.tree import render_tree
@@ -94,3 +94,16 @@ def test_the_tree_reads_as_a_tree() -> None:
     assert render_tree(walk(SOURCE, "upstream", Graph(EDGES).step), "upstream")[-1].strip() == (
         "(nothing upstream)"
     )
+
+
+def test_the_walk_names_the_device_source_at_the_landing_end() -> None:
+    tree = walk(GOLD, "upstream", Graph(EDGES).step)
+    device = {"namespace": "steel-plant", "name": "line-plc", "type": "modbus"}
+    mark_sources(tree, {SOURCE: device})
+    lines = render_tree(tree, "upstream")
+    marked = [line for line in lines if "<= DataSource" in line]
+    assert len(marked) == 1 and marked[0].endswith(
+        "landing/lines  <= DataSource steel-plant/line-plc (modbus)"
+    ), lines
+    leaf = tree.as_dict()["children"][0]["children"][0]["children"][0]
+    assert leaf["source"] == device and "source" not in tree.as_dict()

@@ -64,6 +64,18 @@ def test_source_table_has_owner_grade_quality_classification_and_log_facts() -> 
     assert bronze.columns[2].name == "ts" and bronze.columns[2].category is None
 
 
+def test_a_bronze_table_without_rules_scores_the_rows_its_ingest_accepted() -> None:
+    observed = factory()
+    source = observed.resources.sources[0]
+    status = {k: v for k, v in source.status.items() if k != "quality"}
+    no_rules = source.model_copy(update={"status": {**status, "rows": 90, "quarantinedRows": 10}})
+    rows = build_rows(replace(observed, resources=replace(observed.resources, sources=(no_rules,))))
+    bronze = next(a for a in rows.assets if a.id == "steel-plant/bronze.cnc_spindles")
+    assert (bronze.quality_score, bronze.quality_basis) == (0.9, "ingest")
+    ruled = next(a for a in build_rows(factory()).assets if a.id == bronze.id)
+    assert (ruled.quality_score, ruled.quality_basis) == (0.98, "rules")
+
+
 def test_product_owner_is_its_own_and_its_last_good_version_is_kept() -> None:
     rows = build_rows(factory())
     gold = next(a for a in rows.assets if a.id == "steel-plant/gold.spindle_health")
