@@ -31,7 +31,8 @@ def parse_time(text: str | None) -> dt.datetime | None:
 
 
 def age(text: str | None, now: dt.datetime) -> str:
-    """How long ago, for people: '42 s', '5 min', '3 h', '2 d'; '-' when unknown."""
+    """How long ago, to the minute (the asset map is cached a minute): 'under 1 min', '5 min',
+    '3 h', '2 d'; '-' when unknown."""
     stamp = parse_time(text)
     if stamp is None:
         return "-"
@@ -39,7 +40,7 @@ def age(text: str | None, now: dt.datetime) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds // size} {unit}"
-    return f"{seconds} s"
+    return "under 1 min"
 
 
 def freshness(text: str | None, now: dt.datetime) -> str:

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pyarrow as pa
+from markupsafe import Markup
 
 from nidc.catalog.access import ADMIN, Identity, Scope
 from nidc.console.alerts import visible_alerts
@@ -16,6 +17,7 @@ from nidc.console.charts import bar_chart, line_chart
 from nidc.console.lineage_graph import LineageNode, lineage_svg
 from nidc.console.masking import HIDDEN, is_analyst, sample
 from nidc.console.onemap import one_map_view
+from nidc.console.pages.assets import RenderedMaps
 from nidc.console.province_map import province_map, shade
 from nidc.console.render import render_text
 from nidc.console.session import read_session, sign_session
@@ -136,7 +138,7 @@ def test_asset_map_groups_tenants_domains_tables_and_counts_grades() -> None:
 
 
 def test_age_is_for_people() -> None:
-    assert age("2026-11-30T11:59:30Z", NOW) == "30 s"
+    assert age("2026-11-30T11:59:30Z", NOW) == "under 1 min"
     assert age("2026-11-28T12:00:00+00:00", NOW) == "2 d"
     assert age(None, NOW) == "-" and age("garbage", NOW) == "-"
 
@@ -204,11 +206,16 @@ def test_a_tenant_sees_its_namespaces_alerts_and_operators_all() -> None:
 
 def test_pages_render_from_views_and_escape_text() -> None:
     view = asset_map([asset_row("steel-plant/silver.<b>", 3)], NOW, own=None)
-    html = render_text(
-        "assets.html", viewer={"user": "op", "scope": "all"}, active="assets", map=view
-    )
+    html = render_text("_map.html", map=view)
     assert "silver.&lt;b&gt;" in html and "<b>" not in html
     assert 'class="tile grade-3"' in html and "1 tables" in html
+    page = render_text(
+        "assets.html",
+        viewer={"user": "<op>", "scope": "all"},
+        map=view,
+        map_html=Markup(html),  # noqa: S704
+    )
+    assert html in page and "&lt;op&gt;" in page
     geometry_free = one_map_view(
         [
             pa.table({
@@ -223,3 +230,16 @@ def test_pages_render_from_views_and_escape_text() -> None:
     assert geometry_free.by_province == {"320000": 0.5}
     assert re.search(r"<textarea[^>]*name=\"token\"", render_text("sign_in.html", viewer=None))
     assert "bad &lt;token&gt;" in render_text("sign_in.html", viewer=None, error="bad <token>")
+
+
+def test_rendered_maps_keep_a_few_scopes_and_none_when_off() -> None:
+    maps = RenderedMaps(size=2)
+    view = asset_map([], NOW, own=None)
+    keys = [(Scope(tenants=(t,)), 1, 100) for t in ("a", "b", "c")]
+    for key in keys:
+        maps.put(key, ("html", view))
+    assert maps.get(keys[0]) is None and maps.get(keys[2]) == ("html", view)
+    assert maps.get((Scope(tenants=("c",)), 2, 100)) is None  # the index changed
+    off = RenderedMaps(size=0)
+    off.put(keys[0], ("html", view))
+    assert off.get(keys[0]) is None
