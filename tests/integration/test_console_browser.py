@@ -239,9 +239,10 @@ def test_a_tenant_signs_in_with_a_token_and_sees_only_its_own_and_shared(
     page.click("button[type=submit]")
     assert "does not authenticate" in page.locator(".error").inner_text()
 
+    # The form as a refused token leaves it (no credential in the picture).
+    page.screenshot(path=str(shots(tmp_path_factory) / "console-sign-in.png"))
     token = service_account_token(tenants, STEEL, "default", 600)
     page.fill("#token", token)
-    page.screenshot(path=str(shots(tmp_path_factory) / "console-sign-in.png"))
     page.click("button[type=submit]")
     cookie = next(c for c in page.context.cookies() if c["name"] == "nidc_console")
     assert cookie["httpOnly"] and cookie["secure"] and cookie["expires"] > time.time()
