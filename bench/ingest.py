@@ -45,6 +45,7 @@ from nidc.local.platform import LocalPlatform
 BUCKET = "nidc-bench"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 SECTION = "## Ingest (bench/ingest.py)"
+NATIVE_SECTION = "## Native bronze writer, issue 16 (bench/ingest.py --native)"
 T0 = dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)
 
 
@@ -315,8 +316,21 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5, help="throughput runs per writer")
     parser.add_argument("--record", action="store_true")
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="the native bronze writer against bare write_deltalake instead (its own section)",
+    )
+    parser.add_argument("--sources", type=int, default=100, help="--native: concurrent sources")
+    parser.add_argument("--batch-rows", type=int, default=50_000, help="--native: rows a batch")
+    parser.add_argument(
+        "--concurrent-commits", type=int, default=5, help="--native: 500-row batches a source"
+    )
     args = parser.parse_args()
     bench = Bench(args.rows, args.commits)
+    if args.native:
+        native_main(bench, args)
+        return
     folder = bench.land()
     load_before = load()
     bench.start_spark()
@@ -421,14 +435,41 @@ def main() -> None:
         record(text)
 
 
-def record(section: str) -> None:
-    """Replace (or add) the Ingest section of docs/benchmarks.md, leaving the others as they are."""
+def native_main(bench: Bench, args: argparse.Namespace) -> None:
+    """The native writer's cases (bench/native_ingest.py); --record replaces its own section,
+    so the Spark section above keeps its last recorded figures."""
+    from bench.native_ingest import native_lines, run_native_bench
+
+    load_before = load()
+    results = run_native_bench(bench, own_cpu, args)
+    lines = native_lines(results, NATIVE_SECTION)
+    lines[1:1] = [
+        "",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {host.machine()}, "
+        f"{os.cpu_count()} cores shared with three other engineers' work (load average "
+        f"{load_before} before, {load()} after); MinIO on loopback over TLS. Native: from "
+        "landed batches (Parquet + manifest on S3) to the committed bronze version "
+        "(spark_jobs/ingest/native/batches.py); bare: `write_deltalake` of the same bronze "
+        f"Arrow rows, one idempotent append per batch. Throughput: {args.rows:,} rows in "
+        f"batches of {args.batch_rows:,}, one source, then split over {args.sources} sources "
+        f"(a table each, one thread each); commits: {args.commits} one-batch runs of 500 rows "
+        f"(1 source), {args.concurrent_commits} per source with {args.sources} at once. The "
+        "Spark rows stay in the section above (its last recorded run).",
+    ]
+    text = "\n".join([*lines, ""])
+    print(text)
+    if args.record:
+        record(text, NATIVE_SECTION)
+
+
+def record(section: str, heading: str = SECTION) -> None:
+    """Replace (or add) a section of docs/benchmarks.md, leaving the others as they are."""
     current = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n\n"
-    start = current.find(SECTION)
+    start = current.find(heading)
     if start < 0:
         BENCHMARKS.write_text(current.rstrip("\n") + "\n\n" + section)
         return
-    end = current.find("\n## ", start + len(SECTION))
+    end = current.find("\n## ", start + len(heading))
     rest = "" if end < 0 else current[end + 1 :]
     BENCHMARKS.write_text(current[:start] + section + ("\n" + rest if rest else ""))
 

@@ -50,9 +50,11 @@ class JobLineage:
         work: Callable[[], dict[str, Any]],
         spark: SparkSession | None = None,
         reason: Callable[[BaseException], str] = str,
+        observe: Callable[[], Observed] | None = None,
     ) -> dict[str, Any]:
         """Run the job's work between its START and its COMPLETE (or FAIL) event; `reason` is
-        the one line the FAIL event gives (the run's status gives the same)."""
+        the one line the FAIL event gives (the run's status gives the same). `observe` reads the
+        written tables' schemas where no Spark session does (the native writer)."""
         self._send(RunState.START)
         try:
             result = work()
@@ -60,7 +62,8 @@ class JobLineage:
             self._send(RunState.FAIL, error=reason(error)[:500])
             self.emitter.close()
             raise
-        self._send(RunState.COMPLETE, result=result, observed=self.observe(spark))
+        observed = self.observe(spark) if observe is None else self.observe_with(observe)
+        self._send(RunState.COMPLETE, result=result, observed=observed)
         self.emitter.close()
         if self.emitter.failures:
             LOG.warning(
@@ -81,6 +84,15 @@ class JobLineage:
             LOG.warning("lineage event %s not built: %s", state.value, error)
             return
         self.emitter.emit(event)
+
+    def observe_with(self, observe: Callable[[], Observed]) -> Observed:
+        if not self.enabled:
+            return Observed()
+        try:
+            return observe()
+        except Exception as error:  # facets are extras: the event goes without them
+            LOG.warning("lineage facets not observed: %s", type(error).__name__)
+            return Observed()
 
     def observe(self, spark: SparkSession | None) -> Observed:
         """Schemas of what the job wrote (and a SQL transform's inputs) and column lineage."""

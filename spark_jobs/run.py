@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,16 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
 
         return JobLineage(job, runtime).run(
             lambda: replicate(job, runtime.storage), reason=failure_reason
+        )
+    if isinstance(job, ClassifyJob):
+        # A bounded sample and at most one properties commit: delta-rs, no JVM
+        # (docs/decisions/0193-classify-without-spark.md).
+        from spark_jobs.classify import classify_natively
+        from spark_jobs.delta_rs_options import delta_rs_options
+
+        return JobLineage(job, runtime).run(
+            lambda: classify_natively(job, delta_rs_options(runtime.storage)).as_dict(),
+            reason=failure_reason,
         )
     storage = runtime.storage
     store = ObjectStore(
@@ -156,6 +167,14 @@ def wait_for_slot(slots: Path) -> Any:
 
 def main(run_dir: Path) -> int:
     """Run the job of one run folder unless another process already does."""
+    return run_folder(run_dir, run_job, "nidc-spark-job")
+
+
+def run_folder(
+    run_dir: Path, work: Callable[[dict[str, Any]], dict[str, Any]], service: str
+) -> int:
+    """The run-folder protocol of every job process, whatever its engine: the folder's lock,
+    a local job slot, the run's trace, then result.json or failure.json (atomically)."""
     lock = (run_dir / "lock").open("w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,7 +184,7 @@ def main(run_dir: Path) -> int:
     (run_dir / "pid").write_text(f"{os.getpid()}\n")
     _slot = wait_for_slot(run_dir.parent / ".slots")  # held until this process ends
     spec = json.loads((run_dir / "spec.json").read_text())
-    setup_tracing("nidc-spark-job")
+    setup_tracing(service)
     # The job's spans join the run's trace through the traceparent the operator handed over.
     with (
         continued(os.environ.get("TRACEPARENT", "")),
@@ -175,7 +194,7 @@ def main(run_dir: Path) -> int:
         ) as span,
     ):
         try:
-            result = run_job(spec)
+            result = work(spec)
         except Exception as error:  # the job's own failure, reported with its reason
             traceback.print_exc()
             reason = failure_reason(error)

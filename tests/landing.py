@@ -35,7 +35,7 @@ def admin_store(platform_env: dict[str, Any]) -> Minio:
     return root_minio(platform_env)
 
 
-def sample(point: str, second: int, raw: str, **fields: Any) -> dict[str, Any]:
+def sample(point: str, second: int, raw: str | None, **fields: Any) -> dict[str, Any]:
     """One landing row: `second` seconds after T0, received a second later."""
     ts = T0 + dt.timedelta(seconds=second)
     return {

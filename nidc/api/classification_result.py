@@ -1,6 +1,6 @@
 """What a classify pass found, as run status and owner status carry it (issue 14).
 
-The classify job (spark_jobs/classify.py) returns its columns in this shape; the PipelineRun
+The classify job (spark_jobs/classify/job.py) returns its columns in this shape; the PipelineRun
 records them (`RecordedColumn`) and the table's owner shows them (`ClassifiedColumn`, and its
 `Classification`: which table version under which policies).
 """

@@ -14,6 +14,7 @@ the path from what the job sees, and hands the values over in the environment va
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
@@ -63,6 +64,11 @@ class JobSpecBase(Model):
         and so may encrypt and decrypt grade-3 columns (docs/encryption.md). False unless a job
         says otherwise."""
         return False
+
+    @property
+    def engine_name(self) -> str:
+        """Which process runs the job: "spark" (spark_jobs.run) unless a job says otherwise."""
+        return "spark"
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Any:
@@ -138,11 +144,23 @@ class FilesInput(Model):
     )
 
 
+class IngestEngine(StrEnum):
+    """Which writer commits an ingest run (docs/decisions/0250-native-bronze-writer.md)."""
+
+    SPARK = "spark"  # spark_jobs.run: a Spark session, Delta's Spark writer
+    NATIVE = "native"  # spark_jobs.ingest.native: Arrow and delta-rs, no JVM (device sources)
+
+
 class IngestJob(JobSpecBase):
     """The ingest job of one run: a DataSource's new data into its bronze table."""
 
     job: Literal["ingest"] = "ingest"
     type: SourceType = Field(description="opcua, modbus, mqtt (landing batches), jdbc or files.")
+    engine: IngestEngine = Field(
+        default=IngestEngine.SPARK,
+        description="Writer of the run: native (delta-rs, no JVM; the default for opcua, modbus "
+        "and mqtt) or spark (the default, and the only engine, for files and jdbc).",
+    )
     source: str = Field(description="DataSource name.", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     namespace: str = Field(description="DataSource namespace (the tenant).")
     source_uid: str = Field(
@@ -174,9 +192,21 @@ class IngestJob(JobSpecBase):
         "bundle encrypts at column level (None: no classification policy applies).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_engine(cls, data: Any) -> Any:
+        # The engine's default depends on the type: device sources' batches go native.
+        if isinstance(data, dict) and data.get("engine") is None:
+            kind = str(data.get("type", ""))
+            engine = IngestEngine.NATIVE if kind in DEVICE_TYPES else IngestEngine.SPARK
+            return {**data, "engine": engine.value}
+        return data
+
     @model_validator(mode="after")
     def _input_matches_type(self) -> IngestJob:
         kind = str(self.type)
+        if str(self.engine) == IngestEngine.NATIVE.value and kind not in DEVICE_TYPES:
+            raise ValueError(f"engine native ingests opcua, modbus and mqtt sources, not {kind}")
         if kind in DEVICE_TYPES and (self.landing is None or not self.points):
             raise ValueError(f"type {kind} needs landing and at least one entry in points")
         if kind == SourceType.JDBC.value and self.jdbc is None:
@@ -194,6 +224,10 @@ class IngestJob(JobSpecBase):
     @property
     def uses_column_key(self) -> bool:
         return self.encryption is not None
+
+    @property
+    def engine_name(self) -> str:
+        return str(self.engine)
 
 
 # --- transform -----------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def columns_to_encrypt(
 def classification_record(
     column: ColumnClassification, detected: ColumnClassification
 ) -> dict[str, Any]:
-    """A column's grading in the shape spark_jobs/classify.py records and restores."""
+    """A column's grading in the shape spark_jobs/classify/job.py records and restores."""
     return {
         **column.as_dict(),
         "detectedGrade": detected.grade,

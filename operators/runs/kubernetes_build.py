@@ -387,8 +387,9 @@ def build_job_config_map(
     }
 
 
-def build_driver_script(settings: KubernetesJobSettings) -> str:
-    """The driver container's command: run the job, then leave its outcome as the
+def build_driver_script(settings: KubernetesJobSettings, module: str = "spark_jobs.run") -> str:
+    """The driver container's command: run the job (`module`: spark_jobs.run, or the native
+    bronze writer's spark_jobs.ingest.native, same image, no JVM), then leave its outcome as the
     termination message (kubelet copies it into the pod status, where observe() reads it)."""
     source_credentials = ""
     if settings.credentials is CredentialsMode.OPENBAO_AGENT:
@@ -399,7 +400,7 @@ def build_driver_script(settings: KubernetesJobSettings) -> str:
         f"mkdir -p {RUN_DIR}\n"
         f"cp {JOB_DIR}/{SPEC_FILE} {RUN_DIR}/{SPEC_FILE}\n"
         f"{source_credentials}"
-        f"python -m spark_jobs.run {RUN_DIR}\n"
+        f"python -m {module} {RUN_DIR}\n"
         "code=$?\n"
         f"if [ -f {RUN_DIR}/result.json ]; then\n"
         f'  printf \'{{"result": %s}}\' "$(cat {RUN_DIR}/result.json)" > {TERMINATION_LOG}\n'
@@ -421,8 +422,10 @@ def build_driver_pod(
     pool: SparkPool,
     settings: KubernetesJobSettings,
     traceparent: str = "",
+    module: str = "spark_jobs.run",
 ) -> dict[str, Any]:
-    """The Spark driver pod of one attempt (as the Job's template makes it).
+    """The Spark driver pod of one attempt (as the Job's template makes it); `module` is the
+    job's entry point (operators/runs/runner.py: job_module).
 
     Named after the attempt; the Job controller adds a suffix to the pods it creates.
     """
@@ -451,7 +454,7 @@ def build_driver_pod(
         "name": DRIVER_CONTAINER,
         "image": settings.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", build_driver_script(settings)],
+        "command": ["/bin/sh", "-c", build_driver_script(settings, module)],
         "env": env,
         "resources": {
             "requests": {"cpu": str(pool.driver_cores), "memory": memory},

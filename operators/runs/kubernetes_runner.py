@@ -31,7 +31,7 @@ from operators.runs.kubernetes_build import (
     build_driver_pod,
     build_job_config_map,
 )
-from operators.runs.runner import RunRef
+from operators.runs.runner import RunRef, job_module
 from operators.runs.state_machine import Observation, Observed
 
 FIELD_MANAGER = "nidc-operator"
@@ -192,7 +192,7 @@ class KubernetesRunner:
     ) -> list[dict[str, Any]]:
         """Everything submit applies, in order (the integration test dry-runs these)."""
         pool = self.settings.pool(run)
-        pod = build_driver_pod(run, attempt, pool, self.settings, traceparent)
+        pod = build_driver_pod(run, attempt, pool, self.settings, traceparent, job_module(spec))
         return [
             *build_driver_identity(run.namespace, self.settings),
             build_job_config_map(run, attempt, spec, pool, self.settings),

@@ -1,4 +1,5 @@
-"""Runs jobs as local processes (the embedded platform): spark_jobs.run in a run folder.
+"""Runs jobs as local processes (the embedded platform): spark_jobs.run in a run folder (or
+the native bronze writer, spark_jobs.ingest.native, for a native ingest: no JVM).
 
 Create-or-adopt by run name: the folder <root>/<run> belongs to exactly one run; submitting
 again while its process holds the folder's lock adopts it, and once a result is there nothing is
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from operators.runs.due import LOCAL_POLL
-from operators.runs.runner import RunRef
+from operators.runs.runner import RunRef, job_module
 from operators.runs.state_machine import Observation, Observed
 
 
@@ -75,7 +76,7 @@ class LocalRunner:
         (folder / "spec.json").write_text(json.dumps({**spec, "attempt": attempt}, indent=2))
         with log.open("ab") as out:
             subprocess.Popen(
-                [sys.executable, "-m", "spark_jobs.run", str(folder)],
+                [sys.executable, "-m", job_module(spec), str(folder)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

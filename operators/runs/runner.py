@@ -10,8 +10,23 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nidc.api.job_specs import JobSpecError, parse_run_spec
 from nidc.api.pipeline_run import PipelineRun
 from operators.runs.state_machine import Observation
+
+# The module a run's process runs, by the job's engine (JobSpecBase.engine_name): Spark's
+# entry point, or the native bronze writer with no JVM (decision 0250).
+ENTRY_MODULES = {"spark": "spark_jobs.run", "native": "spark_jobs.ingest.native"}
+
+
+def job_module(spec: dict[str, Any]) -> str:
+    """`python -m <this> <run-dir>` runs the job of a run's spec.json (pure). A spec that does
+    not parse goes to spark_jobs.run, which fails the run with the reason naming the field."""
+    try:
+        job, _ = parse_run_spec(spec)
+    except JobSpecError:
+        return ENTRY_MODULES["spark"]
+    return ENTRY_MODULES[job.engine_name]
 
 
 @dataclass(frozen=True)

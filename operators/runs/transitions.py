@@ -34,7 +34,7 @@ RESULT_KEYS = (
     "checksum",
     "computeNote",
     "quality",
-    # classify (spark_jobs/classify.py: ClassifyResult.as_dict)
+    # classify (spark_jobs/classify/job.py: ClassifyResult.as_dict)
     "grade",
     "level",
     "policyFingerprint",

@@ -104,14 +104,25 @@ _CANONICAL: dict[str, tuple[str, float, float]] = {
 }
 
 
+def unit_conversion(unit: str | None) -> tuple[str, float, float] | None:
+    """(canonical unit, factor, offset) of a unit, None for an unknown unit (stored as is).
+
+    The native writer (spark_jobs/ingest/native/classify.py) applies the same factors to whole
+    columns."""
+    if unit is None or unit not in _CANONICAL:
+        return None
+    return _CANONICAL[unit]
+
+
 def normalize_unit(value: float, unit: str | None) -> tuple[float, str | None]:
     """Convert a value to the canonical unit of its quantity (Cel, bar, mm, kW, ...).
 
     Unknown units (and None) come back unchanged.
     """
-    if unit is None or unit not in _CANONICAL:
+    conversion = unit_conversion(unit)
+    if conversion is None:
         return value, unit
-    canonical, factor, offset = _CANONICAL[unit]
+    canonical, factor, offset = conversion
     return value * factor + offset, canonical
 
 

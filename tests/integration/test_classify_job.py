@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 
 from nidc.api.job_specs import ClassifyJob
 from nidc.governance.classify_job import policy_document
-from spark_jobs.classify import classify
+from spark_jobs.classify import classify, classify_natively
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = yaml.safe_load((REPO / "policies/classification/national-baseline.yaml").read_text())
@@ -102,3 +102,25 @@ def test_a_bronze_table_gaining_ids_under_an_opaque_name_is_regraded(
     regraded = classify(spark, spec)
     assert regraded.grade == 2 and regraded.sampled == ("k7",)
     assert properties_of(path)["nidc.grade"] == "2"
+
+
+def test_delta_rs_and_spark_classify_alike_and_read_each_others_record(
+    spark: Any, tmp_path: Path
+) -> None:
+    """A run classifies through delta-rs (no JVM); Spark must see what it recorded, and a
+    Spark pass over the same table must find the same result and commit nothing."""
+    path = tmp_path / "bronze_mixed"
+    rows = [(f"M-{i}", IDS[i], GCODE[i], 20.5 + i) for i in range(4)]
+    frame = spark.createDataFrame(rows, "machine string, col_3 string, prog string, t double")
+    frame.write.format("delta").save(str(path))
+    spec = job("bronze.mixed", path, BASELINE)
+    native = classify_natively(spec, {})
+    assert (native.grade, set(native.sampled)) == (3, {"machine", "col_3", "prog", "t"})
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0]
+    assert detail["properties"]["nidc.grade"] == "3"
+    assert spark.read.format("delta").load(str(path)).count() == 4  # the data is untouched
+
+    by_spark = classify(spark, spec)
+    assert by_spark.grade == native.grade and not by_spark.sampled  # all reused
+    assert by_spark.columns == native.columns
+    assert by_spark.committed_version == native.committed_version  # nothing new committed

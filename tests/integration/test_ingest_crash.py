@@ -31,6 +31,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,13 +118,33 @@ def commit_count(store: Minio, prefix: str) -> int:
     )
 
 
+@dataclass(frozen=True)
+class Engine:
+    """How a run of one engine is started and where its kill lands."""
+
+    module: str
+    ahead: int  # landing batches pending at every attempt's start
+    kill_within: float  # seconds after the watched commit
+    poll: float  # seconds between looks at the log
+
+
+ENGINES = {
+    "spark": Engine("spark_jobs.run", AHEAD, 3.0, 0.2),
+    # A native batch commits in tens of milliseconds: more batches ahead and a kill within
+    # 0.3 s keep the kill inside the run (quarantine commit -> bronze commit is one write).
+    "native": Engine("spark_jobs.ingest.native", 25, 0.3, 0.02),
+}
+
+
 def crash_and_recover(
     platform: LocalPlatform,
     platform_env: dict[str, Any],
     tenant_keys: dict[str, str],
     tmp_path: Path,
     kills: int,
+    engine: str = "spark",
 ) -> None:
+    how = ENGINES[engine]
     store = admin_store(platform_env)
     tag = uuid.uuid4().hex[:8]
     uid = str(uuid.uuid4())
@@ -131,13 +152,14 @@ def crash_and_recover(
     # Batches land as the attempts use them up, as a collector's would: a few pending at each
     # start keep the job's first pass (it reads every pending batch's schema before any
     # commit) short, and the kill always finds work left.
-    batches = AHEAD
+    batches = how.ahead
     truth = land_batches(writer, 1, batches)
     target_prefix = f"it-{tag}/bronze/cnc"
     quarantine_prefix = f"it-{tag}/quarantine/cnc"
     spec = {
         "job": "ingest",
         "type": "opcua",
+        "engine": engine,
         "source": writer.source,
         "namespace": NAMESPACE,
         "sourceUid": uid,
@@ -151,6 +173,7 @@ def crash_and_recover(
             "region": "us-east-1",
             "truststore": str(platform.ca.java_truststore()),
             "truststorePassword": TRUSTSTORE_PASSWORD,
+            "caFile": platform_env["ca_file"],
         },
         "jars": platform_env["spark_jars"],
     }
@@ -165,7 +188,7 @@ def crash_and_recover(
     def start() -> subprocess.Popen[bytes]:
         log = (run_dir / "job.log").open("ab")
         job = subprocess.Popen(
-            [sys.executable, "-m", "spark_jobs.run", str(run_dir)],
+            [sys.executable, "-m", how.module, str(run_dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -195,9 +218,9 @@ def crash_and_recover(
         killed = committed = 0
         started = time.monotonic()
         while killed < kills:
-            if batches < committed + AHEAD:
-                truth |= land_batches(writer, batches + 1, committed + AHEAD)
-                batches = committed + AHEAD
+            if batches < committed + how.ahead:
+                truth |= land_batches(writer, batches + 1, committed + how.ahead)
+                batches = committed + how.ahead
             # Alternate the table whose new commit the kill follows: after a quarantine commit
             # the kill lands in the same batch's bronze write (one table committed, the other
             # not), after a bronze commit in the next batch's writes.
@@ -210,9 +233,9 @@ def crash_and_recover(
             deadline = time.monotonic() + 600
             while commit_count(store, watched) == before and job.poll() is None:
                 assert time.monotonic() < deadline, f"no commit within 600 s; see {run_dir}/job.log"
-                time.sleep(0.2)
+                time.sleep(how.poll)
             assert job.poll() is None, f"the job ended before kill {killed + 1}; see {run_dir}"
-            time.sleep(chance.uniform(0.0, 3.0))  # somewhere inside the next writes
+            time.sleep(chance.uniform(0.0, how.kill_within))  # somewhere inside the next writes
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
             killed += 1
@@ -266,3 +289,21 @@ def test_kill_ingest_job_mid_write(
     kills: int,
 ) -> None:
     crash_and_recover(platform, platform_env, tenant_keys, tmp_path, kills=kills)
+
+
+# The native writer (decision 0250): the same loop and checks, its own process (no JVM).
+NATIVE_KILLS = [
+    pytest.param(5, marks=pytest.mark.timeout(600), id="5-kills"),
+    pytest.param(20, marks=[pytest.mark.soak, pytest.mark.timeout(1800)], id="20-kills"),
+]
+
+
+@pytest.mark.parametrize("kills", NATIVE_KILLS)
+def test_kill_native_ingest_mid_write(
+    platform: LocalPlatform,
+    platform_env: dict[str, Any],
+    tenant_keys: dict[str, str],
+    tmp_path: Path,
+    kills: int,
+) -> None:
+    crash_and_recover(platform, platform_env, tenant_keys, tmp_path, kills=kills, engine="native")

@@ -77,6 +77,10 @@ def test_minus_m_unit_leaves_out_the_gpu_unit_test_and_minus_m_gpu_selects_it() 
 def test_minus_m_integration_leaves_out_the_soak_loops() -> None:
     crash = "tests/integration/test_ingest_crash.py"
     assert collected("-m", "integration", crash) == [
-        f"{crash}::test_kill_ingest_job_mid_write[5-kills]"
+        f"{crash}::test_kill_ingest_job_mid_write[5-kills]",
+        f"{crash}::test_kill_native_ingest_mid_write[5-kills]",
     ]
-    assert collected("-m", "soak", crash) == [f"{crash}::test_kill_ingest_job_mid_write[20-kills]"]
+    assert collected("-m", "soak", crash) == [
+        f"{crash}::test_kill_ingest_job_mid_write[20-kills]",
+        f"{crash}::test_kill_native_ingest_mid_write[20-kills]",
+    ]

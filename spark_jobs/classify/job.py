@@ -8,9 +8,10 @@ the rule pack (nidc/governance), and records the outcome in the table's properti
   category, grade, level, confidence and the detectors that hit.
 
 A column already classified under the same rule pack fingerprint is not sampled again; a new
-column, or a changed policy (a new fingerprint), triggers a fresh look. Properties are written
-with Spark, the engine that writes every table here (the ingest job included; DESIGN §9: one
-writing engine per table). The spec is `ClassifyJob` (nidc/api/job_specs.py).
+column, or a changed policy (a new fingerprint), triggers a fresh look. The table is reached
+through `ClassifiedTable`: delta-rs in a run (no JVM for a sample and a properties commit,
+docs/decisions/0193-classify-without-spark.md), Spark where a session is already open. The spec
+is `ClassifyJob` (nidc/api/job_specs.py).
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from pyspark.sql import SparkSession
+from typing import Any, Protocol
 
 from nidc.api.job_specs import ClassifyJob
 from nidc.encryption.table_key import table_key_of
@@ -123,33 +122,22 @@ def restored(column: Mapping[str, Any]) -> ColumnClassification:
     )
 
 
-def table_properties(spark: SparkSession, path: str) -> tuple[int, dict[str, str]]:
-    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0]
-    version = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").collect()[0]["version"]
-    return int(version), dict(detail["properties"] or {})
+class ClassifiedTable(Protocol):
+    """The table the job reads and records into (an engine's view of one Delta table)."""
+
+    def version_and_properties(self) -> tuple[int, dict[str, str]]: ...
+
+    def column_names(self) -> list[str]: ...
+
+    def sample(self, columns: Sequence[str], rows: int) -> dict[str, list[Any]]:
+        """At most `rows` values of each column (one bounded scan)."""
+        ...
+
+    def set_properties(self, properties: dict[str, str]) -> None: ...
 
 
-def sample(
-    spark: SparkSession, path: str, columns: Sequence[str], rows: int
-) -> dict[str, list[Any]]:
-    """At most `rows` values of each column (one bounded scan)."""
-    if not columns:
-        return {}
-    quoted = [f"`{c.replace('`', '``')}`" for c in columns]
-    found = spark.read.format("delta").load(path).selectExpr(*quoted).limit(rows).collect()
-    return {c: [row[c] for row in found] for c in columns}
-
-
-def write_properties(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
-    def quoted(value: str) -> str:
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-    assignments = ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in properties.items())
-    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
-
-
-def classify(
-    spark: SparkSession, spec: ClassifyJob, now: dt.datetime | None = None
+def classify_table(
+    table: ClassifiedTable, spec: ClassifyJob, now: dt.datetime | None = None
 ) -> ClassifyResult:
     """Classify the table of `spec`; returns the result and records it in the table."""
     when = now or dt.datetime.now(dt.UTC)
@@ -160,13 +148,13 @@ def classify(
         name: {"spec": terms.model_dump(mode="json", by_alias=True)}
         for name, terms in spec.approvals.items()
     }
-    version, properties = table_properties(spark, spec.path)
-    names = spark.read.format("delta").load(spec.path).columns
+    version, properties = table.version_and_properties()
+    names = table.column_names()
     known = previous_columns(properties, fingerprint)
     # An encrypted column holds ciphertext: its grading at ingest stands instead of a sample.
     known.update(encrypted_columns(properties))
     to_sample = [n for n in names if n not in known]
-    values = sample(spark, spec.path, to_sample, spec.sample_rows)
+    values = table.sample(to_sample, spec.sample_rows) if to_sample else {}
     detected = {
         name: classify_column(pack, name, values[name], default_domain=spec.default_domain)
         for name in to_sample
@@ -193,8 +181,8 @@ def classify(
     # A retried or repeated run that finds the same result commits nothing: the table's
     # history holds one entry per change of classification, not one per run.
     if any(properties.get(key) != value for key, value in recorded.items()):
-        write_properties(spark, spec.path, recorded)
-    committed, _ = table_properties(spark, spec.path)
+        table.set_properties(recorded)
+    committed, _ = table.version_and_properties()
     return ClassifyResult(
         table=spec.table,
         version=version,

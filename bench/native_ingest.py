@@ -1,0 +1,264 @@
+"""The native bronze writer against a bare delta-rs write of the same Arrow data (issue 16,
+must-show 3), run by `python -m bench.ingest --native [--record]`.
+
+Both sides get the same rows. The native side starts from landed batches on the S3 server
+(Parquet + manifest under a landing prefix, as a collector writes them) and ends at the committed
+bronze version: list, read, classify, deduplicate, check the table's keys, commit quarantine (none
+here: every sample is good) and bronze with the batch's application transaction
+(spark_jobs/ingest/native/batches.py, the code a run runs, minus the process start and the
+writer lease's three requests per run). The bare side is `write_deltalake` of the very bronze
+rows the native side commits, already in memory, one idempotent append per batch. Cases:
+
+- throughput, 1 source: `--rows` rows in batches of `--batch-rows`, one run over all of them;
+- throughput, 100 concurrent sources: the same rows split over `--sources` sources (a landing
+  prefix and a table each), one thread per source, all started together;
+- commit latency: `--commits` runs of one 500-row batch each (1 source), and the same across
+  the concurrent sources (each thread's batches in turn); p50/p95 per batch.
+
+CPU seconds per 1M rows: this process's user + system time over the case (Rust and Arrow
+threads included), scaled to 1M rows.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import hashlib
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+T0 = dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)
+POINTS = 20
+
+
+def landing_rows(source: str, count: int, offset: int) -> pa.Table:
+    """Landing rows of one source: 20 points, one sample per point per second, plain numbers."""
+    index = np.arange(offset, offset + count, dtype=np.int64)
+    micros = int(T0.timestamp() * 1_000_000) + (index // POINTS) * 1_000_000
+    ts = pa.array(micros).cast(pa.timestamp("us", tz="UTC"))
+    points = pa.array([f"point_{i:02d}" for i in range(POINTS)]).take(pa.array(index % POINTS))
+    raw = pa.array((index % 1000).astype(np.float64) / 10).cast(pa.string())
+    return pa.table(
+        {
+            "source": pa.array([source] * count, pa.string()),
+            "point": points,
+            "identifier": pa.nulls(count, pa.string()),
+            "ts": ts,
+            "received_at": ts,
+            "raw": raw,
+            "quality": pa.array(["Good"] * count, pa.string()),
+        }
+    )
+
+
+def point_specs() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f"point_{i:02d}",
+            "address": f"ns=2;s=P{i}",
+            "identifier": f"88.118.8/CNC-01.point_{i:02d}",
+            "unit": "Cel",
+        }
+        for i in range(POINTS)
+    ]
+
+
+@dataclass
+class Case:
+    """One measured case: rows, wall seconds, CPU seconds, per-batch commit times."""
+
+    rows: int
+    wall: float
+    cpu: float
+    commits: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.wall
+
+    @property
+    def cpu_per_million(self) -> float:
+        return self.cpu / self.rows * 1_000_000
+
+    def p(self, quantile: float) -> float:
+        steady = sorted(self.commits)
+        if quantile == 0.5:
+            return statistics.median(steady)
+        return steady[min(len(steady) - 1, round(quantile * (len(steady) - 1)))]
+
+
+class NativeBench:
+    """Lands batches and runs both writers; `bench` is bench.ingest.Bench (clients, options)."""
+
+    def __init__(self, bench: Any, own_cpu: Callable[[], float]) -> None:
+        from nidc.api.job_specs import Storage
+        from spark_jobs.ingest.native.store import ObjectStore
+
+        self.bench = bench
+        self.own_cpu = own_cpu
+        self.bucket = "nidc-bench"
+        self.store = ObjectStore(bench.store, dict(bench.options, AWS_CONDITIONAL_PUT="etag"))
+        self.storage = Storage(endpoint=bench.endpoint, ca_file=bench.ca_file)
+
+    def land(self, source: str, batches: int, rows: int) -> str:
+        """`batches` landed batches of `rows` rows; returns the landing prefix (s3a://)."""
+        folder = f"{self.bench.run}/landing/{source}/"
+        for sequence in range(1, batches + 1):
+            table = landing_rows(source, rows, (sequence - 1) * rows)
+            sink = io.BytesIO()
+            pq.write_table(table, sink)
+            body = sink.getvalue()
+            name = f"{folder}batch-{sequence:012d}"
+            self.bench.store.put_object(self.bucket, f"{name}.parquet", io.BytesIO(body), len(body))
+            manifest = json.dumps(
+                {
+                    "schemaVersion": 1,
+                    "source": source,
+                    "sequence": sequence,
+                    "rows": rows,
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                }
+            ).encode()
+            self.bench.store.put_object(
+                self.bucket, f"{name}.json", io.BytesIO(manifest), len(manifest)
+            )
+        return f"s3a://{self.bucket}/{folder}"
+
+    def job(self, source: str, prefix: str, tag: str, max_batches: int) -> Any:
+        from nidc.api.job_specs import IngestJob
+
+        return IngestJob.model_validate(
+            {
+                "type": "opcua",
+                "source": source,
+                "namespace": "bench",
+                "sourceUid": f"uid-{source}",
+                "points": point_specs(),
+                "target": f"s3a://{self.bucket}/{self.bench.run}/{tag}/{source}/bronze",
+                "quarantine": f"s3a://{self.bucket}/{self.bench.run}/{tag}/{source}/quarantine",
+                "landing": {"prefix": prefix, "maxBatches": max_batches},
+            }
+        )
+
+    def native(
+        self, source: str, prefix: str, tag: str, batches: int, one_by_one: bool
+    ) -> list[float]:
+        """Ingest a source's landed batches natively: one run per batch (`one_by_one`, the
+        commit-latency case) or one run over all; returns the seconds per batch."""
+        from spark_jobs.ingest.native.batches import ingest_device_batches_natively
+
+        if one_by_one:
+            job = self.job(source, prefix, tag, 1)
+            times = []
+            for _ in range(batches):
+                started = time.perf_counter()
+                done = ingest_device_batches_natively(self.store, job, lambda: None)
+                assert done["batches"] == 1
+                times.append(time.perf_counter() - started)
+            return times
+        job = self.job(source, prefix, tag, batches)
+        started = time.perf_counter()
+        done = ingest_device_batches_natively(self.store, job, lambda: None)
+        assert done["batches"] == batches
+        return [(time.perf_counter() - started) / batches] * batches
+
+    def bronze_of(self, source: str, batches: int, rows: int) -> list[pa.Table]:
+        """The bronze rows the native side commits for each batch (for the bare side)."""
+        from nidc.api.data_source import Point
+        from spark_jobs.ingest.native.classify import classify_table
+        from spark_jobs.ingest.native.rows import bronze_rows
+
+        points = {p["name"]: Point.model_validate(p) for p in point_specs()}
+        return [
+            bronze_rows(classify_table(landing_rows(source, rows, (s - 1) * rows), points), s)
+            for s in range(1, batches + 1)
+        ]
+
+    def bare(self, source: str, tables: list[pa.Table], tag: str) -> list[float]:
+        """write_deltalake of each batch's bronze rows, idempotent; seconds per batch."""
+        from deltalake import CommitProperties, Transaction, write_deltalake
+
+        target = f"s3://{self.bucket}/{self.bench.run}/{tag}/{source}/bronze"
+        times = []
+        for sequence, table in enumerate(tables, start=1):
+            started = time.perf_counter()
+            write_deltalake(
+                target,
+                table,
+                mode="append",
+                partition_by=["date", "source"],
+                storage_options=self.store.options,
+                commit_properties=CommitProperties(
+                    app_transactions=[Transaction(f"uid-{source}", sequence)]
+                ),
+            )
+            times.append(time.perf_counter() - started)
+        return times
+
+    def case(
+        self, sources: int, batches: int, rows: int, one_by_one: bool, tag: str
+    ) -> tuple[Case, Case]:
+        """(native, bare) for `sources` concurrent sources of `batches` x `rows` each."""
+        names = [f"s{index:03d}-{tag}" for index in range(sources)]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            prefixes = list(pool.map(lambda n: self.land(n, batches, rows), names))
+            bronze = list(pool.map(lambda n: self.bronze_of(n, batches, rows), names))
+        total = sources * batches * rows
+        results = []
+        runs: list[Callable[[int], list[float]]] = [
+            lambda i: self.native(names[i], prefixes[i], f"native-{tag}", batches, one_by_one),
+            lambda i: self.bare(names[i], bronze[i], f"bare-{tag}"),
+        ]
+        for run in runs:
+            cpu, started = self.own_cpu(), time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(max_workers=sources) as pool:
+                times = [t for per in pool.map(run, range(sources)) for t in per]
+            results.append(Case(total, time.perf_counter() - started, self.own_cpu() - cpu, times))
+        return results[0], results[1]
+
+
+def run_native_bench(
+    bench: Any, own_cpu: Callable[[], float], args: Any
+) -> list[tuple[str, Case, Case]]:
+    """Every case, native and bare side by side."""
+    native = NativeBench(bench, own_cpu)
+    per_source = max(args.rows // args.sources, args.batch_rows)
+    out = [
+        ("throughput, 1 source", *native.case(1, args.rows // args.batch_rows, args.batch_rows,
+                                              False, "t1")),
+        (f"throughput, {args.sources} concurrent sources",
+         *native.case(args.sources, max(1, per_source // args.batch_rows),
+                      min(args.batch_rows, per_source), False, "tn")),
+        ("500-row batch commits, 1 source", *native.case(1, args.commits, 500, True, "c1")),
+        (f"500-row batch commits, {args.sources} concurrent sources",
+         *native.case(args.sources, args.concurrent_commits, 500, True, "cn")),
+    ]  # fmt: skip
+    return out
+
+
+def native_lines(results: list[tuple[str, Case, Case]], header: str) -> list[str]:
+    """The table of the native section."""
+    lines = [
+        header,
+        "",
+        "| case | native rows/s | bare rows/s | ratio (goal >= 0.8) | native commit p50 / p95 "
+        "| bare commit p50 / p95 | p50 ratio (goal <= 2) | CPU s per 1M rows, native / bare |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, native, bare in results:
+        lines.append(
+            f"| {name} | {native.rate:,.0f} | {bare.rate:,.0f} | {native.rate / bare.rate:.2f}x "
+            f"| {native.p(0.5):.3f} s / {native.p(0.95):.3f} s | {bare.p(0.5):.3f} s / "
+            f"{bare.p(0.95):.3f} s | {native.p(0.5) / bare.p(0.5):.2f}x | "
+            f"{native.cpu_per_million:.1f} / {bare.cpu_per_million:.1f} |"
+        )
+    return lines

@@ -1,0 +1,217 @@
+"""Device sources, natively: every pending landing batch into bronze with delta-rs, one commit
+per batch and table, quarantine first (the Spark path's order and keys; decision 0250)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nidc.api.data_source import Point, SchemaPolicy
+from nidc.api.job_specs import IngestJob
+from nidc.telemetry.tracing import tracer
+from spark_jobs.delta_rs_options import delta_uri
+from spark_jobs.ingest.landing import DEVICE_BRONZE, batch_name, pending_batches
+from spark_jobs.ingest.native import commit
+from spark_jobs.ingest.native.classify import classify_table
+from spark_jobs.ingest.native.rows import (
+    BRONZE_SCHEMA,
+    bronze_rows,
+    classified_bad,
+    contract_breaking,
+    quarantine_rows,
+)
+from spark_jobs.ingest.native.store import ObjectStore
+from spark_jobs.ingest.values import (
+    LANDING_COLUMNS,
+    Reason,
+    SchemaDecision,
+    SchemaDriftError,
+    decide_schema,
+)
+
+TRACER = tracer(__name__)
+# Extra landing columns' types, by Spark name (decide_schema compares Spark names).
+ARROW_TYPES = {
+    "string": pa.string(),
+    "double": pa.float64(),
+    "float": pa.float32(),
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "smallint": pa.int16(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+SPARK_TYPES = {str(arrow): name for name, arrow in ARROW_TYPES.items()}
+
+
+def spark_type(kind: pa.DataType) -> str:
+    if str(kind) not in SPARK_TYPES:
+        raise SchemaDriftError(f"extra landing column type {kind} is not supported")
+    return SPARK_TYPES[str(kind)]
+
+
+def split_mistyped(rows: pa.Table, decision: SchemaDecision) -> tuple[pa.Table, pa.Table]:
+    """Retyped extra columns cast to the table's type; rows whose value does not cast come back
+    apart (landing columns, reason wrong-type, detail) for quarantine."""
+    if not decision.retyped:
+        empty = rows.slice(0, 0).select(list(LANDING_COLUMNS))
+        empty = empty.append_column("reason", pa.nulls(0, pa.string()))
+        return rows, empty.append_column("detail", pa.nulls(0, pa.string()))
+    details: list[str | None] = [None] * rows.num_rows
+    cast: dict[str, list[Any]] = {}
+    for name, (_new, old) in decision.retyped.items():
+        target = ARROW_TYPES[old]
+        values = []
+        for index, value in enumerate(rows[name].to_pylist()):
+            try:
+                values.append(pa.scalar(value).cast(target).as_py() if value is not None else None)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                values.append(None)
+                details[index] = details[index] or f"column {name}: {value} is not {old}"
+        cast[name] = values
+    for name, values in cast.items():
+        target = ARROW_TYPES[decision.retyped[name][1]]
+        column = rows.schema.get_field_index(name)
+        rows = rows.set_column(column, pa.field(name, target), pa.array(values, target))
+    mask = pa.array([d is not None for d in details])
+    bad = rows.filter(mask).select(list(LANDING_COLUMNS))
+    bad = bad.append_column(
+        "reason", pa.array([Reason.WRONG_TYPE.value] * bad.num_rows, pa.string())
+    )
+    bad = bad.append_column("detail", pa.array([d for d in details if d is not None], pa.string()))
+    return rows.filter(pc.invert(mask)), bad
+
+
+def ingest_device_batches_natively(
+    store: ObjectStore,
+    job: IngestJob,
+    renew: Callable[[], None],
+    today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+) -> dict[str, Any]:
+    """Every pending landing batch of a device source, one bronze commit each (delta-rs)."""
+    assert job.landing is not None
+    target, quarantine = delta_uri(job.target), delta_uri(job.quarantine)
+    bronze = commit.open_table(target, store.options)
+    committed = commit.committed_version(bronze, job.source_uid)
+    start = max(job.landing.from_sequence, committed) + 1
+    names = store.list_names(job.landing.prefix)
+    sequences = pending_batches(names, start, job.landing.max_batches)
+    points = {p.name: p for p in job.points}
+
+    # First pass: every pending batch's manifest and schema, so a breaking change fails the
+    # run before any commit (as the Spark path does).
+    fixed = set(DEVICE_BRONZE) | set(LANDING_COLUMNS)
+    table = commit.table_columns(bronze)
+    known = None if table is None else {n: t for n, t in table.items() if n not in fixed}
+    plans = []
+    for sequence in sequences:
+        manifest = json.loads(store.read(job.landing.prefix + batch_name(sequence, "json")))
+        landing = store.read_parquet(job.landing.prefix + batch_name(sequence, "parquet"))
+        missing = [c for c in LANDING_COLUMNS if c not in landing.column_names]
+        extras = {f.name: spark_type(f.type) for f in landing.schema if f.name not in fixed}
+        if missing and str(job.schema_policy) == SchemaPolicy.FAIL.value:
+            raise SchemaDriftError(
+                f"schema drift under schemaPolicy fail: batch {sequence} lacks landing "
+                f"column(s) {', '.join(missing)}"
+            )
+        decision = decide_schema(known, extras, job.schema_policy)
+        if decision.failure:
+            raise SchemaDriftError(f"batch {sequence}: {decision.failure}")
+        known = dict(extras) if known is None else {**known, **decision.added}
+        plans.append((sequence, manifest, landing, missing, decision))
+
+    added = quarantined = 0
+    quarantine_table = commit.open_table(quarantine, store.options)
+    quarantine_done = commit.committed_version(quarantine_table, job.source_uid)
+    for sequence, manifest, landing, missing, decision in plans:
+        with TRACER.start_as_current_span(
+            "ingest batch", attributes={"nidc.batch_sequence": sequence, "nidc.engine": "native"}
+        ):
+            if landing.num_rows != int(manifest.get("rows", landing.num_rows)):
+                raise RuntimeError(
+                    f"batch {sequence}: the parquet holds {landing.num_rows} rows, its manifest "
+                    f"says {manifest['rows']} (an incomplete or replaced batch; not ingested)"
+                )
+            good, bad = batch_rows(job, points, sequence, landing, missing, decision, today())
+            renew()
+            if bad.num_rows and quarantine_done < sequence:
+                quarantine_table = commit.append(
+                    quarantine_table or quarantine,
+                    bad,
+                    store.options,
+                    job.source_uid,
+                    sequence,
+                    add_columns=False,
+                )
+                quarantined += bad.num_rows
+            renew()
+            if bronze is not None:
+                bronze.update_incremental()
+            if commit.committed_version(bronze, job.source_uid) >= sequence:
+                continue  # committed by an earlier attempt: Delta's key says so
+            if bronze is not None:
+                good = commit.new_rows(good, commit.existing_keys(bronze, good))
+            add = str(job.schema_policy) == SchemaPolicy.ADD_COLUMNS.value
+            bronze = commit.append(
+                bronze or target, good, store.options, job.source_uid, sequence, add
+            )
+            added += good.num_rows
+    last = sequences[-1] if sequences else max(job.landing.from_sequence, committed)
+    return {
+        "checkpoint": {"batchSequence": last},
+        "batches": len(sequences),
+        "rowsAdded": added,
+        "quarantinedAdded": quarantined,
+    }
+
+
+def batch_rows(
+    job: IngestJob,
+    points: dict[str, Point],
+    sequence: int,
+    landing: pa.Table,
+    missing: list[str],
+    decision: SchemaDecision,
+    today: dt.date,
+) -> tuple[pa.Table, pa.Table]:
+    """(bronze rows, quarantine rows) of one batch (pure)."""
+    origin = batch_name(sequence, "parquet")
+    if missing:
+        # The batch breaks the landing contract: nothing in it can be typed.
+        bad = quarantine_rows(contract_breaking(landing, missing), job.source, sequence, origin,
+                              today)  # fmt: skip
+        return BRONZE_SCHEMA.empty_table(), bad
+    extras = [n for n in landing.column_names if n not in LANDING_COLUMNS]
+    landing, mistyped = split_mistyped(landing, decision)
+    extra_types = {n: landing.schema.field(n).type for n in extras}
+    classified = classify_table(landing, points, extra_types)
+    rejected = classified_bad(classified)
+    bad = pa.concat_tables([rejected, mistyped.cast(rejected.schema)])
+    return (
+        bronze_rows(classified, sequence, extras),
+        quarantine_rows(bad, job.source, sequence, origin, today),
+    )
+
+
+def table_totals(store: ObjectStore, job: IngestJob) -> dict[str, Any]:
+    """Rows of this source in bronze and quarantine, and the bronze version."""
+    bronze = commit.open_table(delta_uri(job.target), store.options)
+    quarantine = commit.open_table(delta_uri(job.quarantine), store.options)
+
+    def count(table: Any) -> int:
+        if table is None or "source" not in table.schema().to_arrow().names:
+            return 0
+        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("source", "=", job.source)])
+        return int(dataset.count_rows())
+
+    return {
+        "rows": count(bronze),
+        "quarantinedRows": count(quarantine),
+        "tableVersion": bronze.version() if bronze is not None else None,
+    }

@@ -1,0 +1,179 @@
+"""Bronze and quarantine rows of one landing batch, as Arrow tables (pure).
+
+The same shapes as the Spark path (spark_jobs/ingest/landing.py, quarantine.py): bronze keeps
+one row per (source, point, ts), the first received (order received_at, raw); quarantine rows
+carry the reason, the detail, the raw payload, the batch and its file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spark_jobs.ingest.values import LANDING_COLUMNS, Reason
+
+BRONZE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("point", pa.string()),
+        ("identifier", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float64()),
+        ("value_text", pa.string()),
+        ("value_type", pa.string()),
+        ("unit", pa.string()),
+        ("quality", pa.string()),
+        ("batch_sequence", pa.int64()),
+        ("date", pa.date32()),
+    ]
+)
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("point", pa.string()),
+        ("identifier", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("raw", pa.string()),
+        ("quality", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("batch_sequence", pa.int64()),
+        ("origin", pa.string()),
+        ("date", pa.date32()),
+    ]
+)
+PARTITIONS = ["date", "source"]
+KEY = ["source", "point", "ts"]
+
+
+def utc_date(ts: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The UTC date of each timestamp (Spark's to_date under the jobs' UTC session zone)."""
+    return pc.cast(pc.cast(ts, pa.timestamp("us")), pa.date32())
+
+
+def _same_as_previous(column: pa.Array) -> np.ndarray:
+    """For rows 1..n-1: equal to the row before (two nulls are equal, as in a Spark window)."""
+    before, after = column.slice(0, len(column) - 1), column.slice(1)
+    equal = pc.fill_null(pc.equal(before, after), False).to_numpy(zero_copy_only=False)
+    both_null = pc.and_(pc.is_null(before), pc.is_null(after)).to_numpy(zero_copy_only=False)
+    result: np.ndarray = equal | both_null
+    return result
+
+
+def first_per_key(rows: pa.Table) -> pa.Table:
+    """One row per (source, point, ts): the first by (received_at, raw).
+
+    A hash count finds the keys that repeat (after a collector restart, a few); only their rows
+    are sorted, the rest pass as they are."""
+    if rows.num_rows < 2:
+        return rows
+    counts = rows.select(KEY).group_by(KEY, use_threads=True).aggregate([([], "count_all")])
+    if counts.num_rows == rows.num_rows:
+        return rows
+    repeated = counts.filter(pc.greater(counts["count_all"], 1)).select(KEY)
+    single = rows.join(repeated, keys=KEY, join_type="left anti").select(rows.column_names)
+    several = rows.join(repeated, keys=KEY, join_type="left semi").select(rows.column_names)
+    return pa.concat_tables([single, _first_of_sorted(several)])
+
+
+def _first_of_sorted(rows: pa.Table) -> pa.Table:
+    if rows.num_rows < 2:
+        return rows
+    # Nulls first, as Spark orders them ascending.
+    order = [(name, "ascending", "at_start") for name in [*KEY, "received_at", "raw"]]
+    ordered = rows.take(pc.sort_indices(rows, sort_keys=order))
+    ordered = ordered.combine_chunks()
+    repeat = np.ones(rows.num_rows - 1, dtype=bool)
+    for name in KEY:
+        repeat &= _same_as_previous(ordered[name].chunk(0))
+    keep = np.concatenate([[True], ~repeat])
+    return ordered.filter(pa.array(keep))
+
+
+def bronze_rows(classified: pa.Table, sequence: int, extras: Sequence[str] = ()) -> pa.Table:
+    """The good rows of a classified batch, deduplicated, in bronze's columns."""
+    good = classified.filter(pc.is_null(classified["reason"]))
+    good = first_per_key(good)
+    rows = good.num_rows
+    columns: dict[str, Any] = {
+        name: good[name] for name in BRONZE_SCHEMA.names if name not in ("batch_sequence", "date")
+    }
+    columns["batch_sequence"] = pa.array(np.full(rows, sequence, dtype=np.int64))
+    columns["date"] = utc_date(good["ts"])
+    for name in extras:
+        columns[name] = good[name]
+    schema = pa.schema([*BRONZE_SCHEMA, *(good.schema.field(n) for n in extras)])
+    return pa.table({name: columns[name] for name in schema.names}).cast(schema)
+
+
+def quarantine_rows(
+    bad: pa.Table, source: str, sequence: int | None, origin: str, today: dt.date
+) -> pa.Table:
+    """Bad records (landing columns, reason, detail) in the quarantine table's columns.
+
+    `source` is the DataSource's name (the Spark path writes it so too); `date` is the UTC
+    date of ts, or today for a record without one."""
+    rows = bad.num_rows
+    date = pc.fill_null(utc_date(bad["ts"]), pa.scalar(today, pa.date32()))
+    columns: dict[str, Any] = {
+        name: bad[name] for name in QUARANTINE_SCHEMA.names if name in bad.column_names
+    }
+    columns["source"] = pa.array([source] * rows, pa.string())
+    columns["batch_sequence"] = pa.array([sequence] * rows, pa.int64())
+    columns["origin"] = pa.array([origin] * rows, pa.string())
+    columns["date"] = date
+    return pa.table({n: columns[n] for n in QUARANTINE_SCHEMA.names}).cast(QUARANTINE_SCHEMA)
+
+
+def classified_bad(classified: pa.Table) -> pa.Table:
+    """The rejected rows of a classified batch: landing columns, reason, detail."""
+    bad = classified.filter(pc.is_valid(classified["reason"]))
+    return bad.select([*LANDING_COLUMNS, "reason", "detail"])
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        # Spark's to_json form of a timestamp in the UTC session zone.
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+            f"{value.microsecond // 1000:03d}Z"
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def contract_breaking(landing: pa.Table, missing: Sequence[str]) -> pa.Table:
+    """A batch lacking landing columns, kept whole in quarantine: the columns it has, the row as
+    JSON in `raw` (nulls left out, as Spark's to_json does), reason schema-mismatch."""
+    rows = landing.to_pylist()
+    columns: dict[str, Any] = {}
+    for name, kind in LANDING_COLUMNS.items():
+        if name == "raw":
+            continue
+        columns[name] = landing[name] if name in landing.column_names else pa.nulls(len(rows), kind)
+    columns["raw"] = pa.array(
+        [
+            json.dumps(
+                {k: _json_value(v) for k, v in row.items() if v is not None},
+                separators=(",", ":"),
+            )
+            for row in rows
+        ],
+        pa.string(),
+    )
+    columns["reason"] = pa.array([Reason.SCHEMA_MISMATCH.value] * len(rows), pa.string())
+    detail = f"batch lacks landing column(s) {', '.join(missing)}"
+    columns["detail"] = pa.array([detail] * len(rows), pa.string())
+    names = [*LANDING_COLUMNS, "reason", "detail"]
+    return pa.table({n: columns[n] for n in names}).cast(
+        pa.schema([*(pa.field(n, t) for n, t in LANDING_COLUMNS.items()),
+                   ("reason", pa.string()), ("detail", pa.string())])
+    )  # fmt: skip

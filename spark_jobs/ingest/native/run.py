@@ -1,0 +1,46 @@
+"""The native ingest run's process: the same run folder, lock, slot, trace, lineage events and
+result/failure files as `python -m spark_jobs.run` (spark_jobs/run.py), with no Spark session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nidc.api.job_specs import IngestJob, parse_run_spec
+from nidc.lineage.events import Observed, job_datasets
+from spark_jobs.ingest.native import run_native_ingest
+from spark_jobs.lineage import JobLineage
+from spark_jobs.run import failure_reason, run_folder
+
+SERVICE = "nidc-native-job"
+
+
+def observe_bronze(job: IngestJob, options: dict[str, str]) -> Observed:
+    """The bronze table's schema for the COMPLETE event (as the Spark job reports it)."""
+    from spark_jobs.delta_rs_options import delta_uri
+    from spark_jobs.ingest.native import commit
+
+    primary = job_datasets(job).primary_output
+    columns = commit.table_columns(commit.open_table(delta_uri(job.target), options))
+    if primary is None or not columns:
+        return Observed()
+    return Observed(schemas={primary: list(columns.items())})
+
+
+def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """Parse the run's spec.json and run the native ingest between its lineage events."""
+    from spark_jobs.ingest.native.store import ObjectStore
+
+    job, runtime = parse_run_spec(spec)
+    if not isinstance(job, IngestJob):
+        raise TypeError(f"{type(job).__name__} does not run on the native engine")
+    return JobLineage(job, runtime).run(
+        lambda: run_native_ingest(job, runtime),
+        reason=failure_reason,
+        observe=lambda: observe_bronze(job, ObjectStore.from_storage(runtime.storage).options),
+    )
+
+
+def main(run_dir: Path) -> int:
+    """Run the native ingest of one run folder unless another process already does."""
+    return run_folder(run_dir, run_native_job, SERVICE)

@@ -1,0 +1,82 @@
+"""The object store as the native writer reaches it: a MinIO client for landing objects and the
+writer lease, and delta-rs storage options for the tables. Keys come from the environment only
+(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as for the Spark job)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+from nidc.api.job_specs import Storage
+from spark_jobs.delta_rs_options import delta_rs_options
+
+
+def split_s3a(path: str) -> tuple[str, str]:
+    """s3a://bucket/key/... -> (bucket, key/...)."""
+    rest = path.split("://", 1)[1]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+@dataclass
+class ObjectStore:
+    """One tenant's object store, for one run."""
+
+    client: Minio
+    options: dict[str, str]
+
+    @classmethod
+    def from_storage(cls, storage: Storage) -> ObjectStore:
+        options = delta_rs_options(storage)
+        http = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=storage.ca_file or None,
+            timeout=urllib3.Timeout(connect=10, read=60),
+            maxsize=16,
+        )
+        client = Minio(
+            storage.endpoint.split("://", 1)[-1],
+            access_key=options["AWS_ACCESS_KEY_ID"],
+            secret_key=options["AWS_SECRET_ACCESS_KEY"],
+            secure=storage.endpoint.startswith("https://"),
+            region=storage.region,
+            http_client=http,
+        )
+        return cls(client, options)
+
+    def list_names(self, folder: str) -> list[str]:
+        """Object names directly under an s3a:// folder, relative to it, sorted."""
+        bucket, prefix = split_s3a(folder)
+        names = [
+            (o.object_name or "").removeprefix(prefix)
+            for o in self.client.list_objects(bucket, prefix=prefix)
+        ]
+        return sorted(n for n in names if n and not n.endswith("/"))
+
+    def read(self, path: str) -> bytes:
+        bucket, key = split_s3a(path)
+        response = self.client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def read_parquet(self, path: str) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.read(path)))
+
+    def exists(self, path: str) -> bool:
+        bucket, key = split_s3a(path)
+        try:
+            self.client.stat_object(bucket, key)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject"):
+                return False
+            raise
+        return True

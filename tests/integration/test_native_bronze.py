@@ -1,0 +1,158 @@
+"""Cross-engine: the native bronze writer (delta-rs) and the Spark ingest job, fed the same landing
+batches, make the same tables, and each engine reads the other's (decision 0250).
+
+The same three batches (duplicates within and across batches, every quarantine reason, a
+string and a bool point, a point scaled and unit-converted) go through both paths into two table
+pairs on the real MinIO. Spark then reads both pairs: the schemas, the partition columns, every
+row and value of bronze and quarantine are equal; delta-rs reads the Spark pair the same. The
+native table has one version per batch (each carrying the batch's application transaction),
+and a second native run commits nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+
+from nidc.api.job_specs import IngestJob, JobRuntime, Storage
+from nidc.local.platform import LocalPlatform
+from tests.delta_reader import delta_rows
+from tests.landing import LandingWriter, admin_store, sample, txn_commits
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "tenant-steel-plant"
+NAMESPACE = "steel-plant"
+POINTS = [
+    {"name": "spindle_temp", "address": "ns=2;s=T", "identifier": "88.118.8/CNC-09.spindle_temp",
+     "unit": "[degF]", "scale": 0.1, "minimum": -20, "maximum": 400},
+    {"name": "pressure", "address": "ns=2;s=P", "identifier": "88.118.8/CNC-09.pressure",
+     "dataType": "int", "unit": "kPa"},
+    {"name": "door_open", "address": "ns=2;s=D", "identifier": "88.118.8/CNC-09.door_open",
+     "dataType": "bool"},
+    {"name": "program", "address": "ns=2;s=N", "identifier": "88.118.8/CNC-09.program",
+     "dataType": "string"},
+]  # fmt: skip
+
+
+def batch(sequence: int) -> list[dict[str, Any]]:
+    """Samples of one batch: 60 s of 4 points, overlapping the batch before by 10 s, and bad
+    records of every kind."""
+    start = (sequence - 1) * 50
+    rows = []
+    for second in range(start, start + 60):
+        rows.append(sample("spindle_temp", second, str(1000 + second)))
+        rows.append(sample("pressure", second, f'{{"value": {200 + second % 7}}}'))
+        rows.append(sample("door_open", second, ["on", "off", "true", "0"][second % 4]))
+        rows.append(sample("program", second, f"O{1000 + second // 30}"))
+    rows += [
+        sample("spindle_temp", start, "1000", received_at=None),  # a duplicate in the batch
+        sample("spindle_temp", start + 1, "9999"),  # out of range
+        sample("pressure", start + 2, "7.5"),  # wrong type
+        sample("pressure", start + 3, "{oops"),  # unparseable
+        sample("pressure", start + 4, '{"v": 1}'),  # schema mismatch
+        sample("unmapped_tag", start + 5, "1"),  # unmapped
+        sample("spindle_temp", start + 6, None, quality="Gap from=x to=y: restart"),
+    ]
+    for row in rows:
+        if row.get("received_at") is None:
+            row["received_at"] = row["ts"] + dt.timedelta(seconds=2)
+    return rows
+
+
+def as_set(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(r) for r in rows), key=repr)
+
+
+@pytest.mark.timeout(900)
+def test_native_and_spark_bronze_agree_and_read_each_other(
+    platform: LocalPlatform, platform_env: dict[str, Any], tenant_spark: Any
+) -> None:
+    from spark_jobs.ingest import run_ingest
+    from spark_jobs.ingest.native import run_native_ingest
+
+    tag = uuid.uuid4().hex[:8]
+    uid = str(uuid.uuid4())
+    writer = LandingWriter(admin_store(platform_env), BUCKET, NAMESPACE, f"cnc-x-{tag}", uid)
+    for sequence in (1, 2, 3):
+        writer.write(sequence, batch(sequence))
+
+    def job(engine: str) -> IngestJob:
+        return IngestJob.model_validate(
+            {
+                "type": "opcua",
+                "engine": engine,
+                "source": writer.source,
+                "namespace": NAMESPACE,
+                "sourceUid": uid,
+                "points": POINTS,
+                "target": f"s3a://{BUCKET}/it-{tag}/{engine}/bronze",
+                "quarantine": f"s3a://{BUCKET}/it-{tag}/{engine}/quarantine",
+                "landing": {"prefix": writer.prefix},
+            }
+        )
+
+    native, spark_job = job("native"), job("spark")
+    runtime = JobRuntime(
+        run=f"native-{tag}",
+        storage=Storage(
+            endpoint=platform_env["servers"]["minio"]["url"], ca_file=platform_env["ca_file"]
+        ),
+    )
+    # tenant_spark put steel-plant's own S3 keys in this process's environment.
+    result = run_native_ingest(native, runtime)
+    spark_result = run_ingest(tenant_spark, spark_job, f"spark-{tag}")
+    assert result["checkpoint"] == spark_result["checkpoint"] == {"batchSequence": 3}
+    for key in ("rows", "quarantinedRows", "rowsAdded", "quarantinedAdded", "batches"):
+        assert result[key] == spark_result[key], key
+    assert result["rows"] == 4 * 160  # 4 points x 160 distinct seconds
+    assert result["quarantinedRows"] == 3 * 6
+
+    # One version per batch, each with the batch's key; the Spark job's table likewise.
+    prefix = f"it-{tag}/native/bronze"
+    assert txn_commits(writer.store, BUCKET, prefix, uid) == {1: 1, 2: 1, 3: 1}
+    assert result["tableVersion"] == 2  # versions 0, 1, 2
+
+    # Spark reads the native tables: same schema, partitioning, rows and values.
+    spark = tenant_spark
+    for table in ("bronze", "quarantine"):
+        mine = spark.read.format("delta").load(f"s3a://{BUCKET}/it-{tag}/native/{table}")
+        theirs = spark.read.format("delta").load(f"s3a://{BUCKET}/it-{tag}/spark/{table}")
+        assert mine.schema == theirs.schema, table
+        columns = sorted(mine.columns)
+        assert as_set(mine.select(*columns).collect()) == as_set(
+            theirs.select(*columns).collect()
+        ), table
+        details = {
+            row["format"]: row["partitionColumns"]
+            for row in spark.sql(
+                f"DESCRIBE DETAIL delta.`s3a://{BUCKET}/it-{tag}/native/{table}`"
+            ).collect()
+        }
+        assert details == {"delta": ["date", "source"]}
+    values = {
+        r["point"]: r
+        for r in spark.read.format("delta")
+        .load(native.target)
+        .where("ts = timestamp'2026-11-25 08:00:10'")
+        .collect()
+    }
+    assert values["spindle_temp"]["unit"] == "Cel"
+    assert values["spindle_temp"]["value"] == pytest.approx((101.0 - 32.0) * 5 / 9)
+    assert (
+        values["pressure"]["value"] == pytest.approx(2.03) and values["pressure"]["unit"] == "bar"
+    )
+    assert values["door_open"]["value"] == 1.0  # "true" (second 10)
+    assert values["program"]["value_text"] == "O1000"
+
+    # delta-rs reads the Spark job's tables (the other direction).
+    spark_rows = delta_rows(platform_env, spark_job.target)
+    assert len(spark_rows) == result["rows"]
+
+    # A second native run finds every batch committed and commits nothing.
+    again = run_native_ingest(native, runtime)
+    assert again["batches"] == 0 and again["tableVersion"] == result["tableVersion"]
+    assert txn_commits(writer.store, BUCKET, prefix, uid) == {1: 1, 2: 1, 3: 1}
