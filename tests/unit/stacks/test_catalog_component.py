@@ -94,7 +94,13 @@ def test_secrets_are_files_and_the_server_has_its_own_identity() -> None:
     )
 
     bindings = by_kind(objects, "ClusterRoleBinding")
-    assert {b["roleRef"]["name"] for b in bindings} == {"nidc:catalog", "system:auth-delegator"}
+    # Names of its own: the local platform's catalog already holds `nidc:catalog`.
+    assert {b["roleRef"]["name"] for b in bindings} == {
+        "nidc:catalog:nidc-catalog",
+        "system:auth-delegator",
+    }
+    (role,) = by_kind(objects, "ClusterRole")
+    assert role["metadata"]["name"] == "nidc:catalog:nidc-catalog"
     for binding in bindings:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "namespace": "nidc-catalog", "name": SERVICE_ACCOUNT}
