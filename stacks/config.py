@@ -22,6 +22,7 @@ from stacks.components.catalog import CatalogArgs
 from stacks.components.catalog import endpoint as catalog_endpoint
 from stacks.components.control_plane import ControlPlaneArgs, OperatorDeployment
 from stacks.components.metrics import MetricsArgs
+from stacks.components.metrics import query_url as metrics_url
 from stacks.components.object_store import Bucket, ObjectStoreArgs, ServiceUser
 from stacks.components.secrets_store import SecretsStoreArgs, ServiceRole, Unseal
 from stacks.components.sharing import SharingArgs
@@ -51,6 +52,7 @@ SECRET_KEYS = (
     "sharingS3SecretKey",
     "catalogDbPassword",
     "catalogS3SecretKey",
+    "catalogConsoleSessionKey",
     "tlsPrivateKey",
     "lineageWriterPrivateKey",
     SEED_KEY,
@@ -327,6 +329,11 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             api_replicas=int(c.get("apiReplicas", 1)),
             volume_size=str(c.get("volumeSize", "20Gi")),
             api_resources=resources(c, "catalog"),
+            console_session_key=stack_secret(
+                secrets, "catalogConsoleSessionKey", "catalog-console-session-key/v1"
+            ),
+            prometheus_url=metrics_url(settings["metrics"]) if settings.get("metrics") else "",
+            trace_ui_url=str(c.get("traceUiUrl", "")),
         )
     if "catalog" in components and "tenants" in components:
         # The catalog API is the lineage receiver: tenants' jobs need the writers' certificate.

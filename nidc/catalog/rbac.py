@@ -16,6 +16,7 @@ READ_KINDS = (
     "datagrants",
     "datashares",
     "datareplications",
+    "pipelineruns",  # the console's recent runs and trace links (issue 18)
     "classificationpolicies",
     "clusterclassificationpolicies",
 )

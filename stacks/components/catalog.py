@@ -35,6 +35,7 @@ TLS_DIR = "/etc/nidc/tls"
 DB_SECRET_DIR = "/etc/nidc/catalog-db"  # noqa: S105 (a mount path)
 S3_SECRET_DIR = "/etc/nidc/catalog-s3"  # noqa: S105 (a mount path)
 PGDATA = "/var/lib/postgresql/data/pgdata"
+CONSOLE_SECRET_DIR = "/etc/nidc/catalog-console"  # noqa: S105 (a mount path)
 DB_TLS_DIR = "/etc/postgresql/tls"
 POSTGRES_GID = 999
 
@@ -56,6 +57,12 @@ class CatalogArgs:
     volume_size: str = "20Gi"
     api_resources: Resources = field(default_factory=Resources)
     db_resources: Resources = field(default_factory=Resources)
+    # The console (nidc/console, at /console of the API): the key that signs its session
+    # cookies, the same in every replica; where its alerts page reads Prometheus and its trace
+    # links point. Empty: each replica draws a key, no alerts, no trace links.
+    console_session_key: pulumi.Input[str] = ""
+    prometheus_url: str = ""
+    trace_ui_url: str = ""
 
     def __post_init__(self) -> None:
         require_name(self.namespace, "catalog.namespace")
@@ -170,6 +177,12 @@ def build_api(args: CatalogArgs) -> list[dict[str, Any]]:
         "PGSSLMODE": "verify-full",
         "PGSSLROOTCERT": f"{TLS_DIR}/ca.crt",
     }
+    if args.prometheus_url:
+        env["NIDC_PROMETHEUS_URL"] = args.prometheus_url
+    if args.trace_ui_url:
+        env["NIDC_TRACE_UI_URL"] = args.trace_ui_url
+    if args.console_session_key != "":
+        env["NIDC_CONSOLE_SESSION_KEY_FILE"] = f"{CONSOLE_SECRET_DIR}/sessionKey"
     container_env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
     container_env.append({"name": "NIDC_S3_ENDPOINT", "value": args.s3_endpoint})
     mounts = [
@@ -182,6 +195,9 @@ def build_api(args: CatalogArgs) -> list[dict[str, Any]]:
         {"name": "db", "secret": {"secretName": "catalog-db"}},
         {"name": "s3", "secret": {"secretName": "catalog-s3"}},
     ]
+    if args.console_session_key != "":
+        mounts.append({"name": "console", "mountPath": CONSOLE_SECRET_DIR, "readOnly": True})
+        volumes.append({"name": "console", "secret": {"secretName": "catalog-console"}})
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -254,6 +270,11 @@ def build_catalog(args: CatalogArgs) -> list[dict[str, Any]]:
         build_tls_secret("catalog-tls", ns, args.tls),
         secret("catalog-db", {"password": args.db_password}),
         secret("catalog-s3", {"secretKey": args.s3_secret_key}),
+        *(
+            [secret("catalog-console", {"sessionKey": args.console_session_key})]
+            if args.console_session_key != ""
+            else []
+        ),
         identity,
         # Cluster-wide names of its own (the local platform's catalog holds `nidc:catalog`).
         *build_catalog_rbac(
