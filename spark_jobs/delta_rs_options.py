@@ -1,4 +1,4 @@
-"""How a job that writes with delta-rs reaches the tenant's object store: object_store's AWS_*
+"""How a job that uses delta-rs names and reaches its tables: s3:// paths, and object_store's AWS_*
 options from the run's `Storage`, with the keys from the environment only (as for Spark)."""
 
 from __future__ import annotations
@@ -6,6 +6,11 @@ from __future__ import annotations
 import os
 
 from nidc.api.job_specs import S3_ACCESS_KEY_ENV, S3_SECRET_KEY_ENV, Storage
+
+
+def delta_uri(path: str) -> str:
+    """A job spec's s3a:// path as delta-rs names it (s3://); other paths as they are."""
+    return "s3://" + path.removeprefix("s3a://") if path.startswith("s3a://") else path
 
 
 def delta_rs_options(storage: Storage) -> dict[str, str]:

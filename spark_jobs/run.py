@@ -31,6 +31,7 @@ from nidc.api.job_specs import (
     ReplicateJob,
     TransformJob,
     parse_run_spec,
+    starts_spark,
 )
 from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer
 from spark_jobs.lineage import JobLineage
@@ -182,8 +183,9 @@ def run_folder(
         print("another process already runs this job; leaving it to that one", file=sys.stderr)
         return 0
     (run_dir / "pid").write_text(f"{os.getpid()}\n")
-    _slot = wait_for_slot(run_dir.parent / ".slots")  # held until this process ends
     spec = json.loads((run_dir / "spec.json").read_text())
+    # Held until this process ends; a job that starts no JVM takes none (and waits for none).
+    _slot = wait_for_slot(run_dir.parent / ".slots") if starts_spark(spec) else None
     setup_tracing(service)
     # The job's spans join the run's trace through the traceparent the operator handed over.
     with (

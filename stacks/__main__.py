@@ -42,7 +42,7 @@ OBJECT_KEYS = (
     "tenants",
     "replication",
 )
-STRING_KEYS = ("registry", "tlsCertificate", "tlsCaCertificate")
+STRING_KEYS = ("registry", "tlsCertificate", "tlsCaCertificate", "lineageWriterCertificate")
 
 
 def main() -> None:
@@ -90,7 +90,10 @@ def main() -> None:
     if "tenants" in settings.components:
         server, ca_data = cluster_endpoint(settings.kubeconfig, settings.context)
         tenants = Tenants(
-            "tenants", TenantsArgs(settings.tenants, server, ca_data), crds=tenant_crd, opts=opts
+            "tenants",
+            TenantsArgs(settings.tenants, server, ca_data, settings.lineage_writer),
+            crds=tenant_crd,
+            opts=opts,
         )
         pulumi.export("tenantKubeconfigs", tenants.kubeconfigs)
         endpoints["kubernetes"] = pulumi.Output.from_input(server)

@@ -17,15 +17,20 @@ import pulumi
 import yaml
 
 from nidc.api.spark_pool import PoolError, SparkPool, default_pools, pools_from_dict
+from nidc.service_identity import CATALOG, SHARING_SERVER, service_identity
 from stacks.components.catalog import CatalogArgs
+from stacks.components.catalog import endpoint as catalog_endpoint
 from stacks.components.control_plane import ControlPlaneArgs, OperatorDeployment
 from stacks.components.metrics import MetricsArgs
-from stacks.components.object_store import Bucket, ObjectStoreArgs
-from stacks.components.secrets_store import SecretsStoreArgs, Unseal
+from stacks.components.metrics import query_url as metrics_url
+from stacks.components.object_store import Bucket, ObjectStoreArgs, ServiceUser
+from stacks.components.secrets_store import SecretsStoreArgs, ServiceRole, Unseal
 from stacks.components.sharing import SharingArgs
+from stacks.components.sharing import endpoint as sharing_endpoint
 from stacks.components.spark_pools import SparkPoolsArgs
 from stacks.components.telemetry import TelemetryArgs
-from stacks.components.tenants import TenantConfig
+from stacks.components.tenants import LINEAGE_SECRET, LineageWriter, TenantConfig
+from stacks.derived_secrets import SEED_KEY, stack_secret
 from stacks.manifests import ArgsError, Images, Resources, Tls, require, require_name
 
 COMPONENTS = (
@@ -47,7 +52,10 @@ SECRET_KEYS = (
     "sharingS3SecretKey",
     "catalogDbPassword",
     "catalogS3SecretKey",
+    "catalogConsoleSessionKey",
     "tlsPrivateKey",
+    "lineageWriterPrivateKey",
+    SEED_KEY,
 )
 
 
@@ -69,6 +77,8 @@ class Settings:
     sharing: SharingArgs | None = None
     catalog: CatalogArgs | None = None
     tenants: tuple[TenantConfig, ...] = ()
+    # The lineage writers' certificate the Tenants component puts in each tenant namespace.
+    lineage_writer: LineageWriter | None = None
     replication: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -141,6 +151,21 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
         return Resources.from_config(section.get("resources"), where)
 
     scheme = "https" if tls.enabled else "http"
+    # The services' own S3 logins and OpenBao roles (policies/identities), provisioned by the
+    # ObjectStore and SecretsStore of this center; their keys are stack secrets or derived.
+    sharing_key = stack_secret(secrets, "sharingS3SecretKey", "sharing-s3-secret-key/v1")
+    catalog_key = stack_secret(secrets, "catalogS3SecretKey", "catalog-s3-secret-key/v1")
+    for key, value in (("sharing", sharing_key), ("catalog", catalog_key)):
+        secret = f"{key}S3SecretKey"
+        require(key not in components or value != "", secret, f"required, or set {SEED_KEY}")
+    catalog_user = str(_section(config, "catalog").get("s3AccessKey", "")) or _s3_user(CATALOG)
+    service_users: list[ServiceUser] = []
+    service_roles: list[ServiceRole] = []
+    if "sharing" in components:
+        service_users.append(_service_user(SHARING_SERVER, sharing_key))
+        service_roles.append(_service_role(SHARING_SERVER))
+    if "catalog" in components:
+        service_users.append(_service_user(CATALOG, catalog_key, catalog_user))
     if "objectStore" in components:
         c = _section(config, "objectStore")
         buckets = tuple(
@@ -162,6 +187,7 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             volume_size=str(c.get("volumeSize", "100Gi")),
             storage_class=c.get("storageClass"),
             buckets=buckets,
+            users=tuple(service_users),
             resources=resources(c, "objectStore"),
         )
     s3_endpoint = f"{scheme}://minio.nidc-storage.svc.cluster.local:9000"
@@ -186,6 +212,8 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             volume_size=str(c.get("volumeSize", "10Gi")),
             storage_class=c.get("storageClass"),
             unseal=unseal,
+            roles=tuple(service_roles),
+            operator_token=secrets.get("openbaoOperatorToken", ""),
             resources=resources(c, "secretsStore"),
         )
     # The pools are the operator's pool model (nidc/api/spark_pool.py), read by its own reader:
@@ -244,6 +272,16 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
                 ca_certificate=str(config.get("tlsCaCertificate", "")) if tls.enabled else "",
                 api_server_cidr=str(o.get("apiServerCidr", "0.0.0.0/0")),
                 audit_center=name,
+                # Jobs post lineage to the catalog API and mount the writers' certificate;
+                # DataShare profiles name the sharing server.
+                lineage_url=catalog_endpoint() if "catalog" in components else "",
+                lineage_secret=LINEAGE_SECRET if "catalog" in components else "",
+                sharing_endpoint=(
+                    str(_section(config, "sharing").get("publicEndpoint", ""))
+                    or sharing_endpoint(tls.enabled)
+                )
+                if "sharing" in components
+                else "",
                 resources=Resources.from_config(o.get("resources"), "controlPlane.operator"),
             )
         crd_dir = Path(c.get("crdDir", REPO / "crds"))
@@ -265,7 +303,8 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             center=name,
             region=region,
             image=images.ref("operator"),  # the nidc image: `python -m nidc.sharing`
-            s3_secret_key=secrets.get("sharingS3SecretKey", ""),
+            s3_secret_key=sharing_key,
+            s3_access_key=_s3_user(SHARING_SERVER),
             openbao_url=f"{scheme}://openbao.nidc-secrets.svc.cluster.local:8200",
             tls=tls,
             s3_endpoint=s3_endpoint,
@@ -282,14 +321,28 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             center=name,
             image=images.ref("catalog"),
             postgres_image=images.ref("postgres"),
-            db_password=secrets.get("catalogDbPassword", ""),
+            db_password=stack_secret(secrets, "catalogDbPassword", "catalog-db-password/v1"),
             s3_endpoint=s3_endpoint,
-            s3_access_key=str(c.get("s3AccessKey", "")),
-            s3_secret_key=secrets.get("catalogS3SecretKey", ""),
+            s3_access_key=catalog_user,
+            s3_secret_key=catalog_key,
             tls=tls,
             api_replicas=int(c.get("apiReplicas", 1)),
             volume_size=str(c.get("volumeSize", "20Gi")),
             api_resources=resources(c, "catalog"),
+            console_session_key=stack_secret(
+                secrets, "catalogConsoleSessionKey", "catalog-console-session-key/v1"
+            ),
+            prometheus_url=metrics_url(settings["metrics"]) if settings.get("metrics") else "",
+            trace_ui_url=str(c.get("traceUiUrl", "")),
+        )
+    if "catalog" in components and "tenants" in components:
+        # The catalog API is the lineage receiver: tenants' jobs need the writers' certificate.
+        settings["lineage_writer"] = _in(
+            "lineageWriterCertificate",
+            LineageWriter,
+            certificate=str(config.get("lineageWriterCertificate", "")),
+            private_key=secrets.get("lineageWriterPrivateKey", ""),
+            ca_certificate=str(config.get("tlsCaCertificate", "")),
         )
     if "tenants" in components:
         settings["tenants"] = tuple(
@@ -297,6 +350,40 @@ def read_settings(config: Mapping[str, Any], secrets: Mapping[str, pulumi.Input[
             for i, t in enumerate(config.get("tenants") or [])
         )
     return Settings(**settings)
+
+
+def _s3_user(service: str) -> str:
+    access = service_identity(service).s3
+    assert access is not None, f"policies/identities/{service}.yaml has no s3 section"
+    return access.user
+
+
+def _service_user(service: str, key: pulumi.Input[str], user: str = "") -> ServiceUser:
+    access = service_identity(service).s3
+    assert access is not None, f"policies/identities/{service}.yaml has no s3 section"
+    user_: ServiceUser = _in(
+        "objectStore.users",
+        ServiceUser,
+        user=user or access.user,
+        policy=access.policy,
+        secret_key=key,
+    )
+    return user_
+
+
+def _service_role(service: str) -> ServiceRole:
+    access = service_identity(service).openbao
+    assert access is not None, f"policies/identities/{service}.yaml has no openbao section"
+    role: ServiceRole = _in(
+        "secretsStore.roles",
+        ServiceRole,
+        name=service,
+        policy=access.policy,
+        service_account=access.service_account,
+        namespace=access.namespace,
+        token_ttl=access.token_ttl,
+    )
+    return role
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:

@@ -11,6 +11,16 @@ from pydantic import Field
 
 from nidc.api.schema import GradeField, Model
 
+# The table properties a classify pass records (the table is the record; runs and statuses
+# repeat it).
+GRADE_PROPERTY = "nidc.grade"
+CLASSIFICATION_PROPERTY = "nidc.classification"
+# A run's result travels in its driver's termination message on a cluster, which kubelet cuts at
+# 4 KiB: a result larger than this leaves its columns out and says `columnsInTable`, and the
+# operator reads them from CLASSIFICATION_PROPERTY at the result's `tableVersion`.
+RESULT_LIMIT_BYTES = 3072
+COLUMNS_IN_TABLE = "columnsInTable"
+
 
 class ClassifiedColumn(Model):
     """One column as classified: MIIT domain and category, grade, how sure."""

@@ -14,6 +14,7 @@ the path from what the job sees, and hands the values over in the environment va
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -601,6 +602,20 @@ def build_run_spec(job: dict[str, Any], runtime: JobRuntime) -> dict[str, Any]:
     plus the runtime (pure)."""
     logical = {k: v for k, v in job.items() if k not in CREDENTIAL_PATH_KEYS}
     return {**logical, **runtime.model_dump(mode="json", by_alias=True)}
+
+
+# Jobs whose process starts no Spark JVM (decisions 0050, 0193 and 0250): a byte copy, a bounded
+# sample and a properties commit through delta-rs, the native bronze writer.
+NO_JVM_JOBS = ("classify", "replicate")
+
+
+def starts_spark(job: Mapping[str, Any]) -> bool:
+    """Whether a job (a spec as a PipelineRun's spec.job holds it) starts a Spark JVM (pure):
+    the embedded platform's run slots are for these only."""
+    kind = job.get("job")
+    if kind in NO_JVM_JOBS:
+        return False
+    return not (kind == "ingest" and job.get("engine") == IngestEngine.NATIVE.value)
 
 
 def parse_run_spec(

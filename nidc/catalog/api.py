@@ -79,6 +79,12 @@ POOL = web.AppKey("pool", ConnectionPool)
 IDENTITY = web.RequestKey("identity", Identity)
 SCOPE = web.RequestKey("scope", Scope)
 REVIEWER: web.AppKey[TokenReviewer | None] = web.AppKey("reviewer")
+# What a mounted app may add to the authentication of its own requests (the console): paths
+# anyone may open (its sign-in page, its style sheet), a reader of its session cookie (the
+# identity a request carries, or None), and where a browser without one is sent.
+OPEN_PATHS: web.AppKey[frozenset[str]] = web.AppKey("open_paths")
+SESSION_READER: web.AppKey[Callable[[web.Request], Identity | None]] = web.AppKey("session")
+SIGN_IN_PAGE: web.AppKey[str] = web.AppKey("sign_in_page")
 
 
 def unauthorized(message: str) -> web.HTTPUnauthorized:
@@ -89,13 +95,22 @@ def unauthorized(message: str) -> web.HTTPUnauthorized:
     )
 
 
+def matched(request: web.Request, key: web.AppKey[T]) -> T | None:
+    """`key` of the app the request was routed to (the middleware runs in the root app, whose
+    config_dict does not reach into mounted apps)."""
+    for app in reversed(request.match_info.apps):
+        if key in app:
+            return app[key]
+    return None
+
+
 @web.middleware
 async def authenticate(
     request: web.Request, handler: Callable[[web.Request], Any]
 ) -> web.StreamResponse:
     """Every request but /healthz names who asks: a bearer token (TokenReview) first, else the
     verified client certificate; neither is 401."""
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path in (matched(request, OPEN_PATHS) or ()):
         response: web.StreamResponse = await handler(request)
         return response
     identity: Identity | None = None
@@ -108,10 +123,16 @@ async def authenticate(
         if identity is None:
             raise unauthorized("the token does not authenticate")
     else:
-        transport = request.transport
-        peercert = transport.get_extra_info("peercert") if transport else None
-        identity = identity_of_certificate(peercert)
+        session = matched(request, SESSION_READER)
+        identity = session(request) if session is not None else None
+        if identity is None:
+            transport = request.transport
+            peercert = transport.get_extra_info("peercert") if transport else None
+            identity = identity_of_certificate(peercert)
     if identity is None:
+        sign_in = matched(request, SIGN_IN_PAGE)
+        if sign_in is not None and request.method == "GET":
+            raise web.HTTPFound(sign_in)
         raise unauthorized("authenticate with a client certificate or a bearer token")
     request[IDENTITY] = identity
     request[SCOPE] = scope_of(identity)

@@ -16,19 +16,22 @@ READ_KINDS = (
     "datagrants",
     "datashares",
     "datareplications",
+    "pipelineruns",  # the console's recent runs and trace links (issue 18)
     "classificationpolicies",
     "clusterclassificationpolicies",
 )
 PART_OF = {"app.kubernetes.io/part-of": "nidc", "app.kubernetes.io/component": "catalog"}
 
 
-def build_catalog_rbac(subject: dict[str, str]) -> list[dict[str, Any]]:
+def build_catalog_rbac(subject: dict[str, str], name: str = CLUSTER_ROLE) -> list[dict[str, Any]]:
     """A ClusterRole that reads the resources, bound to `subject`, and the subject bound to
-    system:auth-delegator (TokenReview) as every delegating API server is."""
+    system:auth-delegator (TokenReview) as every delegating API server is. `name` names the
+    cluster-wide objects: a stack's catalog takes its own, so that it never contends with a
+    catalog already bound on the same cluster (the local platform's, `nidc:catalog`)."""
     role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
-        "metadata": {"name": CLUSTER_ROLE, "labels": PART_OF},
+        "metadata": {"name": name, "labels": PART_OF},
         "rules": [
             {"apiGroups": [GROUP], "resources": list(READ_KINDS), "verbs": ["get", "list", "watch"]}
         ],
@@ -49,8 +52,8 @@ def build_catalog_rbac(subject: dict[str, str]) -> list[dict[str, Any]]:
 
     return [
         role,
-        binding(CLUSTER_ROLE, CLUSTER_ROLE),
-        binding(f"{CLUSTER_ROLE}:auth-delegator", "system:auth-delegator"),
+        binding(name, name),
+        binding(f"{name}:auth-delegator", "system:auth-delegator"),
     ]
 
 

@@ -20,6 +20,9 @@ from nidc.catalog.api import IDENTITY, ConnectionPool, build_app
 from nidc.catalog.auth import TokenReviewer, server_tls
 from nidc.catalog.indexer import Indexer
 from nidc.catalog.settings import CatalogSettings
+from nidc.console.app import build_console
+from nidc.console.settings import ConsoleSettings
+from nidc.console.views import PREFIX
 from nidc.kube import ApiClient, api_client, in_cluster_or_kubeconfig, token_review
 from nidc.lineage.receiver import EVENTS_PATH, lineage_routes
 from nidc.lineage.store import LineageStore
@@ -90,7 +93,10 @@ def mounted_apps(settings: CatalogSettings) -> list[tuple[str, web.Application]]
     store.migrate()
     receiver = lineage_routes(store)
     receiver.middlewares.append(lineage_access)
-    return [(EVENTS_PATH, receiver)]
+    console = ConsoleSettings.from_env(
+        os.environ, settings.ca_file, settings.object_store(), settings.center
+    )
+    return [(EVENTS_PATH, receiver), (PREFIX, build_console(console, kube_client(settings)))]
 
 
 @web.middleware

@@ -4,6 +4,7 @@ verification, and the policy packs in force (the only I/O of the self-assessment
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,37 +76,57 @@ def read_snapshot(
     """Everything the collectors read, from the platform `nidc local env --json` describes:
     the whole center, or one tenant's namespace and/or the resources a label selector picks (an
     enterprise assesses its own data management)."""
-    cluster_scoped = {"Tenant", "ClusterClassificationPolicy"}
     with api_client(Path(env["kubeconfig"]), context=context) as api:
-
-        def listed(kind: str) -> list[dict[str, Any]]:
-            if kind in cluster_scoped:
-                found = list(list_objects(api, API_VERSION, kind))
-                if kind == "Tenant" and namespace:
-                    found = [t for t in found if t["metadata"]["name"] == namespace]
-                return found
-            return list(list_objects(api, API_VERSION, kind, namespace, selector))
-
         audit, problem = read_audit(env)
-        sources, products = listed("DataSource"), listed("DataProduct")
-        catalogued, catalog_problem = read_catalog_coverage(env, sources + products, context)
-        return PlatformSnapshot(
-            now=dt.datetime.now(dt.UTC),
-            tenants=listed("Tenant"),
-            sources=sources,
-            products=products,
-            runs=listed("PipelineRun"),
-            grants=listed("DataGrant"),
-            shares=listed("DataShare"),
-            replications=listed("DataReplication"),
-            classification_policies=listed("ClassificationPolicy")
-            + listed("ClusterClassificationPolicy"),
+        return snapshot_of(
+            api,
+            namespace,
+            selector,
             audit=audit,
             audit_problem=problem,
-            policy_files=policy_files(),
-            alert_rules=sum(len(pack.alerts) for pack in load_packs()),
-            onemap_indicators=len(load_indicators()),
-            onemap_warning_rules=len(load_warning_rules()),
-            catalog_tables=catalogued,
-            catalog_problem=catalog_problem,
+            catalogued=lambda owners: read_catalog_coverage(env, owners, context),
         )
+
+
+def snapshot_of(
+    api: Any,
+    namespace: str | None,
+    selector: str | None,
+    audit: AuditSummary | None,
+    audit_problem: str,
+    catalogued: Callable[[list[dict[str, Any]]], tuple[int | None, str]],
+) -> PlatformSnapshot:
+    """The snapshot read with `api` (the CLI's kubeconfig, or the console's own identity);
+    `catalogued` counts how many of the owners' tables the catalog indexes."""
+    cluster_scoped = {"Tenant", "ClusterClassificationPolicy"}
+
+    def listed(kind: str) -> list[dict[str, Any]]:
+        if kind in cluster_scoped:
+            found = list(list_objects(api, API_VERSION, kind))
+            if kind == "Tenant" and namespace:
+                found = [t for t in found if t["metadata"]["name"] == namespace]
+            return found
+        return list(list_objects(api, API_VERSION, kind, namespace, selector))
+
+    sources, products = listed("DataSource"), listed("DataProduct")
+    catalog_tables, catalog_problem = catalogued(sources + products)
+    return PlatformSnapshot(
+        now=dt.datetime.now(dt.UTC),
+        tenants=listed("Tenant"),
+        sources=sources,
+        products=products,
+        runs=listed("PipelineRun"),
+        grants=listed("DataGrant"),
+        shares=listed("DataShare"),
+        replications=listed("DataReplication"),
+        classification_policies=listed("ClassificationPolicy")
+        + listed("ClusterClassificationPolicy"),
+        audit=audit,
+        audit_problem=audit_problem,
+        policy_files=policy_files(),
+        alert_rules=sum(len(pack.alerts) for pack in load_packs()),
+        onemap_indicators=len(load_indicators()),
+        onemap_warning_rules=len(load_warning_rules()),
+        catalog_tables=catalog_tables,
+        catalog_problem=catalog_problem,
+    )

@@ -51,13 +51,20 @@ def device_command(module: str, port: int, truth: Path) -> list[str]:
     ]
 
 
+# An OPC UA simulator builds its address space before it listens: seconds on an idle machine,
+# over a minute on two cores shared with Spark jobs.
+LISTEN_SECONDS = 180
+
+
 def wait_listening(port: int, child: subprocess.Popen[bytes], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + LISTEN_SECONDS
     while not port_is_open(port):
         if child.poll() is not None:
             raise RuntimeError(f"{what} exited with {child.returncode}; see {log}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not listen on {port} within 60 s; see {log}")
+            raise RuntimeError(
+                f"{what} did not listen on {port} within {LISTEN_SECONDS} s; see {log}"
+            )
         time.sleep(0.2)
 
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from nidc.api.schema import API_VERSION
 from nidc.catalog.client import CatalogClient, CatalogClientError
 from nidc.demo.factory import load_factory, localize, resource_name
-from nidc.demo.factory_floor import FLOOR_FILE
+from nidc.demo.factory_floor import FLOOR_FILE, LISTEN_SECONDS
 from nidc.demo.progress import (
     READY,
     Standing,
@@ -44,6 +44,15 @@ OPERATOR = "demo-operator"
 FLOOR = "demo-factory-floor"
 NATIONAL = "demo-national-center"
 STACK = "local"
+
+
+def last_lines(log: Path, count: int = 8) -> str:
+    """The end of a process's log, indented, for an error that names it."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()[-count:]
+    except OSError:
+        return "    (no log)"
+    return "\n".join(f"    {line}" for line in lines)
 
 
 class DemoError(RuntimeError):
@@ -87,6 +96,7 @@ class Walkthrough:
         command: list[str],
         ready: Callable[[], bool],
         env: dict[str, str] | None = None,
+        ready_within: float = 120,
     ) -> str:
         """Start `command` detached (pid file and log in the state folder) unless it runs."""
         pidfile, log = self.state.pidfile(name), self.state.log(name)
@@ -102,12 +112,15 @@ class Walkthrough:
                 return started.poll() is None
             return process.is_running(pid, command[0])
 
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + ready_within
         while not ready():
             if not alive():
-                raise DemoError(f"{name} exited; see its log {log}")
+                raise DemoError(f"{name} exited; see its log {log}:\n{last_lines(log)}")
             if time.monotonic() > deadline:
-                raise DemoError(f"{name} not ready within 120 s; see its log {log}")
+                raise DemoError(
+                    f"{name} not ready within {ready_within:.0f} s; see its log {log}:\n"
+                    f"{last_lines(log)}"
+                )
             time.sleep(0.5)
         return f"pid {pid}, log {log}"
 
@@ -133,7 +146,14 @@ class Walkthrough:
         folder = self.state.root / "demo"
         floor_file = folder / FLOOR_FILE
         command = [sys.executable, "-m", "nidc.demo.factory_floor", "--dir", str(folder)]
-        self.ensure_process(FLOOR, command, floor_file.exists)
+        # Its simulators may each take up to LISTEN_SECONDS to listen on a loaded machine. A
+        # port another process took between its choice and the bind ends the floor: once, it
+        # is started again on new ports.
+        try:
+            self.ensure_process(FLOOR, command, floor_file.exists, ready_within=2 * LISTEN_SECONDS)
+        except DemoError as error:
+            print(f"   the factory floor did not come up, starting it again: {error}", flush=True)
+            self.ensure_process(FLOOR, command, floor_file.exists, ready_within=2 * LISTEN_SECONDS)
         floor: dict[str, Any] = json.loads(floor_file.read_text())
         return floor
 

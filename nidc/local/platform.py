@@ -326,6 +326,7 @@ def shell_exports(env: dict[str, Any]) -> str:
         "NIDC_PROMETHEUS_URL": servers.get("prometheus", {}).get("url", ""),
         "NIDC_SHARING_ENDPOINT": servers.get("sharing", {}).get("url", ""),
         "NIDC_CATALOG_URL": servers.get("catalog-api", {}).get("url", ""),
+        "NIDC_CONSOLE_URL": servers.get("catalog-api", {}).get("console", ""),
         "PULUMI_HOME": env["pulumi_home"],
         "PATH": ":".join(env["tool_bins"]) + ":$PATH",
     }

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from nidc.local.identities import LINEAGE_WRITER
+
 if TYPE_CHECKING:
     from nidc.local.platform import LocalPlatform
 
@@ -130,21 +132,29 @@ class StackWorkspace:
 
 def local_stack(platform: LocalPlatform, stack: str, root: Path | None = None) -> StackWorkspace:
     """A new stack of `stack` for the embedded platform, in a folder of the state folder: a
-    serving certificate from the platform's CA and fresh random values for the stack secrets."""
+    serving certificate and the lineage writers' client certificate from the platform's CA, and
+    fresh random values for the stack secrets (the seed the others are derived from)."""
     env = platform.env()
     cert = platform.ca.issue(f"stack-{stack}", f"nidc-{stack}", server=True)
+    # The lineage writers' certificate the stack delivers to tenant namespaces (decisions/0260).
+    writer = platform.ca.issue(
+        f"client-{LINEAGE_WRITER.name}", LINEAGE_WRITER.user, LINEAGE_WRITER.groups, client=True
+    )
     root = root or platform.state.root / "pulumi" / f"{stack}-{uuid.uuid4().hex[:8]}"
     ws = StackWorkspace(root, stack, env)
     ws.init(
         {
             "nidc:tlsCertificate": cert.cert.read_text(),
             "nidc:tlsCaCertificate": Path(env["ca_file"]).read_text(),
+            "nidc:lineageWriterCertificate": writer.cert.read_text(),
         },
         {
             "nidc:tlsPrivateKey": cert.key.read_text(),
             "nidc:objectStoreRootPassword": secrets.token_urlsafe(24),
             "nidc:openbaoOperatorToken": secrets.token_urlsafe(24),
-            "nidc:sharingS3SecretKey": secrets.token_urlsafe(24),
+            # The catalog's and sharing server's keys are derived from it (stacks/derived_secrets).
+            "nidc:secretSeed": secrets.token_urlsafe(32),
+            "nidc:lineageWriterPrivateKey": writer.key.read_text(),
         },
     )
     return ws

@@ -215,6 +215,8 @@ def make_runner(settings: OperatorSettings, api: ApiClient) -> Runner:
                 service_account=settings.spark_service_account,
                 credentials=CredentialsMode(settings.k8s_credentials),
                 credentials_secret=settings.k8s_credentials_secret,
+                lineage_secret=settings.lineage_secret,
+                lineage_url=settings.lineage_url or "",
             ),
         )
     return LocalRunner(settings.runs_dir)

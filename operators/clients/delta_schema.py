@@ -62,11 +62,9 @@ def trust_platform_ca(ca_file: Path) -> None:
         os.environ["SSL_CERT_FILE"] = name
 
 
-def table_columns(
-    settings: OperatorSettings, path: str, version: int | None = None
-) -> list[tuple[str, str]] | None:
-    """The columns of the table at `path` (s3a://), at `version` (default: latest); None when
-    no table is there (yet)."""
+def open_table(settings: OperatorSettings, path: str, version: int | None = None) -> Any:
+    """The Delta table at `path` (s3a://) at `version` (default: latest) through delta-rs, or
+    None when no table is there (yet)."""
     trust_platform_ca(settings.ca_file)
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
@@ -79,9 +77,26 @@ def table_columns(
         "AWS_FORCE_PATH_STYLE": "true",
     }
     try:
-        table = DeltaTable(
+        return DeltaTable(
             path.replace("s3a://", "s3://", 1), storage_options=options, version=version
         )
     except TableNotFoundError:
         return None
+
+
+def table_columns(
+    settings: OperatorSettings, path: str, version: int | None = None
+) -> list[tuple[str, str]] | None:
+    """The columns of the table at `path` at `version`; None when no table is there (yet)."""
+    table = open_table(settings, path, version)
+    if table is None:
+        return None
     return schema_columns(json.loads(table.schema().to_json()))
+
+
+def table_properties(
+    settings: OperatorSettings, path: str, version: int | None = None
+) -> dict[str, str] | None:
+    """The table's properties at `version`; None when no table is there (yet)."""
+    table = open_table(settings, path, version)
+    return None if table is None else dict(table.metadata().configuration)

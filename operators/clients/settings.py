@@ -71,6 +71,9 @@ class OperatorSettings:
     # The client certificate jobs present to the lineage receiver (files; '' when none).
     lineage_client_cert: str = ""
     lineage_client_key: str = ""
+    # On a cluster: the Secret (in each tenant namespace) with the writers' certificate that
+    # driver Jobs mount instead of those files ('' : none).
+    lineage_secret: str = ""
     # The Delta Sharing server's URL, written into every recipient's profile file (DataShare);
     # None: shares issue no token and say so in a SharingNotConfigured condition.
     sharing_endpoint: str | None = None
@@ -142,5 +145,6 @@ class OperatorSettings:
             lineage_url=env.get("NIDC_LINEAGE_URL") or None,
             lineage_client_cert=env.get("NIDC_LINEAGE_CLIENT_CERT", ""),
             lineage_client_key=env.get("NIDC_LINEAGE_CLIENT_KEY", ""),
+            lineage_secret=env.get("NIDC_LINEAGE_SECRET", ""),
             sharing_endpoint=env.get("NIDC_SHARING_ENDPOINT") or None,
         )

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from dataclasses import replace
 from typing import Any
 
-from nidc.api.job_specs import JobSpecError
+from nidc.api.classification_result import COLUMNS_IN_TABLE
+from nidc.api.job_specs import JobSpecError, starts_spark
 from nidc.api.pipeline_run import Phase, PipelineRun
 from nidc.api.schema import API_VERSION
 from nidc.crash_points import crash_point
 from nidc.kube import get, list_objects, patch_status
 from nidc.telemetry.tracing import continued, current_traceparent, tracer
 from operators.clients.context import OperatorContext
+from operators.clients.delta_schema import table_properties
 from operators.reconciling.errors import NotReadyError, is_not_found
 from operators.runs import local_slots
+from operators.runs.classify_result import with_columns_from_table
 from operators.runs.due import JobReport, next_step_at, report_for
 from operators.runs.gpu_quota import RECHECK_SECONDS, WAITING_REASON, admission, holders
 from operators.runs.runner import RunRef
@@ -41,7 +45,25 @@ from operators.runs.transitions import (
     write_status,
 )
 
+LOG = logging.getLogger(__name__)
 TRACER = tracer(__name__)
+
+
+def complete_result(ctx: OperatorContext, run: PipelineRun, status: RunStatus) -> RunStatus:
+    """A classify result whose columns stayed in the table gets them from there (one read of
+    the table's log); if the table cannot say, the result stays as the job gave it."""
+
+    def read(path: str, version: int | None) -> dict[str, str] | None:
+        return table_properties(ctx.settings, path, version)
+
+    try:
+        result = with_columns_from_table(status.result, run.spec.job, read)
+    except Exception as error:  # the run did succeed; its status just lacks the columns
+        LOG.warning(
+            "run %s/%s: columns not read from its table (%s)", run.namespace, run.name, error
+        )
+        return status
+    return replace(status, result=result)
 
 
 def step(
@@ -59,6 +81,8 @@ def step(
     if seen is None:
         seen = ctx.runner.observe(ref)
     decision = decide(current, seen, limits(run.spec), now)
+    if decision.status.phase is Phase.SUCCEEDED and COLUMNS_IN_TABLE in decision.status.result:
+        decision = replace(decision, status=complete_result(ctx, run, decision.status))
     if decision.status == current and decision.action is Action.NONE:
         return current
     log = ctx.runner.log_location(ref, decision.status.attempts)
@@ -84,7 +108,8 @@ def step(
             # checked at once cannot both take the last GPUs.
             gpus.enter_context(ctx.gpu_locks.of(run.namespace))
             wait_for_gpus(ctx, body, run, current, need, log)
-        slots = ctx.local_slots() if decision.action is Action.SUBMIT else 0
+        submit = decision.action is Action.SUBMIT and starts_spark(run.spec.job)
+        slots = ctx.local_slots() if submit else 0
         if slots and current.phase is Phase.PENDING:
             gpus.enter_context(local_slots.SLOT_LOCK)  # the same: held until Submitted is written
             wait_for_local_slot(ctx, body, run, current, slots, log)

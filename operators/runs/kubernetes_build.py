@@ -25,6 +25,7 @@ import yaml
 from nidc.api.addressing import TenantNames
 from nidc.api.schema import GROUP, VERSION
 from nidc.api.spark_pool import POOL_LABEL, SparkPool
+from operators.runs.kubernetes_lineage import build_lineage_files, build_lineage_mount
 from operators.runs.runner import RunRef
 
 RUN_LABEL = f"{GROUP}/run"
@@ -80,6 +81,11 @@ class KubernetesJobSettings:
     openbao_secrets_dir: str = "/openbao/secrets"
     openbao_kv_mount: str = "secret"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # The Secret in the tenant namespace with the lineage writers' certificate (tls.crt,
+    # tls.key, ca.crt; the stack's Tenants component makes it) and the receiver's URL: the
+    # driver mounts the one and posts to the other, as a local run does with its files.
+    lineage_secret: str = ""
+    lineage_url: str = ""
 
     def pool(self, run: RunRef) -> SparkPool:
         """The run's pool; a clear error naming the field when it is not published."""
@@ -338,9 +344,10 @@ def build_pod_spec_json(
     storage["truststore"] = ""
     lineage = spec.get("lineage")
     if lineage:
-        # The image trusts the platform's CA; the operator's CA and client certificate files
-        # are host paths (a pod's certificate would be mounted: not done yet, docs/lineage.md).
-        lineage = {**lineage, "caFile": "", "clientCert": "", "clientKey": ""}
+        # The operator's CA and client certificate files are host paths: the driver presents
+        # the certificate mounted from the tenant namespace's Secret instead (and trusts the
+        # CA beside it); without that Secret it sends no certificate and the receiver refuses.
+        lineage = {**lineage, **build_lineage_files(settings.lineage_secret)}
     pod_spec = {
         **spec,
         "attempt": attempt,
@@ -449,6 +456,10 @@ def build_driver_pod(
     ]
     if traceparent:
         env.append({"name": "TRACEPARENT", "value": traceparent})
+    lineage_env, lineage_mounts, lineage_volumes = build_lineage_mount(
+        settings.lineage_secret, settings.lineage_url
+    )
+    env += lineage_env
     memory = _memory_with_overhead(pool.driver_memory_mib)
     container = {
         "name": DRIVER_CONTAINER,
@@ -472,6 +483,7 @@ def build_driver_pod(
             {"name": "job", "mountPath": JOB_DIR, "readOnly": True},
             {"name": "work", "mountPath": RUN_DIR.rsplit("/", 1)[0]},
             {"name": "tmp", "mountPath": "/tmp"},
+            *lineage_mounts,
         ],
     }
     metadata: dict[str, Any] = {
@@ -497,6 +509,7 @@ def build_driver_pod(
                 {"name": "job", "configMap": {"name": name}},
                 {"name": "work", "emptyDir": {}},
                 {"name": "tmp", "emptyDir": {}},
+                *lineage_volumes,
             ],
         },
     }

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nidc.api.job_specs import starts_spark
 from nidc.api.pipeline_run import Phase
 
 WAITING_REASON = "WaitingForLocalSlot"
@@ -26,17 +27,22 @@ HOLDING = (Phase.SUBMITTED.value, Phase.RUNNING.value)
 SLOT_LOCK = threading.Lock()
 
 
+def _spark(runs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [r for r in runs if starts_spark((r.get("spec") or {}).get("job") or {})]
+
+
 def slot_holders(runs: Iterable[Mapping[str, Any]]) -> list[str]:
-    """<namespace>/<name> of the runs holding a slot now: submitted or running (pure)."""
+    """<namespace>/<name> of the Spark runs holding a slot now: submitted or running (pure)."""
     return sorted(
         f"{run['metadata']['namespace']}/{run['metadata']['name']}"
-        for run in runs
+        for run in _spark(runs)
         if (run.get("status") or {}).get("phase") in HOLDING
     )
 
 
 def queued_before(runs: Iterable[Mapping[str, Any]], run: str) -> list[str]:
-    """<namespace>/<name> of the Pending runs recorded before `run` (pure): they go first."""
+    """<namespace>/<name> of the Pending Spark runs recorded before `run` (pure): they go
+    first."""
 
     def key(r: Mapping[str, Any]) -> tuple[str, str]:
         meta = r["metadata"]
@@ -45,7 +51,7 @@ def queued_before(runs: Iterable[Mapping[str, Any]], run: str) -> list[str]:
     pending = sorted(
         (
             r
-            for r in runs
+            for r in _spark(runs)
             if (r.get("status") or {}).get("phase", Phase.PENDING.value) == Phase.PENDING.value
         ),
         key=key,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from nidc.api.classification_result import CLASSIFICATION_PROPERTY, GRADE_PROPERTY
 from nidc.api.job_specs import ClassifyJob
 from spark_jobs.classify.delta_rs_table import DeltaRsTable
 from spark_jobs.classify.job import (
-    CLASSIFICATION_PROPERTY,
-    GRADE_PROPERTY,
     ClassifiedTable,
     ClassifyResult,
     classify_table,

@@ -8,17 +8,14 @@ from typing import Any
 
 from deltalake import DeltaTable
 
-
-def delta_rs_path(path: str) -> str:
-    """delta-rs names the S3 scheme `s3://`; Spark's jobs carry `s3a://` paths."""
-    return "s3://" + path.removeprefix("s3a://") if path.startswith("s3a://") else path
+from spark_jobs.delta_rs_options import delta_uri
 
 
 class DeltaRsTable:
     """`ClassifiedTable` over delta-rs (`storage_options`: object_store's AWS_* settings)."""
 
     def __init__(self, path: str, storage_options: Mapping[str, str] | None = None) -> None:
-        self.path = delta_rs_path(path)
+        self.path = delta_uri(path)
         self.options = dict(storage_options or {})
 
     def table(self) -> DeltaTable:

@@ -23,6 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nidc.api.classification_result import (
+    CLASSIFICATION_PROPERTY,
+    COLUMNS_IN_TABLE,
+    GRADE_PROPERTY,
+    RESULT_LIMIT_BYTES,
+)
 from nidc.api.job_specs import ClassifyJob
 from nidc.encryption.table_key import table_key_of
 from nidc.governance.column_classifier import (
@@ -33,9 +39,6 @@ from nidc.governance.column_classifier import (
 from nidc.governance.grades import level_of
 from nidc.governance.rule_pack import compile_policies
 from nidc.governance.table_grade import apply_overrides, computed_grade
-
-GRADE_PROPERTY = "nidc.grade"
-CLASSIFICATION_PROPERTY = "nidc.classification"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,15 @@ class ClassifyResult:
     committed_version: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The run's result; without its columns when too large for a termination message
+        (they are in the table's properties at `tableVersion`)."""
+        full = self.full_dict()
+        if len(json.dumps(full).encode()) <= RESULT_LIMIT_BYTES:
+            return full
+        dropped = ("columns", "sampled", "reused")
+        return {**{k: v for k, v in full.items() if k not in dropped}, COLUMNS_IN_TABLE: True}
+
+    def full_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
             "version": self.version,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from nidc.catalog.rbac import build_catalog_rbac, service_account_subject
+from nidc.catalog.rbac import CLUSTER_ROLE, build_catalog_rbac, service_account_subject
 from stacks.manifests import (
     TLS_VOLUME,
     Resources,
@@ -35,6 +35,9 @@ TLS_DIR = "/etc/nidc/tls"
 DB_SECRET_DIR = "/etc/nidc/catalog-db"  # noqa: S105 (a mount path)
 S3_SECRET_DIR = "/etc/nidc/catalog-s3"  # noqa: S105 (a mount path)
 PGDATA = "/var/lib/postgresql/data/pgdata"
+CONSOLE_SECRET_DIR = "/etc/nidc/catalog-console"  # noqa: S105 (a mount path)
+DB_TLS_DIR = "/etc/postgresql/tls"
+POSTGRES_GID = 999
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,12 @@ class CatalogArgs:
     volume_size: str = "20Gi"
     api_resources: Resources = field(default_factory=Resources)
     db_resources: Resources = field(default_factory=Resources)
+    # The console (nidc/console, at /console of the API): the key that signs its session
+    # cookies, the same in every replica; where its alerts page reads Prometheus and its trace
+    # links point. Empty: each replica draws a key, no alerts, no trace links.
+    console_session_key: pulumi.Input[str] = ""
+    prometheus_url: str = ""
+    trace_ui_url: str = ""
 
     def __post_init__(self) -> None:
         require_name(self.namespace, "catalog.namespace")
@@ -92,6 +101,16 @@ def build_postgres(args: CatalogArgs) -> list[dict[str, Any]]:
                         {
                             "name": "postgres",
                             "image": args.postgres_image,
+                            # Clients reach it over TLS only (the stack's certificate, which
+                            # names the service); the policy pack's tls-on holds it to that.
+                            "args": [
+                                "-c",
+                                "ssl=on",
+                                "-c",
+                                f"ssl_cert_file={DB_TLS_DIR}/tls.crt",
+                                "-c",
+                                f"ssl_key_file={DB_TLS_DIR}/tls.key",
+                            ],
                             "env": [
                                 {"name": "PGDATA", "value": PGDATA},
                                 {
@@ -108,10 +127,20 @@ def build_postgres(args: CatalogArgs) -> list[dict[str, Any]]:
                             "volumeMounts": [
                                 {"name": "data", "mountPath": "/var/lib/postgresql/data"},
                                 {"name": "db", "mountPath": DB_SECRET_DIR, "readOnly": True},
+                                {"name": TLS_VOLUME, "mountPath": DB_TLS_DIR, "readOnly": True},
                             ],
                         }
                     ],
-                    "volumes": [{"name": "db", "secret": {"secretName": "catalog-db"}}],
+                    # The image's postgres user (999) reads the key through its group; the
+                    # server accepts a root-owned key of mode 0640 or less.
+                    "securityContext": {"fsGroup": POSTGRES_GID},
+                    "volumes": [
+                        {"name": "db", "secret": {"secretName": "catalog-db"}},
+                        {
+                            "name": TLS_VOLUME,
+                            "secret": {"secretName": "catalog-tls", "defaultMode": 0o440},
+                        },
+                    ],
                 },
             },
             "volumeClaimTemplates": [
@@ -143,7 +172,17 @@ def build_api(args: CatalogArgs) -> list[dict[str, Any]]:
         "NIDC_S3_ACCESS_KEY": args.s3_access_key,
         "NIDC_S3_SECRET_KEY_FILE": f"{S3_SECRET_DIR}/secretKey",
         "NIDC_CATALOG_CENTER": args.center,
+        # libpq's own variables: the database's certificate is checked against the CA and its
+        # name (psycopg passes them through).
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": f"{TLS_DIR}/ca.crt",
     }
+    if args.prometheus_url:
+        env["NIDC_PROMETHEUS_URL"] = args.prometheus_url
+    if args.trace_ui_url:
+        env["NIDC_TRACE_UI_URL"] = args.trace_ui_url
+    if args.console_session_key != "":
+        env["NIDC_CONSOLE_SESSION_KEY_FILE"] = f"{CONSOLE_SECRET_DIR}/sessionKey"
     container_env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
     container_env.append({"name": "NIDC_S3_ENDPOINT", "value": args.s3_endpoint})
     mounts = [
@@ -156,6 +195,9 @@ def build_api(args: CatalogArgs) -> list[dict[str, Any]]:
         {"name": "db", "secret": {"secretName": "catalog-db"}},
         {"name": "s3", "secret": {"secretName": "catalog-s3"}},
     ]
+    if args.console_session_key != "":
+        mounts.append({"name": "console", "mountPath": CONSOLE_SECRET_DIR, "readOnly": True})
+        volumes.append({"name": "console", "secret": {"secretName": "catalog-console"}})
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -228,11 +270,24 @@ def build_catalog(args: CatalogArgs) -> list[dict[str, Any]]:
         build_tls_secret("catalog-tls", ns, args.tls),
         secret("catalog-db", {"password": args.db_password}),
         secret("catalog-s3", {"secretKey": args.s3_secret_key}),
+        *(
+            [secret("catalog-console", {"sessionKey": args.console_session_key})]
+            if args.console_session_key != ""
+            else []
+        ),
         identity,
-        *build_catalog_rbac(service_account_subject(ns, SERVICE_ACCOUNT)),
+        # Cluster-wide names of its own (the local platform's catalog holds `nidc:catalog`).
+        *build_catalog_rbac(
+            service_account_subject(ns, SERVICE_ACCOUNT), name=f"{CLUSTER_ROLE}:{ns}"
+        ),
         *build_postgres(args),
         *build_api(args),
     ]
+
+
+def endpoint(namespace: str = "nidc-catalog") -> str:
+    """The catalog API's in-cluster base URL; the lineage receiver is its /api/v1/lineage."""
+    return f"https://catalog-api.{namespace}.svc.cluster.local:{API_PORT}"
 
 
 class Catalog(pulumi.ComponentResource):
@@ -245,7 +300,5 @@ class Catalog(pulumi.ComponentResource):
     ) -> None:
         super().__init__("nidc:catalog:Catalog", name, None, opts)
         self.children = create_objects(name, build_catalog(args), self)
-        self.endpoint = pulumi.Output.from_input(
-            f"https://catalog-api.{args.namespace}.svc.cluster.local:{API_PORT}/api/v1"
-        )
+        self.endpoint = pulumi.Output.from_input(f"{endpoint(args.namespace)}/api/v1")
         self.register_outputs({"endpoint": self.endpoint})

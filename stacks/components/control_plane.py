@@ -73,6 +73,12 @@ class OperatorDeployment:
     api_server_cidr: str = "0.0.0.0/0"
     # This center's name in the audit log (nidc/audit): records and checkpoints live under it.
     audit_center: str = "local"
+    # The lineage receiver (the catalog API's base URL) and the Secret in each tenant namespace
+    # holding the writers' certificate driver Jobs mount; '' when the center has no catalog.
+    lineage_url: str = ""
+    lineage_secret: str = ""
+    # The Delta Sharing server's URL written into recipients' profiles ('' : no sharing).
+    sharing_endpoint: str = ""
     resources: Resources = field(default_factory=lambda: Resources("200m", "256Mi", "1", "1Gi"))
 
     def __post_init__(self) -> None:
@@ -112,6 +118,12 @@ def build_operator_environment(operator: OperatorDeployment) -> list[dict[str, A
     ]
     if operator.ca_certificate:
         env.append({"name": "OTEL_EXPORTER_OTLP_CERTIFICATE", "value": ca_file})
+    optional = {
+        "NIDC_LINEAGE_URL": operator.lineage_url,
+        "NIDC_LINEAGE_SECRET": operator.lineage_secret,
+        "NIDC_SHARING_ENDPOINT": operator.sharing_endpoint,
+    }
+    env += [{"name": k, "value": v} for k, v in optional.items() if v]
     return env
 
 

@@ -188,6 +188,12 @@ def build_metrics(args: MetricsArgs) -> list[dict[str, Any]]:
     return objects
 
 
+def query_url(args: MetricsArgs) -> str:
+    """Prometheus's HTTP API in the cluster (the console's alerts page reads /api/v1/alerts)."""
+    scheme = "https" if args.tls.enabled else "http"
+    return f"{scheme}://prometheus.{args.namespace}.svc.cluster.local:{HTTP_PORT}"
+
+
 class Metrics(pulumi.ComponentResource):
     """Prometheus for one center; `query_url` is its HTTP API (alerts: /api/v1/alerts)."""
 
@@ -198,8 +204,5 @@ class Metrics(pulumi.ComponentResource):
     ) -> None:
         super().__init__("nidc:metrics:Metrics", name, None, opts)
         self.children = create_objects(name, build_metrics(args), self)
-        scheme = "https" if args.tls.enabled else "http"
-        self.query_url = pulumi.Output.from_input(
-            f"{scheme}://prometheus.{args.namespace}.svc.cluster.local:{HTTP_PORT}"
-        )
+        self.query_url = pulumi.Output.from_input(query_url(args))
         self.register_outputs({"query_url": self.query_url})

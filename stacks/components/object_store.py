@@ -56,6 +56,20 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class ServiceUser:
+    """A platform service's own MinIO login (policies/identities): its user, the one policy
+    attached to it, and its secret key (a stack secret, kept in the `minio-users` Secret)."""
+
+    user: str
+    policy: dict[str, Any]
+    secret_key: pulumi.Input[str]
+
+    def __post_init__(self) -> None:
+        require_name(self.user, f"objectStore.users.{self.user}")
+        require(self.secret_key != "", f"objectStore.users.{self.user}", "needs a secret key")
+
+
+@dataclass(frozen=True)
 class ObjectStoreArgs:
     """Typed arguments of the ObjectStore component."""
 
@@ -74,10 +88,14 @@ class ObjectStoreArgs:
     storage_class: str | None = None
     root_user: str = "nidc-root"
     buckets: tuple[Bucket, ...] = field(default_factory=tuple)
+    # The platform services' logins the provisioning sidecar keeps (sharing server, catalog).
+    users: tuple[ServiceUser, ...] = field(default_factory=tuple)
     resources: Resources = field(default_factory=Resources)
 
     def __post_init__(self) -> None:
         require_name(self.namespace, "objectStore.namespace")
+        users = [u.user for u in self.users]
+        require(len(users) == len(set(users)), "objectStore.users", "duplicate user names")
         require_name(self.region, "center.region")
         # MinIO erasure coding needs at least four drives; one server is a single drive.
         require(
@@ -129,9 +147,36 @@ def build_buckets_config(args: ObjectStoreArgs) -> dict[str, Any]:
     }
 
 
+def build_users_config(args: ObjectStoreArgs) -> list[dict[str, Any]]:
+    """The services' users and policies (ConfigMap `minio-users`) and their secret keys (Secret
+    `minio-users`, one key per user); the sidecar reads the key from its file, never echoing it."""
+    meta = {"namespace": args.namespace, "labels": labels("object-store", "minio", args.center)}
+    policies = {
+        f"{u.user}.json": json.dumps(u.policy, indent=2, sort_keys=True) for u in args.users
+    }
+    users = json.dumps([u.user for u in args.users])
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "minio-users", **meta},
+            "data": {"users.json": users, **policies},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "minio-users", **meta},
+            "type": "Opaque",
+            "stringData": {u.user: u.secret_key for u in args.users},
+        },
+    ]
+
+
 # Idempotent: `mc mb --ignore-existing`, versioning, an anonymous policy of none unless the
 # bucket is declared public-read (which the policy pack refuses), default encryption SSE-S3
-# when the server has a KMS key.
+# when the server has a KMS key. Then each service user: its policy (re)written, the user
+# (re)added with the key from its Secret file, the policy attached (an attach already in effect
+# is not an error). Users run without `-x`: the traced line would carry the key.
 PROVISION_SCRIPT = """set -eu
 until mc alias set local "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null; do
   sleep 5
@@ -147,6 +192,12 @@ for b in json.load(open("/config/buckets.json")):
         print(f"mc encrypt set sse-s3 local/{b['name']}")
 PY
 sh -eux /tmp/commands
+for user in $(python3 -c 'import json; print(" ".join(json.load(open("/users/users.json"))))'); do
+  mc admin policy create local "$user" "/users/$user.json" >/dev/null
+  mc admin user add local "$user" "$(cat "/user-keys/$user")" >/dev/null
+  mc admin policy attach local "$user" --user "$user" >/dev/null 2>&1 || true
+  echo "service user $user provisioned"
+done
 exec sleep infinity
 """
 
@@ -198,10 +249,16 @@ def build_statefulset(args: ObjectStoreArgs) -> dict[str, Any]:
         "command": ["sh", "-c", PROVISION_SCRIPT],
         "env": [*env[:2], {"name": "MINIO_URL", "value": f"{scheme}://127.0.0.1:{API_PORT}"}],
         "resources": Resources("10m", "32Mi", "200m", "128Mi").manifest(),
-        "volumeMounts": [{"name": "buckets", "mountPath": "/config"}],
+        "volumeMounts": [
+            {"name": "buckets", "mountPath": "/config"},
+            {"name": "users", "mountPath": "/users", "readOnly": True},
+            {"name": "user-keys", "mountPath": "/user-keys", "readOnly": True},
+        ],
     }
     volumes: list[dict[str, Any]] = [
         {"name": "buckets", "configMap": {"name": "minio-buckets"}},
+        {"name": "users", "configMap": {"name": "minio-users"}},
+        {"name": "user-keys", "secret": {"secretName": "minio-users", "defaultMode": 0o440}},
     ]
     if args.tls.enabled:
         server["volumeMounts"].append(
@@ -278,6 +335,8 @@ def build_object_store(args: ObjectStoreArgs) -> list[dict[str, Any]]:
     selector = {"app.kubernetes.io/name": "minio", "app.kubernetes.io/instance": args.center}
     objects = [
         build_namespace(args.namespace, args.center),
+        # Before the root Secret and the buckets: tests and readers keyed by kind see those.
+        *build_users_config(args),
         {
             "apiVersion": "v1",
             "kind": "Secret",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ from stacks.manifests import (
     require_quantity,
 )
 
+ROLES_SCRIPT = "provision.sh"
 API_PORT = 8200
 CLUSTER_PORT = 8201
 TLS_DIR = "/openbao/tls"
@@ -52,6 +55,23 @@ class Unseal:
 
 
 @dataclass(frozen=True)
+class ServiceRole:
+    """A platform service's OpenBao access (policies/identities): a policy, and the Kubernetes
+    auth role its service account logs in as."""
+
+    name: str
+    policy: str
+    service_account: str
+    namespace: str
+    token_ttl: str = "1h"  # noqa: S105 (a duration)
+
+    def __post_init__(self) -> None:
+        for key in ("name", "service_account", "namespace"):
+            require_name(getattr(self, key), f"secretsStore.roles.{self.name}.{key}")
+        require(self.policy.strip() != "", f"secretsStore.roles.{self.name}.policy", "required")
+
+
+@dataclass(frozen=True)
 class SecretsStoreArgs:
     """Typed arguments of the SecretsStore component."""
 
@@ -63,6 +83,10 @@ class SecretsStoreArgs:
     volume_size: str = "10Gi"
     storage_class: str | None = None
     unseal: Unseal = field(default_factory=Unseal)
+    # The services' policies and roles the `roles` sidecar writes once OpenBao is initialized
+    # and unsealed, with the operator token (`openbaoOperatorToken`, '' until it is set).
+    roles: tuple[ServiceRole, ...] = field(default_factory=tuple)
+    operator_token: pulumi.Input[str] = ""
     resources: Resources = field(default_factory=Resources)
 
     def __post_init__(self) -> None:
@@ -150,8 +174,84 @@ def build_kubernetes_auth(args: SecretsStoreArgs) -> list[dict[str, Any]]:
     ]
 
 
+def build_roles_script(args: SecretsStoreArgs) -> str:
+    """The `roles` sidecar's script (pure): waits for an initialized, unsealed server and the
+    operator token (both come after the first `up`, docs/stacks.md), then writes each policy
+    and, where Kubernetes auth is enabled, each role; idempotent (a write replaces). The token
+    goes from its file into BAO_TOKEN, never onto a command line or into a trace."""
+    lines = [
+        "set -eu",
+        "until [ -s /provisioner/token ] && bao status >/dev/null 2>&1; do sleep 10; done",
+        'BAO_TOKEN="$(cat /provisioner/token)"; export BAO_TOKEN',
+    ]
+    for r in args.roles:
+        lines.append(f"bao policy write {shlex.quote(r.name)} /roles/{r.name}.hcl >/dev/null")
+        lines.append(f"echo 'policy {r.name} written'")
+    lines.append("if bao read auth/kubernetes/config >/dev/null 2>&1; then")
+    for r in args.roles:
+        lines.append(
+            f"  bao write auth/kubernetes/role/{shlex.quote(r.name)}"
+            f" bound_service_account_names={shlex.quote(r.service_account)}"
+            f" bound_service_account_namespaces={shlex.quote(r.namespace)}"
+            f" token_policies={shlex.quote(r.name)} token_ttl={shlex.quote(r.token_ttl)}"
+            " >/dev/null"
+        )
+        lines.append(f"  echo 'role {r.name} written'")
+    lines += ["else", "  echo 'auth/kubernetes is not enabled yet: roles wait for a restart'", "fi"]
+    lines.append("exec sleep infinity")
+    return "\n".join(lines) + "\n"
+
+
+def build_roles_config(args: SecretsStoreArgs) -> list[dict[str, Any]]:
+    """ConfigMap `openbao-roles` (each policy's HCL and the sidecar's script) and the Secret
+    `openbao-provisioner` holding the operator token the sidecar writes them with."""
+    meta = {"namespace": args.namespace, "labels": labels("secrets-store", "openbao", args.center)}
+    data = {
+        ROLES_SCRIPT: build_roles_script(args),
+        **{f"{r.name}.hcl": r.policy for r in args.roles},
+    }
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "openbao-roles", **meta},
+            "data": data,
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "openbao-provisioner", **meta},
+            "type": "Opaque",
+            # Empty until `openbaoOperatorToken` is set: the sidecar waits for it.
+            "stringData": {"token": args.operator_token},
+        },
+    ]
+
+
+def build_roles_sidecar(
+    args: SecretsStoreArgs, env: list[dict[str, Any]], mounts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The container that writes the services' policies and roles (the bao CLI of the same
+    image, talking to its own pod's server)."""
+    return {
+        "name": "roles",
+        "image": args.image,
+        "command": ["sh", f"/roles/{ROLES_SCRIPT}"],
+        "env": [e for e in env if e["name"] in ("BAO_ADDR", "BAO_CACERT")],
+        "resources": Resources("10m", "32Mi", "200m", "128Mi").manifest(),
+        "volumeMounts": [
+            *(m for m in mounts if m["name"] == TLS_VOLUME),
+            {"name": "roles", "mountPath": "/roles", "readOnly": True},
+            {"name": "provisioner", "mountPath": "/provisioner", "readOnly": True},
+        ],
+    }
+
+
 def build_statefulset(args: SecretsStoreArgs) -> dict[str, Any]:
-    """The OpenBao servers: one raft member per pod, each with its own volume."""
+    """The OpenBao servers: one raft member per pod, each with its own volume, and the `roles`
+    sidecar."""
+    roles_text = build_roles_script(args) + "".join(r.policy for r in args.roles)
+    roles_hash = hashlib.sha256(roles_text.encode()).hexdigest()[:16]
     selector = {"app.kubernetes.io/name": "openbao", "app.kubernetes.io/instance": args.center}
     env: list[dict[str, Any]] = [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
@@ -213,7 +313,9 @@ def build_statefulset(args: SecretsStoreArgs) -> dict[str, Any]:
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {
-                    "labels": {**selector, **labels("secrets-store", "openbao", args.center)}
+                    "labels": {**selector, **labels("secrets-store", "openbao", args.center)},
+                    # A changed role set reruns the sidecar (it writes once, then sleeps).
+                    "annotations": {"nidc.io/roles-hash": roles_hash},
                 },
                 "spec": {
                     "serviceAccountName": "openbao",
@@ -239,9 +341,17 @@ def build_statefulset(args: SecretsStoreArgs) -> dict[str, Any]:
                                     "scheme": "HTTPS" if args.tls.enabled else "HTTP",
                                 }
                             },
-                        }
+                        },
+                        build_roles_sidecar(args, env, mounts),
                     ],
-                    "volumes": volumes,
+                    "volumes": [
+                        *volumes,
+                        {"name": "roles", "configMap": {"name": "openbao-roles"}},
+                        {
+                            "name": "provisioner",
+                            "secret": {"secretName": "openbao-provisioner", "defaultMode": 0o440},
+                        },
+                    ],
                 },
             },
             "volumeClaimTemplates": [claim],
@@ -265,6 +375,7 @@ def build_secrets_store(args: SecretsStoreArgs) -> list[dict[str, Any]]:
             "data": {"server.hcl": build_server_config(args)},
         },
         *build_kubernetes_auth(args),
+        *build_roles_config(args),
         build_service(
             "openbao-hl",
             args.namespace,

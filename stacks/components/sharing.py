@@ -229,6 +229,12 @@ def build_sharing(args: SharingArgs) -> list[dict[str, Any]]:
     return objects
 
 
+def endpoint(tls: bool = True, namespace: str = "nidc-sharing") -> str:
+    """The server's in-cluster URL (recipients elsewhere need `sharing.publicEndpoint`)."""
+    scheme = "https" if tls else "http"
+    return f"{scheme}://delta-sharing.{namespace}.svc.cluster.local:{PORT}{PREFIX}"
+
+
 class Sharing(pulumi.ComponentResource):
     """Delta Sharing for one center; `endpoint` is the recipients' URL (in-cluster)."""
 
@@ -239,8 +245,5 @@ class Sharing(pulumi.ComponentResource):
     ) -> None:
         super().__init__("nidc:sharing:Sharing", name, None, opts)
         self.children = create_objects(name, build_sharing(args), self)
-        scheme = "https" if args.tls.enabled else "http"
-        self.endpoint = pulumi.Output.from_input(
-            f"{scheme}://delta-sharing.{args.namespace}.svc.cluster.local:{PORT}{PREFIX}"
-        )
+        self.endpoint = pulumi.Output.from_input(endpoint(args.tls.enabled, args.namespace))
         self.register_outputs({"endpoint": self.endpoint})

@@ -14,10 +14,13 @@ from typing import Any
 
 import pulumi
 import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from nidc.api.schema import API_VERSION
 from nidc.api.tenant import TenantSpec
+from nidc.local.identities import LINEAGE_WRITERS_GROUP
 from stacks.manifests import (
     PART_OF,
     ArgsError,
@@ -29,6 +32,34 @@ from stacks.manifests import (
 
 ADMIN_ACCOUNT = "tenant-admin"
 ADMIN_ROLE = "nidc-tenant-admin"  # made by the Tenant reconciler in the tenant's namespace
+# The lineage writers' client certificate in every tenant namespace, mounted by driver Jobs
+# (operators/runs/kubernetes_build.py); the operator's NIDC_LINEAGE_SECRET names it.
+LINEAGE_SECRET = "nidc-lineage-writer"  # noqa: S105 (a Secret's name)
+
+
+@dataclass(frozen=True)
+class LineageWriter:
+    """The client certificate jobs post OpenLineage events with: issued by the CA the catalog API
+    trusts (`tlsCaCertificate`), group (O) `nidc:lineage-writers` (decisions/0260)."""
+
+    certificate: str
+    private_key: pulumi.Input[str]
+    ca_certificate: str
+
+    def __post_init__(self) -> None:
+        require(self.private_key != "", "lineageWriterPrivateKey", "required (a secret)")
+        try:
+            cert = x509.load_pem_x509_certificate(self.certificate.encode())
+        except ValueError as error:
+            raise ArgsError(f"lineageWriterCertificate: not a PEM certificate ({error})") from None
+        groups = [
+            str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        ]
+        require(
+            LINEAGE_WRITERS_GROUP in groups,
+            "lineageWriterCertificate",
+            f"its subject's O is {groups}; the lineage receiver takes {LINEAGE_WRITERS_GROUP!r}",
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +88,7 @@ class TenantsArgs:
     tenants: tuple[TenantConfig, ...]
     api_server: str
     ca_data: str  # base64 PEM of the API server's CA
+    lineage_writer: LineageWriter | None = None
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tenants]
@@ -68,10 +100,33 @@ class TenantsArgs:
         )
 
 
-def build_tenant(tenant: TenantConfig) -> list[dict[str, Any]]:
-    """The Tenant CR, the tenant's namespace and its admin service account with a token."""
+def build_lineage_secret(namespace: str, writer: LineageWriter) -> dict[str, Any]:
+    """The lineage writers' certificate, key and CA in one tenant namespace."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": LINEAGE_SECRET,
+            "namespace": namespace,
+            "labels": {**PART_OF, "nidc.io/tenant": namespace},
+        },
+        "type": "Opaque",
+        "stringData": {
+            "tls.crt": writer.certificate,
+            "tls.key": writer.private_key,
+            "ca.crt": writer.ca_certificate,
+        },
+    }
+
+
+def build_tenant(
+    tenant: TenantConfig, lineage_writer: LineageWriter | None = None
+) -> list[dict[str, Any]]:
+    """The Tenant CR, the tenant's namespace, its admin service account with a token, and the
+    lineage writers' certificate its jobs mount (when the center has a lineage receiver)."""
     ns = tenant.name
     meta_labels = {**PART_OF, "nidc.io/tenant": tenant.name}
+    lineage = [build_lineage_secret(ns, lineage_writer)] if lineage_writer else []
     return [
         {
             "apiVersion": API_VERSION,
@@ -112,6 +167,7 @@ def build_tenant(tenant: TenantConfig) -> list[dict[str, Any]]:
             },
             "subjects": [{"kind": "ServiceAccount", "name": ADMIN_ACCOUNT, "namespace": ns}],
         },
+        *lineage,
     ]
 
 
@@ -158,7 +214,7 @@ class Tenants(pulumi.ComponentResource):
         kubeconfigs: dict[str, pulumi.Output[str]] = {}
         for tenant in args.tenants:
             prefix = f"{name}-{tenant.name}"
-            objects = build_tenant(tenant)
+            objects = build_tenant(tenant, args.lineage_writer)
             others = [m for m in objects if m["kind"] != "Tenant"]
             created = create_objects(prefix, others, self)
             namespace = next(
@@ -173,7 +229,7 @@ class Tenants(pulumi.ComponentResource):
                 before_custom=[*crds, namespace],
             )
             self.children.update(created)
-            secret = next(r for key, r in created.items() if key.endswith("-token"))
+            secret = next(r for key, r in created.items() if key.endswith(f"{ADMIN_ACCOUNT}-token"))
             token = secret.data.apply(  # type: ignore[attr-defined]
                 lambda data: base64.b64decode((data or {}).get("token", "")).decode()
             )

@@ -1,13 +1,17 @@
 """Alerts in the metrics backend (issue 18, must-show 2): Prometheus, started by the local
 platform, scrapes the operator's OTLP metrics from the collector and evaluates policies/alerts;
 ProductStale fires when a product's last successful run is older than the local profile's limit
-(60 s) and clears once a new run made it fresh, seen in Prometheus' HTTP API."""
+(60 s) and clears once a new run made it fresh, seen in Prometheus' HTTP API and on the
+console's alerts page (the product's tenant sees it, another tenant does not)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -56,6 +60,24 @@ def stale_alert(env: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def console_page(env: dict[str, Any], identity: str, path: str) -> requests.Response:
+    """A console page as one identity of the user kubeconfig sees it."""
+    pki = Path(env["state_dir"]) / "pki"
+    return requests.get(
+        f"{env['servers']['catalog-api']['console']}{path}",
+        cert=(str(pki / f"client-{identity}.crt"), str(pki / f"client-{identity}.key")),
+        verify=env["ca_file"],
+        timeout=30,
+    )
+
+
+def console_alerts(env: dict[str, Any], identity: str) -> str:
+    """The console's alerts page as one identity of the user kubeconfig sees it (its HTML)."""
+    answer = console_page(env, identity, "alerts")
+    assert answer.status_code == 200, answer.text[:500]
+    return answer.text
+
+
 def wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -101,13 +123,39 @@ def test_a_stale_product_fires_an_alert_that_clears_when_it_is_fresh_again(
         )
         assert float(firing["value"]) > 60
         assert firing["labels"]["namespace"] == TENANT and firing["labels"]["severity"] == "warning"
+        # The console shows it to the product's tenant, not to another tenant.
+        row = f"<code>product={PRODUCT}</code>"
+        assert row in console_alerts(env, "steel-plant-admin")
+        assert row not in console_alerts(env, "equipment-maker-admin")
 
         # A new successful run makes it fresh: the alert clears.
         fresh_generation = apply(tenants, product(2))["metadata"]["generation"]
         fresh = wait("the second run", lambda: succeeded_run(tenants, fresh_generation), 300)
         assert fresh["status"]["lastRun"]["name"] != first["status"]["lastRun"]["name"]
         wait("ProductStale to clear", lambda: stale_alert(env) is None, 60)
-        (series,) = prometheus(env, "/api/v1/query", query=query)["result"]
-        assert float(series["value"][1]) < 60
+        assert row not in console_alerts(env, "platform-admin")
+
+        # The product's runs on its console table page (the browser test has no Spark run of
+        # its own), the newest linked to its trace, which the trace backend holds.
+        table = f"tables/{TENANT}/silver.stale_watch_{SUFFIX}"
+        page = wait(
+            "the table page with the newest run",
+            lambda: (
+                (r := console_page(env, "steel-plant-admin", table)).status_code == 200
+                and fresh["status"]["lastRun"]["name"] in r.text
+                and r.text
+            ),
+            60,
+        )
+        traces = set(re.findall(r'href="[^"]*/trace/([0-9a-f]{32})"', page))
+        assert traces, page[-3000:]
+        jaeger = env["servers"]["jaeger"]["query_url"]
+
+        def stored(trace: str) -> bool:
+            found = requests.get(f"{jaeger}/api/traces/{trace}", verify=env["ca_file"], timeout=10)
+            return found.status_code == 200
+
+        for trace in traces:
+            wait(f"trace {trace} in the trace backend", partial(stored, trace), 60)
     finally:
         delete(tenants, "nidc.io/v1alpha1", "DataProduct", PRODUCT, TENANT)

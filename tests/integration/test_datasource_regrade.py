@@ -12,6 +12,7 @@ run, and one classify pass regrades the declared grade-1 table.
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ API = "nidc.io/v1alpha1"
 # GB 11643 check digit weights and characters.
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
+WIDE = 24  # measurement columns: a classify result over 3 KiB
 
 
 def resident_id(n: int) -> str:
@@ -86,11 +88,19 @@ def test_a_table_that_gains_resident_ids_is_regraded_and_its_replication_stops(
     put_csv(
         admin_s3, f"{prefix}/a.csv", "part_no,qty\n" + "".join(f"P{i},{i}\n" for i in range(20))
     )
-    # The table gains a column of resident ID numbers under a name that says nothing.
+    # The table gains a column of resident ID numbers under a name that says nothing, and
+    # enough measurements that the classify result is too large for a driver's termination
+    # message: its columns come back from the table's properties (classify_result.py).
+    gauges = [f"gauge_{n:02d}" for n in range(WIDE)]
     put_csv(
         admin_s3,
         f"{prefix}/b.csv",
-        "part_no,qty,col_x7\n" + "".join(f"Q{i},{i},{resident_id(i)}\n" for i in range(20)),
+        ",".join(["part_no", "qty", "col_x7", *gauges])
+        + "\n"
+        + "".join(
+            ",".join([f"Q{i}", str(i), resident_id(i), *(f"{i}.{n}" for n in range(WIDE))]) + "\n"
+            for i in range(20)
+        ),
     )
     try:
         apply(
@@ -131,6 +141,8 @@ def test_a_table_that_gains_resident_ids_is_regraded_and_its_replication_stops(
         assert column["grade"] >= 2 and column["category"] == "personal-identity", column
         plain = [c for c in classification["columns"] if c["name"] in ("part_no", "qty")]
         assert [c["grade"] for c in plain] == [1, 1], plain
+        named = {c["name"] for c in classification["columns"]}
+        assert set(gauges) <= named, sorted(named)
         # One pass did it: the source has exactly one classify run, and it succeeded.
         found = get(tenants, API, "DataSource", name, TENANT) or {}
         runs = list_objects(
@@ -144,6 +156,10 @@ def test_a_table_that_gains_resident_ids_is_regraded_and_its_replication_stops(
         assert [r["metadata"]["name"] for r in classify] == [classification["run"]]
         assert classify[0]["status"]["phase"] == "Succeeded"
         assert classify[0]["status"]["grade"] == regraded["computedGrade"]
+        # The job left its columns in the table (its result was over the limit): the status's
+        # columns above came from the table's properties.
+        folder = Path(platform_env["state_dir"]) / "runs" / classification["run"]
+        assert json.loads((folder / "result.json").read_text()).get("columnsInTable") is True
         events = [
             e
             for e in list_objects(tenants, "v1", "Event", namespace=TENANT)

@@ -15,7 +15,11 @@ account token, its identity on a cluster.
    Job (built with the national image and the national cpu pool read from the mounted pools
    file) and a collector Deployment appear, their pods are admitted, and the same manifests
    (under a fresh name, so as new objects) pass a `dryRun=All` server-side apply as the
-   operator's identity.
+   operator's identity. The driver Job mounts the lineage writers' Secret the stack's Tenants
+   component renders for the tenant (applied here as the stack would), and its job spec names
+   the mounted certificate and the catalog's receiver (issue 15). The Deployment's
+   NIDC_LINEAGE_URL and NIDC_SHARING_ENDPOINT also name in-cluster Services; the operator only
+   passes them on (to jobs and profiles), so they stay as the Deployment has them.
 2. Exactly the Deployment's environment (no address changed): a second continuous device source
    still gets its collector Deployment, since that path needs only the API server.
 """
@@ -23,6 +27,7 @@ account token, its identity on a cluster.
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 import time
@@ -36,10 +41,14 @@ import yaml
 
 from nidc.api.spark_pool import POOLS_FILE, pools_from_dict
 from nidc.kube import ApiClient, api_client, apply, delete, get, list_objects
+from nidc.local.identities import LINEAGE_WRITER
 from nidc.local.operator_access import prepare as prepare_operator_access
+from nidc.local.pki import CertificateAuthority
 from nidc.local.platform import LocalPlatform
 from nidc.local.ports import free_port
+from nidc.local.state import PlatformState
 from stacks.components.control_plane import build_control_plane
+from stacks.components.tenants import LINEAGE_SECRET, build_tenant
 from stacks.config import read_settings, read_stack_file
 from tests.cluster import tenant_ready
 
@@ -90,22 +99,33 @@ def example(kind: str, name: str) -> dict[str, Any]:
     raise KeyError((kind, name))
 
 
-def render_national(platform_env: dict[str, Any]) -> list[dict[str, Any]]:
-    """The national stack's control plane, with this platform's CA and logins as the stack's
-    per-stack secrets (the stack file holds none)."""
+def render_national(
+    platform_env: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The national stack's control plane and the objects of its tenant TENANT, with this
+    platform's CA and logins as the stack's per-stack secrets (the stack file holds none)."""
     servers = platform_env["servers"]
     values = read_stack_file(STACK)
     values["tlsCaCertificate"] = Path(platform_env["ca_file"]).read_text()
     values["tlsCertificate"] = "not used by the control plane"
+    # The lineage writers' certificate, as nidc.local.pulumi_workspace.local_stack gives it.
+    writer = CertificateAuthority(PlatformState(Path(platform_env["state_dir"])).pki).issue(
+        f"client-{LINEAGE_WRITER.name}", LINEAGE_WRITER.user, LINEAGE_WRITER.groups, client=True
+    )
+    values["lineageWriterCertificate"] = writer.cert.read_text()
     secrets = {
         "objectStoreRootPassword": Path(servers["minio"]["secret_key_file"]).read_text().strip(),
         "openbaoOperatorToken": Path(servers["openbao"]["root_token_file"]).read_text().strip(),
-        "sharingS3SecretKey": "not used by the control plane",
+        "secretSeed": "not used by the control plane",
         "tlsPrivateKey": "not used by the control plane",
+        "lineageWriterPrivateKey": writer.key.read_text(),
     }
     settings = read_settings(values, secrets)
     assert settings.control_plane is not None and settings.control_plane.operator is not None
-    return build_control_plane(settings.control_plane)
+    (tenant,) = [t for t in settings.tenants if t.name == TENANT]
+    return build_control_plane(settings.control_plane), build_tenant(
+        tenant, settings.lineage_writer
+    )
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -258,7 +278,7 @@ def test_the_national_operator_makes_a_driver_job_and_a_collector(
     operator_kubeconfig: Path,
     tmp_path: Path,
 ) -> None:
-    objects = render_national(platform_env)
+    objects, tenant_objects = render_national(platform_env)
     container = operator_container(objects)
     # What the stack renders for the operator is accepted by the API server as it stands.
     for kind, name in (
@@ -306,6 +326,8 @@ def test_the_national_operator_makes_a_driver_job_and_a_collector(
             },
         )
         wait_for(f"Tenant {TENANT} Ready", lambda: tenant_ready(admin, TENANT), 120, log)
+        # What the stack's Tenants component puts in the namespace beside the Tenant.
+        apply(admin, find(tenant_objects, "Secret", LINEAGE_SECRET))
         bucket = f"tenant-{TENANT}"
         write_delta_table(platform_env, bucket, "bronze/cnc_spindles/", tmp_path)
         apply(admin, source)
@@ -399,6 +421,20 @@ def check_driver_job(admin: ApiClient, operator_api: ApiClient, executors: int, 
     # The national cpu pool (8 executors; the built-in default is 2), read from the mounted file.
     properties = config_map["data"]["spark.properties"].splitlines()
     assert f"spark.executor.instances={executors}" in properties, properties
+    # Lineage as a local run posts it: the writers' certificate the stack put in the namespace,
+    # mounted, named by the job spec, and the catalog API's receiver as the URL.
+    pod_spec = job["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod_spec["volumes"] if v["name"] == "lineage"]
+    assert volume["secret"]["secretName"] == LINEAGE_SECRET
+    assert get(admin, "v1", "Secret", LINEAGE_SECRET, TENANT) is not None
+    (mount,) = [m for m in driver["volumeMounts"] if m["name"] == "lineage"]
+    env = {e["name"]: e.get("value") for e in driver["env"]}
+    assert env["NIDC_LINEAGE_CLIENT_CERT"] == f"{mount['mountPath']}/tls.crt"
+    assert env["NIDC_LINEAGE_URL"].startswith("https://catalog-api.nidc-catalog.svc")
+    lineage = json.loads(config_map["data"]["spec.json"])["lineage"]
+    assert lineage["clientCert"] == env["NIDC_LINEAGE_CLIENT_CERT"]
+    assert lineage["clientKey"] == f"{mount['mountPath']}/tls.key"
+    assert lineage["url"] == env["NIDC_LINEAGE_URL"]
     wait_for(
         "the driver pod",
         lambda: list_objects(admin, "v1", "Pod", TENANT, label_selector=f"job-name={name}"),

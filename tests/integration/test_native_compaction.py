@@ -35,9 +35,10 @@ def test_compaction_beside_appends_loses_and_doubles_nothing(
 ) -> None:
     from deltalake import DeltaTable
 
+    from spark_jobs.delta_rs_options import delta_uri
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively
     from spark_jobs.ingest.native.compaction import compact
-    from spark_jobs.ingest.native.store import ObjectStore, delta_uri
+    from spark_jobs.ingest.native.store import ObjectStore
 
     s3 = platform_env["servers"]["minio"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])

@@ -32,8 +32,9 @@ def test_schema_policies_natively(
 ) -> None:
     from deltalake import DeltaTable
 
+    from spark_jobs.delta_rs_options import delta_uri
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively
-    from spark_jobs.ingest.native.store import ObjectStore, delta_uri
+    from spark_jobs.ingest.native.store import ObjectStore
     from spark_jobs.ingest.values import SchemaDriftError
 
     s3 = platform_env["servers"]["minio"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import secrets
 import time
@@ -50,7 +51,9 @@ class World:
     vault: Any
 
     def table_uri(self, name: str) -> str:
-        return f"s3://{BUCKET}/shared/{name}"
+        # Under governed/, as a DataGrant's copy: the server's S3 policy reads governed copies
+        # and silver/gold tables only (policies/identities/nidc-sharing-server.yaml).
+        return f"s3://{BUCKET}/governed/{name}"
 
     def token(self, share: str, recipient: str, expires_in: dt.timedelta) -> str:
         """A fresh bearer token and its record, as the DataShare reconciler writes it."""
@@ -133,7 +136,7 @@ def world(
     if not minio.bucket_exists(BUCKET):
         minio.make_bucket(BUCKET)
     # A platform kept from an earlier run holds these tables: start them again at version 0.
-    leftovers = minio.list_objects(BUCKET, prefix="shared/", recursive=True)
+    leftovers = minio.list_objects(BUCKET, prefix="governed/", recursive=True)
     errors = minio.remove_objects(
         BUCKET, (DeleteObject(o.object_name) for o in leftovers if o.object_name)
     )
@@ -415,3 +418,41 @@ def test_a_token_cannot_read_another_recipients_share(world: World, tmp_path: Pa
     assert [s["name"] for s in world.http(token_c, "GET", "/shares").json()["items"]] == [
         OTHER_SHARE
     ]
+
+
+def test_the_servers_own_s3_login_reads_governed_copies_and_no_raw_table(world: World) -> None:
+    """The login the platform gave the server (policies/identities/nidc-sharing-server.yaml, the
+    document the stacks provision too) reads what a share serves and nothing of bronze."""
+    import urllib3
+    from minio import Minio
+    from minio.error import S3Error
+
+    from nidc.local.root_clients import root_minio
+    from nidc.local.servers.sharing import S3_SECRET, S3_USER
+    from nidc.local.state import PlatformState
+
+    s3 = world.env["servers"]["minio"]
+    http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=world.ca)
+    endpoint = s3["url"].split("://", 1)[1]
+
+    def client(access: str, secret: str) -> Minio:
+        return Minio(endpoint, access, secret, secure=True, region="us-east-1", http_client=http)
+
+    root = root_minio(world.env)
+    root.put_object(BUCKET, "bronze/raw_readings/part-0.parquet", io.BytesIO(b"raw"), 3)
+    key = PlatformState(Path(world.env["state_dir"])).read_secret(S3_SECRET)
+    server = client(S3_USER, key)
+    served = [
+        o.object_name for o in server.list_objects(BUCKET, prefix="governed/", recursive=True)
+    ]
+    assert served, "the server lists nothing of the governed copies"
+    server.stat_object(BUCKET, str(served[0]))
+    for attempt in (
+        lambda: server.stat_object(BUCKET, "bronze/raw_readings/part-0.parquet"),
+        lambda: list(server.list_objects(BUCKET, prefix="bronze/")),
+        lambda: server.put_object(BUCKET, "governed/planted", io.BytesIO(b"x"), 1),
+    ):
+        with pytest.raises(S3Error) as refused:
+            attempt()
+        assert refused.value.code in ("AccessDenied", "Forbidden"), refused.value.code
+    root.remove_object(BUCKET, "bronze/raw_readings/part-0.parquet")

@@ -3,8 +3,10 @@ local kube-apiserver (kwok nodes, file backend, passphrase secrets)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,20 +95,31 @@ def stack_leftovers(api: client.ApiClient) -> list[str]:
     return [item for item in leftovers(api) if item not in PLATFORM_OWN]
 
 
-def lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, Any]:
-    """preview, up, preview (nothing to change), destroy (nothing left); returns figures."""
+def lifecycle(
+    ws: StackWorkspace,
+    api: client.ApiClient,
+    after_up: Callable[[StackWorkspace, client.ApiClient, str], None] | None = None,
+) -> dict[str, Any]:
+    """preview, up, preview (nothing to change), destroy (nothing left); returns figures.
+    `after_up` checks the cluster between up and destroy (given up's output)."""
     assert stack_leftovers(api) == [], "the cluster already holds stack objects"
     try:
-        return checked_lifecycle(ws, api)
+        return checked_lifecycle(ws, api, after_up)
     finally:
         ws.run("destroy", "--stack", ws.stack, "--yes", "--skip-preview", check=False)
 
 
-def checked_lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, Any]:
+def checked_lifecycle(
+    ws: StackWorkspace,
+    api: client.ApiClient,
+    after_up: Callable[[StackWorkspace, client.ApiClient, str], None] | None,
+) -> dict[str, Any]:
     preview = ws.preview()
     planned = preview["changeSummary"].get("create", 0)
     assert planned > 30, preview["changeSummary"]
-    ws.up()
+    up_output = ws.up()
+    if after_up is not None:
+        after_up(ws, api, up_output)
     for sts in list_objects(api, "apps/v1", "StatefulSet"):
         ready = sts.get("status", {}).get("readyReplicas")
         assert ready == sts["spec"]["replicas"], sts["metadata"]["name"]
@@ -124,13 +137,47 @@ def checked_lifecycle(ws: StackWorkspace, api: client.ApiClient) -> dict[str, An
     return {"resources": planned, "outputs": outputs, **ws.timings}
 
 
+def secret_value(api: client.ApiClient, namespace: str, name: str, key: str) -> str:
+    found = get(api, "v1", "Secret", name, namespace)
+    assert found is not None, f"Secret {namespace}/{name}"
+    return base64.b64decode(found["data"][key]).decode()
+
+
+def check_service_identities(ws: StackWorkspace, api: client.ApiClient, up_output: str) -> None:
+    """Issue 15: the sharing server's own S3 login and OpenBao role, the catalog with the
+    secrets the stack derived, the lineage writers' certificate in each tenant namespace; no
+    secret value in the outputs or in what `up` printed."""
+    sharing_key = secret_value(api, "nidc-sharing", "sharing-s3", "secretKey")
+    # The key the server logs in with is the one the object store's sidecar gives its user.
+    assert secret_value(api, "nidc-storage", "minio-users", "nidc-sharing-server") == sharing_key
+    users = get(api, "v1", "ConfigMap", "minio-users", "nidc-storage")
+    assert users is not None
+    policy = json.loads(users["data"]["nidc-sharing-server.json"])
+    assert all("bronze" not in r for st in policy["Statement"] for r in st["Resource"])
+    roles = get(api, "v1", "ConfigMap", "openbao-roles", "nidc-secrets")
+    assert roles is not None
+    assert "auth/kubernetes/role/nidc-sharing-server" in roles["data"]["provision.sh"]
+    sts = get(api, "apps/v1", "StatefulSet", "openbao", "nidc-secrets")
+    assert sts is not None
+    containers = [c["name"] for c in sts["spec"]["template"]["spec"]["containers"]]
+    assert containers == ["openbao", "roles"]
+    db_password = secret_value(api, "nidc-catalog", "catalog-db", "password")
+    assert len(db_password) == 32
+    writer = secret_value(api, "national-analytics", "nidc-lineage-writer", "tls.crt")
+    assert "BEGIN CERTIFICATE" in writer
+    outputs = json.dumps(ws.outputs(show_secrets=True))
+    for value in (sharing_key, db_password):
+        assert value not in outputs and value not in up_output
+
+
 def test_national_stack(fresh_platform: LocalPlatform, kube: client.ApiClient) -> None:
     ws = workspace(fresh_platform, "national")
-    figures = lifecycle(ws, kube)
+    figures = lifecycle(ws, kube, check_service_identities)
     outputs = figures["outputs"]
     assert outputs["center"] == "national"
     assert outputs["endpoints"]["s3"].startswith("https://minio.nidc-storage.svc")
     assert outputs["tenantKubeconfigs"] == "[secret]"
+    assert outputs["endpoints"]["catalog"].startswith("https://catalog-api.nidc-catalog.svc")
     print(
         f"national: {figures['resources']} resources, up {figures['up']:.1f}s, "
         f"destroy {figures['destroy']:.1f}s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nidc.api.job_specs import starts_spark
 from operators.runs.local_slots import (
     WAITING_REASON,
     queued_before,
@@ -70,3 +71,23 @@ def test_slots_go_first_come_first_served() -> None:
 def test_a_run_with_no_status_yet_counts_as_queued() -> None:
     runs = [{"metadata": {"namespace": "a", "name": "new", "creationTimestamp": "t1"}}]
     assert queued_before([*runs, queued("a", "later", "t2")], "a/later") == ["a/new"]
+
+
+def test_runs_that_start_no_jvm_neither_hold_nor_queue_for_a_slot() -> None:
+    def job(body: dict[str, Any], **spec: str) -> dict[str, Any]:
+        return {**body, "spec": {"job": spec}}
+
+    runs = [
+        job(run("a", "classify", "Running"), job="classify"),
+        job(run("a", "copy", "Submitted"), job="replicate"),
+        job(run("a", "device", "Running"), job="ingest", engine="native"),
+        job(run("a", "files", "Running"), job="ingest", engine="spark"),
+        job(queued("a", "transform", "t1"), job="transform"),
+        job(queued("a", "classify-2", "t0"), job="classify"),
+        job(queued("a", "later", "t2"), job="quality"),
+    ]
+    assert slot_holders(runs) == ["a/files"]
+    assert queued_before(runs, "a/later") == ["a/transform"]
+    assert starts_spark({"job": "ingest", "engine": "native"}) is False
+    assert starts_spark({"job": "ingest", "engine": "spark"}) is True
+    assert starts_spark({"job": "governed-copy"}) is True

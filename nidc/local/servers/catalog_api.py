@@ -19,6 +19,7 @@ from nidc.local.kubeconfig import write_kubeconfig
 from nidc.local.servers.base import Context, HealthError, Server
 from nidc.local.servers.catalog_postgres import DATABASE, PASSWORD_SECRET
 from nidc.local.servers.minio import ROOT_USER
+from nidc.local.tools.manifest import binary_path
 
 CATALOG_IDENTITY = Identity("catalog", "nidc:catalog", ())
 
@@ -70,7 +71,15 @@ class CatalogApi(Server):
             "NIDC_S3_ACCESS_KEY": ROOT_USER,
             "NIDC_S3_SECRET_KEY_FILE": str(ctx.state.secret("s3-root-password")),
             "NIDC_CATALOG_CENTER": "local",
-        }
+            # The console (nidc/console), mounted at /console of the same server.
+            "NIDC_PROMETHEUS_URL": ctx.url("prometheus"),
+            "NIDC_TRACE_UI_URL": ctx.url("jaeger-query"),
+        } | self.chromium()
+
+    def chromium(self) -> dict[str, str]:
+        """The DCMM page's PDF is printed by Chromium from the tool cache, when it is built."""
+        chromium = binary_path("chromium")
+        return {"NIDC_CONSOLE_CHROMIUM": str(chromium)} if chromium.exists() else {}
 
     def check(self, ctx: Context) -> str:
         response = ctx.get(f"{ctx.url('catalog-api')}/healthz")
@@ -82,5 +91,6 @@ class CatalogApi(Server):
         return {
             "url": ctx.url("catalog-api"),
             "api": f"{ctx.url('catalog-api')}/api/v1",
+            "console": f"{ctx.url('catalog-api')}/console/",
             "authentication": "client certificate from the platform CA, or a bearer token",
         }

@@ -5,8 +5,10 @@ logins (and made again at every start, so a rotated secret never lingers):
 - Kubernetes: a client certificate for `nidc:sharing-server`, bound to a ClusterRole that can
   only get/list/watch DataShares;
 - OpenBao: a token whose only policy reads `secret/data/sharing/tokens/*` (the token records);
-- S3: a MinIO user whose only policy reads objects of the tenant buckets (`tenant-*`), which is
-  what the pre-signed URLs it hands out can reach.
+- S3: a MinIO user whose only policy reads the governed copies and silver/gold tables of the
+  tenant buckets, which is what the pre-signed URLs it hands out can reach.
+The OpenBao and S3 policies are policies/identities/nidc-sharing-server.yaml, the document the
+stacks provision on a cluster too (nidc/service_identity.py).
 """
 
 from __future__ import annotations
@@ -22,20 +24,19 @@ import urllib3
 from minio.credentials.providers import StaticProvider
 from minio.minioadmin import MinioAdmin
 
-from nidc.api.addressing import KV_MOUNT, SHARE_TOKENS_PREFIX
 from nidc.kube import api_client, apply
 from nidc.local.identities import Identity
 from nidc.local.kubeconfig import write_kubeconfig
 from nidc.local.servers.base import LOOPBACK, Context, HealthError, Server
 from nidc.local.servers.minio import ROOT_USER
+from nidc.service_identity import SHARING_SERVER, service_identity
 
 USER = "nidc:sharing-server"
-NAME = "nidc-sharing-server"
+NAME = SHARING_SERVER
 S3_USER = NAME
 S3_SECRET = "sharing-s3-secret-key"  # noqa: S105 (file names, not secrets)
 BAO_TOKEN = "sharing-openbao-token"  # noqa: S105
 PREFIX = "/delta-sharing"
-TENANT_BUCKETS = "tenant-*"
 
 
 def build_kube_access() -> list[dict[str, Any]]:
@@ -65,31 +66,6 @@ def build_kube_access() -> list[dict[str, Any]]:
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}],
         },
     ]
-
-
-def build_openbao_policy(mount: str = KV_MOUNT) -> str:
-    """Read the token records, nothing else (not even list: a hash is looked up, never found
-    by browsing)."""
-    return f'path "{mount}/data/{SHARE_TOKENS_PREFIX}/*" {{\n  capabilities = ["read"]\n}}\n'
-
-
-def build_s3_policy(buckets: str = TENANT_BUCKETS) -> dict[str, Any]:
-    """Read objects and list the tenant buckets (the Delta logs are listed), nothing else."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": [f"arn:aws:s3:::{buckets}/*"],
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": [f"arn:aws:s3:::{buckets}"],
-            },
-        ],
-    }
 
 
 class SharingServer(Server):
@@ -134,7 +110,9 @@ class SharingServer(Server):
             response.raise_for_status()
             return response
 
-        call("PUT", f"sys/policies/acl/{NAME}", {"policy": build_openbao_policy()})
+        access = service_identity(NAME).openbao
+        assert access is not None
+        call("PUT", f"sys/policies/acl/{NAME}", {"policy": access.policy})
         created = call(
             "POST",
             "auth/token/create-orphan",
@@ -156,7 +134,9 @@ class SharingServer(Server):
             secure=True,
             http_client=http,
         )
-        admin.policy_add(NAME, policy=build_s3_policy())
+        access = service_identity(NAME).s3
+        assert access is not None
+        admin.policy_add(NAME, policy=access.policy)
         ctx.state.write_secret(S3_SECRET, secrets.token_urlsafe(32))
         admin.user_add(S3_USER, ctx.state.read_secret(S3_SECRET))
         admin.policy_set(NAME, user=S3_USER)

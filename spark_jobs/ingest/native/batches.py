@@ -15,6 +15,7 @@ from deltalake import DeltaTable
 from nidc.api.data_source import Point, SchemaPolicy
 from nidc.api.job_specs import IngestJob
 from nidc.telemetry.tracing import tracer
+from spark_jobs.delta_rs_options import delta_uri
 from spark_jobs.ingest.landing import DEVICE_BRONZE, batch_name, pending_batches
 from spark_jobs.ingest.native import commit
 from spark_jobs.ingest.native.classify import classify_table
@@ -25,7 +26,7 @@ from spark_jobs.ingest.native.rows import (
     contract_breaking,
     quarantine_rows,
 )
-from spark_jobs.ingest.native.store import ObjectStore, delta_uri
+from spark_jobs.ingest.native.store import ObjectStore
 from spark_jobs.ingest.values import (
     LANDING_COLUMNS,
     Reason,

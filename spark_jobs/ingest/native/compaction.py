@@ -16,8 +16,9 @@ from typing import Any
 
 from deltalake import CommitProperties
 
+from spark_jobs.delta_rs_options import delta_uri
 from spark_jobs.ingest.native import commit
-from spark_jobs.ingest.native.store import ObjectStore, delta_uri
+from spark_jobs.ingest.native.store import ObjectStore
 
 # Bronze files of a day and source are small; 64 MiB keeps a compacted file cheap to rewrite.
 TARGET_FILE_BYTES = 64 * 1024 * 1024

@@ -17,8 +17,8 @@ SERVICE = "nidc-native-job"
 
 def observe_bronze(job: IngestJob, options: dict[str, str]) -> Observed:
     """The bronze table's schema for the COMPLETE event (as the Spark job reports it)."""
+    from spark_jobs.delta_rs_options import delta_uri
     from spark_jobs.ingest.native import commit
-    from spark_jobs.ingest.native.store import delta_uri
 
     primary = job_datasets(job).primary_output
     columns = commit.table_columns(commit.open_table(delta_uri(job.target), options))

@@ -25,11 +25,6 @@ def split_s3a(path: str) -> tuple[str, str]:
     return bucket, key
 
 
-def delta_uri(path: str) -> str:
-    """The spec's s3a:// path as delta-rs names it (s3://)."""
-    return "s3://" + path.split("://", 1)[1]
-
-
 @dataclass
 class ObjectStore:
     """One tenant's object store, for one run."""

@@ -62,3 +62,42 @@ def check_parented(
             assert parent_chain.startswith(token + "$"), urn
 
     return pulumi.Output.all(*[c.urn for c in component.children.values()]).apply(check)
+
+
+def client_certificate(organization: str) -> tuple[str, str]:
+    """A self-signed client certificate (PEM) whose subject's O is `organization`, and its key:
+    what the stack takes as `lineageWriterCertificate` / `lineageWriterPrivateKey`."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "nidc:lineage-writer"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+WRITER_CERT, WRITER_KEY = client_certificate("nidc:lineage-writers")

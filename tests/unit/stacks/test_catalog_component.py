@@ -94,7 +94,13 @@ def test_secrets_are_files_and_the_server_has_its_own_identity() -> None:
     )
 
     bindings = by_kind(objects, "ClusterRoleBinding")
-    assert {b["roleRef"]["name"] for b in bindings} == {"nidc:catalog", "system:auth-delegator"}
+    # Names of its own: the local platform's catalog already holds `nidc:catalog`.
+    assert {b["roleRef"]["name"] for b in bindings} == {
+        "nidc:catalog:nidc-catalog",
+        "system:auth-delegator",
+    }
+    (role,) = by_kind(objects, "ClusterRole")
+    assert role["metadata"]["name"] == "nidc:catalog:nidc-catalog"
     for binding in bindings:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "namespace": "nidc-catalog", "name": SERVICE_ACCOUNT}
@@ -136,3 +142,46 @@ def test_stack_config_switches_the_catalog_on() -> None:
     assert settings.catalog.image == "registry.example.cn/mirror/nidc/nidc:0.1.0"
     with pytest.raises(ArgsError, match="catalogDbPassword"):
         read_settings(config, {**secrets, "catalogDbPassword": ""})
+
+
+def test_the_console_gets_one_session_key_for_all_replicas_alerts_and_traces() -> None:
+    objects = build_catalog(
+        catalog_args(
+            api_replicas=2,
+            console_session_key="console-key-3",
+            prometheus_url="https://prometheus.nidc-metrics.svc.cluster.local:9090",
+            trace_ui_url="https://traces.region-east.example.cn",
+        )
+    )
+    assert "console-key-3" not in repr([o for o in objects if o["kind"] != "Secret"])
+    secrets = {o["metadata"]["name"]: o for o in by_kind(objects, "Secret")}
+    assert secrets["catalog-console"]["stringData"] == {"sessionKey": "console-key-3"}
+    (deployment,) = by_kind(objects, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["NIDC_CONSOLE_SESSION_KEY_FILE"] == "/etc/nidc/catalog-console/sessionKey"
+    assert env["NIDC_PROMETHEUS_URL"].startswith("https://prometheus.nidc-metrics.svc")
+    assert env["NIDC_TRACE_UI_URL"] == "https://traces.region-east.example.cn"
+    assert "catalog-console" in {v["secret"]["secretName"] for v in pod["volumes"]}
+
+    # From stack config: the key derived from the seed, Prometheus from the metrics component.
+    from stacks.config import read_settings
+
+    config: dict[str, Any] = {
+        "center": {"name": "region-east", "region": "east"},
+        "components": ["catalog", "metrics"],
+        "registry": "registry.example.cn/mirror",
+        "images": {
+            "catalog": "nidc/nidc:0.1.0",
+            "postgres": "postgres:15.10-bookworm",
+            "prometheus": "prom/prometheus:v3.16.0",
+        },
+        "tlsCertificate": "CERT",
+        "tlsCaCertificate": "CA",
+    }
+    settings = read_settings(config, {"secretSeed": "seed", "tlsPrivateKey": "k"})
+    assert settings.catalog is not None and settings.metrics is not None
+    key = settings.catalog.console_session_key
+    assert isinstance(key, str) and len(key) == 32 and key != settings.catalog.db_password
+    assert settings.catalog.prometheus_url.startswith("https://prometheus.")

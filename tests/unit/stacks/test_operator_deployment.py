@@ -33,7 +33,13 @@ from stacks.components.control_plane import build_control_plane as render_contro
 from stacks.components.telemetry import OTLP_GRPC, build_collector_config, build_telemetry
 from stacks.config import read_settings, read_stack_file
 from stacks.manifests import ArgsError
-from tests.unit.stacks.conftest import TLS, RecordingMocks, pulumi_test
+from tests.unit.stacks.conftest import (
+    TLS,
+    WRITER_CERT,
+    WRITER_KEY,
+    RecordingMocks,
+    pulumi_test,
+)
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
@@ -42,13 +48,20 @@ SECRETS = {
     "openbaoOperatorToken": "s.Secret-Token-91c2",
     "sharingS3SecretKey": "Secret-Share-5d0e",
     "tlsPrivateKey": "Secret-Key-22b8",
+    "secretSeed": "Secret-Seed-40aa",
+    "lineageWriterPrivateKey": WRITER_KEY,
 }
 CA_PEM = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"
 
 
 def national(**overrides: Any) -> dict[str, Any]:
     values = read_stack_file(REPO / "Pulumi.national.yaml")
-    values.update(tlsCertificate="CERT", tlsCaCertificate=CA_PEM, **overrides)
+    values.update(
+        tlsCertificate="CERT",
+        tlsCaCertificate=CA_PEM,
+        lineageWriterCertificate=WRITER_CERT,
+        **overrides,
+    )
     return values
 
 
