@@ -179,6 +179,8 @@ def check_nowhere(
             verify=platform_env["ca_file"],
             timeout=30,
         )
+        if not required and response.status_code != 200:
+            continue  # no native run in this session: the backend knows no such service
         assert response.status_code == 200
         assert response.json()["data"] or not required, f"no traces from {service}"
         assert canary not in response.text
