@@ -337,6 +337,10 @@ def print_summary(
     say("   kubectl describe dataproduct -n steel-plant spindle-health")
     say("   bin/nidc lineage steel-plant/gold.furnace_anomalies   # upstream to the PLC")
     say("   bin/nidc catalog ls --as steel-plant-analyst   # the catalog, as a tenant sees it")
+    console = (env["servers"].get("catalog-api") or {}).get("console")
+    if console:
+        say(f"   {console}   # the web console (docs/console.md); sign in with a token from")
+        say("   kubectl create token default -n steel-plant")
     say("   bin/nidc local down      # stops the platform, the operators and the factory floor")
     if os.environ.get("NIDC_DEMO_DEBUG"):
         say(json.dumps(objects, indent=2, default=str))
