@@ -240,9 +240,11 @@ def one_trial(api: Any, env: dict[str, Any], trial: int) -> tuple[float, float]:
     """One grant deleted and one let expire; seconds until each one's credentials failed."""
     tag = uuid.uuid4().hex[:6]
     deleted, expiring = f"revoke-del-{tag}", f"revoke-exp-{tag}"
-    ends = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=12)
     far = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     grant_d, bao_d, store_d = issued_probe_grant(api, env, deleted, far)
+    # Counted from its own apply: the first grant's issuance (seconds under load) once ate the
+    # window, and the second had expired before its analyst could log in (soak, 2026-11-30).
+    ends = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=12)
     grant_e, bao_e, store_e = issued_probe_grant(api, env, expiring, ends)
     delete(api, API, "DataGrant", deleted, OWNER)
     after_delete = seconds_until_both_fail(bao_d, store_d, grant_d, time.time())
