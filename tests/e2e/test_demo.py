@@ -144,10 +144,13 @@ def test_each_trace_in_the_summary_is_in_the_trace_backend(demo: DemoRun) -> Non
     links = [line.split(": ", 1)[1] for line in section(demo.first.stdout, "traces")[0:]]
     links = [link for link in links if "/trace/" in link]
     assert links, demo.first.stdout[-3000:]
-    query = LocalPlatform(demo.state).env()["servers"]["jaeger"]["query_url"]
+    env = LocalPlatform(demo.state).env()
+    query = env["servers"]["jaeger"]["query_url"]
     for link in links:
         trace_id = link.rsplit("/", 1)[1]
-        found = requests.get(f"{query}/api/traces/{trace_id}", timeout=10).json()
+        found = requests.get(
+            f"{query}/api/traces/{trace_id}", verify=str(env["ca_file"]), timeout=10
+        ).json()
         assert found.get("data") and found["data"][0]["spans"], link
 
 

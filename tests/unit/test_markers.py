@@ -57,8 +57,8 @@ def test_minus_m_unit_selects_every_unit_test_and_no_integration_test() -> None:
     assert collected("-m", "not unit", "tests/unit") == []
 
 
-def test_gpu_soak_and_e2e_run_only_when_the_expression_names_them() -> None:
-    assert opt_in_wanted("e2e") == {"e2e"}
+def test_gpu_and_soak_run_only_when_the_expression_names_them() -> None:
+    assert opt_in_wanted("e2e") == set()  # e2e is in CI's expression; addopts leaves it out
     assert opt_in_wanted("unit") == set()
     assert opt_in_wanted("integration and not slow") == set()
     assert opt_in_wanted("soak") == {"soak"}
@@ -84,3 +84,10 @@ def test_minus_m_integration_leaves_out_the_soak_loops() -> None:
         f"{crash}::test_kill_ingest_job_mid_write[20-kills]",
         f"{crash}::test_kill_native_ingest_mid_write[20-kills]",
     ]
+
+
+def test_ci_runs_the_demo_end_to_end_and_a_default_run_does_not() -> None:
+    ci_expression = (REPO / ".ci" / "run").read_text().split('-m "', 1)[1].split('"', 1)[0]
+    in_ci = collected("-m", ci_expression, "tests/e2e")
+    assert any("test_the_demo_brings_every_resource" in node for node in in_ci), in_ci
+    assert collected("tests/e2e") == []  # pyproject's addopts leave it out of a default run
