@@ -168,14 +168,16 @@ def check_nowhere(
         assert canary not in spec.read_text(), spec
     query = platform_env["servers"]["jaeger"]["query_url"]
     # The native bronze writer's runs too, where the session ran any (device sources).
-    for service, required in (
+    services: list[tuple[str, bool]] = [
         ("nidc-operator", True),
         ("nidc-spark-job", True),
         ("nidc-native-job", False),
-    ):
+    ]
+    for service, required in services:
+        params: dict[str, str | int] = {"service": service, "limit": 1000, "lookback": "1h"}
         response = requests.get(
             f"{query}/api/traces",
-            params={"service": service, "limit": 1000, "lookback": "1h"},
+            params=params,
             verify=platform_env["ca_file"],
             timeout=30,
         )
