@@ -23,9 +23,8 @@ import pytest
 import requests
 
 from nidc.console.masking import SAMPLE_ROWS
-from nidc.dcmm.report import FONTCONFIG
 from nidc.kube import apply, service_account_token
-from nidc.local.tools.manifest import binary_path
+from tests.chromium_browser import chromium, console_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -125,42 +124,12 @@ def console(platform_env: dict[str, Any], tenants: Any) -> str:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    chromium = binary_path("chromium")
-    work = tmp_path_factory.mktemp("chromium")
-    fonts = work / "fonts.conf"  # the CJK font that comes with the tool (as the DCMM PDF's)
-    fonts.write_text(
-        FONTCONFIG.format(
-            fonts=chromium.resolve().parent.parent / "root/usr/share/fonts", cache=work
-        )
-    )
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=str(chromium),
-            args=["--no-sandbox"],
-            env={**os.environ, "FONTCONFIG_FILE": str(fonts), "HOME": str(work)},
-        )
+    with chromium(tmp_path_factory.mktemp("chromium")) as launched:
         yield launched
-        launched.close()
 
 
 def context(browser: Any, env: dict[str, Any], identity: str | None) -> Any:
-    """A browser context; with a platform client certificate when `identity` is given."""
-    pki = Path(env["state_dir"]) / "pki"
-    certs = []
-    if identity:
-        origin = env["servers"]["catalog-api"]["url"]
-        certs = [
-            {
-                "origin": origin,
-                "certPath": str(pki / f"client-{identity}.crt"),
-                "keyPath": str(pki / f"client-{identity}.key"),
-            }
-        ]
-    return browser.new_context(
-        ignore_https_errors=True, client_certificates=certs, viewport={"width": 1280, "height": 900}
-    )
+    return console_context(browser, env, identity)
 
 
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
