@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Self
 
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
@@ -38,7 +38,67 @@ class LeaseLostError(RuntimeError):
     """Our lease was taken over (it expired); this run must not commit."""
 
 
-class TableLease:
+class WriterLease:
+    """The lease protocol (acquire, renew, release); a transport gives `_put`, `_current` and
+    `_remove`: TableLease through Spark's S3A, the native writer's through the S3 API."""
+
+    holder: str
+    wait: float
+    etag: str | None
+
+    def _put(self, etag: str | None) -> bool:
+        raise NotImplementedError
+
+    def _current(self) -> tuple[dict[str, Any], str] | None:
+        raise NotImplementedError
+
+    def _remove(self) -> None:
+        raise NotImplementedError
+
+    def acquire(self) -> None:
+        """Take the lease, waiting (up to wait_seconds) for another holder to let it go."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            if self._put(None):
+                return
+            current = self._current()
+            if current is not None:
+                lease, etag = current
+                expires = float(lease.get("expiresAt", 0))
+                if (lease.get("holder") == self.holder or expires < time.time()) and self._put(
+                    etag
+                ):
+                    return
+                if time.monotonic() > deadline:
+                    raise LeaseBusyError(
+                        f"table is being written by run {lease.get('holder')} "
+                        f"(lease until {time.ctime(expires)})"
+                    )
+            time.sleep(1.0)
+
+    def renew(self) -> None:
+        """Extend the lease before a commit; LeaseLostError if someone else holds it now."""
+        if self.etag is None or not self._put(self.etag):
+            raise LeaseLostError(
+                f"writer lease of run {self.holder} was taken over; not committing"
+            )
+
+    def release(self) -> None:
+        """Give the lease back (only if it is still ours)."""
+        current = self._current()
+        if current is not None and current[1].strip('"') == (self.etag or "").strip('"'):
+            self._remove()
+        self.etag = None
+
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+class TableLease(WriterLease):
     """`with TableLease(spark, table, holder): ...` holds the table's writer lease."""
 
     def __init__(
@@ -97,46 +157,8 @@ class TableLease:
         except json.JSONDecodeError:
             return {"holder": "?", "expiresAt": 0}, etag
 
-    def acquire(self) -> None:
-        """Take the lease, waiting (up to wait_seconds) for another holder to let it go."""
-        deadline = time.monotonic() + self.wait
-        while True:
-            if self._put(None):
-                return
-            current = self._current()
-            if current is not None:
-                lease, etag = current
-                if (lease.get("holder") == self.holder or lease["expiresAt"] < time.time()) and (
-                    self._put(etag)
-                ):
-                    return
-                if time.monotonic() > deadline:
-                    raise LeaseBusyError(
-                        f"table is being written by run {lease.get('holder')} "
-                        f"(lease until {time.ctime(lease['expiresAt'])})"
-                    )
-            time.sleep(1.0)
-
-    def renew(self) -> None:
-        """Extend the lease before a commit; LeaseLostError if someone else holds it now."""
-        if self.etag is None or not self._put(self.etag):
-            raise LeaseLostError(
-                f"writer lease of run {self.holder} was taken over; not committing"
-            )
-
-    def release(self) -> None:
-        """Give the lease back (only if it is still ours)."""
-        current = self._current()
-        if current is not None and current[1] == self.etag:
-            self.fs.delete(self.path, False)
-        self.etag = None
-
-    def __enter__(self) -> TableLease:
-        self.acquire()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.release()
+    def _remove(self) -> None:
+        self.fs.delete(self.path, False)
 
 
 def no_renewal() -> None:

@@ -12,12 +12,12 @@ from typing import Any
 from minio.error import S3Error
 
 from spark_jobs.ingest.native.store import ObjectStore, split_s3a
-from spark_jobs.table_lease import LEASE_NAME, LeaseBusyError, LeaseLostError
+from spark_jobs.table_lease import LEASE_NAME, WriterLease
 
 REFUSED = ("PreconditionFailed", "ConditionalRequestConflict")
 
 
-class NativeTableLease:
+class NativeTableLease(WriterLease):
     """`with NativeTableLease(store, table, holder): ...` holds the table's writer lease."""
 
     def __init__(
@@ -73,44 +73,5 @@ class NativeTableLease:
         except json.JSONDecodeError:
             return {"holder": "?", "expiresAt": 0}, str(stat.etag)
 
-    def acquire(self) -> None:
-        """Take the lease, waiting (up to wait_seconds) for another holder to let it go."""
-        deadline = time.monotonic() + self.wait
-        while True:
-            if self._put(None):
-                return
-            current = self._current()
-            if current is not None:
-                lease, etag = current
-                mine_or_expired = (
-                    lease.get("holder") == self.holder
-                    or float(lease.get("expiresAt", 0)) < time.time()
-                )
-                if mine_or_expired and self._put(etag):
-                    return
-                if time.monotonic() > deadline:
-                    raise LeaseBusyError(
-                        f"table is being written by run {lease.get('holder')} "
-                        f"(lease until {time.ctime(float(lease.get('expiresAt', 0)))})"
-                    )
-            time.sleep(1.0)
-
-    def renew(self) -> None:
-        """Extend the lease before a commit; LeaseLostError if someone else holds it now."""
-        if self.etag is None or not self._put(self.etag):
-            raise LeaseLostError(
-                f"writer lease of run {self.holder} was taken over; not committing"
-            )
-
-    def release(self) -> None:
-        current = self._current()
-        if current is not None and current[1].strip('"') == (self.etag or "").strip('"'):
-            self.store.client.remove_object(self.bucket, self.key)
-        self.etag = None
-
-    def __enter__(self) -> NativeTableLease:
-        self.acquire()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.release()
+    def _remove(self) -> None:
+        self.store.client.remove_object(self.bucket, self.key)
