@@ -24,7 +24,7 @@ from spark_jobs.ingest.values import (
     SchemaDriftError,
     classified_schema,
     classify_batch,
-    decide_schema,
+    landing_batch_schema,
 )
 from spark_jobs.table_lease import no_renewal
 
@@ -88,17 +88,9 @@ def ingest_device_batches(
         )
         frame = spark.read.parquet(job.landing.prefix + batch_name(sequence, "parquet"))
         incoming = _landing_type_strings(frame)
-        missing = [c for c in LANDING_COLUMNS if c not in incoming]
-        extras = {n: t for n, t in incoming.items() if n not in fixed}
-        if missing and str(job.schema_policy) == SchemaPolicy.FAIL.value:
-            raise SchemaDriftError(
-                f"schema drift under schemaPolicy fail: batch {sequence} lacks landing "
-                f"column(s) {', '.join(missing)}"
-            )
-        decision = decide_schema(known, extras, job.schema_policy)
-        if decision.failure:
-            raise SchemaDriftError(f"batch {sequence}: {decision.failure}")
-        known = dict(extras) if known is None else {**known, **decision.added}
+        missing, decision, known = landing_batch_schema(
+            sequence, incoming, fixed, known, job.schema_policy
+        )
         plans.append((sequence, manifest, frame, missing, decision))
 
     added = quarantined = 0

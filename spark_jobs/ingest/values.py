@@ -339,3 +339,27 @@ def decide_schema(
         parts += [f"column {n} is {new}, table has {old}" for n, (new, old) in retyped.items()]
         failure = "schema drift under schemaPolicy fail: " + "; ".join(parts)
     return SchemaDecision(added=added, retyped=retyped, missing=missing, failure=failure)
+
+
+def landing_batch_schema(
+    sequence: int,
+    incoming: Mapping[str, str],
+    fixed: Iterable[str],
+    known: dict[str, str] | None,
+    policy: SchemaPolicy | str,
+) -> tuple[list[str], SchemaDecision, dict[str, str]]:
+    """One landing batch's schema step, for the Spark and the native writer alike (pure): the
+    landing columns it lacks, the decision on its extra columns, and the extra columns known
+    after it. Raises SchemaDriftError where the policy stops the run."""
+    kept = set(fixed)
+    missing = [c for c in LANDING_COLUMNS if c not in incoming]
+    extras = {n: t for n, t in incoming.items() if n not in kept}
+    if missing and str(policy) == SchemaPolicy.FAIL.value:
+        raise SchemaDriftError(
+            f"schema drift under schemaPolicy fail: batch {sequence} lacks landing "
+            f"column(s) {', '.join(missing)}"
+        )
+    decision = decide_schema(known, extras, policy)
+    if decision.failure:
+        raise SchemaDriftError(f"batch {sequence}: {decision.failure}")
+    return missing, decision, dict(extras) if known is None else {**known, **decision.added}

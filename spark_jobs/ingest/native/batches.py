@@ -32,7 +32,7 @@ from spark_jobs.ingest.values import (
     Reason,
     SchemaDecision,
     SchemaDriftError,
-    decide_schema,
+    landing_batch_schema,
 )
 
 TRACER = tracer(__name__)
@@ -114,17 +114,10 @@ def ingest_device_batches_natively(
     for sequence in sequences:
         manifest = json.loads(store.read(job.landing.prefix + batch_name(sequence, "json")))
         landing = store.read_parquet(job.landing.prefix + batch_name(sequence, "parquet"))
-        missing = [c for c in LANDING_COLUMNS if c not in landing.column_names]
-        extras = {f.name: spark_type(f.type) for f in landing.schema if f.name not in fixed}
-        if missing and str(job.schema_policy) == SchemaPolicy.FAIL.value:
-            raise SchemaDriftError(
-                f"schema drift under schemaPolicy fail: batch {sequence} lacks landing "
-                f"column(s) {', '.join(missing)}"
-            )
-        decision = decide_schema(known, extras, job.schema_policy)
-        if decision.failure:
-            raise SchemaDriftError(f"batch {sequence}: {decision.failure}")
-        known = dict(extras) if known is None else {**known, **decision.added}
+        incoming = {f.name: spark_type(f.type) for f in landing.schema}
+        missing, decision, known = landing_batch_schema(
+            sequence, incoming, fixed, known, job.schema_policy
+        )
         plans.append((sequence, manifest, landing, missing, decision))
 
     added = quarantined = 0
