@@ -25,9 +25,13 @@ from nidc.telemetry.tracing import tracer
 TRACER = tracer(__name__)
 
 
-def run_native_ingest(job: IngestJob, runtime: JobRuntime) -> dict[str, Any]:
-    """One native ingest run; the same result keys as the Spark job's run_ingest."""
+def run_native_ingest(
+    job: IngestJob, runtime: JobRuntime, tables: Any | None = None
+) -> dict[str, Any]:
+    """One native ingest run; the same result keys as the Spark job's run_ingest. `tables`
+    (commit.OpenTables) receives the run's open tables for the caller (lineage facets)."""
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively, table_totals
+    from spark_jobs.ingest.native.commit import OpenTables
     from spark_jobs.ingest.native.lease import NativeTableLease
     from spark_jobs.ingest.native.store import ObjectStore
 
@@ -50,5 +54,6 @@ def run_native_ingest(job: IngestJob, runtime: JobRuntime) -> dict[str, Any]:
         ),
         NativeTableLease(store, job.target, holder, wait_seconds=job.lease_wait_seconds) as lease,
     ):
-        progress = ingest_device_batches_natively(store, job, lease.renew)
-        return {**progress, **table_totals(store, job)}
+        tables = tables if tables is not None else OpenTables()
+        progress = ingest_device_batches_natively(store, job, lease.renew, tables=tables)
+        return {**progress, **table_totals(store, job, tables)}

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
 
 from nidc.api.data_source import Point, SchemaPolicy
 from nidc.api.job_specs import IngestJob
@@ -26,7 +26,7 @@ from spark_jobs.ingest.native.rows import (
     contract_breaking,
     quarantine_rows,
 )
-from spark_jobs.ingest.native.store import ObjectStore
+from spark_jobs.ingest.native.store import ObjectStore, parquet_table
 from spark_jobs.ingest.values import (
     LANDING_COLUMNS,
     Reason,
@@ -94,72 +94,90 @@ def ingest_device_batches_natively(
     job: IngestJob,
     renew: Callable[[], None],
     today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+    tables: commit.OpenTables | None = None,
 ) -> dict[str, Any]:
-    """Every pending landing batch of a device source, one bronze commit each (delta-rs)."""
+    """Every pending landing batch of a device source, one bronze commit each (delta-rs).
+
+    `tables` (when given) receives the run's open tables, so the run's totals open none again.
+    """
     assert job.landing is not None
+    tables = tables if tables is not None else commit.OpenTables()
     target, quarantine = delta_uri(job.target), delta_uri(job.quarantine)
-    bronze = commit.open_table(target, store.options)
+    bronze = tables.bronze = commit.open_table(target, store.options)
     committed = commit.committed_version(bronze, job.source_uid)
     start = max(job.landing.from_sequence, committed) + 1
-    names = store.list_names(job.landing.prefix)
+    # Only names past the checkpoint: the prefix keeps every batch ever landed.
+    names = store.list_names(job.landing.prefix, after=batch_name(start - 1, "json"))
     sequences = pending_batches(names, start, job.landing.max_batches)
     points = {p.name: p for p in job.points}
 
     # First pass: every pending batch's manifest and schema, so a breaking change fails the
-    # run before any commit (as the Spark path does).
+    # run before any commit (as the Spark path does). The objects are fetched together.
+    bodies = store.read_many(
+        [job.landing.prefix + batch_name(s, k) for s in sequences for k in ("json", "parquet")]
+    )
     fixed = set(DEVICE_BRONZE) | set(LANDING_COLUMNS)
     table = commit.table_columns(bronze)
     known = None if table is None else {n: t for n, t in table.items() if n not in fixed}
     plans = []
-    for sequence in sequences:
-        manifest = json.loads(store.read(job.landing.prefix + batch_name(sequence, "json")))
-        landing = store.read_parquet(job.landing.prefix + batch_name(sequence, "parquet"))
+    for index, sequence in enumerate(sequences):
+        manifest = json.loads(bodies[2 * index])
+        landing = parquet_table(bodies[2 * index + 1])
         incoming = {f.name: spark_type(f.type) for f in landing.schema}
         missing, decision, known = landing_batch_schema(
             sequence, incoming, fixed, known, job.schema_policy
         )
         plans.append((sequence, manifest, landing, missing, decision))
+    del bodies
 
     added = quarantined = 0
-    # The quarantine table is opened at the first batch with bad records (most have none).
-    quarantine_table: DeltaTable | None = None
-    quarantine_done: int | None = None
-    for sequence, manifest, landing, missing, decision in plans:
-        with TRACER.start_as_current_span(
-            "ingest batch", attributes={"nidc.batch_sequence": sequence, "nidc.engine": "native"}
+    add = str(job.schema_policy) == SchemaPolicy.ADD_COLUMNS.value
+    # Rows of the next batch are classified (pure, Arrow releases the GIL) while this one
+    # commits; in order, one worker, so a batch that fails fails where it did before.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending = [
+            worker.submit(batch_rows, job, points, s, landing, missing, decision, today())
+            for s, _manifest, landing, missing, decision in plans
+        ]
+        for (sequence, manifest, landing, _missing, _decision), rows in zip(
+            plans, pending, strict=True
         ):
-            if landing.num_rows != int(manifest.get("rows", landing.num_rows)):
-                raise RuntimeError(
-                    f"batch {sequence}: the parquet holds {landing.num_rows} rows, its manifest "
-                    f"says {manifest['rows']} (an incomplete or replaced batch; not ingested)"
+            with TRACER.start_as_current_span(
+                "ingest batch",
+                attributes={"nidc.batch_sequence": sequence, "nidc.engine": "native"},
+            ):
+                if landing.num_rows != int(manifest.get("rows", landing.num_rows)):
+                    raise RuntimeError(
+                        f"batch {sequence}: the parquet holds {landing.num_rows} rows, its "
+                        f"manifest says {manifest['rows']} (an incomplete or replaced batch; "
+                        "not ingested)"
+                    )
+                good, bad = rows.result()
+                renew()
+                if bad.num_rows:
+                    # Opened at the first batch with bad records (most runs have none).
+                    quarantine_table = tables.open_quarantine(quarantine, store.options)
+                    done = commit.committed_version(quarantine_table, job.source_uid)
+                    if done < sequence:
+                        tables.quarantine = commit.append(
+                            quarantine_table or quarantine,
+                            bad,
+                            store.options,
+                            job.source_uid,
+                            sequence,
+                            add_columns=False,
+                        )
+                        quarantined += bad.num_rows
+                renew()
+                # Every sequence here is past the table's key as read at the start, and under
+                # the writer lease (renewed just above) nobody else commits: no re-read of the
+                # log per batch. The commit file's If-None-Match still refuses a second writer.
+                if bronze is not None:
+                    good = commit.new_rows(good, commit.existing_keys(bronze, good))
+                bronze = tables.bronze = commit.append(
+                    bronze or target, good, store.options, job.source_uid, sequence, add
                 )
-            good, bad = batch_rows(job, points, sequence, landing, missing, decision, today())
-            renew()
-            if bad.num_rows and quarantine_done is None:
-                quarantine_table = commit.open_table(quarantine, store.options)
-                quarantine_done = commit.committed_version(quarantine_table, job.source_uid)
-            if bad.num_rows and quarantine_done is not None and quarantine_done < sequence:
-                quarantine_table = commit.append(
-                    quarantine_table or quarantine,
-                    bad,
-                    store.options,
-                    job.source_uid,
-                    sequence,
-                    add_columns=False,
-                )
-                quarantined += bad.num_rows
-            renew()
-            if bronze is not None:
-                bronze.update_incremental()
-            if commit.committed_version(bronze, job.source_uid) >= sequence:
-                continue  # committed by an earlier attempt: Delta's key says so
-            if bronze is not None:
-                good = commit.new_rows(good, commit.existing_keys(bronze, good))
-            add = str(job.schema_policy) == SchemaPolicy.ADD_COLUMNS.value
-            bronze = commit.append(
-                bronze or target, good, store.options, job.source_uid, sequence, add
-            )
-            added += good.num_rows
+                added += good.num_rows
     last = sequences[-1] if sequences else max(job.landing.from_sequence, committed)
     return {
         "checkpoint": {"batchSequence": last},
@@ -197,19 +215,17 @@ def batch_rows(
     )
 
 
-def table_totals(store: ObjectStore, job: IngestJob) -> dict[str, Any]:
-    """Rows of this source in bronze and quarantine, and the bronze version."""
-    bronze = commit.open_table(delta_uri(job.target), store.options)
-    quarantine = commit.open_table(delta_uri(job.quarantine), store.options)
-
-    def count(table: Any) -> int:
-        if table is None or "source" not in table.schema().to_arrow().names:
-            return 0
-        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("source", "=", job.source)])
-        return int(dataset.count_rows())
-
+def table_totals(
+    store: ObjectStore, job: IngestJob, tables: commit.OpenTables | None = None
+) -> dict[str, Any]:
+    """Rows of this source in bronze and quarantine, and the bronze version (from the run's
+    open tables when given: no table is opened twice in a run)."""
+    if tables is None:
+        tables = commit.OpenTables(bronze=commit.open_table(delta_uri(job.target), store.options))
+    bronze = tables.bronze
+    quarantine = tables.open_quarantine(delta_uri(job.quarantine), store.options)
     return {
-        "rows": count(bronze),
-        "quarantinedRows": count(quarantine),
+        "rows": commit.source_rows(bronze, job.source),
+        "quarantinedRows": commit.source_rows(quarantine, job.source),
         "tableVersion": bronze.version() if bronze is not None else None,
     }

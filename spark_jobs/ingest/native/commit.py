@@ -11,6 +11,7 @@ commit of version N fails rather than overwrites.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,6 +44,22 @@ def open_table(uri: str, options: dict[str, str]) -> DeltaTable | None:
         return DeltaTable(uri, storage_options=options)
     except TableNotFoundError:
         return None
+
+
+@dataclass
+class OpenTables:
+    """A run's tables, each opened once (opening replays the log: several requests): the
+    ingest fills it, the run's totals read from it."""
+
+    bronze: DeltaTable | None = None
+    quarantine: DeltaTable | None = None
+    quarantine_opened: bool = False
+
+    def open_quarantine(self, uri: str, options: dict[str, str]) -> DeltaTable | None:
+        if not self.quarantine_opened:
+            self.quarantine = open_table(uri, options)
+            self.quarantine_opened = True
+        return self.quarantine
 
 
 def committed_version(table: DeltaTable | None, app_id: str) -> int:
@@ -87,6 +104,20 @@ def existing_keys(table: DeltaTable, rows: pa.Table) -> pa.Table:
     return dataset.to_table(columns=KEY, filter=wanted)
 
 
+def source_rows(table: DeltaTable | None, source: str) -> int:
+    """Rows of one source (a partition column) in the table, from the log's per-file record
+    counts; only files without a count are opened."""
+    if table is None or "source" not in table.schema().to_arrow().names:
+        return 0
+    files = table.get_add_actions(flatten=True)
+    if "partition.source" in files.column_names and "num_records" in files.column_names:
+        mine = files.filter(pc.equal(files["partition.source"], source))
+        if mine["num_records"].null_count == 0:
+            return int(pc.sum(mine["num_records"]).as_py() or 0)
+    dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("source", "=", source)])
+    return int(dataset.count_rows())
+
+
 def new_rows(rows: pa.Table, existing: pa.Table) -> pa.Table:
     """Rows whose (source, point, ts) the table does not hold yet (MERGE ... WHEN NOT MATCHED)."""
     if existing.num_rows == 0 or rows.num_rows == 0:
@@ -105,8 +136,8 @@ def append(
     partition_by: Sequence[str] = PARTITIONS,
 ) -> DeltaTable:
     """One append commit carrying the (app_id, version) transaction; an empty one commits the
-    key alone, so the batch counts as done. Returns the table at the new version (an open
-    table is advanced in place: no log replay per batch)."""
+    key alone, so the batch counts as done. Returns the table at the new version (delta-rs
+    advances an open table in place on commit: no log request per batch)."""
     write_deltalake(
         table,
         rows,
@@ -120,5 +151,4 @@ def append(
         opened = open_table(table, options)
         assert opened is not None
         return opened
-    table.update_incremental()
     return table

@@ -15,13 +15,13 @@ from spark_jobs.run import failure_reason, run_folder
 SERVICE = "nidc-native-job"
 
 
-def observe_bronze(job: IngestJob, options: dict[str, str]) -> Observed:
-    """The bronze table's schema for the COMPLETE event (as the Spark job reports it)."""
-    from spark_jobs.delta_rs_options import delta_uri
+def observe_bronze(job: IngestJob, bronze: Any) -> Observed:
+    """The bronze table's schema for the COMPLETE event (as the Spark job reports it), from
+    the run's open table (commit.OpenTables.bronze)."""
     from spark_jobs.ingest.native import commit
 
     primary = job_datasets(job).primary_output
-    columns = commit.table_columns(commit.open_table(delta_uri(job.target), options))
+    columns = commit.table_columns(bronze)
     if primary is None or not columns:
         return Observed()
     return Observed(schemas={primary: list(columns.items())})
@@ -29,15 +29,16 @@ def observe_bronze(job: IngestJob, options: dict[str, str]) -> Observed:
 
 def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Parse the run's spec.json and run the native ingest between its lineage events."""
-    from spark_jobs.ingest.native.store import ObjectStore
+    from spark_jobs.ingest.native.commit import OpenTables
 
     job, runtime = parse_run_spec(spec)
     if not isinstance(job, IngestJob):
         raise TypeError(f"{type(job).__name__} does not run on the native engine")
+    tables = OpenTables()
     return JobLineage(job, runtime).run(
-        lambda: run_native_ingest(job, runtime),
+        lambda: run_native_ingest(job, runtime, tables),
         reason=failure_reason,
-        observe=lambda: observe_bronze(job, ObjectStore.from_storage(runtime.storage).options),
+        observe=lambda: observe_bronze(job, tables.bronze),
     )
 
 

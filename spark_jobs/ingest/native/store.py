@@ -5,7 +5,8 @@ AWS_SECRET_ACCESS_KEY, as for the Spark job)."""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -51,12 +52,15 @@ class ObjectStore:
         )
         return cls(client, options)
 
-    def list_names(self, folder: str) -> list[str]:
-        """Object names directly under an s3a:// folder, relative to it, sorted."""
+    def list_names(self, folder: str, after: str | None = None) -> list[str]:
+        """Object names directly under an s3a:// folder, relative to it, sorted; with `after`,
+        only the names that sort after it (the server skips the rest: a landing prefix grows
+        by a batch a second, and a run needs only the batches past its checkpoint)."""
         bucket, prefix = split_s3a(folder)
+        start = prefix + after if after else None
         names = [
             (o.object_name or "").removeprefix(prefix)
-            for o in self.client.list_objects(bucket, prefix=prefix)
+            for o in self.client.list_objects(bucket, prefix=prefix, start_after=start)
         ]
         return sorted(n for n in names if n and not n.endswith("/"))
 
@@ -69,8 +73,21 @@ class ObjectStore:
             response.close()
             response.release_conn()
 
+    def read_many(self, paths: Sequence[str]) -> list[bytes]:
+        """Several objects at once (a run's manifests and Parquet objects): one round trip's
+        wait instead of one per object."""
+        if len(paths) < 2:
+            return [self.read(path) for path in paths]
+        with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
+            return list(pool.map(self.read, paths))
+
     def read_parquet(self, path: str) -> pa.Table:
-        return pq.read_table(io.BytesIO(self.read(path)))
+        return parquet_table(self.read(path))
+
+
+def parquet_table(body: bytes) -> pa.Table:
+    """A Parquet object's rows; read from the bytes in place (no Python file object)."""
+    return pq.read_table(pa.BufferReader(body), use_threads=False)
 
     def exists(self, path: str) -> bool:
         bucket, key = split_s3a(path)
