@@ -28,6 +28,7 @@ import os
 import platform as host
 import resource
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -324,6 +325,12 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=100, help="--native: concurrent sources")
     parser.add_argument("--batch-rows", type=int, default=50_000, help="--native: rows a batch")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=8,
+        help="--native: worker processes the concurrent sources spread over (0: threads here)",
+    )
+    parser.add_argument(
         "--concurrent-commits", type=int, default=5, help="--native: 500-row batches a source"
     )
     args = parser.parse_args()
@@ -441,18 +448,25 @@ def native_main(bench: Bench, args: argparse.Namespace) -> None:
     from bench.native_ingest import native_lines, run_native_bench
 
     load_before = load()
+    concurrency = (
+        f"spread over {args.processes} worker processes, both sides alike"
+        if args.processes
+        else "all in this one process"
+    )
     results = run_native_bench(bench, own_cpu, args)
     lines = native_lines(results, NATIVE_SECTION)
     lines[1:1] = [
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {host.machine()}, "
-        f"{os.cpu_count()} cores shared with three other engineers' work (load average "
+        f"{os.cpu_count()} cores shared with three other engineers' work; `python -m bench.ingest "
+        f"{' '.join(sys.argv[1:])}` (load average "
         f"{load_before} before, {load()} after); MinIO on loopback over TLS. Native: from "
         "landed batches (Parquet + manifest on S3) to the committed bronze version "
         "(spark_jobs/ingest/native/batches.py); bare: `write_deltalake` of the same bronze "
         f"Arrow rows, one idempotent append per batch. Throughput: {args.rows:,} rows in "
         f"batches of {args.batch_rows:,}, one source, then split over {args.sources} sources "
-        f"(a table each, one thread each); commits: {args.commits} one-batch runs of 500 rows "
+        f"(a table each, one thread each, {concurrency}); commits: {args.commits} one-batch "
+        "runs of 500 rows "
         f"(1 source), {args.concurrent_commits} per source with {args.sources} at once. The "
         "Spark rows stay in the section above (its last recorded run).",
     ]

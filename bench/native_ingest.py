@@ -15,8 +15,14 @@ rows the native side commits, already in memory, one idempotent append per batch
 - commit latency: `--commits` runs of one 500-row batch each (1 source), and the same across
   the concurrent sources (each thread's batches in turn); p50/p95 per batch.
 
-CPU seconds per 1M rows: this process's user + system time over the case (Rust and Arrow
-threads included), scaled to 1M rows.
+The concurrent cases run both sides alike: the sources spread over `--processes` worker
+processes (spawned and warmed before the clock; one thread per source inside each), so that
+neither side's Python parts queue behind the other sources' on one interpreter lock, as the runs
+machinery's one process per run would not (`--processes 0`: all threads in this process, the
+earlier model). Both sides start at one agreed instant; the wall time ends with the last source.
+
+CPU seconds per 1M rows: the user + system time of the process(es) over the case (Rust and
+Arrow threads included), scaled to 1M rows.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import multiprocessing
+import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -205,14 +214,27 @@ class NativeBench:
         return times
 
     def case(
-        self, sources: int, batches: int, rows: int, one_by_one: bool, tag: str
+        self,
+        sources: int,
+        batches: int,
+        rows: int,
+        one_by_one: bool,
+        tag: str,
+        workers: Any = None,
     ) -> tuple[Case, Case]:
-        """(native, bare) for `sources` concurrent sources of `batches` x `rows` each."""
+        """(native, bare) for `sources` concurrent sources of `batches` x `rows` each; with
+        `workers` (a process pool), the sources run spread over its processes."""
         names = [f"s{index:03d}-{tag}" for index in range(sources)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
             prefixes = list(pool.map(lambda n: self.land(n, batches, rows), names))
-            bronze = list(pool.map(lambda n: self.bronze_of(n, batches, rows), names))
         total = sources * batches * rows
+        if workers is not None:
+            return tuple(  # type: ignore[return-value]
+                self.in_processes(workers, side, names, prefixes, batches, rows, one_by_one, tag)
+                for side in ("native", "bare")
+            )
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            bronze = list(pool.map(lambda n: self.bronze_of(n, batches, rows), names))
         results = []
         runs: list[Callable[[int], list[float]]] = [
             lambda i: self.native(names[i], prefixes[i], f"native-{tag}", batches, one_by_one),
@@ -225,6 +247,86 @@ class NativeBench:
             results.append(Case(total, time.perf_counter() - started, self.own_cpu() - cpu, times))
         return results[0], results[1]
 
+    def in_processes(
+        self,
+        workers: Any,
+        side: str,
+        names: list[str],
+        prefixes: list[str],
+        batches: int,
+        rows: int,
+        one_by_one: bool,
+        tag: str,
+    ) -> Case:
+        """One side of a concurrent case over the worker processes, started together."""
+        count = workers._max_workers
+        start_at = time.time() + 2.0 + 0.02 * len(names)  # time to prepare the bare rows
+        futures = [
+            workers.submit(worker_side, self.bench.run, side, names[i::count],
+                           prefixes[i::count], batches, rows, one_by_one, tag, start_at)
+            for i in range(count) if names[i::count]
+        ]  # fmt: skip
+        done = [f.result() for f in futures]
+        wall = max(end for end, _, _ in done) - start_at
+        times = [t for _, per, _ in done for t in per]
+        return Case(len(names) * batches * rows, wall, sum(cpu for _, _, cpu in done), times)
+
+
+WORKER: dict[str, Any] = {}
+
+
+def worker_bench(run: str) -> NativeBench:
+    """This worker process's clients (made once per process, for the bench's run)."""
+    if run not in WORKER:
+        from bench.ingest import Bench, own_cpu
+
+        bench = Bench(0, 0)
+        bench.run = run
+        WORKER[run] = NativeBench(bench, own_cpu)
+    native: NativeBench = WORKER[run]
+    return native
+
+
+def worker_side(
+    run: str,
+    side: str,
+    names: list[str],
+    prefixes: list[str],
+    batches: int,
+    rows: int,
+    one_by_one: bool,
+    tag: str,
+    start_at: float,
+) -> tuple[float, list[float], float]:
+    """In a worker process: one side for its sources, a thread each, from `start_at`;
+    (end time, seconds per batch, CPU seconds of this process over the side)."""
+    native = worker_bench(run)
+    if side == "bare":
+        bronze = [native.bronze_of(n, batches, rows) for n in names]
+    time.sleep(max(0.0, start_at - time.time()))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+
+    def one(index: int) -> list[float]:
+        if side == "bare":
+            return native.bare(names[index], bronze[index], f"bare-{tag}")
+        return native.native(names[index], prefixes[index], f"native-{tag}", batches, one_by_one)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
+        times = [t for per in pool.map(one, range(len(names))) for t in per]
+    end = time.time()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return end, times, usage.ru_utime + usage.ru_stime - cpu
+
+
+def warm(_: int) -> int:
+    """Imports a worker needs, before any clock starts."""
+    import deltalake  # noqa: F401
+
+    import spark_jobs.ingest.native.batches  # noqa: F401
+
+    return os.getpid()
+
 
 def run_native_bench(
     bench: Any, own_cpu: Callable[[], float], args: Any
@@ -232,16 +334,26 @@ def run_native_bench(
     """Every case, native and bare side by side."""
     native = NativeBench(bench, own_cpu)
     per_source = max(args.rows // args.sources, args.batch_rows)
-    out = [
-        ("throughput, 1 source", *native.case(1, args.rows // args.batch_rows, args.batch_rows,
-                                              False, "t1")),
-        (f"throughput, {args.sources} concurrent sources",
-         *native.case(args.sources, max(1, per_source // args.batch_rows),
-                      min(args.batch_rows, per_source), False, "tn")),
-        ("500-row batch commits, 1 source", *native.case(1, args.commits, 500, True, "c1")),
-        (f"500-row batch commits, {args.sources} concurrent sources",
-         *native.case(args.sources, args.concurrent_commits, 500, True, "cn")),
-    ]  # fmt: skip
+    workers = None
+    if args.processes:
+        workers = concurrent.futures.ProcessPoolExecutor(
+            max_workers=args.processes, mp_context=multiprocessing.get_context("spawn")
+        )
+        list(workers.map(warm, range(args.processes * 2)))
+    try:
+        out = [
+            ("throughput, 1 source", *native.case(1, args.rows // args.batch_rows,
+                                                  args.batch_rows, False, "t1")),
+            (f"throughput, {args.sources} concurrent sources",
+             *native.case(args.sources, max(1, per_source // args.batch_rows),
+                          min(args.batch_rows, per_source), False, "tn", workers)),
+            ("500-row batch commits, 1 source", *native.case(1, args.commits, 500, True, "c1")),
+            (f"500-row batch commits, {args.sources} concurrent sources",
+             *native.case(args.sources, args.concurrent_commits, 500, True, "cn", workers)),
+        ]  # fmt: skip
+    finally:
+        if workers is not None:
+            workers.shutdown()
     return out
 
 

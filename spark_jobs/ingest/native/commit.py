@@ -109,7 +109,7 @@ def source_rows(table: DeltaTable | None, source: str) -> int:
     counts; only files without a count are opened."""
     if table is None or "source" not in table.schema().to_arrow().names:
         return 0
-    files = table.get_add_actions(flatten=True)
+    files = pa.table(table.get_add_actions(flatten=True))
     if "partition.source" in files.column_names and "num_records" in files.column_names:
         mine = files.filter(pc.equal(files["partition.source"], source))
         if mine["num_records"].null_count == 0:
