@@ -16,6 +16,7 @@ compaction.py (small files rewritten beside the appends).
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -26,10 +27,19 @@ TRACER = tracer(__name__)
 
 
 def run_native_ingest(
-    job: IngestJob, runtime: JobRuntime, tables: Any | None = None
+    job: IngestJob,
+    runtime: JobRuntime,
+    tables: Any | None = None,
+    follow_seconds: float = 0.0,
+    poll_seconds: float = 0.25,
 ) -> dict[str, Any]:
     """One native ingest run; the same result keys as the Spark job's run_ingest. `tables`
-    (commit.OpenTables) receives the run's open tables for the caller (lineage facets)."""
+    (commit.OpenTables) receives the run's open tables for the caller (lineage facets).
+
+    `follow_seconds` > 0: after the pending batches, the run keeps its lease and its open
+    tables and commits each batch that lands within that time, polling the landing prefix
+    every `poll_seconds` (docs/decisions/0280-native-run-follows-landing.md); 0 is today's
+    run, which exits when the pending batches are in."""
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively, table_totals
     from spark_jobs.ingest.native.commit import OpenTables
     from spark_jobs.ingest.native.lease import NativeTableLease
@@ -56,4 +66,41 @@ def run_native_ingest(
     ):
         tables = tables if tables is not None else OpenTables()
         progress = ingest_device_batches_natively(store, job, lease.renew, tables=tables)
+        if follow_seconds > 0:
+            progress = follow_landing(store, job, lease, tables, progress,
+                                      time.monotonic() + follow_seconds, poll_seconds)  # fmt: skip
         return {**progress, **table_totals(store, job, tables)}
+
+
+def follow_landing(
+    store: Any,
+    job: IngestJob,
+    lease: Any,
+    tables: Any,
+    progress: dict[str, Any],
+    deadline: float,
+    poll_seconds: float,
+) -> dict[str, Any]:
+    """Commit what lands until `deadline` (monotonic), under the lease the run holds; the
+    progress of every round summed, the checkpoint the last one's."""
+    from spark_jobs.ingest.native.batches import ingest_device_batches_natively
+
+    assert job.landing is not None
+    renewed = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(poll_seconds)
+        if time.monotonic() - renewed > lease.ttl / 3:
+            lease.renew()  # an idle follower keeps its lease well before it expires
+            renewed = time.monotonic()
+        checkpoint = int(progress["checkpoint"]["batchSequence"])
+        landing = job.landing.model_copy(update={"from_sequence": checkpoint})
+        more = ingest_device_batches_natively(
+            store, job.model_copy(update={"landing": landing}), lease.renew, tables=tables
+        )
+        if more["batches"]:
+            renewed = time.monotonic()
+        progress = {
+            "checkpoint": more["checkpoint"],
+            **{k: progress[k] + more[k] for k in ("batches", "rowsAdded", "quarantinedAdded")},
+        }
+    return progress

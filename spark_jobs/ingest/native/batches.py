@@ -103,7 +103,11 @@ def ingest_device_batches_natively(
     assert job.landing is not None
     tables = tables if tables is not None else commit.OpenTables()
     target, quarantine = delta_uri(job.target), delta_uri(job.quarantine)
-    bronze = tables.bronze = commit.open_table(target, store.options)
+    if tables.bronze is None:
+        tables.bronze = commit.open_table(target, store.options)
+    else:
+        tables.bronze.update_incremental()  # a following run: its table, brought up to date
+    bronze = tables.bronze
     committed = commit.committed_version(bronze, job.source_uid)
     start = max(job.landing.from_sequence, committed) + 1
     # Only names past the checkpoint: the prefix keeps every batch ever landed.
