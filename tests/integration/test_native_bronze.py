@@ -156,3 +156,55 @@ def test_native_and_spark_bronze_agree_and_read_each_other(
     again = run_native_ingest(native, runtime)
     assert again["batches"] == 0 and again["tableVersion"] == result["tableVersion"]
     assert txn_commits(writer.store, BUCKET, prefix, uid) == {1: 1, 2: 1, 3: 1}
+
+
+@pytest.mark.timeout(300)
+def test_a_following_run_commits_what_lands_while_it_runs(
+    platform_env: dict[str, Any], tenant_spark: Any
+) -> None:
+    """run_native_ingest(follow_seconds=...) (decision 0280): one run, one lease, and the
+    batches that land while it follows are committed one version each, exactly once."""
+    import threading
+    import time
+
+    from spark_jobs.ingest.native import run_native_ingest
+
+    tag = uuid.uuid4().hex[:8]
+    uid = str(uuid.uuid4())
+    writer = LandingWriter(admin_store(platform_env), BUCKET, NAMESPACE, f"cnc-f-{tag}", uid)
+    writer.write(1, batch(1))
+    job = IngestJob.model_validate(
+        {
+            "type": "opcua",
+            "engine": "native",
+            "source": writer.source,
+            "namespace": NAMESPACE,
+            "sourceUid": uid,
+            "points": POINTS,
+            "target": f"s3a://{BUCKET}/it-{tag}/follow/bronze",
+            "quarantine": f"s3a://{BUCKET}/it-{tag}/follow/quarantine",
+            "landing": {"prefix": writer.prefix},
+        }
+    )
+    runtime = JobRuntime(
+        run=f"follow-{tag}",
+        storage=Storage(
+            endpoint=platform_env["servers"]["minio"]["url"], ca_file=platform_env["ca_file"]
+        ),
+    )
+
+    def land_later() -> None:
+        for sequence in (2, 3):
+            time.sleep(1.5)
+            writer.write(sequence, batch(sequence))
+
+    lander = threading.Thread(target=land_later)
+    lander.start()
+    result = run_native_ingest(job, runtime, follow_seconds=6.0, poll_seconds=0.2)
+    lander.join()
+    assert result["checkpoint"] == {"batchSequence": 3} and result["batches"] == 3
+    assert result["rows"] == 4 * 160 and result["quarantinedRows"] == 3 * 6
+    assert txn_commits(writer.store, BUCKET, f"it-{tag}/follow/bronze", uid) == {1: 1, 2: 1, 3: 1}
+    assert result["tableVersion"] == 2
+    # A run after it finds nothing left.
+    assert run_native_ingest(job, runtime)["batches"] == 0

@@ -305,3 +305,25 @@ def test_runners_start_the_engines_entry_point() -> None:
     script = build_driver_script(SETTINGS, "spark_jobs.ingest.native")
     assert "python -m spark_jobs.ingest.native /" in script
     assert "spark_jobs.run" not in script
+
+
+def test_first_per_key_keeps_the_first_received_of_a_repeated_key_only() -> None:
+    """The cheap no-repeat check must not let a repeat through: same (source, point, ts) in two
+    sources or points is no repeat; the same key twice keeps the earlier received_at."""
+    late = T0 + dt.timedelta(seconds=5)
+    rows = pa.table(
+        {
+            "source": ["a", "b", "a", "a", "a"],
+            "point": ["p", "p", "q", "p", "p"],
+            "ts": pa.array([T0, T0, T0, T0 + dt.timedelta(seconds=1), T0],
+                           pa.timestamp("us", tz="UTC")),
+            "received_at": pa.array([late, T0, T0, T0, T0], pa.timestamp("us", tz="UTC")),
+            "raw": ["2", "1", "1", "1", "1"],
+        }
+    )  # fmt: skip
+    assert first_per_key(rows.slice(1, 3)).num_rows == 3  # no key repeats: passed as it is
+    kept = first_per_key(rows)
+    assert kept.num_rows == 4
+    repeated = [r for r in kept.to_pylist() if r["source"] == "a" and r["point"] == "p"
+                and r["ts"] == T0]  # fmt: skip
+    assert [r["raw"] for r in repeated] == ["1"]  # received first
