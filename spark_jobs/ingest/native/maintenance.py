@@ -23,7 +23,7 @@ from nidc.telemetry.tracing import tracer
 from spark_jobs.delta_rs_options import delta_uri
 from spark_jobs.ingest.native import commit
 from spark_jobs.ingest.native.compaction import compact
-from spark_jobs.ingest.native.store import ObjectStore
+from spark_jobs.ingest.native.store import ObjectStore, split_s3a
 
 TRACER = tracer(__name__)
 
@@ -68,19 +68,33 @@ def effective_retention(asked: int, table_setting: str | None) -> tuple[int, boo
 
 
 def vacuum(store: ObjectStore, table: str, retention_hours: int, retries: int = 50) -> list[str]:
-    """Delete the table's files that left it more than the retention ago; the deleted paths."""
+    """Delete the table's files that left it more than the retention ago; the paths (relative to
+    the table) of those that were still there."""
     opened = commit.open_table(delta_uri(table), store.options)
     if opened is None:
         return []
     hours, check = effective_retention(retention_hours, table_property(opened))
-    deleted: list[str] = opened.vacuum(
+    # delta-rs names every expired tombstone, deleted now or by an earlier run (they stay in the
+    # log until a checkpoint drops them): only what existed before counts as vacuumed.
+    present = data_files(store, table)
+    expired: list[str] = opened.vacuum(
         retention_hours=hours,
         dry_run=False,
         enforce_retention_duration=check,
         commit_properties=CommitProperties(max_commit_retries=retries),
         full=False,  # tombstoned files only; an append's files not yet committed are not touched
     )
-    return deleted
+    return [path for path in expired if path in present]
+
+
+def data_files(store: ObjectStore, table: str) -> set[str]:
+    """Every object under the table's folder, relative to it, but its log."""
+    bucket, prefix = split_s3a(table.rstrip("/") + "/")
+    names = (
+        (o.object_name or "").removeprefix(prefix)
+        for o in store.client.list_objects(bucket, prefix=prefix, recursive=True)
+    )
+    return {n for n in names if n and not n.startswith("_delta_log/")}
 
 
 def table_property(table: DeltaTable) -> str | None:
