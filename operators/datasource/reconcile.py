@@ -230,7 +230,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     classify = carry_out_classify(
         ctx, source, classifying.key, classifying.plan, seen.classify, policies, now
     )
-    maintenance = maintain(ctx, source, seen, bool(problems) or bool(classify.live), now)
+    maintenance = maintain(ctx, source, seen, bool(classify.live), bool(problems), now)
     status = build_status(
         source, history, plan, collector, seen.checkpoint, problems, now, seen.device
     )
@@ -244,13 +244,18 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
 
 
 def maintain(
-    ctx: OperatorContext, source: DataSource, seen: Observed, held: bool, now: dt.datetime
+    ctx: OperatorContext,
+    source: DataSource,
+    seen: Observed,
+    classifying: bool,
+    blocked: bool,
+    now: dt.datetime,
 ) -> RunHistory:
     """Record the due maintenance run (create-or-adopt by its slot's name) and prune old ones.
-    `held`: the source has a problem or a classify run is live; nothing new is recorded."""
-    planned = plan_maintenance(source, seen.history, seen.maintenance, held, now)
+    Nothing new is recorded while a classify run is live or the spec has a problem."""
+    planned = plan_maintenance(source, seen.history, seen.maintenance, classifying, now)
     slot = planned.slot
-    if slot is None:
+    if slot is None or blocked:
         planned.plan.create = None
     return carry_out(
         ctx,

@@ -20,6 +20,7 @@ from nidc.api.data_source import (
     DataSourceSpec,
 )
 from nidc.api.job_specs import MaintenanceJob, parse_run_spec, record_job, starts_spark
+from nidc.api.pipeline_run import Phase, PipelineRunStatus
 from operators.datasource.build import build_ingest_job, build_ingest_run
 from operators.datasource.maintenance import (
     SLOT,
@@ -34,6 +35,8 @@ from operators.datasource.maintenance import (
 )
 from operators.runs.plan import RunHistory
 from operators.runs.runner import job_module
+from operators.runs.state_machine import RunStatus
+from operators.runs.transitions import describe_transition, read_status, write_status
 from spark_jobs.ingest.native.maintenance import effective_retention, interval_hours
 
 pytestmark = pytest.mark.unit
@@ -220,3 +223,17 @@ def test_admission_refuses_a_short_retention_and_maintenance_of_spark_tables() -
     rules = [r for r in DATA_SOURCE_RULES if r["fieldPath"] == ".maintenance"]
     assert len(rules) == 1 and "self.type in ['opcua', 'modbus', 'mqtt']" in rules[0]["rule"]
     assert rules[0] in schema["x-kubernetes-validations"]
+
+
+def test_the_runs_status_keeps_what_maintenance_did_and_its_event_says_it() -> None:
+    done = {"filesCompacted": 40, "filesAdded": 2, "filesVacuumed": 7, "tables": 2}
+    running = RunStatus(phase=Phase.RUNNING, attempts=1)
+    after = RunStatus(
+        phase=Phase.SUCCEEDED, attempts=1, finished_at=NOW, result={"maintenance": done}
+    )
+    written = write_status(after)
+    assert PipelineRunStatus.model_validate(written).maintenance is not None
+    assert read_status(written).result["maintenance"] == done
+    described = describe_transition(running, after)
+    assert described is not None
+    assert described[1] == "attempt 1 succeeded: 40 files compacted into 2, 7 vacuumed"
