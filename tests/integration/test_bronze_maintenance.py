@@ -2,9 +2,10 @@
 real platform and with no Spark anywhere.
 
 A modbus DataSource (its collector has no device to read, so only the test's batches land) gets
-12 landing batches: the operator's native ingest commits them one version each, twelve small
-bronze files. The due slot of its default hourly schedule then gets one maintenance PipelineRun,
-named from the slot: it compacts the twelve files into one, rows unchanged, and vacuums nothing
+12 landing batches, two of them with an unparseable value: the operator's native ingest commits
+them one version each, twelve small bronze files and two quarantine files. The due slot of its
+default hourly schedule then gets one maintenance PipelineRun, named from the slot: it compacts
+each table's files into one, rows unchanged, and vacuums nothing
 (the files left the table seconds ago, well inside the 24 h retention); the DataSource's status
 and an event say so. Vacuum proper is then run with a zero retention (below what admission
 allows a source; the library call takes any): exactly the twelve tombstoned files go, the live
@@ -36,6 +37,7 @@ TENANT = "steel-plant"
 BUCKET = "tenant-steel-plant"
 API = "nidc.io/v1alpha1"
 BATCHES = 12
+BAD_BATCHES = 2
 POINTS = ("force", "stroke")
 
 
@@ -101,7 +103,7 @@ def assert_the_run_is_one_trace(env: dict[str, Any], run: dict[str, Any]) -> Non
     assert {s["traceID"] for s in spans} == {trace_id}
     (span,) = [s for s in spans if s["operationName"] == "maintenance"]
     tags = {t["key"]: t["value"] for t in span["tags"]}
-    assert (tags["nidc.engine"], tags["nidc.filesCompacted"]) == ("native", BATCHES)
+    assert (tags["nidc.engine"], tags["nidc.filesCompacted"]) == ("native", BATCHES + BAD_BATCHES)
 
 
 @pytest.fixture
@@ -147,8 +149,10 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
             for second in range((sequence - 1) * 30, sequence * 30)
             for point in POINTS
         ]
-        writer.write(sequence, rows)
         truth |= {(r["point"], r["ts"].isoformat()) for r in rows}
+        if sequence <= BAD_BATCHES:
+            rows.append(sample("force", 10_000 + sequence, "n/a"))  # to quarantine
+        writer.write(sequence, rows)
     started = time.monotonic()
     apply(tenants, device_source(name, maintenance={"retentionHours": 24}))
 
@@ -162,8 +166,9 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
     took = time.monotonic() - started
     last = status.get("lastMaintenance") or {}
     assert last.get("phase") == "Succeeded", status
-    assert status.get("rows") == len(truth), status
-    assert (last["filesCompacted"], last["filesAdded"], last["filesVacuumed"]) == (BATCHES, 1, 0)
+    assert (status.get("rows"), status.get("quarantinedRows")) == (len(truth), BAD_BATCHES), status
+    compacted = (last["filesCompacted"], last["filesAdded"], last["filesVacuumed"])
+    assert compacted == (BATCHES + BAD_BATCHES, 2, 0), last
     print(f"maintenance seen in the status {took:.1f} s after apply")
 
     # One run, named from its slot, with no JVM: the native entry point ran it.
@@ -185,6 +190,9 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
     os.environ["SSL_CERT_FILE"] = platform_env["ca_file"]
     table = DeltaTable(path, storage_options=options)
     assert len(table.file_uris()) == 1
+    quarantine = DeltaTable(path.replace("/bronze/", "/quarantine/"), storage_options=options)
+    assert len(quarantine.file_uris()) == 1
+    assert quarantine.to_pyarrow_table().num_rows == BAD_BATCHES
     keys = [(r["point"], r["ts"].isoformat()) for r in delta_rows(platform_env, path)]
     assert len(keys) == len(set(keys)) and set(keys) == truth
     # Nothing was vacuumed: a reader pinned before the compaction still reads every row.
