@@ -171,15 +171,17 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
     assert compacted == (BATCHES + BAD_BATCHES, 2, 0), last
     print(f"maintenance seen in the status {took:.1f} s after apply")
 
-    # One run, named from its slot, with no JVM: the native entry point ran it.
+    # One run per slot, named from it (a test that crosses the hour sees the next slot's too).
     runs = [
         r
         for r in list_objects(tenants, API, "PipelineRun", namespace=TENANT)
         if r["spec"]["parent"]["name"] == name and r["spec"]["jobType"] == "maintenance"
     ]
-    assert [r["metadata"]["name"] for r in runs] == [last["run"]]
-    assert runs[0]["spec"]["job"]["retentionHours"] == 24
-    assert_the_run_is_one_trace(platform_env, runs[0])
+    slots = [r["spec"]["job"]["slot"] for r in runs]
+    assert len(slots) == len(set(slots)) and 1 <= len(runs) <= 2, slots
+    (run,) = [r for r in runs if r["metadata"]["name"] == last["run"]]
+    assert run["spec"]["job"]["retentionHours"] == 24
+    assert_the_run_is_one_trace(platform_env, run)
     events = list_objects(tenants, "v1", "Event", namespace=TENANT)
     assert any(
         e.get("reason") == "Maintained" and e["involvedObject"].get("name") == name for e in events
