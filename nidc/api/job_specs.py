@@ -14,6 +14,7 @@ the path from what the job sees, and hands the values over in the environment va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -24,7 +25,13 @@ from nidc.api.analytics import AnalyticRef, AnalyticsParameters
 from nidc.api.classification_policy import ClassificationPolicySpec
 from nidc.api.column_mask import ColumnMask
 from nidc.api.data_product import Pool
-from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
+from nidc.api.data_source import (
+    MIN_RETENTION_HOURS,
+    FileFormat,
+    Point,
+    SchemaPolicy,
+    SourceType,
+)
 from nidc.api.quality_rules import QualityRule
 from nidc.api.schema import OPENBAO_PATH, TABLE_NAME, DataDomain, Model
 
@@ -487,9 +494,56 @@ class GovernedCopyJob(JobSpecBase):
         return self
 
 
+# --- maintenance ---------------------------------------------------------------------------
+
+
+class MaintenanceJob(JobSpecBase):
+    """The maintenance job of one run: compaction and vacuum of a device source's native tables
+    (bronze, quarantine) beside their appends, with delta-rs and no JVM
+    (docs/decisions/0270-bronze-maintenance.md)."""
+
+    job: Literal["maintenance"] = "maintenance"
+    source: str = Field(description="DataSource name.", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: str = Field(description="DataSource namespace (the tenant).")
+    tables: list[str] = Field(
+        description="s3a:// paths of the tables maintained (bronze, then quarantine).",
+        min_length=1,
+        max_length=4,
+    )
+    retention_hours: int = Field(
+        alias="retentionHours",
+        ge=MIN_RETENTION_HOURS,
+        description="The source's spec.maintenance.retentionHours: vacuum deletes only files "
+        "that left a table longer ago than this (or the table's own "
+        "delta.deletedFileRetentionDuration, where that is longer).",
+    )
+    slot: str = Field(description="The schedule tick the run is for (RFC 3339).", min_length=1)
+
+    @model_validator(mode="after")
+    def _tables_are_tables(self) -> MaintenanceJob:
+        for table in self.tables:
+            if not re.match(S3A_TABLE, table):
+                raise ValueError(f"tables: {table} is not an s3a:// table path")
+        if len(set(self.tables)) != len(self.tables):
+            raise ValueError("tables: a table is named twice")
+        return self
+
+    @property
+    def engine_name(self) -> str:
+        return "native"
+
+
 IngestJob.model_rebuild()
 
-AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob | GovernedCopyJob
+AnyJob = (
+    IngestJob
+    | TransformJob
+    | ReplicateJob
+    | QualityJob
+    | ClassifyJob
+    | GovernedCopyJob
+    | MaintenanceJob
+)
 JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "ingest": IngestJob,
@@ -498,6 +552,7 @@ JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "quality": QualityJob,
     "classify": ClassifyJob,
     "governed-copy": GovernedCopyJob,
+    "maintenance": MaintenanceJob,
 }
 _JOB_SPEC: TypeAdapter[AnyJob] = TypeAdapter(JobSpec)
 # Recorded job fields that name where a login lives: for the runner, never for the job.
@@ -605,8 +660,8 @@ def build_run_spec(job: dict[str, Any], runtime: JobRuntime) -> dict[str, Any]:
 
 
 # Jobs whose process starts no Spark JVM (decisions 0050, 0193 and 0250): a byte copy, a bounded
-# sample and a properties commit through delta-rs, the native bronze writer.
-NO_JVM_JOBS = ("classify", "replicate")
+# sample and a properties commit through delta-rs, the native bronze writer and its maintenance.
+NO_JVM_JOBS = ("classify", "replicate", "maintenance")
 
 
 def starts_spark(job: Mapping[str, Any]) -> bool:
