@@ -33,12 +33,12 @@ from openlineage.client.facet_v2 import (
     sql_job,
 )
 
+from nidc.api.job_runtime import JobRuntime
 from nidc.api.job_specs import (
     AnyJob,
     ClassifyJob,
     GovernedCopyJob,
     IngestJob,
-    JobRuntime,
     MaintenanceJob,
     QualityJob,
     ReplicateJob,

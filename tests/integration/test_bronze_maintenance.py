@@ -123,7 +123,7 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
 ) -> None:
     from deltalake import DeltaTable
 
-    from nidc.api.job_specs import Storage
+    from nidc.api.job_runtime import Storage
     from spark_jobs.ingest.native.maintenance import data_files, vacuum
     from spark_jobs.ingest.native.store import ObjectStore
 

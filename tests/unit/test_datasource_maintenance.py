@@ -19,7 +19,8 @@ from nidc.api.data_source import (
     DataSource,
     DataSourceSpec,
 )
-from nidc.api.job_specs import MaintenanceJob, parse_run_spec, record_job, starts_spark
+from nidc.api.job_runtime import parse_run_spec
+from nidc.api.job_specs import MaintenanceJob, record_job, starts_spark
 from nidc.api.pipeline_run import Phase, PipelineRunStatus
 from operators.datasource.build import build_ingest_job, build_ingest_run
 from operators.datasource.maintenance import (

@@ -21,6 +21,7 @@ import yaml
 from nidc.api.data_product import DataProduct
 from nidc.api.data_replication import DataReplication
 from nidc.api.data_source import DataSource
+from nidc.api.job_runtime import parse_run_spec
 from nidc.api.job_specs import (
     JOB_MODELS,
     ClassifyJob,
@@ -31,7 +32,6 @@ from nidc.api.job_specs import (
     QualityJob,
     ReplicateJob,
     TransformJob,
-    parse_run_spec,
 )
 from nidc.api.pipeline_run import PipelineRunSpec
 from nidc.api.resource import CustomResource

@@ -17,7 +17,7 @@ import pytest
 from openlineage.client.event_v2 import RunState
 from openlineage.client.serde import Serde
 
-from nidc.api.job_specs import JobRuntime, LineageTarget, Storage, parse_run_spec
+from nidc.api.job_runtime import JobRuntime, LineageTarget, Storage, parse_run_spec
 from nidc.api.spark_pool import default_pools
 from nidc.lineage.emitter import LineageEmitter
 from nidc.lineage.events import Observed, build_event, run_id

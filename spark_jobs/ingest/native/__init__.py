@@ -20,7 +20,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from nidc.api.job_specs import IngestJob, JobRuntime
+from nidc.api.job_runtime import JobRuntime
+from nidc.api.job_specs import IngestJob
 from nidc.telemetry.tracing import tracer
 
 TRACER = tracer(__name__)

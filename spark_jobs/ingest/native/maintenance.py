@@ -18,7 +18,8 @@ from typing import Any
 from deltalake import CommitProperties, DeltaTable
 
 from nidc.api.data_source import DEFAULT_RETENTION_HOURS
-from nidc.api.job_specs import JobRuntime, MaintenanceJob
+from nidc.api.job_runtime import JobRuntime
+from nidc.api.job_specs import MaintenanceJob
 from nidc.telemetry.tracing import tracer
 from spark_jobs.delta_rs_options import delta_uri
 from spark_jobs.ingest.native import commit

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nidc.api.job_specs import IngestJob, MaintenanceJob, parse_run_spec
+from nidc.api.job_runtime import parse_run_spec
+from nidc.api.job_specs import IngestJob, MaintenanceJob
 from nidc.lineage.events import Observed, job_datasets
 from spark_jobs.ingest.native import run_native_ingest
 from spark_jobs.lineage import JobLineage
