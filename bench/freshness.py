@@ -174,7 +174,7 @@ class Ingest:
     """The sweep and the runs: which run committed which batches, and when."""
 
     def __init__(self, bench: Any, args: argparse.Namespace, prefix: str, root: Path) -> None:
-        from nidc.api.job_specs import JobRuntime, Storage
+        from nidc.api.job_runtime import JobRuntime, Storage
 
         self.bench, self.args, self.prefix, self.root = bench, args, prefix, root
         self.runtime = JobRuntime(
@@ -211,7 +211,7 @@ class Ingest:
         }
 
     def spec(self, source: str, checkpoint: int, run: str) -> dict[str, Any]:
-        from nidc.api.job_specs import build_run_spec
+        from nidc.api.job_runtime import build_run_spec
 
         return build_run_spec(
             self.job(source, checkpoint), self.runtime.model_copy(update={"run": run})
@@ -248,7 +248,7 @@ class Ingest:
     def follow(self, source: str, stop_at: float) -> None:
         """One run that keeps committing what lands until `stop_at` (its lease held), in this
         process: run_native_ingest's follow_seconds (decision 0280)."""
-        from nidc.api.job_specs import parse_run_spec
+        from nidc.api.job_runtime import parse_run_spec
         from spark_jobs.ingest.native import run_native_ingest
 
         job, runtime = parse_run_spec(self.spec(source, 0, f"{source}-follow"))

@@ -109,7 +109,7 @@ class NativeBench:
     """Lands batches and runs both writers; `bench` is bench.ingest.Bench (clients, options)."""
 
     def __init__(self, bench: Any, own_cpu: Callable[[], float]) -> None:
-        from nidc.api.job_specs import Storage
+        from nidc.api.job_runtime import Storage
         from spark_jobs.ingest.native.store import ObjectStore
 
         self.bench = bench

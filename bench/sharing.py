@@ -7,8 +7,10 @@ is the one measured). Default 1M rows in 10 files, best of 3, 100 recipients x 2
 1. delta-rs writes the table (rows x 5 columns, `files` appends) into a tenant bucket; a
    DataShare lists it for one recipient and a token record is written to OpenBao.
 2. Load: the official client (delta-sharing 1.4.2 in its own environment, tests/sharing_client.py)
-   `load_as_pandas` through our server (timed inside the client's process: the load alone),
-   against pyarrow reading the same files (the table's active files, from delta-rs) from MinIO
+   `load_as_pandas` through our server, twice per client process (timed inside it: the loads
+   alone; the second is compared, the first shown),
+   against the floor (the client's own reader, the server's answers fetched beforehand) and
+   pyarrow reading the same files (the table's active files, from delta-rs) from MinIO
    with its S3 filesystem into pandas, same run, best of R each. Goal (issue 15): client
    throughput >= 0.7x pyarrow's.
 3. Latency: `recipients` concurrent recipients, each with its own token, each sending `requests`
@@ -160,11 +162,24 @@ def provision(env: dict[str, Any], uri: str, recipients: int) -> list[str]:
     return tokens
 
 
-def load_with_client(env: dict[str, Any], token: str, folder: Path) -> tuple[float, int]:
+def load_with_client(env: dict[str, Any], token: str, folder: Path) -> tuple[float, float, int]:
+    """load_as_pandas twice in one client process: (first s, second s, rows)."""
     endpoint = env["servers"]["sharing"]["url"]
     profile = write_profile(folder / "bench.share", endpoint, token, "2099-01-01T00:00:00Z")
     recipient = Recipient(ensure_client(), profile, env["ca_file"])
-    code, answer = recipient.run("load", f"{SHARE}.{SCHEMA}.{TABLE}", "-")
+    code, answer = recipient.run("load-twice", f"{SHARE}.{SCHEMA}.{TABLE}")
+    if code != 0:
+        raise RuntimeError(f"the client failed: {answer}")
+    first, second = answer["seconds"]
+    return float(first), float(second), int(answer["rows"])
+
+
+def load_answered(env: dict[str, Any], token: str, folder: Path) -> tuple[float, int]:
+    """The floor under the client: its own reader, timed after the server's answers are in hand."""
+    endpoint = env["servers"]["sharing"]["url"]
+    profile = write_profile(folder / "bench.share", endpoint, token, "2099-01-01T00:00:00Z")
+    recipient = Recipient(ensure_client(), profile, env["ca_file"])
+    code, answer = recipient.run("load-answered", f"{SHARE}.{SCHEMA}.{TABLE}")
     if code != 0:
         raise RuntimeError(f"the client failed: {answer}")
     return float(answer["seconds"]), int(answer["rows"])
@@ -225,16 +240,21 @@ def measure(rows: int, files: int, repeat: int, recipients: int, requests: int) 
     uri, keys, _ = write_table(env, rows, files)
     tokens = provision(env, uri, recipients)
     ensure_client()
-    client_runs, pyarrow_runs = [], []
+    client_runs, first_runs, floor_runs, pyarrow_runs = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-sharing-") as folder:
         for _ in range(repeat):  # alternating, so load drifts hit both alike
-            seconds, got = load_with_client(env, tokens[0], Path(folder))
+            first, seconds, got = load_with_client(env, tokens[0], Path(folder))
             assert got == rows, f"the client loaded {got} rows of {rows}"
             client_runs.append(seconds)
+            first_runs.append(first)
+            seconds, got = load_answered(env, tokens[0], Path(folder))
+            assert got == rows, f"the client's reader loaded {got} rows of {rows}"
+            floor_runs.append(seconds)
             seconds, got = load_with_pyarrow(env, keys)
             assert got == rows, f"pyarrow read {got} rows of {rows}"
             pyarrow_runs.append(seconds)
     figures["client_s"], figures["pyarrow_s"] = client_runs, pyarrow_runs
+    figures["floor_s"], figures["client_first_s"] = floor_runs, first_runs
     started = time.perf_counter()
     figures["latency"] = asyncio.run(latencies(env, tokens, requests))
     figures["latency_wall_s"] = time.perf_counter() - started
@@ -245,7 +265,8 @@ def measure(rows: int, files: int, repeat: int, recipients: int, requests: int) 
 def render(figures: dict[str, Any], command: str) -> str:
     rows = figures["rows"]
     client, direct = min(figures["client_s"]), min(figures["pyarrow_s"])
-    ratio = direct / client
+    floor, first = min(figures["floor_s"]), min(figures["client_first_s"])
+    ratio, floor_ratio, first_ratio = direct / client, direct / floor, direct / first
     lines = [
         SECTION,
         "",
@@ -256,16 +277,39 @@ def render(figures: dict[str, Any], command: str) -> str:
         "",
         "| read | best s | all runs (s) | rows/s | throughput vs pyarrow |",
         "|---|---|---|---|---|",
-        f"| official client through our server | {client:.2f} | "
+        f"| official client through our server, first load in its process | {first:.2f} | "
+        f"{', '.join(f'{s:.2f}' for s in figures['client_first_s'])} | {rows / first:,.0f} | "
+        f"{first_ratio:.2f}x |",
+        f"| official client through our server, second load | {client:.2f} | "
         f"{', '.join(f'{s:.2f}' for s in figures['client_s'])} | {rows / client:,.0f} | "
         f"{ratio:.2f}x |",
+        "| the client's own reader, the server's answers in hand (floor) | "
+        f"{floor:.2f} | {', '.join(f'{s:.2f}' for s in figures['floor_s'])} | "
+        f"{rows / floor:,.0f} | {floor_ratio:.2f}x |",
         f"| pyarrow straight from S3 | {direct:.2f} | "
         f"{', '.join(f'{s:.2f}' for s in figures['pyarrow_s'])} | {rows / direct:,.0f} | 1.00x |",
         "",
-        f"Goal (client >= 0.7x pyarrow): {'met' if ratio >= 0.7 else 'NOT met'} ({ratio:.2f}x). "
+        "Each client run is one recipient process loading the table twice: the first load pays "
+        "the process's first-use costs (the kernel's and pandas' set-up, TLS to both servers), "
+        "the second is the like of pyarrow's, whose best of R runs in a warm process. "
+        f"Goal (client >= 0.7x pyarrow): {'met' if ratio >= 0.7 else 'NOT met'} ({ratio:.2f}x, "
+        f"second load; {first_ratio:.2f}x first). "
         "The client offers both response formats and our server answers delta, which the client "
         "reads with delta-kernel-rs; answering parquet, its pandas-per-file path, took 4.8-5.9 s "
         "for the same table (docs/decisions/0220-our-delta-sharing-server.md).",
+        "",
+        "The floor is the official client's own reader (`DeltaSharingReader.to_pandas`, the code "
+        "load_as_pandas runs) timed after its REST calls were answered once and kept "
+        "(tests/sharing_recipient.py `load-answered`): what a server that answered in no time "
+        "would give. Floor vs pyarrow: "
+        f"{floor_ratio:.2f}x; "
+        + (
+            "the client alone is under the goal, so no server can meet it."
+            if floor_ratio < 0.7
+            else "the client alone could meet the goal."
+        )
+        + f" Our server's share of a second load: {max(client - floor, 0):.2f} s of "
+        f"{client:.2f} s.",
         "",
         f"Latency with {figures['recipients']} concurrent recipients (own token each), "
         f"{figures['requests']} requests of each kind per recipient, "

@@ -17,7 +17,8 @@ from typing import Any
 from openlineage.client.event_v2 import RunState
 from pyspark.sql import SparkSession
 
-from nidc.api.job_specs import AnyJob, JobRuntime, TransformJob
+from nidc.api.job_runtime import JobRuntime
+from nidc.api.job_specs import AnyJob, TransformJob
 from nidc.lineage.column_lineage import column_lineage_facet
 from nidc.lineage.emitter import LineageEmitter
 from nidc.lineage.events import Observed, build_event, job_datasets

@@ -32,13 +32,13 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
+from nidc.api.job_runtime import Storage
 from nidc.api.job_specs import (
     DEST_ACCESS_KEY_ENV,
     DEST_SECRET_KEY_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
     ReplicateJob,
-    Storage,
 )
 from nidc.crash_points import crash_point
 from nidc.telemetry.tracing import tracer

@@ -21,16 +21,15 @@ from typing import Any
 from opentelemetry.trace import StatusCode
 from pyspark.sql import SparkSession
 
+from nidc.api.job_runtime import JobRuntime, parse_run_spec
 from nidc.api.job_specs import (
     AnyJob,
     ClassifyJob,
     GovernedCopyJob,
     IngestJob,
-    JobRuntime,
     QualityJob,
     ReplicateJob,
     TransformJob,
-    parse_run_spec,
     starts_spark,
 )
 from nidc.telemetry.tracing import continued, setup_tracing, shutdown_tracing, tracer

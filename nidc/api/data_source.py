@@ -211,6 +211,37 @@ class ModbusSettings(Model):
     )
 
 
+# Vacuum retention (decision 0270). The floor is the longest a platform job may hold a table
+# version it reads: a PipelineRun's timeoutSeconds is at most 86400 s (nidc/api/pipeline_run.py).
+MIN_RETENTION_HOURS = 24
+# Delta's own default for delta.deletedFileRetentionDuration (7 days).
+DEFAULT_RETENTION_HOURS = 168
+
+
+class BronzeMaintenance(Model):
+    """Compaction and vacuum of the source's bronze and quarantine tables by the native engine,
+    beside the appends (decision 0270). Runs for device sources (opcua, modbus, mqtt), whose
+    tables the native writer commits; files and jdbc sources' tables are Spark's and are left
+    alone (the status says so)."""
+
+    schedule: str = Field(
+        default="@hourly",
+        description="Cron schedule (five fields, or @hourly etc.) of the maintenance runs: each "
+        "tick is one run, named from the tick; ticks missed while nothing ran collapse into the "
+        "latest one.",
+        pattern=CRON,
+    )
+    retention_hours: int = Field(
+        default=DEFAULT_RETENTION_HOURS,
+        alias="retentionHours",
+        ge=MIN_RETENTION_HOURS,
+        le=24 * 365,
+        description="Vacuum deletes files that left the table more than this many hours ago "
+        "(Delta's default: 168, 7 days). At least 24: the longest a platform job may read a "
+        "table version; time travel further back than this is lost.",
+    )
+
+
 class DataSourceSpec(Model):
     """Desired state of a data source."""
 
@@ -286,6 +317,15 @@ class DataSourceSpec(Model):
         "keeps the last good table version.",
     )
     quality_rules: list[QualityRule] = quality_rules_field()
+    maintenance: BronzeMaintenance | None = Field(
+        default=None,
+        description="Compaction and vacuum of a device source's bronze and quarantine tables "
+        "(defaults: compaction hourly, 168 h retention).",
+    )
+
+    def maintenance_settings(self) -> BronzeMaintenance:
+        """spec.maintenance with the model's defaults where it is absent."""
+        return self.maintenance or BronzeMaintenance()
 
     def opcua_settings(self) -> OpcUaSettings:
         """spec.opcua with the model's defaults where it is absent."""
@@ -330,6 +370,33 @@ class DeviceStatus(Model):
     )
 
 
+class MaintenanceSummary(Model):
+    """The last maintenance run of the source's tables (decision 0270)."""
+
+    run: str = Field(description="The maintenance PipelineRun.")
+    slot: str = Field(description="The schedule tick it ran for (RFC 3339).")
+    phase: str = Field(description="Its phase: Succeeded, Failed, ...")
+    finished_at: str | None = Field(
+        default=None, alias="finishedAt", description="When it ended (RFC 3339)."
+    )
+    files_compacted: int | None = Field(
+        default=None,
+        alias="filesCompacted",
+        ge=0,
+        description="Small files rewritten (removed from the tables) by the compaction.",
+    )
+    files_added: int | None = Field(
+        default=None, alias="filesAdded", ge=0, description="Files the compaction wrote."
+    )
+    files_vacuumed: int | None = Field(
+        default=None,
+        alias="filesVacuumed",
+        ge=0,
+        description="Files deleted by the vacuum (left the tables longer than the retention ago).",
+    )
+    reason: str | None = Field(default=None, description="Why it failed, if it did.")
+
+
 class DataSourceStatus(ObservedStatus):
     """Observed state of a data source."""
 
@@ -368,6 +435,11 @@ class DataSourceStatus(ObservedStatus):
         default=None, description="The classify pass the computed grade comes from."
     )
     quality: Quality | None = Field(default=None, description="Last quality result.")
+    last_maintenance: MaintenanceSummary | None = Field(
+        default=None,
+        alias="lastMaintenance",
+        description="The last compaction and vacuum of the source's tables (device sources).",
+    )
 
 
 # Cross-field rules, checked by the API server (CEL) at admission.
@@ -414,6 +486,14 @@ DATA_SOURCE_RULES = [
         "message": "spec.modbus.mode ring reads holding registers only (decision 0021): "
         "spec.points[].address must be holding:N",
         "fieldPath": ".modbus.mode",
+    },
+    {
+        # One writer engine per table: files and jdbc tables are Spark's (decision 0270).
+        "rule": "!has(self.maintenance) || self.type in ['opcua', 'modbus', 'mqtt']",
+        "message": "spec.maintenance is for opcua, modbus and mqtt sources, whose tables the "
+        "native writer commits; files and jdbc tables are written by Spark and not maintained "
+        "by the native engine (decision 0270)",
+        "fieldPath": ".maintenance",
     },
     {
         "rule": "self.type != 'jdbc' || has(self.table)",

@@ -1,11 +1,12 @@
 """The job specs: what a reconciler records for a run and what the job reads, as one set of types.
 
 A reconciler builds one of these (operators/*/build.py), the PipelineRun records it in
-`spec.job` (its JSON form, by alias), the runner adds where the job runs (`JobRuntime`: run
-name, storage, jars; never credentials) and the job (spark_jobs/) parses the whole back with
-`parse_run_spec`. Defaults live here and nowhere else; a field one side knows and the other
-does not fails the round trip (tests/unit/test_job_specs.py). Jobs others add (quality,
-classify, analytics, governed-copy) get their model here, in `JobSpec` and in `JOB_MODELS`.
+`spec.job` (its JSON form, by alias), the runner adds where the job runs
+(nidc/api/job_runtime.py: run name, storage, jars; never credentials) and the job (spark_jobs/)
+parses the whole back with `job_runtime.parse_run_spec`. Defaults live here and nowhere else; a
+field one side knows and the other does not fails the round trip (tests/unit/test_job_specs.py).
+Jobs others add (quality, classify, analytics, governed-copy) get their model here, in `JobSpec`
+and in `JOB_MODELS`.
 
 Credentials never appear in a spec: a job that needs a login names where it lives in OpenBao
 (`credentialsPath`, `destinationCredentialsPath`); the runner reads it at submit time, strips
@@ -14,6 +15,7 @@ the path from what the job sees, and hands the values over in the environment va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -24,7 +26,13 @@ from nidc.api.analytics import AnalyticRef, AnalyticsParameters
 from nidc.api.classification_policy import ClassificationPolicySpec
 from nidc.api.column_mask import ColumnMask
 from nidc.api.data_product import Pool
-from nidc.api.data_source import FileFormat, Point, SchemaPolicy, SourceType
+from nidc.api.data_source import (
+    MIN_RETENTION_HOURS,
+    FileFormat,
+    Point,
+    SchemaPolicy,
+    SourceType,
+)
 from nidc.api.quality_rules import QualityRule
 from nidc.api.schema import OPENBAO_PATH, TABLE_NAME, DataDomain, Model
 
@@ -74,6 +82,8 @@ class JobSpecBase(Model):
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Any:
         """Parse a run's spec.json (runtime keys ignored); errors name the offending field."""
+        from nidc.api.job_runtime import RUNTIME_KEYS  # imported here: job_runtime imports us
+
         logical = {k: v for k, v in spec.items() if k not in RUNTIME_KEYS}
         try:
             return cls.model_validate(logical)
@@ -487,9 +497,56 @@ class GovernedCopyJob(JobSpecBase):
         return self
 
 
+# --- maintenance ---------------------------------------------------------------------------
+
+
+class MaintenanceJob(JobSpecBase):
+    """The maintenance job of one run: compaction and vacuum of a device source's native tables
+    (bronze, quarantine) beside their appends, with delta-rs and no JVM
+    (docs/decisions/0270-bronze-maintenance.md)."""
+
+    job: Literal["maintenance"] = "maintenance"
+    source: str = Field(description="DataSource name.", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: str = Field(description="DataSource namespace (the tenant).")
+    tables: list[str] = Field(
+        description="s3a:// paths of the tables maintained (bronze, then quarantine).",
+        min_length=1,
+        max_length=4,
+    )
+    retention_hours: int = Field(
+        alias="retentionHours",
+        ge=MIN_RETENTION_HOURS,
+        description="The source's spec.maintenance.retentionHours: vacuum deletes only files "
+        "that left a table longer ago than this (or the table's own "
+        "delta.deletedFileRetentionDuration, where that is longer).",
+    )
+    slot: str = Field(description="The schedule tick the run is for (RFC 3339).", min_length=1)
+
+    @model_validator(mode="after")
+    def _tables_are_tables(self) -> MaintenanceJob:
+        for table in self.tables:
+            if not re.match(S3A_TABLE, table):
+                raise ValueError(f"tables: {table} is not an s3a:// table path")
+        if len(set(self.tables)) != len(self.tables):
+            raise ValueError("tables: a table is named twice")
+        return self
+
+    @property
+    def engine_name(self) -> str:
+        return "native"
+
+
 IngestJob.model_rebuild()
 
-AnyJob = IngestJob | TransformJob | ReplicateJob | QualityJob | ClassifyJob | GovernedCopyJob
+AnyJob = (
+    IngestJob
+    | TransformJob
+    | ReplicateJob
+    | QualityJob
+    | ClassifyJob
+    | GovernedCopyJob
+    | MaintenanceJob
+)
 JobSpec = Annotated[AnyJob, Field(discriminator="job")]
 JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "ingest": IngestJob,
@@ -498,6 +555,7 @@ JOB_MODELS: dict[str, type[JobSpecBase]] = {
     "quality": QualityJob,
     "classify": ClassifyJob,
     "governed-copy": GovernedCopyJob,
+    "maintenance": MaintenanceJob,
 }
 _JOB_SPEC: TypeAdapter[AnyJob] = TypeAdapter(JobSpec)
 # Recorded job fields that name where a login lives: for the runner, never for the job.
@@ -517,96 +575,9 @@ def read_job(recorded: dict[str, Any]) -> AnyJob:
         raise JobSpecError(f"invalid job spec: {describe(error)}") from None
 
 
-# --- where the job runs (added by the runner) ------------------------------------------------
-
-
-class Storage(Model):
-    """The tenant's object store as the job reaches it (endpoint and trust; keys come from the
-    environment)."""
-
-    endpoint: str = Field(description="https:// endpoint of the object store.")
-    region: str = Field(default="us-east-1", description="S3 region.")
-    truststore: str = Field(default="", description="Java truststore file ('' in a pod).")
-    truststore_password: str = Field(
-        default="",
-        alias="truststorePassword",
-        description="The truststore's password (a fixed local one; never a tenant secret).",
-    )
-    ca_file: str = Field(default="", alias="caFile", description="CA file of the endpoint.")
-
-
-class OpenBaoRuntime(Model):
-    """Where a job reaches OpenBao (its token comes from NIDC_OPENBAO_TOKEN, never the spec)."""
-
-    url: str = Field(description="https:// address of OpenBao.")
-    ca_file: str = Field(default="", alias="caFile", description="CA file ('' in a pod).")
-    transit_mount: str = Field(
-        default="transit", alias="transitMount", description="Mount of the transit engine."
-    )
-
-
-# An http(s) URL without user information: a lineage receiver's address never carries a login.
-LINEAGE_URL = r"^https?://[^/@\s]+(/[^@\s]*)?$"
-
-
-class LineageTarget(Model):
-    """Where a job posts its OpenLineage run events (the OpenLineage HTTP transport's `url`;
-    events go to <url>/api/v1/lineage). Never credentials."""
-
-    url: str = Field(
-        description="http(s):// base address of the lineage receiver, without a login.",
-        pattern=LINEAGE_URL,
-    )
-    ca_file: str = Field(
-        default="",
-        alias="caFile",
-        description="CA file the receiver is trusted with ('': the system's).",
-    )
-    client_cert: str = Field(
-        default="",
-        alias="clientCert",
-        description="Client certificate file the job presents (mutual TLS; '': none). The "
-        "receiver takes events only from its writers' group.",
-    )
-    client_key: str = Field(
-        default="",
-        alias="clientKey",
-        description="The client certificate's key file (a path, never the key).",
-    )
-
-
-class JobRuntime(Model):
-    """What the runner adds to a recorded job: which run, where its storage is, how Spark runs."""
-
-    run: str = Field(description="The PipelineRun's name (identifies the writer).")
-    storage: Storage
-    openbao: OpenBaoRuntime | None = Field(
-        default=None, description="OpenBao, for jobs that use their tenant's column key."
-    )
-    jars: list[str] = Field(default_factory=list, description="Jars on the driver's classpath.")
-    master: str = Field(default="local[2]", description="Spark master.")
-    attempt: int = Field(default=1, ge=1, description="Attempt number of the run.")
-    lineage: LineageTarget | None = Field(
-        default=None,
-        description="Where the job sends its OpenLineage events (None: lineage is off). Set by "
-        "the operator from NIDC_LINEAGE_URL; a platform endpoint, so added at submit time "
-        "rather than recorded in the run (docs/decisions/0210-lineage-events-and-store.md).",
-    )
-
-
-RUNTIME_KEYS = frozenset(field.alias or name for name, field in JobRuntime.model_fields.items())
-
-
-def build_run_spec(job: dict[str, Any], runtime: JobRuntime) -> dict[str, Any]:
-    """The spec.json a runner hands the job: the recorded job without its credential paths,
-    plus the runtime (pure)."""
-    logical = {k: v for k, v in job.items() if k not in CREDENTIAL_PATH_KEYS}
-    return {**logical, **runtime.model_dump(mode="json", by_alias=True)}
-
-
 # Jobs whose process starts no Spark JVM (decisions 0050, 0193 and 0250): a byte copy, a bounded
-# sample and a properties commit through delta-rs, the native bronze writer.
-NO_JVM_JOBS = ("classify", "replicate")
+# sample and a properties commit through delta-rs, the native bronze writer and its maintenance.
+NO_JVM_JOBS = ("classify", "replicate", "maintenance")
 
 
 def starts_spark(job: Mapping[str, Any]) -> bool:
@@ -616,16 +587,3 @@ def starts_spark(job: Mapping[str, Any]) -> bool:
     if kind in NO_JVM_JOBS:
         return False
     return not (kind == "ingest" and job.get("engine") == IngestEngine.NATIVE.value)
-
-
-def parse_run_spec(
-    spec: dict[str, Any],
-) -> tuple[AnyJob, JobRuntime]:
-    """A run's spec.json as (job, runtime); errors name the offending field."""
-    runtime_part = {k: v for k, v in spec.items() if k in RUNTIME_KEYS}
-    try:
-        runtime = JobRuntime.model_validate(runtime_part)
-    except ValidationError as error:
-        raise JobSpecError(f"invalid job runtime: {describe(error)}") from None
-    job = read_job({k: v for k, v in spec.items() if k not in RUNTIME_KEYS})
-    return job, runtime

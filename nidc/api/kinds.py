@@ -75,6 +75,13 @@ DATA_SOURCE = KindDefinition(
             "Quarantined", ".status.quarantinedRows", "integer", "Rows in quarantine", priority=1
         ),
         LAST_RUN,
+        PrinterColumn(
+            "Maintained",
+            ".status.lastMaintenance.finishedAt",
+            "date",
+            "When the last compaction and vacuum ended (device sources)",
+            priority=1,
+        ),
     ),
 )
 DATA_PRODUCT = KindDefinition(

@@ -27,6 +27,7 @@ class JobType(StrEnum):
     CLASSIFY = "classify"
     REPLICATE = "replicate"
     GOVERNED_COPY = "governed-copy"
+    MAINTENANCE = "maintenance"
 
 
 class Phase(StrEnum):
@@ -81,6 +82,21 @@ class PipelineRunSpec(Model):
         le=86400,
         description="A run still going after this fails with a reason.",
     )
+
+
+class MaintenanceResult(Model):
+    """What a maintenance run did to its tables (decision 0270)."""
+
+    files_compacted: int = Field(
+        default=0, alias="filesCompacted", ge=0, description="Small files rewritten."
+    )
+    files_added: int = Field(
+        default=0, alias="filesAdded", ge=0, description="Files the compaction wrote."
+    )
+    files_vacuumed: int = Field(
+        default=0, alias="filesVacuumed", ge=0, description="Files the vacuum deleted."
+    )
+    tables: int = Field(default=0, ge=0, description="Tables found and maintained.")
 
 
 class PipelineRunStatus(Model):
@@ -150,6 +166,9 @@ class PipelineRunStatus(Model):
     )
     rejected_overrides: list[RejectedOverride] | None = Field(
         default=None, alias="rejectedOverrides", description="Overrides not applied (classify)."
+    )
+    maintenance: MaintenanceResult | None = Field(
+        default=None, description="What the run compacted and vacuumed (maintenance)."
     )
     submitted_at: str | None = Field(
         default=None,

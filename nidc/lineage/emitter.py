@@ -16,7 +16,7 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.transport.http import HttpConfig, HttpSslContextConfig, HttpTransport
 from opentelemetry import trace
 
-from nidc.api.job_specs import LineageTarget
+from nidc.api.job_runtime import LineageTarget
 from nidc.telemetry.metrics import meter
 
 LOG = logging.getLogger(__name__)

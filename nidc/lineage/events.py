@@ -33,12 +33,13 @@ from openlineage.client.facet_v2 import (
     sql_job,
 )
 
+from nidc.api.job_runtime import JobRuntime
 from nidc.api.job_specs import (
     AnyJob,
     ClassifyJob,
     GovernedCopyJob,
     IngestJob,
-    JobRuntime,
+    MaintenanceJob,
     QualityJob,
     ReplicateJob,
     TransformJob,
@@ -164,6 +165,17 @@ def job_datasets(job: AnyJob) -> JobDatasets:
             [source],
             [DatasetRef(target)],
             target,
+        )
+    if isinstance(job, MaintenanceJob):
+        # Compaction rewrites files with dataChange false and vacuum deletes unreferenced ones:
+        # the tables' data do not change, so they are inputs only (as for classify).
+        return JobDatasets(
+            job.namespace,
+            f"maintenance.{object_dataset(job.tables[0]).name}",
+            "maintenance",
+            [DatasetRef(object_dataset(t)) for t in job.tables],
+            [],
+            None,
         )
     if isinstance(job, ReplicateJob):
         destination = job.destination

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nidc.api.addressing import TenantNames
+from nidc.api.job_runtime import JobRuntime, LineageTarget, OpenBaoRuntime, Storage, build_run_spec
 from nidc.api.job_specs import (
     DEST_ACCESS_KEY_ENV,
     DEST_SECRET_KEY_ENV,
@@ -15,11 +16,6 @@ from nidc.api.job_specs import (
     OPENBAO_TOKEN_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
-    JobRuntime,
-    LineageTarget,
-    OpenBaoRuntime,
-    Storage,
-    build_run_spec,
     read_job,
 )
 from nidc.api.pipeline_run import PipelineRun

@@ -3,7 +3,8 @@
 No timer per share: the sweep looks at a share when a recipient's token expires (a token is
 capped at its export approval's expiry, so that is also when an approval ends the share), when
 a token comes up for rotation, soon after OpenBao could not be used, and on a one-minute resync
-(which also notices a grant's or product's change).
+(which also notices a grant's or product's change). A share waiting for a grant's first copy
+looks again every GRANT_POLL, so a recipient is served soon after its copy lands.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from operators.datashare.profile import parse_ttl, rotation_due
 RESYNC = dt.timedelta(minutes=1)
 OPENBAO_RETRY = dt.timedelta(seconds=5)
 RETRY_REASONS = {"OpenBaoSealed", "OpenBaoUnavailable", "OpenBaoForbidden"}
+GRANT_POLL = dt.timedelta(seconds=10)
 
 
 def ready_reason(status: dict[str, Any]) -> str:
@@ -27,10 +29,12 @@ def ready_reason(status: dict[str, Any]) -> str:
 
 
 def next_due(share: dict[str, Any], status: dict[str, Any], now: dt.datetime) -> dt.datetime:
-    """The earliest of: a token's expiry, its rotation, an OpenBao retry, the resync."""
-    if ready_reason(status) in RETRY_REASONS:
+    """The earliest of: a token's expiry, its rotation, an OpenBao retry, the next look at a
+    grant it waits for, the resync."""
+    reason = ready_reason(status)
+    if reason in RETRY_REASONS:
         return now + OPENBAO_RETRY
-    due = now + RESYNC
+    due = now + (GRANT_POLL if reason == "Waiting" else RESYNC)
     try:
         ttl = parse_ttl(str((share.get("spec") or {}).get("tokenTTL", "24h")))
     except ValueError:

@@ -1,8 +1,9 @@
-"""One level-based pass over a DataSource: collector, ingest runs, status.
+"""One level-based pass over a DataSource: collector, ingest runs, maintenance runs, status.
 
 typed model -> validate (pure) -> collector (create-or-adopt by name) -> observe runs and
-landed batches (I/O) -> plan (pure, build.py) -> cancel/record/prune (operators/runs/owner.py)
--> status (pure). A run is recorded before anything runs; the PipelineRun reconciler submits it.
+landed batches (I/O) -> plan (pure, build.py, maintenance.py) -> cancel/record/prune
+(operators/runs/owner.py) -> status (pure). A run is recorded before anything runs; the
+PipelineRun reconciler submits it.
 """
 
 from __future__ import annotations
@@ -43,9 +44,20 @@ from operators.datasource.build import (
     plan_ingest,
     validate,
 )
+from operators.datasource.maintenance import (
+    build_maintenance_job,
+    build_maintenance_run,
+    maintenance_event,
+    maintenance_outcome,
+    maintenance_status,
+    plan_maintenance,
+    split_maintenance,
+)
 from operators.reconciling.conditions import (
     Problem,
+    build_conditions,
     invalid_spec_status,
+    rfc3339,
 )
 from operators.reconciling.events import post_event
 from operators.runs.classify_owner import (
@@ -64,6 +76,7 @@ from operators.runs.plan import RunHistory
 class Observed:
     history: RunHistory
     classify: RunHistory
+    maintenance: RunHistory
     checkpoint: dict[str, Any]
     landed_beyond: bool
     device: DeviceReport | None = None
@@ -80,7 +93,8 @@ def ingest_encryption(source: DataSource, ctx: OperatorContext) -> ColumnEncrypt
 def observe(source: DataSource, ctx: OperatorContext) -> Observed:
     """Dereference: recorded runs (ingest and classify), the checkpoint, what landed beyond it
     (device batches; files since the last run: one listing, no Spark) and the device report."""
-    history, classify = split_runs(observe_runs(ctx, source))
+    others, classify = split_runs(observe_runs(ctx, source))
+    history, maintenance = split_maintenance(others)
     checkpoint = checkpoint_of(history, source.status.get("checkpoint"))
     landed_beyond = False
     device = None
@@ -98,6 +112,7 @@ def observe(source: DataSource, ctx: OperatorContext) -> Observed:
     return Observed(
         history=history,
         classify=classify,
+        maintenance=maintenance,
         checkpoint=checkpoint,
         landed_beyond=landed_beyond,
         device=device,
@@ -215,6 +230,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     classify = carry_out_classify(
         ctx, source, classifying.key, classifying.plan, seen.classify, policies, now
     )
+    maintenance = maintain(ctx, source, seen, bool(classify.live), bool(problems), now)
     status = build_status(
         source, history, plan, collector, seen.checkpoint, problems, now, seen.device
     )
@@ -223,7 +239,62 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     if refusing is not None and was.get("reason") != refusing.reason:
         post_event(ctx.api, dict(body), refusing.reason, refusing.message, warning=True)
     add_classification_status(ctx, dict(body), source, status, classify, policies, now)
+    add_maintenance_status(ctx, dict(body), source, status, maintenance, now)
     return status
+
+
+def maintain(
+    ctx: OperatorContext,
+    source: DataSource,
+    seen: Observed,
+    classifying: bool,
+    blocked: bool,
+    now: dt.datetime,
+) -> RunHistory:
+    """Record the due maintenance run (create-or-adopt by its slot's name) and prune old ones.
+    Nothing new is recorded while a classify run is live or the spec has a problem."""
+    planned = plan_maintenance(source, seen.history, seen.maintenance, classifying, now)
+    slot = planned.slot
+    if slot is None or blocked:
+        planned.plan.create = None
+    return carry_out(
+        ctx,
+        source,
+        planned.plan,
+        seen.maintenance,
+        lambda: build_maintenance_job(source, slot or now),
+        lambda job, generation, sequence: build_maintenance_run(
+            source, job, slot or now, generation, sequence
+        ),
+        "superseded",
+        now,
+    )
+
+
+def add_maintenance_status(
+    ctx: OperatorContext,
+    body: dict[str, Any],
+    source: DataSource,
+    status: dict[str, Any],
+    maintenance: RunHistory,
+    now: dt.datetime,
+) -> None:
+    """status.lastMaintenance; Degraded (still Ready) when the newest maintenance run failed;
+    an event for each finished run the status did not show yet."""
+    last = maintenance_status(maintenance)
+    if last is None:
+        return
+    status["lastMaintenance"] = last
+    ready: dict[str, Any] = next((c for c in status["conditions"] if c["type"] == "Ready"), {})
+    degraded = maintenance_outcome(ready, maintenance)
+    if degraded is not None:
+        status["conditions"] = build_conditions(
+            source.previous_conditions, degraded, source.generation, rfc3339(now)
+        )
+    event = maintenance_event(source.status.get("lastMaintenance"), last)
+    if event is not None:
+        reason, message, warning = event
+        post_event(ctx.api, body, reason, message, warning=warning)
 
 
 def clean_up(body: Mapping[str, Any], ctx: OperatorContext) -> str:

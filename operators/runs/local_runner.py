@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,15 @@ class LocalRunner:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # The processes this operator started, reaped as the sweep observes runs; without it a
+        # finished job stayed a zombie until the next submit let subprocess reap it.
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._children_lock = threading.Lock()
+
+    def reap(self) -> None:
+        """Collect the exit status of every finished job process this runner started."""
+        with self._children_lock:
+            self._children = [child for child in self._children if child.poll() is None]
 
     def folder(self, run: str) -> Path:
         return self.root / run
@@ -51,6 +61,7 @@ class LocalRunner:
         return False
 
     def observe(self, run: RunRef) -> Observation:
+        self.reap()
         folder = self.folder(run.name)
         if (folder / "result.json").exists():
             return Observation(
@@ -75,7 +86,7 @@ class LocalRunner:
         (folder / "failure.json").unlink(missing_ok=True)
         (folder / "spec.json").write_text(json.dumps({**spec, "attempt": attempt}, indent=2))
         with log.open("ab") as out:
-            subprocess.Popen(
+            child = subprocess.Popen(
                 [sys.executable, "-m", job_module(spec), str(folder)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -84,6 +95,8 @@ class LocalRunner:
                 cwd=folder,
                 start_new_session=True,
             )
+        with self._children_lock:
+            self._children.append(child)
         return str(log)
 
     def cancel(self, run: RunRef) -> None:

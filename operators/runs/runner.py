@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from nidc.api.job_specs import JobSpecError, parse_run_spec
+from nidc.api.job_runtime import parse_run_spec
+from nidc.api.job_specs import JobSpecError
 from nidc.api.pipeline_run import PipelineRun
 from operators.runs.state_machine import Observation
 

@@ -40,6 +40,8 @@ RESULT_KEYS = (
     "policyFingerprint",
     "columns",
     "rejectedOverrides",
+    # maintenance (spark_jobs/ingest/native/maintenance.py)
+    "maintenance",
 )
 
 
@@ -111,6 +113,14 @@ def describe_transition(before: RunStatus, after: RunStatus) -> tuple[str, str, 
         return (
             "Succeeded",
             f"attempt {after.attempts} succeeded: {columns} columns classified, grade {grade}",
+            False,
+        )
+    if after.phase is Phase.SUCCEEDED and after.result.get("maintenance") is not None:
+        done = after.result["maintenance"]
+        return (
+            "Succeeded",
+            f"attempt {after.attempts} succeeded: {done.get('filesCompacted', 0)} files compacted "
+            f"into {done.get('filesAdded', 0)}, {done.get('filesVacuumed', 0)} vacuumed",
             False,
         )
     if after.phase is Phase.SUCCEEDED:

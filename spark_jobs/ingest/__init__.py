@@ -35,7 +35,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
 from nidc.api.data_source import SourceType
-from nidc.api.job_specs import IngestJob, OpenBaoRuntime
+from nidc.api.job_runtime import OpenBaoRuntime
+from nidc.api.job_specs import IngestJob
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
 from spark_jobs.ingest.encryption import IngestEncryption

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import BinaryType, StructField, StructType
 
-from nidc.api.job_specs import IngestJob, OpenBaoRuntime
+from nidc.api.job_runtime import OpenBaoRuntime
+from nidc.api.job_specs import IngestJob
 from nidc.encryption.table_key import (
     BASE64,
     BINARY,

@@ -403,6 +403,7 @@ def test_deleted_and_expired_grants_lose_access_within_5_s(
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(3600)  # 100 trials took over the default 900 s (~10 s a trial, 2026-11-30)
 def test_revocation_soak(
     tenants: Any,
     operator: OperatorProcess,

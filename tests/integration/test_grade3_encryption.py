@@ -28,7 +28,7 @@ import pytest
 import requests
 from minio import Minio
 
-from nidc.api.job_specs import OpenBaoRuntime
+from nidc.api.job_runtime import OpenBaoRuntime
 from nidc.encryption.table_key import ENCRYPTION_PROPERTY, table_key_of
 from nidc.encryption.transit import KeyAccessDeniedError, Transit
 from nidc.kube import apply, delete, get, list_objects

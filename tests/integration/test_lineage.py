@@ -28,15 +28,8 @@ import requests
 from aiohttp import web
 from pyspark.sql import SparkSession
 
-from nidc.api.job_specs import (
-    FilesInput,
-    IngestJob,
-    JobRuntime,
-    LineageTarget,
-    Storage,
-    TransformInput,
-    TransformJob,
-)
+from nidc.api.job_runtime import JobRuntime, LineageTarget, Storage
+from nidc.api.job_specs import FilesInput, IngestJob, TransformInput, TransformJob
 from nidc.lineage.graph import walk
 from nidc.lineage.naming import DatasetName, object_dataset
 from nidc.lineage.receiver import lineage_app

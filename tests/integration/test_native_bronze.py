@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from nidc.api.job_specs import IngestJob, JobRuntime, Storage
+from nidc.api.job_runtime import JobRuntime, Storage
+from nidc.api.job_specs import IngestJob
 from nidc.local.platform import LocalPlatform
 from tests.delta_reader import delta_rows
 from tests.landing import LandingWriter, admin_store, sample, txn_commits

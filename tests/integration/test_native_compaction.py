@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from nidc.api.job_specs import IngestJob, Storage
+from nidc.api.job_runtime import Storage
+from nidc.api.job_specs import IngestJob
 from tests.delta_reader import delta_rows
 from tests.landing import LandingWriter, admin_store, sample, txn_commits
 

@@ -16,7 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from nidc.api.job_specs import IngestJob, Storage
+from nidc.api.job_runtime import Storage
+from nidc.api.job_specs import IngestJob
 from tests.landing import LANDING_SCHEMA, LandingWriter, admin_store, sample, txn_commits
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from operators.datagrant.build import (
     starts_new_copy,
     validate,
 )
-from operators.datagrant.due import OPENBAO_RETRY, RESYNC, next_due
+from operators.datagrant.due import OPENBAO_RETRY, PRODUCT_POLL, RESYNC, next_due
 from operators.datagrant.names import GrantNames
 from operators.reconciling.conditions import Outcome
 from operators.runs.plan import RunHistory
@@ -389,3 +389,11 @@ def test_due_at_the_end_at_renewal_or_at_the_resync() -> None:
     renew = {"expiresAt": "2026-12-31T00:00:00Z", "credentialExpiresAt": "2026-11-30T08:15:40Z"}
     assert next_due(body, renew, NOW) == NOW + dt.timedelta(seconds=40)
     assert next_due(body, {"expiresAt": "2026-12-31T00:00:00Z"}, NOW) == NOW + RESYNC
+
+
+def test_a_grant_waiting_for_its_product_looks_again_soon() -> None:
+    waiting = {
+        "expiresAt": "2026-12-31T00:00:00Z",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "ProductNotReady"}],
+    }
+    assert next_due(grant().to_body(), waiting, NOW) == NOW + PRODUCT_POLL < NOW + RESYNC

@@ -21,7 +21,7 @@ from operators.datashare.build import (
     decide,
     removed_recipients,
 )
-from operators.datashare.due import OPENBAO_RETRY, RESYNC, next_due
+from operators.datashare.due import GRANT_POLL, OPENBAO_RETRY, RESYNC, next_due
 from operators.datashare.profile import (
     HeldToken,
     build_profile,
@@ -338,3 +338,5 @@ def test_due_at_expiry_rotation_or_retry() -> None:
     assert next_due(body, later, NOW) == NOW + RESYNC
     sealed = {"conditions": [{"type": "Ready", "reason": "OpenBaoSealed"}]}
     assert next_due(body, sealed, NOW) == NOW + OPENBAO_RETRY
+    waiting = {"conditions": [{"type": "Ready", "status": "False", "reason": "Waiting"}]}
+    assert next_due(body, waiting, NOW) == NOW + GRANT_POLL < NOW + RESYNC

@@ -10,6 +10,7 @@ equality.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,17 @@ import yaml
 from nidc.api.data_product import DataProduct
 from nidc.api.data_replication import DataReplication
 from nidc.api.data_source import DataSource
+from nidc.api.job_runtime import parse_run_spec
 from nidc.api.job_specs import (
     JOB_MODELS,
     ClassifyJob,
     GovernedCopyJob,
     IngestJob,
     JobSpecBase,
+    MaintenanceJob,
     QualityJob,
     ReplicateJob,
     TransformJob,
-    parse_run_spec,
 )
 from nidc.api.pipeline_run import PipelineRunSpec
 from nidc.api.resource import CustomResource
@@ -41,6 +43,7 @@ from operators.clients.settings import OperatorSettings
 from operators.dataproduct.build import build_job, build_quality_job, build_run
 from operators.datareplication.build import Target, build_copy_run, build_replicate_job
 from operators.datasource.build import build_ingest_job, build_ingest_run
+from operators.datasource.maintenance import build_maintenance_job, build_maintenance_run
 from operators.runs.kubernetes_build import KubernetesJobSettings, build_pod_spec_json
 from operators.runs.record import build_run_record
 
@@ -194,7 +197,15 @@ def governed_copy() -> tuple[GovernedCopyJob, dict[str, Any]]:
     return job, build_run_record(grant, job, 1, 0)
 
 
+def maintenance() -> tuple[MaintenanceJob, dict[str, Any]]:
+    slot = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+    body = source(maintenance={"schedule": "*/30 * * * *", "retentionHours": 72})
+    job = build_maintenance_job(body, slot)
+    return job, build_maintenance_run(body, job, slot, 1, 0)
+
+
 BUILDERS = {
+    "maintenance": maintenance,
     "governed-copy": governed_copy,
     "quality": quality,
     "ingest-device": ingest_device,

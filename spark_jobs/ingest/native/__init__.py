@@ -11,7 +11,8 @@ docs/decisions/0250-native-bronze-writer.md.
 Modules: classify.py and rows.py are pure (Arrow in, Arrow out); store.py (S3 client, delta-rs
 options), lease.py (the writer lease), commit.py (delta-rs transactions), batches.py (the run's
 work), run.py (the run-folder entry point: `python -m spark_jobs.ingest.native <run-dir>`),
-compaction.py (small files rewritten beside the appends).
+compaction.py (small files rewritten beside the appends), maintenance.py (compaction and vacuum
+of a source's tables on its schedule: docs/decisions/0270-bronze-maintenance.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import time
 import uuid
 from typing import Any
 
-from nidc.api.job_specs import IngestJob, JobRuntime
+from nidc.api.job_runtime import JobRuntime
+from nidc.api.job_specs import IngestJob
 from nidc.telemetry.tracing import tracer
 
 TRACER = tracer(__name__)

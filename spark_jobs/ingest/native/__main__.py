@@ -1,4 +1,4 @@
-"""`python -m spark_jobs.ingest.native <run-dir>`: a native ingest run, no JVM."""
+"""`python -m spark_jobs.ingest.native <run-dir>`: a native ingest or maintenance run, no JVM."""
 
 from __future__ import annotations
 

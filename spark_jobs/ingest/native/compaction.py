@@ -6,8 +6,8 @@ dataChange false. It does not take the writer lease: an append and a compaction 
 version conflict only on the commit file's name, which S3's conditional put gives to one of
 them (store.py), and delta-rs retries the loser against the winner's commit; an append adds
 files only, a compaction removes only files it read, so neither invalidates the other and no
-row is lost or doubled (tests/integration/test_native_compaction.py). Vacuum is not run here:
-it deletes files readers pinned to older versions may still need.
+row is lost or doubled (tests/integration/test_native_compaction.py). Who runs it, when, and
+the vacuum after it: maintenance.py (decision 0270).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""The native ingest run's process: the same run folder, lock, slot, trace, lineage events and
-result/failure files as `python -m spark_jobs.run` (spark_jobs/run.py), with no Spark session."""
+"""The native jobs' process: the same run folder, lock, slot, trace, lineage events and
+result/failure files as `python -m spark_jobs.run` (spark_jobs/run.py), with no Spark session.
+It runs a device source's ingest (decision 0250) and its tables' maintenance (decision 0270)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from nidc.api.job_specs import IngestJob, parse_run_spec
+from nidc.api.job_runtime import parse_run_spec
+from nidc.api.job_specs import IngestJob, MaintenanceJob
 from nidc.lineage.events import Observed, job_datasets
 from spark_jobs.ingest.native import run_native_ingest
 from spark_jobs.lineage import JobLineage
@@ -28,10 +30,16 @@ def observe_bronze(job: IngestJob, bronze: Any) -> Observed:
 
 
 def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Parse the run's spec.json and run the native ingest between its lineage events."""
+    """Parse the run's spec.json and run the native job between its lineage events."""
     from spark_jobs.ingest.native.commit import OpenTables
 
     job, runtime = parse_run_spec(spec)
+    if isinstance(job, MaintenanceJob):
+        from spark_jobs.ingest.native.maintenance import run_maintenance
+
+        return JobLineage(job, runtime).run(
+            lambda: run_maintenance(job, runtime), reason=failure_reason, observe=Observed
+        )
     if not isinstance(job, IngestJob):
         raise TypeError(f"{type(job).__name__} does not run on the native engine")
     tables = OpenTables()
@@ -43,5 +51,5 @@ def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(run_dir: Path) -> int:
-    """Run the native ingest of one run folder unless another process already does."""
+    """Run the native job of one run folder unless another process already does."""
     return run_folder(run_dir, run_native_job, SERVICE)

@@ -15,7 +15,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from nidc.api.job_specs import Storage
+from nidc.api.job_runtime import Storage
 from spark_jobs.delta_rs_options import delta_rs_options
 
 
