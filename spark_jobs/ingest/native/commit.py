@@ -2,8 +2,9 @@
 idempotent with Delta's application transactions (SetTransaction: app id = the source uid,
 version = the batch sequence), exactly the key the Spark path writes (txnAppId/txnVersion).
 
-delta-rs records the key but does not check it, so the writer checks it first: under the
-table's writer lease nobody else commits between the check and the commit, and the commit
+delta-rs records the key but does not check it, so the writer reads it when it opens the
+table and starts past it: under the table's writer lease nobody else commits until the run
+ends, and the commit
 file itself is created with If-None-Match (store.py), so even without the lease a second
 commit of version N fails rather than overwrites.
 """
