@@ -52,14 +52,17 @@ def verify_center(
     store: AuditStore, signer: TransitSigner, center: str, kv_mount: str = DEFAULT_KV_MOUNT
 ) -> VerifyReport:
     """Every problem of one center's log, against the transit key's public keys and the head
-    witnessed in OpenBao KV."""
-    return verify_log(
-        center,
-        store.read_all(center, RECORDS),
-        store.read_all(center, CHECKPOINTS),
-        signer.public_keys(),
-        KvWitness(signer.client, center, kv_mount).latest(),
-    )
+    witnessed in OpenBao KV.
+
+    Read newest-first (the witness, the checkpoints, then the records): a writer stores a record
+    before it signs a checkpoint over it and publishes that before the witness, so a log read
+    while an operator appends never shows a checkpoint past the records read (reading the
+    records first did, when an append landed between the two reads).
+    """
+    witnessed = KvWitness(signer.client, center, kv_mount).latest()
+    checkpoints = store.read_all(center, CHECKPOINTS)
+    records = store.read_all(center, RECORDS)
+    return verify_log(center, records, checkpoints, signer.public_keys(), witnessed)
 
 
 def format_report(report: VerifyReport) -> str:

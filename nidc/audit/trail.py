@@ -1,5 +1,8 @@
 """The writer: `AuditTrail.append` adds a record and signs a checkpoint over the new tree.
 
+When appends overlap, one signature covers them all (group commit): an append returns once a
+signed checkpoint covers its record, whichever append signed it.
+
 Crash safety: a record carries its event's identity (`record_id`, e.g. the run's uid and
 transition). The writer knows every record id of the log (read once, on the first append after
 start, then kept), so an append retried after a crash adopts the record the first try wrote;
@@ -21,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import hvac.exceptions
 import requests
@@ -47,6 +50,9 @@ TRANSIENT = (
     hvac.exceptions.VaultError,
     OSError,
 )
+
+
+_T = TypeVar("_T")
 
 
 class AuditUnavailableError(RuntimeError):
@@ -77,7 +83,8 @@ class AuditTrail:
         self.clock = clock
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the tree, the record ids, appends
+        self._checkpoint_lock = threading.Lock()  # signing; taken before _lock, never inside it
         self._tree = MerkleTree()
         self._ids: dict[str, int] = {}
         self._loaded = False
@@ -113,33 +120,52 @@ class AuditTrail:
             "trace_id": trace_id,
             "details": clean,
         }
-        with self._lock:
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    record = self._append_once(draft)
-                    self._checkpoint_locked()
-                    return record
-                except TRANSIENT as error:
-                    LOGGER.warning(
-                        "audit: %s of %s (attempt %d/%d) failed: %s: %s",
-                        action,
-                        resource.text,
-                        attempt,
-                        self.attempts,
-                        type(error).__name__,
-                        error,
-                    )
-                    if attempt == self.attempts:
-                        raise AuditUnavailableError(
-                            f"audit record {draft['id']} not written: {type(error).__name__}"
-                        ) from error
-                    time.sleep(self.backoff_seconds * attempt)
+        record = self._retried(draft, lambda: self._append_locked(draft))
+        # Group commit: the signer covers every record appended before it took the head, so a
+        # record another thread's checkpoint already covers needs no signature of its own, and
+        # appends go on while one checkpoint is being signed (one signature per append
+        # serialised the operator's runs behind OpenBao; docs/benchmarks.md, issue 13).
+        self._retried(draft, lambda: self._sign_covering(record.sequence + 1))
+        return record
+
+    def _retried(self, draft: Mapping[str, Any], step: Callable[[], _T]) -> _T:
+        """`step`, retried on a store or OpenBao error; AuditUnavailableError after the last."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return step()
+            except TRANSIENT as error:
+                LOGGER.warning(
+                    "audit: %s of %s (attempt %d/%d) failed: %s: %s",
+                    draft["action"],
+                    draft["resource"].text,
+                    attempt,
+                    self.attempts,
+                    type(error).__name__,
+                    error,
+                )
+                if attempt == self.attempts:
+                    raise AuditUnavailableError(
+                        f"audit record {draft['id']} not written: {type(error).__name__}"
+                    ) from error
+                time.sleep(self.backoff_seconds * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _append_locked(self, draft: Mapping[str, Any]) -> AuditRecord:
+        with self._lock:
+            return self._append_once(draft)
+
+    def _sign_covering(self, size: int) -> None:
+        """Make sure a signed checkpoint covers the first `size` records."""
+        with self._checkpoint_lock:
+            if self._signed_size >= size:
+                return  # signed by another append meanwhile
+            self._checkpoint_locked()
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current tree head now (None when it is already signed or empty)."""
         with self._lock:
             self._load()
+        with self._checkpoint_lock:
             return self._checkpoint_locked()
 
     def records(self) -> list[AuditRecord]:
@@ -199,12 +225,12 @@ class AuditTrail:
             self._refresh()  # another writer took this sequence: read it, try the next
 
     def _checkpoint_locked(self) -> Checkpoint | None:
-        size = self._tree.size
+        """Sign the head as it is now; the caller holds the checkpoint lock."""
+        with self._lock:  # a consistent (size, root), then appends may go on
+            size, root = self._tree.size, self._tree.root()
         if size == 0 or size <= self._signed_size:
             return None
-        checkpoint = sign_checkpoint(
-            self.signer, self.center, size, self._tree.root(), self.clock()
-        )
+        checkpoint = sign_checkpoint(self.signer, self.center, size, root, self.clock())
         # Absent only: a checkpoint of this size that another writer signed holds as well.
         self.store.put_if_absent(object_name(self.center, CHECKPOINTS, size), checkpoint.to_bytes())
         if self.witness is not None:  # outside the bucket: cutting both shows

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from nidc.audit import AuditTrail, Resource
 from nidc.audit.checkpoint import sign_checkpoint
 from nidc.audit.reading import clients, read_records
 from nidc.audit.record import AuditRecord
-from nidc.audit.store import CHECKPOINTS, DEFAULT_CENTER, RECORDS, object_name
+from nidc.audit.store import CHECKPOINTS, DEFAULT_CENTER, RECORDS, number_of, object_name
 from nidc.audit.transit import TransitSigner
 from nidc.audit.witness import KvWitness
 from nidc.kube import apply, delete
@@ -121,6 +122,40 @@ def test_append_verify_tamper_and_adopt(platform_env: dict[str, Any]) -> None:
     # The earlier version is kept (versioning): the record can be restored.
     versions = list(store.s3.list_objects(store.bucket, prefix=name, include_version=True))
     assert len(versions) == 2
+
+
+def test_concurrent_appends_share_signatures_and_every_record_is_covered(
+    platform_env: dict[str, Any],
+) -> None:
+    """Group commit: 40 appends from 8 threads; each returns once a signed checkpoint covers
+    it, the log verifies, and the appends that overlapped shared a signature."""
+    center = f"it-{uuid.uuid4().hex[:8]}"
+    store, signer = clients(platform_env)
+    trail = AuditTrail(store, signer, center, witness=KvWitness(signer.client, center))
+    covered: list[bool] = []
+
+    def one(n: int) -> None:
+        record = trail.append(
+            actor="tests",
+            action="run.started",
+            resource=Resource(kind="PipelineRun", namespace="plant-a", name=f"run-{n}"),
+            decision="allowed",
+            record_id=f"test/run-{n}",
+        )
+        # Signed before the append returned: some checkpoint of at least its size exists.
+        prefix = f"{center}/{CHECKPOINTS}/"
+        signed = store.s3.list_objects(store.bucket, prefix=prefix, recursive=True)
+        sizes = [number_of(o.object_name) or 0 for o in signed]
+        covered.append(max(sizes, default=0) >= record.sequence + 1)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(40)))
+    assert len(covered) == 40 and all(covered)
+    verified = nidc(platform_env, "audit", "verify", "--center", center)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "40 records," in verified.stdout and "signed up to tree size 40: OK" in verified.stdout
+    checkpoints = int(verified.stdout.split("40 records, ")[1].split(" checkpoints")[0])
+    assert checkpoints < 40, verified.stdout  # overlapping appends shared signatures
 
 
 def test_a_checkpoint_signed_with_another_transit_key_fails(platform_env: dict[str, Any]) -> None:
