@@ -137,6 +137,25 @@ def create(api: client.ApiClient, manifest: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def create_if_absent(
+    api: client.ApiClient, manifest: dict[str, Any], field_manager: str = FIELD_MANAGER
+) -> bool:
+    """Create an object that is never changed once made; False when one of its name exists
+    (the caller adopts it). One request either way, where a read then an apply took two."""
+    resource = _resource(api, manifest["apiVersion"], manifest["kind"])
+    try:
+        resource.create(
+            body=manifest,
+            namespace=manifest["metadata"].get("namespace"),
+            field_manager=field_manager,
+        )
+    except client.exceptions.ApiException as error:
+        if error.status == 409:
+            return False
+        raise
+    return True
+
+
 def patch_status(api: client.ApiClient, obj: dict[str, Any], status: dict[str, Any]) -> None:
     """Merge-patch an object's status subresource (used to record a decision *before* acting)."""
     resource = _resource(api, obj["apiVersion"], obj["kind"])

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from nidc.kube import ApiClient, apply, delete, get, list_objects
+from nidc.kube import ApiClient, apply, create_if_absent, delete, list_objects
 from operators.runs.due import KUBERNETES_POLL, JobReport
 from operators.runs.kubernetes_build import (
     ATTEMPT_LABEL,
@@ -208,17 +208,15 @@ class KubernetesRunner:
         traceparent = env.get("TRACEPARENT", "")
         fresh_identity = self._identity_is_fresh(run.namespace)
         for manifest in self.manifests(run, attempt, spec, traceparent):
-            meta = manifest["metadata"]
             if fresh_identity and manifest["kind"] not in ("ConfigMap", "Job"):
                 continue  # the namespace's driver identity, applied a moment ago
-            if manifest["kind"] in ("ConfigMap", "Job") and get(
-                self.api, manifest["apiVersion"], manifest["kind"], meta["name"], meta["namespace"]
-            ):
-                continue  # adopt: an attempt's inputs and pod template are immutable
+            if manifest["kind"] in ("ConfigMap", "Job"):
+                # Created or adopted as it is: an attempt's inputs and pod template are immutable.
+                create_if_absent(self.api, manifest, field_manager=FIELD_MANAGER)
+                continue
             apply(self.api, manifest, field_manager=FIELD_MANAGER)
-            if manifest["kind"] not in ("ConfigMap", "Job"):
-                with self._identities_lock:
-                    self._identities[run.namespace] = time.monotonic()
+            with self._identities_lock:
+                self._identities[run.namespace] = time.monotonic()
         return self.log_location(run, attempt)
 
     def cancel(self, run: RunRef) -> None:
