@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
+from nidc.api.job_environment import S3_ACCESS_KEY_ENV, S3_SECRET_KEY_ENV
 from nidc.api.job_runtime import Storage
-from nidc.api.job_specs import S3_ACCESS_KEY_ENV, S3_SECRET_KEY_ENV
 
 
 def delta_uri(path: str) -> str:

@@ -33,7 +33,8 @@ from typing import Any
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
-from nidc.api.job_specs import MASK_HASH_KEY_ENV, GovernedCopyJob
+from nidc.api.job_environment import MASK_HASH_KEY_ENV
+from nidc.api.job_specs import GovernedCopyJob
 from nidc.governance.grade_bundle import grade_bundle
 from nidc.governance.masking import (
     HashKey,

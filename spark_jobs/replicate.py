@@ -32,14 +32,14 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from nidc.api.job_runtime import Storage
-from nidc.api.job_specs import (
+from nidc.api.job_environment import (
     DEST_ACCESS_KEY_ENV,
     DEST_SECRET_KEY_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
-    ReplicateJob,
 )
+from nidc.api.job_runtime import Storage
+from nidc.api.job_specs import ReplicateJob
 from nidc.crash_points import crash_point
 from nidc.telemetry.tracing import tracer
 

@@ -12,8 +12,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from minio import Minio
 
+from nidc.kube import ApiClient, ApiException, apply
+from nidc.local.ports import free_port
 from nidc.local.root_clients import root_minio
 
 LANDING_SCHEMA = pa.schema(
@@ -127,3 +130,37 @@ def txn_commits(store: Minio, bucket: str, table_prefix: str, app_id: str) -> di
             if txn and txn["appId"] == app_id:
                 counts[int(txn["version"])] = counts.get(int(txn["version"]), 0) + 1
     return counts
+
+
+def idle_device_source(
+    name: str, namespace: str, points: tuple[str, ...], **spec: Any
+) -> dict[str, Any]:
+    """A Modbus DataSource whose collector lands nothing of its own (nothing listens at its
+    endpoint, a batch an hour): the test lands its batches with LandingWriter."""
+    return {
+        "apiVersion": "nidc.io/v1alpha1",
+        "kind": "DataSource",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "type": "modbus",
+            "endpoint": f"tcp://127.0.0.1:{free_port()}",
+            "domain": "production-operation",
+            "enterprisePrefix": "88.118.8",
+            "targetTable": f"bronze.{name.replace('-', '_')}",
+            "continuous": True,
+            "batchSeconds": 3600,
+            "points": [
+                {"name": p, "address": f"holding:{i}", "identifier": f"88.118.8/PRESS.{p}"}
+                for i, p in enumerate(points)
+            ],
+            **spec,
+        },
+    }
+
+
+def admission_refusal(api: ApiClient, body: dict[str, Any]) -> str:
+    """The API server's 422 body for a resource admission must refuse."""
+    with pytest.raises(ApiException) as refused:
+        apply(api, body)
+    assert refused.value.status == 422, refused.value
+    return str(refused.value.body)

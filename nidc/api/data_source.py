@@ -242,6 +242,40 @@ class BronzeMaintenance(Model):
     )
 
 
+# A following ingest run (decision 0290) must end well inside its PipelineRun's timeout (the
+# default timeoutSeconds, 3600 s: nidc/api/pipeline_run.py): half of it is left for the backlog
+# the run commits before it starts following.
+MAX_FOLLOW_SECONDS = 1800
+DEFAULT_FOLLOW_POLL_MS = 250
+
+
+class IngestSettings(Model):
+    """How a device source's ingest runs commit what its collector lands (decision 0290). By
+    default a run commits the batches landed beyond the checkpoint and ends; the operator's next
+    sweep (every 10 s) starts the next. With followSeconds a run keeps its writer lease and open
+    tables after that and commits each batch as it lands, for that long: fresher bronze, one
+    process start per followSeconds instead of one per batch."""
+
+    follow_seconds: int = Field(
+        default=0,
+        alias="followSeconds",
+        ge=0,
+        le=MAX_FOLLOW_SECONDS,
+        description="After its pending batches, an ingest run keeps committing batches as they "
+        "land for this many seconds, then ends and the next run takes over (0: the run ends "
+        "when the pending batches are in). Longer than batchSeconds to be of use; at most 1800, "
+        "half a run's timeout. The status's checkpoint moves when the run ends.",
+    )
+    poll_interval_ms: int = Field(
+        default=DEFAULT_FOLLOW_POLL_MS,
+        alias="pollIntervalMs",
+        ge=50,
+        le=60_000,
+        description="While following: how often the run looks for a new batch, in ms (one "
+        "listing of the landing folder past the checkpoint each time).",
+    )
+
+
 class DataSourceSpec(Model):
     """Desired state of a data source."""
 
@@ -323,9 +357,19 @@ class DataSourceSpec(Model):
         "(defaults: compaction hourly, 168 h retention).",
     )
 
+    ingest: IngestSettings | None = Field(
+        default=None,
+        description="How a device source's ingest runs commit (defaults: a run ends when the "
+        "batches landed before it are in).",
+    )
+
     def maintenance_settings(self) -> BronzeMaintenance:
         """spec.maintenance with the model's defaults where it is absent."""
         return self.maintenance or BronzeMaintenance()
+
+    def ingest_settings(self) -> IngestSettings:
+        """spec.ingest with the model's defaults where it is absent."""
+        return self.ingest or IngestSettings()
 
     def opcua_settings(self) -> OpcUaSettings:
         """spec.opcua with the model's defaults where it is absent."""
@@ -494,6 +538,22 @@ DATA_SOURCE_RULES = [
         "native writer commits; files and jdbc tables are written by Spark and not maintained "
         "by the native engine (decision 0270)",
         "fieldPath": ".maintenance",
+    },
+    {
+        # Files and jdbc tables are Spark's, written by a run per poll or tick (decision 0290).
+        "rule": "!has(self.ingest) || self.type in ['opcua', 'modbus', 'mqtt']",
+        "message": "spec.ingest is for opcua, modbus and mqtt sources, whose landed batches the "
+        "native writer commits; a files or jdbc source's run reads what is there and ends "
+        "(decision 0290)",
+        "fieldPath": ".ingest",
+    },
+    {
+        "rule": "!has(self.ingest) || !has(self.ingest.followSeconds) || "
+        "self.ingest.followSeconds == 0 || !has(self.ingest.pollIntervalMs) || "
+        "self.ingest.pollIntervalMs <= self.ingest.followSeconds * 1000",
+        "message": "spec.ingest.pollIntervalMs must not exceed spec.ingest.followSeconds "
+        "(in ms): a follower would end before it looked once",
+        "fieldPath": ".ingest.pollIntervalMs",
     },
     {
         "rule": "self.type != 'jdbc' || has(self.table)",

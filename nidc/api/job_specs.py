@@ -27,6 +27,8 @@ from nidc.api.classification_policy import ClassificationPolicySpec
 from nidc.api.column_mask import ColumnMask
 from nidc.api.data_product import Pool
 from nidc.api.data_source import (
+    DEFAULT_FOLLOW_POLL_MS,
+    MAX_FOLLOW_SECONDS,
     MIN_RETENTION_HOURS,
     FileFormat,
     Point,
@@ -40,18 +42,6 @@ DEVICE_TYPES = frozenset({SourceType.OPCUA.value, SourceType.MODBUS.value, Sourc
 SQL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 S3A_FOLDER = r"^s3a://[a-z0-9.\-]+/.+/$"
 S3A_TABLE = r"^s3a://[a-z0-9.\-]+/.+[^/]$"
-
-# The environment a job's process gets its logins from (set by the runner, never recorded).
-S3_ACCESS_KEY_ENV = "AWS_ACCESS_KEY_ID"
-S3_SECRET_KEY_ENV = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 (an environment variable's name)
-JDBC_USER_ENV = "JDBC_USER"
-JDBC_PASSWORD_ENV = "JDBC_PASSWORD"  # noqa: S105 (an environment variable's name)
-DEST_ACCESS_KEY_ENV = "NIDC_DEST_ACCESS_KEY"
-DEST_SECRET_KEY_ENV = "NIDC_DEST_SECRET_KEY"  # noqa: S105 (an environment variable's name)
-# A governed copy's HASH key, hex (OpenBao KV field "key" at the job's hashKeyPath).
-MASK_HASH_KEY_ENV = "NIDC_MASK_HASH_KEY"
-# A job's OpenBao token, bound to its tenant's column-key policy (jobs that encrypt or decrypt).
-OPENBAO_TOKEN_ENV = "NIDC_OPENBAO_TOKEN"  # noqa: S105 (an environment variable's name)
 
 
 class JobSpecError(ValueError):
@@ -119,6 +109,21 @@ class LandingInput(Model):
     )
     max_batches: int = Field(
         default=500, alias="maxBatches", ge=1, description="At most this many batches per run."
+    )
+    follow_seconds: float = Field(
+        default=0.0,
+        alias="followSeconds",
+        ge=0,
+        le=MAX_FOLLOW_SECONDS,
+        description="Native engine: after the pending batches, commit what lands for this "
+        "long (spec.ingest.followSeconds, decision 0290; 0: end once they are in).",
+    )
+    poll_seconds: float = Field(
+        default=DEFAULT_FOLLOW_POLL_MS / 1000,
+        alias="pollSeconds",
+        gt=0,
+        le=60,
+        description="While following: seconds between two looks for a new batch.",
     )
 
 
@@ -220,6 +225,8 @@ class IngestJob(JobSpecBase):
             raise ValueError(f"engine native ingests opcua, modbus and mqtt sources, not {kind}")
         if kind in DEVICE_TYPES and (self.landing is None or not self.points):
             raise ValueError(f"type {kind} needs landing and at least one entry in points")
+        if self.landing and self.landing.follow_seconds and self.engine != IngestEngine.NATIVE:
+            raise ValueError("landing.followSeconds: only the native engine follows a landing")
         if kind == SourceType.JDBC.value and self.jdbc is None:
             raise ValueError("type jdbc needs jdbc")
         if kind == SourceType.FILES.value and self.files is None:

@@ -17,7 +17,6 @@ from urllib.parse import urlparse
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from nidc.collector.batch import Sample
 from nidc.collector.config import CollectorConfig, ConfigError
 from nidc.collector.modbus_ring import (
     HEADER_LEN,
@@ -27,6 +26,7 @@ from nidc.collector.modbus_ring import (
     parse_header,
     to_signed,
 )
+from nidc.collector.sample import Sample
 
 if TYPE_CHECKING:
     from nidc.collector.runtime import Collector

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from nidc.collector.batch import Sample, iso
 from nidc.collector.config import CollectorConfig, ConfigError
 from nidc.collector.modbus import decode_value, parse_endpoint
+from nidc.collector.sample import Sample, iso
 
 if TYPE_CHECKING:
     from nidc.collector.runtime import Collector

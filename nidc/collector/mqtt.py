@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from nidc.collector.batch import Sample, utc
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
@@ -27,6 +26,7 @@ from nidc.collector.config import (
     ConfigError,
     PointConfig,
 )
+from nidc.collector.sample import Sample, utc
 
 if TYPE_CHECKING:
     from nidc.collector.runtime import Collector

@@ -25,13 +25,13 @@ from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.uaerrors import UaStatusCodeError
 
 from nidc.api.data_source import OpcUaMode
-from nidc.collector.batch import Sample, iso, utc
 from nidc.collector.config import (
     DEVICE_PASSWORD_ENV,
     DEVICE_USERNAME_ENV,
     CollectorConfig,
     PointConfig,
 )
+from nidc.collector.sample import Sample, iso, utc
 
 if TYPE_CHECKING:
     from nidc.collector.runtime import Collector

@@ -9,8 +9,8 @@ its tenant's bucket; the operator reads it with the S3 admin user). The ingest j
 A gap record is a landing row whose `raw` is null and whose `quality` says
 `Gap from=<iso> to=<iso>: <why>`: the device could not give what it served between those times
 (it keeps no history, or a Modbus register has no past). It is written in the same Parquet
-format as every sample, so the ingest job is unchanged; its null raw sends it to quarantine,
-where it stays visible with its text.
+format as every sample; the ingest job sends it to quarantine with the reason `device-gap` and
+its text as the detail, where it stays visible.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nidc.collector.batch import Sample, iso, utc
+from nidc.collector.sample import Sample, iso, utc
 
 REPORT_NAME = "collector-status.json"
 GAP_PREFIX = "Gap"

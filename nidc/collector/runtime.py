@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from nidc.collector.batch import Buffer, Sample, build_manifest, flush_reason, parquet_bytes
+from nidc.collector.batch import Buffer, build_manifest, flush_reason, parquet_bytes
 from nidc.collector.config import BackoffPolicy, CollectorConfig
 from nidc.collector.landing import Landing
 from nidc.collector.report import DeviceReport, gap_sample
+from nidc.collector.sample import Sample
 from nidc.telemetry.tracing import tracer
 
 log = logging.getLogger("nidc.collector")

@@ -15,8 +15,8 @@ from typing import Any
 import hvac
 from hvac.exceptions import Forbidden, InvalidPath
 
+from nidc.api.job_environment import OPENBAO_TOKEN_ENV
 from nidc.api.job_runtime import OpenBaoRuntime
-from nidc.api.job_specs import OPENBAO_TOKEN_ENV
 from nidc.encryption.table_key import key_version_of
 
 DATA_KEY_BITS = 256

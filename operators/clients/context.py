@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nidc.api.addressing import TenantNames
-from nidc.api.job_runtime import JobRuntime, LineageTarget, OpenBaoRuntime, Storage, build_run_spec
-from nidc.api.job_specs import (
+from nidc.api.job_environment import (
     DEST_ACCESS_KEY_ENV,
     DEST_SECRET_KEY_ENV,
     JDBC_PASSWORD_ENV,
@@ -16,8 +15,9 @@ from nidc.api.job_specs import (
     OPENBAO_TOKEN_ENV,
     S3_ACCESS_KEY_ENV,
     S3_SECRET_KEY_ENV,
-    read_job,
 )
+from nidc.api.job_runtime import JobRuntime, LineageTarget, OpenBaoRuntime, Storage, build_run_spec
+from nidc.api.job_specs import read_job
 from nidc.api.pipeline_run import PipelineRun
 from nidc.api.spark_pool import SparkPool, load_pools
 from nidc.audit import AuditTrail

@@ -41,7 +41,7 @@ from operators.runs.plan import (
     next_scheduled,
     run_status_fields,
 )
-from operators.runs.record import build_run_record, format_time
+from operators.runs.record import RecordedRun, build_run_record, format_time
 
 # A continuous files or jdbc source is read again this long after its last run ended.
 POLL_INTERVAL = dt.timedelta(seconds=30)
@@ -116,9 +116,12 @@ def build_ingest_job(
     kind = str(spec.type)
     landing = jdbc = files = None
     if kind in DEVICE_TYPES:
+        ingest = spec.ingest_settings()
         landing = LandingInput(
             prefix=source_landing_path(namespace, source.name),
             from_sequence=int(checkpoint.get("batchSequence") or 0),
+            follow_seconds=ingest.follow_seconds,
+            poll_seconds=ingest.poll_interval_ms / 1000,
         )
     elif kind == SourceType.JDBC.value:
         if spec.table is None:
@@ -186,10 +189,16 @@ def files_landed_since_last_run(
     return any(moment >= seen_until for moment in modified)
 
 
+def follow_seconds(run: RecordedRun) -> float:
+    """How long a recorded ingest run follows its landing (0: it does not; decision 0290)."""
+    return float((run.job.get("landing") or {}).get("followSeconds") or 0)
+
+
 def plan_ingest(
     source: DataSource, history: RunHistory, landed_beyond: bool, now: dt.datetime
 ) -> Plan:
-    """Decide the next ingest run. One live run per source at a time (one writer per table).
+    """Decide the next ingest run. One live run per source at a time (one writer per table),
+    a run that follows its landing included; one that follows for an older spec is cancelled.
 
     Device sources run when batches landed beyond the checkpoint; continuous files and jdbc
     sources every POLL_INTERVAL; scheduled ones on their cron ticks; after a failed run the
@@ -199,7 +208,19 @@ def plan_ingest(
     """
     plan = Plan()
     if history.live:
-        plan.waiting = f"run {history.live[-1].name} is {history.live[-1].phase.value.lower()}"
+        # A following run (decision 0290) commits what lands while it lives: no second one. A
+        # follower of an older spec is stopped (it gives its lease back); the next pass starts
+        # a run of the current spec.
+        live = history.live[-1]
+        stale = [r for r in history.older_live if follow_seconds(r)]
+        if stale:
+            plan.cancel = stale
+            plan.waiting = f"stopping run {stale[-1].name}: it follows the landing for an old spec"
+            return plan
+        following = follow_seconds(live)
+        plan.waiting = f"run {live.name} is {live.phase.value.lower()}" + (
+            f", following the landing for {following:g} s" if following else ""
+        )
         return plan
     current = history.current
     latest = history.latest

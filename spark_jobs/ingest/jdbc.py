@@ -10,7 +10,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
-from nidc.api.job_specs import JDBC_PASSWORD_ENV, JDBC_USER_ENV, IngestJob
+from nidc.api.job_environment import JDBC_PASSWORD_ENV, JDBC_USER_ENV
+from nidc.api.job_specs import IngestJob
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
 from spark_jobs.ingest.encryption import IngestEncryption

@@ -16,6 +16,7 @@ from enum import StrEnum
 import pyarrow as pa
 
 from nidc.api.data_source import Point, PointType, SchemaPolicy
+from nidc.collector.report import GAP_PATTERN
 
 
 class SchemaDriftError(RuntimeError):
@@ -30,6 +31,7 @@ class Reason(StrEnum):
     OUT_OF_RANGE = "out-of-range"
     SCHEMA_MISMATCH = "schema-mismatch"
     UNMAPPED_POINT = "unmapped-point"
+    DEVICE_GAP = "device-gap"  # the collector's gap record: the device could not give the data
 
 
 @dataclass(frozen=True)
@@ -180,16 +182,21 @@ def _boolean(value: object) -> float | Rejection:
     return Rejection(Reason.WRONG_TYPE, f"{str(value)[:60]!r} is not a bool")
 
 
-def classify_sample(raw: str | None, point: Point | None) -> Sample | Rejection:
+def classify_sample(
+    raw: str | None, point: Point | None, quality: str | None = None
+) -> Sample | Rejection:
     """Turn one raw device sample into a stored value, or say why it cannot be stored.
 
     Order: the point must be mapped; the payload must parse; the value must fit the point's
     type; numbers are scaled (raw * scale + offset) and checked against [minimum, maximum] in
-    the point's declared unit; then converted to the canonical unit.
+    the point's declared unit; then converted to the canonical unit. A null payload whose
+    quality is a gap record's text (nidc.collector.report) is the device's gap, kept as such.
     """
     if point is None:
         return Rejection(Reason.UNMAPPED_POINT, "no point of the source maps this sample")
     if raw is None:
+        if quality is not None and GAP_PATTERN.match(quality):
+            return Rejection(Reason.DEVICE_GAP, quality[:500])
         return Rejection(Reason.UNPARSEABLE, "empty sample (raw is null)")
     value = _payload_value(raw)
     if isinstance(value, Rejection):
@@ -262,7 +269,7 @@ def classify_batch(
     identifiers: list[object] = []
     for index, raw in enumerate(columns["raw"]):
         point = points.get(str(columns["point"][index]))
-        result: Sample | Rejection = classify_sample(raw, point)
+        result: Sample | Rejection = classify_sample(raw, point, columns["quality"][index])
         if columns["ts"][index] is None:
             result = Rejection(Reason.SCHEMA_MISMATCH, "sample has no source timestamp (ts)")
         identifiers.append(point.identifier if point else columns["identifier"][index])

@@ -25,10 +25,15 @@ from typing import Any
 import pytest
 import requests
 
-from nidc.kube import ApiException, apply, delete, get, list_objects
-from nidc.local.ports import free_port
+from nidc.kube import apply, delete, get, list_objects
 from tests.delta_reader import delta_rows
-from tests.landing import LandingWriter, admin_store, sample
+from tests.landing import (
+    LandingWriter,
+    admin_store,
+    admission_refusal,
+    idle_device_source,
+    sample,
+)
 from tests.operator_process import OperatorProcess
 
 pytestmark = pytest.mark.integration
@@ -42,33 +47,7 @@ POINTS = ("force", "stroke")
 
 
 def device_source(name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "DataSource",
-        "metadata": {"name": name, "namespace": TENANT},
-        "spec": {
-            "type": "modbus",
-            # Nothing listens there: the collector lands no batch of its own.
-            "endpoint": f"tcp://127.0.0.1:{free_port()}",
-            "domain": "production-operation",
-            "enterprisePrefix": "88.118.8",
-            "targetTable": f"bronze.{name.replace('-', '_')}",
-            "continuous": True,
-            "batchSeconds": 3600,
-            "points": [
-                {"name": p, "address": f"holding:{i}", "identifier": f"88.118.8/PRESS.{p}"}
-                for i, p in enumerate(POINTS)
-            ],
-            **spec,
-        },
-    }
-
-
-def refusal(api: Any, body: dict[str, Any]) -> str:
-    with pytest.raises(ApiException) as refused:
-        apply(api, body)
-    assert refused.value.status == 422, refused.value
-    return str(refused.value.body)
+    return idle_device_source(name, TENANT, POINTS, **spec)
 
 
 def table_options(platform_env: dict[str, Any]) -> dict[str, str]:
@@ -129,7 +108,7 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
 
     # Admission names the field.
     short = device_source(f"{name}-x", maintenance={"retentionHours": 12})
-    assert "spec.maintenance.retentionHours" in refusal(tenants, short)
+    assert "spec.maintenance.retentionHours" in admission_refusal(tenants, short)
     files = device_source(f"{name}-y", maintenance={"schedule": "@daily"})
     del files["spec"]["continuous"], files["spec"]["points"]
     files["spec"].update(
@@ -138,7 +117,7 @@ def test_maintenance_compacts_and_vacuums_natively_on_its_slot(
         schedule="@hourly",
         files={"format": "csv", "prefix": "x/"},
     )
-    assert "spec.maintenance is for opcua, modbus and mqtt" in refusal(tenants, files)
+    assert "spec.maintenance is for opcua, modbus and mqtt" in admission_refusal(tenants, files)
 
     # Twelve batches landed before the source exists: its first ingest run takes them all.
     writer = LandingWriter(admin_store(platform_env), BUCKET, TENANT, name, "tests")

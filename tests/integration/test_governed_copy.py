@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from nidc.api.job_specs import MASK_HASH_KEY_ENV, GovernedCopyJob
+from nidc.api.job_environment import MASK_HASH_KEY_ENV
+from nidc.api.job_specs import GovernedCopyJob
 from spark_jobs.governed_copy import governed_copy
 from tests.delta_reader import delta_rows
 

@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from nidc.api.job_specs import MASK_HASH_KEY_ENV
+from nidc.api.job_environment import MASK_HASH_KEY_ENV
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,6 @@ import pytest
 
 from nidc.collector.batch import (
     PARQUET_SCHEMA,
-    Sample,
     batch_names,
     build_manifest,
     flush_reason,
@@ -36,6 +35,7 @@ from nidc.collector.modbus_ring import (
     to_signed,
 )
 from nidc.collector.mqtt import map_topic, payload_fields, sample_from_message
+from nidc.collector.sample import Sample
 from nidc.simulators.ground_truth import fault_for, parse_faults
 
 pytestmark = pytest.mark.unit

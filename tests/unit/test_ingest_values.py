@@ -9,6 +9,7 @@ import pytest
 
 from nidc.api.data_source import Point
 from nidc.api.job_specs import IngestJob
+from nidc.collector.report import gap_sample
 from spark_jobs.ingest.jdbc import version_to_watermark, watermark_to_version
 from spark_jobs.ingest.landing import batch_name, pending_batches
 from spark_jobs.ingest.values import (
@@ -70,6 +71,16 @@ def test_bad_samples_have_reasons(raw: str | None, reason: Reason, detail_part: 
     assert isinstance(result, Rejection)
     assert result.reason == reason
     assert detail_part in result.detail
+
+
+def test_a_gap_record_is_quarantined_as_the_devices_gap_with_its_text() -> None:
+    since = dt.datetime(2026, 11, 30, 1, tzinfo=dt.UTC)
+    gap = gap_sample("t", None, since, since + dt.timedelta(minutes=5), "no history")
+    result = classify_sample(None, TEMP, gap.quality)
+    assert result == Rejection(Reason.DEVICE_GAP, str(gap.quality))
+    # a null payload with any other quality text is still an empty sample
+    other = classify_sample(None, TEMP, "Bad_Timeout")
+    assert isinstance(other, Rejection) and other.reason == Reason.UNPARSEABLE
 
 
 def test_unmapped_point() -> None:

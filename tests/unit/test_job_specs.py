@@ -75,6 +75,12 @@ def ingest_device() -> tuple[IngestJob, dict[str, Any]]:
     return job, build_ingest_run(source(), job, 1, 0)
 
 
+def ingest_device_following() -> tuple[IngestJob, dict[str, Any]]:
+    body = source(ingest={"followSeconds": 120, "pollIntervalMs": 500})
+    job = build_ingest_job(body, {"batchSequence": 4})
+    return job, build_ingest_run(body, job, 1, 0)
+
+
 def ingest_jdbc() -> tuple[IngestJob, dict[str, Any]]:
     body = source(
         type="jdbc",
@@ -209,6 +215,7 @@ BUILDERS = {
     "governed-copy": governed_copy,
     "quality": quality,
     "ingest-device": ingest_device,
+    "ingest-device-following": ingest_device_following,
     "ingest-jdbc": ingest_jdbc,
     "ingest-files": ingest_files,
     "transform": transform,
@@ -267,6 +274,19 @@ def test_the_pod_parses_it_too(case: str) -> None:
     job, runtime = parse_run_spec(pod_spec)
     assert job == without_credential_paths(built)
     assert (runtime.attempt, runtime.storage.truststore, runtime.jars) == (2, "", [])
+
+
+def test_the_follow_time_reaches_the_native_job() -> None:
+    # The DataSource's spec.ingest through the builder, the record and the runner to the job:
+    # a side that drops it leaves the job at the default (0) and fails here.
+    _built, record = ingest_device_following()
+    assert record["spec"]["job"]["landing"]["followSeconds"] == 120
+    job, _runtime = parse_run_spec(handed_over(record))
+    assert isinstance(job, IngestJob) and job.landing is not None
+    assert (job.landing.follow_seconds, job.landing.poll_seconds) == (120, 0.5)
+    plain, _runtime = parse_run_spec(handed_over(ingest_device()[1]))
+    assert isinstance(plain, IngestJob) and plain.landing is not None
+    assert (plain.landing.follow_seconds, plain.landing.poll_seconds) == (0, 0.25)
 
 
 def test_credential_paths_reach_the_runner_never_the_job() -> None:

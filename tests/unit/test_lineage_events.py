@@ -43,6 +43,11 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         {f"{TENANT}/landing/sources/steel-plant/cnc"},
         {f"{TENANT}/bronze/cnc_spindle", f"{TENANT}/quarantine/cnc_spindle"},
     ),
+    # A run that follows its landing reads and writes the same datasets (decision 0290).
+    "ingest-device-following": (
+        {f"{TENANT}/landing/sources/steel-plant/cnc"},
+        {f"{TENANT}/bronze/cnc_spindle", f"{TENANT}/quarantine/cnc_spindle"},
+    ),
     "ingest-jdbc": (
         {"postgres://mes:5432/mes.mes.work_orders"},
         {f"{TENANT}/bronze/cnc_spindle", f"{TENANT}/quarantine/cnc_spindle"},

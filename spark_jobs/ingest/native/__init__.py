@@ -32,16 +32,17 @@ def run_native_ingest(
     job: IngestJob,
     runtime: JobRuntime,
     tables: Any | None = None,
-    follow_seconds: float = 0.0,
-    poll_seconds: float = 0.25,
+    follow_seconds: float | None = None,
+    poll_seconds: float | None = None,
 ) -> dict[str, Any]:
     """One native ingest run; the same result keys as the Spark job's run_ingest. `tables`
     (commit.OpenTables) receives the run's open tables for the caller (lineage facets).
 
     `follow_seconds` > 0: after the pending batches, the run keeps its lease and its open
     tables and commits each batch that lands within that time, polling the landing prefix
-    every `poll_seconds` (docs/decisions/0280-native-run-follows-landing.md); 0 is today's
-    run, which exits when the pending batches are in."""
+    every `poll_seconds` (docs/decisions/0280-native-run-follows-landing.md); 0 is a run that
+    exits when the pending batches are in. None (both): the job spec's `landing.followSeconds`
+    and `landing.pollSeconds` (decision 0290), which the DataSource's spec.ingest sets."""
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively, table_totals
     from spark_jobs.ingest.native.commit import OpenTables
     from spark_jobs.ingest.native.lease import NativeTableLease
@@ -53,6 +54,9 @@ def run_native_ingest(
         # Fail closed: device sources are not graded at ingest (decision 0160), so a spec that
         # asks for it is not one this writer may commit in clear.
         raise ValueError("the native engine does not grade or encrypt columns at ingest yet")
+    assert job.landing is not None  # IngestJob requires it of device sources
+    follow = job.landing.follow_seconds if follow_seconds is None else follow_seconds
+    poll = job.landing.poll_seconds if poll_seconds is None else poll_seconds
     store = ObjectStore.from_storage(runtime.storage)
     holder = runtime.run or f"adhoc-{uuid.uuid4().hex[:12]}"
     with (
@@ -62,15 +66,16 @@ def run_native_ingest(
                 "nidc.source": job.source,
                 "nidc.source_type": str(job.type),
                 "nidc.engine": "native",
+                "nidc.follow_seconds": follow,
             },
         ),
         NativeTableLease(store, job.target, holder, wait_seconds=job.lease_wait_seconds) as lease,
     ):
         tables = tables if tables is not None else OpenTables()
         progress = ingest_device_batches_natively(store, job, lease.renew, tables=tables)
-        if follow_seconds > 0:
+        if follow > 0:
             progress = follow_landing(store, job, lease, tables, progress,
-                                      time.monotonic() + follow_seconds, poll_seconds)  # fmt: skip
+                                      time.monotonic() + follow, poll)  # fmt: skip
         return {**progress, **table_totals(store, job, tables)}
 
 

@@ -4,7 +4,10 @@ It runs a device source's ingest (decision 0250) and its tables' maintenance (de
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from nidc.api.job_runtime import parse_run_spec
@@ -50,6 +53,16 @@ def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """A cancel (the runners stop a run with SIGTERM) ends the process as SIGTERM would, but
+    through SystemExit, so the run's `with` blocks give its writer lease back on the way out:
+    the run that replaces a cancelled follower (decision 0290) need not wait for the lease to
+    expire. Delta commits are atomic and carry the batch's transaction: stopping between two
+    is a run killed mid-way, as before."""
+    sys.exit(128 + signum)
+
+
 def main(run_dir: Path) -> int:
     """Run the native job of one run folder unless another process already does."""
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     return run_folder(run_dir, run_native_job, SERVICE)
