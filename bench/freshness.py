@@ -61,9 +61,10 @@ def quantile(values: list[float], q: float) -> float:
 
 def collector_process(config: dict[str, Any], sources: list[str], out: str, stop_at: float) -> None:
     """Simulated devices of `sources`, batched and landed by the collector's own code."""
-    from nidc.collector.batch import Buffer, Sample, build_manifest, flush_reason, parquet_bytes
+    from nidc.collector.batch import Buffer, build_manifest, flush_reason, parquet_bytes
     from nidc.collector.config import BatchPolicy, LandingTarget
     from nidc.collector.landing import Landing, s3_client
+    from nidc.collector.sample import Sample
 
     target = LandingTarget(
         endpoint=config["endpoint"], bucket=config["bucket"], ca_file=config["ca_file"]
