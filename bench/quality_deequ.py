@@ -66,7 +66,9 @@ def main(parquet: str, jar: str, repeat: int) -> None:
             outcome = {r["constraint"]: r["constraint_status"] for r in rows}
     finally:
         # py4j's callback server (pydeequ's assertions) keeps the process alive otherwise
-        spark.sparkContext._gateway.shutdown_callback_server()
+        gateway = spark.sparkContext._gateway
+        if gateway is not None:
+            gateway.shutdown_callback_server()
         spark.stop()
     print(json.dumps({"seconds": seconds, "constraints": outcome, "spark": spark.version}))
 
