@@ -2,7 +2,8 @@
 the row being readable in bronze, with `--sources` simulated sources x `--points` points x
 `--hz` samples a second.
 
-`python -m bench.freshness [--sources 100] [--seconds 60] [--mode process|resident] [--record]`
+`python -m bench.freshness [--sources 100] [--seconds 60] [--mode process|follow]
+[--follow-processes N] [--batches-per-commit K] [--record]`
 on a running embedded platform (NIDC_STATE_DIR says which). The path is the real one as far as
 it goes without the operator:
 
@@ -16,8 +17,10 @@ it goes without the operator:
 - runs: `--mode process` starts each run as the runs machinery does (operators/runs/
   local_runner.LocalRunner.submit: spec.json in a run folder, `python -m
   spark_jobs.ingest.native <folder>`, result.json); `--mode follow` runs the same
-  run_native_ingest (writer lease included) in a loop per source inside one process, which is
-  what a run that keeps committing while batches land would cost without a process start;
+  run_native_ingest (writer lease included) in a loop per source, in the bench's process or
+  spread over `--follow-processes` processes, which is what a run that keeps committing while
+  batches land costs without a process start; `--batches-per-commit` lets a run commit up to
+  that many ready batches at once (decision 0300);
 - reader: a separate process polls every source's bronze table with delta-rs
   (update_incremental, then the source's application transaction version = the last batch
   committed) and notes when each batch became readable.
@@ -171,6 +174,43 @@ def reader_process(config: dict[str, Any], sources: list[str], out: str, stop_at
     Path(out).write_text(json.dumps(events))
 
 
+def follower_process(specs: list[dict[str, Any]], stop_at: float, poll: float, out: str) -> None:
+    """Followers in a process of their own: one run_native_ingest(follow_seconds=...) thread per
+    source of its share, as in `Ingest.follow`; the runs written to `out` as JSON."""
+    from nidc.api.job_runtime import parse_run_spec
+    from spark_jobs.ingest.native import run_native_ingest
+
+    runs: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def follow(spec: dict[str, Any]) -> None:
+        job, runtime = parse_run_spec(spec)
+        started = time.time()
+        result = run_native_ingest(
+            job,  # type: ignore[arg-type]
+            runtime,
+            follow_seconds=stop_at - time.time(),
+            poll_seconds=poll,
+        )
+        with lock:
+            runs.append(
+                {
+                    "source": spec["job"]["source"],
+                    "started": started,
+                    "ended": time.time(),
+                    "before": 0,
+                    "after": result["checkpoint"]["batchSequence"],
+                }
+            )
+
+    threads = [threading.Thread(target=follow, args=(spec,)) for spec in specs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    Path(out).write_text(json.dumps(runs))
+
+
 class Ingest:
     """The sweep and the runs: which run committed which batches, and when."""
 
@@ -208,6 +248,7 @@ class Ingest:
             "landing": {
                 "prefix": f"s3a://{BUCKET}/{self.prefix}{source}/",
                 "fromSequence": checkpoint,
+                "batchesPerCommit": self.args.batches_per_commit,
             },
         }
 
@@ -321,6 +362,18 @@ def main() -> None:
     parser.add_argument("--collector-processes", type=int, default=4)
     parser.add_argument("--max-runs", type=int, default=16, help="process runs at once")
     parser.add_argument("--mode", choices=("process", "follow"), default="process")
+    parser.add_argument(
+        "--follow-processes",
+        type=int,
+        default=0,
+        help="follow mode: spread the followers over this many processes (0: the bench's own)",
+    )
+    parser.add_argument(
+        "--batches-per-commit",
+        type=int,
+        default=1,
+        help="the job's landing.batchesPerCommit (decision 0300)",
+    )
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
 
@@ -378,15 +431,35 @@ def main() -> None:
         folder = f"s3a://nidc-bench/{prefix}{source}/"
         return any(n.endswith(".json") for n in store.list_names(folder, after=after))
 
+    followers = []
+    if args.mode == "follow" and args.follow_processes > 0:
+        shares = [sources[i :: args.follow_processes] for i in range(args.follow_processes)]
+        followers = [
+            context.Process(
+                target=follower_process,
+                args=(
+                    [ingest.spec(s, 0, f"{s}-follow") for s in share],
+                    stop_at + 20,
+                    args.sweep_seconds,
+                    str(work / f"followers-{i}.json"),
+                ),
+            )
+            for i, share in enumerate(shares)
+            if share
+        ]
     threads = [
-        threading.Thread(target=ingest.source_loop, args=(s, stop_at + 20, landed)) for s in sources
+        threading.Thread(target=ingest.source_loop, args=(s, stop_at + 20, landed))
+        for s in (sources if not followers else [])
     ]
-    for thread in threads:
-        thread.start()
+    workers: list[threading.Thread | multiprocessing.process.BaseProcess] = [*followers, *threads]
+    for worker in workers:
+        worker.start()
     for process in collectors:
         process.join()
-    for thread in threads:
-        thread.join()
+    for worker in workers:
+        worker.join()
+    for index in range(len(followers)):
+        ingest.runs += json.loads((work / f"followers-{index}.json").read_text())
     reader.join()
     load_after = load()
 
@@ -437,7 +510,9 @@ def main() -> None:
         f"{args.sources} sources x {args.points} points x {args.hz:g} Hz for {args.seconds:g} s "
         f"(the first {args.warmup:g} s left out), batches every {args.batch_seconds:g} s, a "
         f"sweep (follow: poll) every {args.sweep_seconds:g} s per source, runs: {args.mode} "
-        f"(process: at most {args.max_runs} at once).",
+        f"(process: at most {args.max_runs} at once; follow: in "
+        f"{args.follow_processes or 'the bench'} process(es)), at most "
+        f"{args.batches_per_commit} ready batches per commit.",
         "",
         "| mode | samples | p50 s | p95 s | max s | batches not readable by the end | "
         "collector CPU s per source per minute | collector peak RSS MiB per source |",

@@ -247,6 +247,8 @@ class BronzeMaintenance(Model):
 # the run commits before it starts following.
 MAX_FOLLOW_SECONDS = 1800
 DEFAULT_FOLLOW_POLL_MS = 250
+# A group commit holds its batches' rows in memory at once: a run's maxBatches at most.
+MAX_BATCHES_PER_COMMIT = 500
 
 
 class IngestSettings(Model):
@@ -265,6 +267,16 @@ class IngestSettings(Model):
         "land for this many seconds, then ends and the next run takes over (0: the run ends "
         "when the pending batches are in). Longer than batchSeconds to be of use; at most 1800, "
         "half a run's timeout. The status's checkpoint moves when the run ends.",
+    )
+    batches_per_commit: int = Field(
+        default=1,
+        alias="batchesPerCommit",
+        ge=1,
+        le=MAX_BATCHES_PER_COMMIT,
+        description="At most this many landed batches go into one bronze commit, when that "
+        "many are ready (decision 0300). 1: a Delta version per batch. More: fewer commits "
+        "when the writer is behind (many sources on few cores), so it catches up instead of "
+        "falling further behind; a batch never waits for others to land.",
     )
     poll_interval_ms: int = Field(
         default=DEFAULT_FOLLOW_POLL_MS,

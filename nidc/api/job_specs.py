@@ -28,6 +28,7 @@ from nidc.api.column_mask import ColumnMask
 from nidc.api.data_product import Pool
 from nidc.api.data_source import (
     DEFAULT_FOLLOW_POLL_MS,
+    MAX_BATCHES_PER_COMMIT,
     MAX_FOLLOW_SECONDS,
     MIN_RETENTION_HOURS,
     FileFormat,
@@ -117,6 +118,14 @@ class LandingInput(Model):
         le=MAX_FOLLOW_SECONDS,
         description="Native engine: after the pending batches, commit what lands for this "
         "long (spec.ingest.followSeconds, decision 0290; 0: end once they are in).",
+    )
+    batches_per_commit: int = Field(
+        default=1,
+        alias="batchesPerCommit",
+        ge=1,
+        le=MAX_BATCHES_PER_COMMIT,
+        description="Native engine: at most this many ready batches in one bronze commit "
+        "(spec.ingest.batchesPerCommit, decision 0300; 1: a commit per batch).",
     )
     poll_seconds: float = Field(
         default=DEFAULT_FOLLOW_POLL_MS / 1000,
@@ -227,6 +236,12 @@ class IngestJob(JobSpecBase):
             raise ValueError(f"type {kind} needs landing and at least one entry in points")
         if self.landing and self.landing.follow_seconds and self.engine != IngestEngine.NATIVE:
             raise ValueError("landing.followSeconds: only the native engine follows a landing")
+        if (
+            self.landing
+            and self.landing.batches_per_commit > 1
+            and self.engine != IngestEngine.NATIVE
+        ):
+            raise ValueError("landing.batchesPerCommit: only the native engine groups batches")
         if kind == SourceType.JDBC.value and self.jdbc is None:
             raise ValueError("type jdbc needs jdbc")
         if kind == SourceType.FILES.value and self.files is None:

@@ -121,6 +121,7 @@ def build_ingest_job(
             prefix=source_landing_path(namespace, source.name),
             from_sequence=int(checkpoint.get("batchSequence") or 0),
             follow_seconds=ingest.follow_seconds,
+            batches_per_commit=ingest.batches_per_commit,
             poll_seconds=ingest.poll_interval_ms / 1000,
         )
     elif kind == SourceType.JDBC.value:

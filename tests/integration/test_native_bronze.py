@@ -209,3 +209,84 @@ def test_a_following_run_commits_what_lands_while_it_runs(
     assert result["tableVersion"] == 2
     # A run after it finds nothing left.
     assert run_native_ingest(job, runtime)["batches"] == 0
+
+
+@pytest.mark.timeout(300)
+def test_ready_batches_grouped_into_one_commit_keep_every_row_once(
+    platform_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """landing.batchesPerCommit (decision 0300): five ready batches in groups of two make three
+    commits per table, keyed by each group's last sequence, with the same rows as a commit per
+    batch. A run that dies between a group's quarantine and bronze commits, re-run with other
+    groups, commits the bronze rows and no quarantine row twice."""
+    from pathlib import Path
+
+    from spark_jobs.ingest.native import commit, run_native_ingest
+
+    s3 = platform_env["servers"]["minio"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", Path(s3["secret_key_file"]).read_text().strip())
+    tag, uid = uuid.uuid4().hex[:8], str(uuid.uuid4())
+    writer = LandingWriter(admin_store(platform_env), BUCKET, NAMESPACE, f"cnc-g-{tag}", uid)
+    for sequence in range(1, 6):
+        writer.write(sequence, batch(sequence))
+    runtime = JobRuntime(
+        run=f"group-{tag}",
+        storage=Storage(endpoint=s3["url"], ca_file=platform_env["ca_file"]),
+    )
+
+    def job(name: str, per_commit: int) -> IngestJob:
+        return IngestJob.model_validate(
+            {
+                "type": "opcua",
+                "engine": "native",
+                "source": writer.source,
+                "namespace": NAMESPACE,
+                "sourceUid": uid,
+                "points": POINTS,
+                "target": f"s3a://{BUCKET}/it-{tag}/{name}/bronze",
+                "quarantine": f"s3a://{BUCKET}/it-{tag}/{name}/quarantine",
+                "landing": {"prefix": writer.prefix, "batchesPerCommit": per_commit},
+            }
+        )
+
+    def contents(name: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        tables = []
+        for table in ("bronze", "quarantine"):
+            rows = delta_rows(platform_env, f"s3a://{BUCKET}/it-{tag}/{name}/{table}")
+            tables.append(sorted((tuple(sorted(r.items())) for r in rows), key=repr))
+        return tables[0], tables[1]
+
+    single = run_native_ingest(job("single", 1), runtime)
+    grouped = run_native_ingest(job("grouped", 2), runtime)
+    for key in ("checkpoint", "batches", "rows", "quarantinedRows", "rowsAdded"):
+        assert grouped[key] == single[key], key
+    assert single["rows"] == 4 * 260 and single["quarantinedRows"] == 5 * 6
+    assert txn_commits(writer.store, BUCKET, f"it-{tag}/grouped/bronze", uid) == {2: 1, 4: 1, 5: 1}
+    assert txn_commits(writer.store, BUCKET, f"it-{tag}/grouped/quarantine", uid) == {
+        2: 1, 4: 1, 5: 1
+    }  # fmt: skip
+    assert grouped["tableVersion"] == 2
+    assert contents("grouped") == contents("single")
+
+    # The second group's bronze commit fails after its quarantine commit went in.
+    real_append = commit.append
+
+    def dies_at_second_bronze(table: Any, rows: Any, *args: Any, **kwargs: Any) -> Any:
+        uri = table if isinstance(table, str) else table.table_uri
+        if "/crash/bronze" in uri and args[2] == 4:
+            raise RuntimeError("the run's process died here")
+        return real_append(table, rows, *args, **kwargs)
+
+    monkeypatch.setattr(commit, "append", dies_at_second_bronze)
+    with pytest.raises(RuntimeError, match="died here"):
+        run_native_ingest(job("crash", 2), runtime)
+    monkeypatch.setattr(commit, "append", real_append)
+    assert txn_commits(writer.store, BUCKET, f"it-{tag}/crash/quarantine", uid) == {2: 1, 4: 1}
+    again = run_native_ingest(job("crash", 3), runtime)
+    assert again["checkpoint"] == {"batchSequence": 5}
+    assert txn_commits(writer.store, BUCKET, f"it-{tag}/crash/bronze", uid) == {2: 1, 5: 1}
+    assert txn_commits(writer.store, BUCKET, f"it-{tag}/crash/quarantine", uid) == {
+        2: 1, 4: 1, 5: 1
+    }  # fmt: skip
+    assert contents("crash") == contents("single")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from nidc.api.data_source import (
     DATA_SOURCE_RULES,
+    MAX_BATCHES_PER_COMMIT,
     MAX_FOLLOW_SECONDS,
     DataSource,
     DataSourceSpec,
@@ -93,6 +94,8 @@ def test_the_build_step_puts_the_follow_time_in_the_job() -> None:
         ({"followSeconds": MAX_FOLLOW_SECONDS + 1}, "ingest.followSeconds"),
         ({"pollIntervalMs": 10}, "ingest.pollIntervalMs"),
         ({"followSeconds": 30, "pollSeconds": 1}, "ingest.pollSeconds"),
+        ({"batchesPerCommit": 0}, "ingest.batchesPerCommit"),
+        ({"batchesPerCommit": MAX_BATCHES_PER_COMMIT + 1}, "ingest.batchesPerCommit"),
     ],
 )
 def test_the_model_refuses_a_bad_follow_naming_the_field(
@@ -116,6 +119,8 @@ def test_the_crd_carries_the_bounds_and_the_admission_rules() -> None:
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     follow = spec["properties"]["ingest"]["properties"]["followSeconds"]
     assert (follow["default"], follow["minimum"], follow["maximum"]) == (0, 0, MAX_FOLLOW_SECONDS)
+    group = spec["properties"]["ingest"]["properties"]["batchesPerCommit"]
+    assert (group["default"], group["minimum"], group["maximum"]) == (1, 1, MAX_BATCHES_PER_COMMIT)
     paths = {rule["fieldPath"] for rule in spec["x-kubernetes-validations"]}
     assert {".ingest", ".ingest.pollIntervalMs"} <= paths
     (device_only,) = [r for r in DATA_SOURCE_RULES if r["fieldPath"] == ".ingest"]
@@ -131,6 +136,10 @@ def test_the_job_spec_refuses_a_follow_it_cannot_honour() -> None:
         IngestJob.model_validate({**recorded_job, "landing": too_long})
     with pytest.raises(ValidationError, match="pollSeconds"):
         IngestJob.model_validate({**recorded_job, "landing": {**too_long, "pollSeconds": 0}})
+    grouped = record_job(build_ingest_job(source(ingest={"batchesPerCommit": 4}), {}))
+    assert grouped["landing"]["batchesPerCommit"] == 4
+    with pytest.raises(ValidationError, match="only the native engine groups"):
+        IngestJob.model_validate({**grouped, "engine": "spark"})
 
 
 def test_no_second_run_while_one_follows() -> None:

@@ -76,7 +76,7 @@ def ingest_device() -> tuple[IngestJob, dict[str, Any]]:
 
 
 def ingest_device_following() -> tuple[IngestJob, dict[str, Any]]:
-    body = source(ingest={"followSeconds": 120, "pollIntervalMs": 500})
+    body = source(ingest={"followSeconds": 120, "pollIntervalMs": 500, "batchesPerCommit": 8})
     job = build_ingest_job(body, {"batchSequence": 4})
     return job, build_ingest_run(body, job, 1, 0)
 
@@ -284,9 +284,11 @@ def test_the_follow_time_reaches_the_native_job() -> None:
     job, _runtime = parse_run_spec(handed_over(record))
     assert isinstance(job, IngestJob) and job.landing is not None
     assert (job.landing.follow_seconds, job.landing.poll_seconds) == (120, 0.5)
+    assert job.landing.batches_per_commit == 8
     plain, _runtime = parse_run_spec(handed_over(ingest_device()[1]))
     assert isinstance(plain, IngestJob) and plain.landing is not None
     assert (plain.landing.follow_seconds, plain.landing.poll_seconds) == (0, 0.25)
+    assert plain.landing.batches_per_commit == 1
 
 
 def test_credential_paths_reach_the_runner_never_the_job() -> None:

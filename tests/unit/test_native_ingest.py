@@ -17,7 +17,7 @@ from nidc.api.data_source import Point
 from nidc.api.job_specs import IngestJob
 from operators.runs.kubernetes_build import build_driver_script
 from operators.runs.runner import ENTRY_MODULES, job_module
-from spark_jobs.ingest.native.batches import batch_rows, split_mistyped
+from spark_jobs.ingest.native.batches import BatchGroup, batch_rows, split_mistyped
 from spark_jobs.ingest.native.classify import classify_table
 from spark_jobs.ingest.native.commit import new_rows
 from spark_jobs.ingest.native.rows import (
@@ -26,6 +26,7 @@ from spark_jobs.ingest.native.rows import (
     bronze_rows,
     classified_bad,
     contract_breaking,
+    first_batch_per_key,
     first_per_key,
     quarantine_rows,
 )
@@ -327,3 +328,41 @@ def test_first_per_key_keeps_the_first_received_of_a_repeated_key_only() -> None
     repeated = [r for r in kept.to_pylist() if r["source"] == "a" and r["point"] == "p"
                 and r["ts"] == T0]  # fmt: skip
     assert [r["raw"] for r in repeated] == ["1"]  # received first
+
+
+def test_a_group_keeps_each_key_from_its_earliest_batch_and_quarantines_past_a_sequence() -> None:
+    later = T0 + dt.timedelta(seconds=5)
+
+    def bronze(sequence: int, raws: list[tuple[dt.datetime, str]]) -> pa.Table:
+        rows = [
+            {"source": "s", "point": "load", "ts": ts, "received_at": ts, "raw": raw}
+            for ts, raw in raws
+        ]
+        return bronze_rows(classify_table(landing(rows), POINTS), sequence)
+
+    def bad(sequence: int) -> pa.Table:
+        rows = [{"source": "s", "point": "nope", "ts": T0, "received_at": T0, "raw": "1"}]
+        flagged = classified_bad(classify_table(landing(rows), POINTS))
+        return quarantine_rows(flagged, "s", sequence, "b", dt.date(2026, 11, 30))
+
+    group = BatchGroup(3)
+    group.batches.append((7, bronze(7, [(T0, "1")]), bad(7)))
+    group.batches.append((8, bronze(8, [(T0, "2"), (later, "3")]), bad(8)))
+    assert not group.full()
+    group.batches.append((9, bronze(9, [(later, "4")]), bronze(9, []).slice(0, 0)))
+    assert group.full() and group.has_bad_rows()
+    got = sorted((r["ts"], r["value"], r["batch_sequence"]) for r in group.good_rows().to_pylist())
+    assert got == [(T0, 1.0, 7), (later, 3.0, 8)]
+    assert group.bad_rows(after=7)["batch_sequence"].to_pylist() == [8]  # type: ignore[index]
+    assert group.bad_rows(after=9) is None
+    assert group.bad_rows(after=0).num_rows == 2  # type: ignore[union-attr]
+
+
+def test_first_batch_per_key_leaves_unique_keys_alone() -> None:
+    rows = [
+        {"source": "s", "point": "load", "ts": T0 + dt.timedelta(seconds=i), "received_at": T0,
+         "raw": str(i)}
+        for i in range(4)
+    ]  # fmt: skip
+    table = bronze_rows(classify_table(landing(rows), POINTS), 1)
+    assert first_batch_per_key(table).equals(table)

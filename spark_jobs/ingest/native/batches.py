@@ -24,6 +24,7 @@ from spark_jobs.ingest.native.rows import (
     bronze_rows,
     classified_bad,
     contract_breaking,
+    first_batch_per_key,
     quarantine_rows,
 )
 from spark_jobs.ingest.native.store import ObjectStore, parquet_table
@@ -89,6 +90,34 @@ def split_mistyped(rows: pa.Table, decision: SchemaDecision) -> tuple[pa.Table, 
     return rows.filter(pc.invert(mask)), bad
 
 
+class BatchGroup:
+    """Consecutive batches' (sequence, bronze rows, quarantine rows) that go into one commit
+    per table (decision 0300): at most `size` of them, only batches already landed."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.batches: list[tuple[int, pa.Table, pa.Table]] = []
+
+    def full(self) -> bool:
+        return len(self.batches) >= self.size
+
+    def has_bad_rows(self) -> bool:
+        return any(bad.num_rows for _s, _good, bad in self.batches)
+
+    def bad_rows(self, after: int) -> pa.Table | None:
+        """The quarantine rows of the batches past sequence `after`, or None if there are none."""
+        bad = [b for s, _good, b in self.batches if s > after and b.num_rows]
+        return pa.concat_tables(bad, promote_options="default") if bad else None
+
+    def good_rows(self) -> pa.Table:
+        """The bronze rows of the group; a key that two batches carry is kept from the earlier
+        batch, as a commit per batch keeps it (the later one finds it in the table)."""
+        if len(self.batches) == 1:
+            return self.batches[0][1]
+        rows = pa.concat_tables([g for _s, g, _bad in self.batches], promote_options="default")
+        return first_batch_per_key(rows)
+
+
 def ingest_device_batches_natively(
     store: ObjectStore,
     job: IngestJob,
@@ -134,10 +163,59 @@ def ingest_device_batches_natively(
         plans.append((sequence, manifest, landing, missing, decision))
     del bodies
 
-    added = quarantined = 0
     add = str(job.schema_policy) == SchemaPolicy.ADD_COLUMNS.value
+    group = BatchGroup(job.landing.batches_per_commit)
+    totals = {"added": 0, "quarantined": 0}
+
+    def commit_group() -> None:
+        """Quarantine first, bronze second, each one commit keyed by the group's last
+        sequence (decision 0300), then the group starts again."""
+        nonlocal bronze
+        if not group.batches:
+            return
+        last = group.batches[-1][0]
+        with TRACER.start_as_current_span(
+            "ingest batch",
+            attributes={
+                "nidc.batch_sequence": last,
+                "nidc.batches": len(group.batches),
+                "nidc.engine": "native",
+            },
+        ):
+            renew()
+            if group.has_bad_rows():
+                # Opened at the first group with bad records (most runs have none).
+                quarantine_table = tables.open_quarantine(quarantine, store.options)
+                # Only the batches past the quarantine's key: a run that died between the two
+                # commits of a group re-commits its bronze, not its quarantine.
+                bad = group.bad_rows(after=commit.committed_version(quarantine_table,
+                                                                    job.source_uid))  # fmt: skip
+                if bad is not None:
+                    tables.quarantine = commit.append(
+                        quarantine_table or quarantine,
+                        bad,
+                        store.options,
+                        job.source_uid,
+                        last,
+                        add_columns=False,
+                    )
+                    totals["quarantined"] += bad.num_rows
+            renew()
+            # Every sequence here is past the table's key as read at the start, and under the
+            # writer lease (renewed just above) nobody else commits: no re-read of the log per
+            # commit. The commit file's If-None-Match still refuses a second writer.
+            good = group.good_rows()
+            if bronze is not None:
+                good = commit.new_rows(good, commit.existing_keys(bronze, good))
+            bronze = tables.bronze = commit.append(
+                bronze or target, good, store.options, job.source_uid, last, add
+            )
+            totals["added"] += good.num_rows
+        group.batches.clear()
+
     # Rows of the next batch are classified (pure, Arrow releases the GIL) while this one
-    # commits; in order, one worker, so a batch that fails fails where it did before.
+    # commits; in order, one worker, so a batch that fails fails where it did before: the
+    # batches before it are committed first.
     with ThreadPoolExecutor(max_workers=1) as worker:
         pending = [
             worker.submit(batch_rows, job, points, s, landing, missing, decision, today())
@@ -146,10 +224,7 @@ def ingest_device_batches_natively(
         for (sequence, manifest, landing, _missing, _decision), rows in zip(
             plans, pending, strict=True
         ):
-            with TRACER.start_as_current_span(
-                "ingest batch",
-                attributes={"nidc.batch_sequence": sequence, "nidc.engine": "native"},
-            ):
+            try:
                 if landing.num_rows != int(manifest.get("rows", landing.num_rows)):
                     raise RuntimeError(
                         f"batch {sequence}: the parquet holds {landing.num_rows} rows, its "
@@ -157,31 +232,14 @@ def ingest_device_batches_natively(
                         "not ingested)"
                     )
                 good, bad = rows.result()
-                renew()
-                if bad.num_rows:
-                    # Opened at the first batch with bad records (most runs have none).
-                    quarantine_table = tables.open_quarantine(quarantine, store.options)
-                    done = commit.committed_version(quarantine_table, job.source_uid)
-                    if done < sequence:
-                        tables.quarantine = commit.append(
-                            quarantine_table or quarantine,
-                            bad,
-                            store.options,
-                            job.source_uid,
-                            sequence,
-                            add_columns=False,
-                        )
-                        quarantined += bad.num_rows
-                renew()
-                # Every sequence here is past the table's key as read at the start, and under
-                # the writer lease (renewed just above) nobody else commits: no re-read of the
-                # log per batch. The commit file's If-None-Match still refuses a second writer.
-                if bronze is not None:
-                    good = commit.new_rows(good, commit.existing_keys(bronze, good))
-                bronze = tables.bronze = commit.append(
-                    bronze or target, good, store.options, job.source_uid, sequence, add
-                )
-                added += good.num_rows
+            except Exception:
+                commit_group()
+                raise
+            group.batches.append((sequence, good, bad))
+            if group.full():
+                commit_group()
+        commit_group()
+    added, quarantined = totals["added"], totals["quarantined"]
     last = sequences[-1] if sequences else max(job.landing.from_sequence, committed)
     return {
         "checkpoint": {"batchSequence": last},

@@ -85,6 +85,18 @@ def first_per_key(rows: pa.Table) -> pa.Table:
     return pa.concat_tables([single, _first_of_sorted(several)])
 
 
+def first_batch_per_key(rows: pa.Table) -> pa.Table:
+    """One row per (source, point, ts) of rows concatenated in batch order, each batch's keys
+    already unique: the row of the earliest batch (the first occurrence) is kept."""
+    if rows.num_rows < 2 or _keys_unique(rows):
+        return rows
+    positions = rows.select(KEY).append_column(
+        "position", pa.array(np.arange(rows.num_rows, dtype=np.int64))
+    )
+    first = positions.group_by(KEY, use_threads=False).aggregate([("position", "min")])
+    return rows.take(np.sort(first["position_min"].to_numpy()))
+
+
 def _keys_unique(rows: pa.Table) -> bool:
     """True when no (source, point, ts) repeats; False may also mean "not sure" (nulls)."""
     if any(rows[name].null_count for name in KEY):
