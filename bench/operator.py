@@ -6,8 +6,10 @@
 shadow the standard library's `operator`.) It brings the local platform up, starts our operator
 with the Kubernetes runner (kwok completes the driver pods, so a run costs what the control plane
 does, not Spark), applies a burst of DataProducts that must all reach Ready, then `--count` of
-them while sampling the operator's memory; then the same `--count` against bench/noop_operator.py,
-and writes the table into docs/benchmarks.md.
+them while sampling the operator's memory; then the same `--count` against bench/noop_operator.py
+(a kopf operator that only writes Ready), against bench/minimal_operator.py (a kopf operator
+that only submits each product's ConfigMap and driver Job and writes Ready on Complete: the
+design floor) and as the driver Jobs alone, and writes the table into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -303,7 +305,7 @@ def wait_tenant_ready(api: ApiClient, timeout: float = 120) -> None:
 
 
 def render(results: list[Measurement], burst: Measurement, floor: Measurement, ran_at: str) -> str:
-    ours, peer = results
+    ours, peer, minimal = results
     rows = [
         "| operator | DataProducts | p50 apply→Ready (s) | p95 (s) | all Ready after (s) "
         "| peak RSS (MiB) | load (start, max) |",
@@ -319,10 +321,12 @@ def render(results: list[Measurement], burst: Measurement, floor: Measurement, r
     memory_ratio = ours.peak_rss_mib / max(peer.peak_rss_mib, 1e-9)
     latency_met = "met" if floor_ratio <= LATENCY_GOAL else "**not met**"
     memory_met = "met" if memory_ratio <= MEMORY_GOAL else "**not met**"
+    minimal_ratio = minimal.percentile(95) / max(floor.percentile(95), 1e-9)
     writes = render_writes(
         {
             "ours": (ours.requests, ours.count),
             "no-op peer": (peer.requests, peer.count),
+            "minimal kopf peer": (minimal.requests, minimal.count),
             "Jobs alone": (floor.requests, floor.count),
         }
     )
@@ -334,14 +338,18 @@ def render(results: list[Measurement], burst: Measurement, floor: Measurement, r
             "shared with whatever else ran; the load column is the machine's 1-minute load).",
             "Ours: `nidc operator run` with the Kubernetes runner, so each product records a",
             "PipelineRun, a driver Job runs (kwok completes its pod) and the status follows;",
-            "the peer: bench/noop_operator.py, which only writes Ready; the floor: the same",
-            "ConfigMap and driver Job per product applied with no operator, timed to Job Complete.",
+            "the peer: bench/noop_operator.py, which only writes Ready; the minimal kopf peer:",
+            "bench/minimal_operator.py, which creates each product's ConfigMap and driver Job and",
+            "writes Ready when the Job completes, nothing else; the floor: the same ConfigMap and",
+            "driver Job per product applied with no operator, timed to Job Complete.",
             "",
             *rows,
             "",
             f"p95 ours/floor: {floor_ratio:.2f} (goal ≤ {LATENCY_GOAL}: {latency_met}); "
             f"peak RSS ours/no-op peer: {memory_ratio:.2f} (goal ≤ {MEMORY_GOAL}: "
-            f"{memory_met}).",
+            f"{memory_met}). The minimal kopf peer's p95 is {minimal_ratio:.2f}x the floor: "
+            "what a kopf operator doing only the Job costs here; ours is "
+            f"{ours.percentile(95) / max(minimal.percentile(95), 1e-9):.2f}x it.",
             "",
             "API requests per product (per Job for the floor) from the first apply to the last",
             "Ready, as the API server counted them (`apiserver_request_total`, read before and",
@@ -406,6 +414,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop(peer)
     clear(api)
+    minimal_peer = start(
+        [sys.executable, "-m", "bench.minimal_operator"], operator_env, logs / "bench-minimal.log"
+    )
+    try:
+        time.sleep(3)
+        least = measure(
+            api,
+            "minimal kopf peer (ConfigMap + Job, Ready on Complete)",
+            [f"min-{i:04d}" for i in range(args.count)],
+            minimal_peer.pid,
+            args.timeout,
+        )
+    finally:
+        stop(minimal_peer)
+    clear(api)
     os.environ.update(operator_env)  # the runner's settings, as our operator read them
     floor = DriverJobFloor(api)
     floor.clear()
@@ -421,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         floor.clear()
-    text = render([mine, theirs], burst, jobs, dt.date.today().isoformat())
+    text = render([mine, theirs, least], burst, jobs, dt.date.today().isoformat())
     print(text)
     if not args.no_record:
         record_section(SECTION, text, RESULTS)
