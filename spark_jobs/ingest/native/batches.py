@@ -188,8 +188,8 @@ def ingest_device_batches_natively(
                 quarantine_table = tables.open_quarantine(quarantine, store.options)
                 # Only the batches past the quarantine's key: a run that died between the two
                 # commits of a group re-commits its bronze, not its quarantine.
-                bad = group.bad_rows(after=commit.committed_version(quarantine_table,
-                                                                    job.source_uid))  # fmt: skip
+                done = commit.committed_version(quarantine_table, job.source_uid)
+                bad = group.bad_rows(after=done)
                 if bad is not None:
                     tables.quarantine = commit.append(
                         quarantine_table or quarantine,
