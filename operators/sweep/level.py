@@ -1,8 +1,8 @@
 """The sweep of a level-based kind: GET the object, reconcile it, write what changed.
 
-The same pass kopf's create/update/resume handlers make (operators/<kind>/register.py), done for
-keys the kind's index says are due; an index entry comes from the kind's watch events and from
-wake-ups (a run of the object finished).
+The only pass a level-based kind makes (operators/reconciling/level_kind.py; decision 0310), done
+for keys the kind's index says are due; an index entry comes from the kind's watch events and
+from wake-ups (a run of the object finished).
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ Body = dict[str, Any]
 Reconcile = Callable[[Body, OperatorContext, dt.datetime], Body]
 # When the object is next due by itself, from its body and the status just computed.
 Due = Callable[[Body, Body, dt.datetime], dt.datetime]
-# After an operator (re)start or a pause, every object is looked at within this long, whatever
-# its status says: kopf's resume handlers cover a start, this also covers a peering takeover.
-RESUME_WITHIN = dt.timedelta(seconds=60)
 
 
 def every(interval: dt.timedelta) -> Due:
@@ -64,14 +61,29 @@ def level_sweep(
 def index_event(
     sweep: Sweep, event: Any, body: Body, due: Due, now: dt.datetime | None = None
 ) -> None:
-    """Feed one watch event of the kind into its sweep's index."""
+    """Feed one watch event of the kind into its sweep's index: the watch is the kind's only
+    trigger (no kopf create/update/resume handler: each would cost a write of kopf's own per
+    object). Due now: the initial listing (an operator start or a resume from standby: every
+    object is looked at, as a resume handler would) and any object whose spec its status has
+    not seen; otherwise when the object says it is next due."""
     meta = body["metadata"]
     key = (meta.get("namespace") or "", meta["name"])
     if event.get("type") == "DELETED":
         sweep.index.forget(key)
         return
     now = now or dt.datetime.now(dt.UTC)
-    at = due(body, dict(body.get("status") or {}), now)
-    if event.get("type") is None:  # the initial listing: a start or a resume from standby
-        at = min(at, now + RESUME_WITHIN)
-    sweep.wake(key, at=at.timestamp())
+    if event.get("type") is None or not spec_seen(body):
+        sweep.wake(key)
+        return
+    sweep.wake(key, at=due(body, dict(body.get("status") or {}), now).timestamp())
+
+
+def spec_seen(body: Body) -> bool:
+    """The status says it was computed from the object's current generation."""
+    generation = body["metadata"].get("generation")
+    status = body.get("status") or {}
+    seen = status.get("observedGeneration")
+    if seen is None:
+        ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+        seen = ready[0].get("observedGeneration") if ready else None
+    return generation is not None and seen == generation

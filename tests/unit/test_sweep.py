@@ -19,7 +19,7 @@ from operators.runs.due import KUBERNETES_POLL, JobReport, next_step_at, report_
 from operators.runs.kubernetes_runner import report_from_job, report_from_pod
 from operators.runs.state_machine import SUBMIT_GRACE, Observation, Observed, RunStatus
 from operators.sweep.index import DueIndex
-from operators.sweep.level import RESUME_WITHIN, index_event
+from operators.sweep.level import index_event
 from operators.sweep.loop import BUG_RETRY_SECONDS, Sweep, Sweeps
 
 pytestmark = pytest.mark.unit
@@ -170,14 +170,34 @@ def test_a_scheduled_product_is_due_at_its_cron_tick() -> None:
 
 def test_watch_events_feed_the_index_and_a_deletion_empties_it() -> None:
     sweep = Sweep("DataProduct", lambda key, hint: None)
-    body = {"metadata": {"namespace": KEY[0], "name": KEY[1]}, "status": ready("Succeeded")}
+    seen = {**ready("Succeeded"), "observedGeneration": 2}
+    body = {"metadata": {"namespace": KEY[0], "name": KEY[1], "generation": 2}, "status": seen}
     index_event(sweep, {"type": "MODIFIED"}, body, next_due, now=T0)
     assert sweep.index.next_due() == (T0 + RESYNC).timestamp()
-    # The initial listing (a start, or a resume from standby) looks at everything soon.
-    index_event(sweep, {"type": None}, body, next_due, now=T0)
-    assert sweep.index.next_due() == (T0 + RESUME_WITHIN).timestamp()
     index_event(sweep, {"type": "DELETED"}, body, next_due, now=T0)
     assert len(sweep.index) == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "generation", "status"),
+    [
+        (None, 2, {**ready("Succeeded"), "observedGeneration": 2}),  # a start or a resume
+        ("ADDED", 1, {}),  # a new object
+        ("MODIFIED", 3, {**ready("Succeeded"), "observedGeneration": 2}),  # a changed spec
+        # No top-level observedGeneration: the Ready condition's says which spec it saw.
+        ("MODIFIED", 3, {"conditions": [{"type": "Ready", "observedGeneration": 2}]}),
+    ],
+)
+def test_a_start_a_new_object_and_a_changed_spec_are_due_at_once(
+    event: str | None, generation: int, status: dict[str, Any]
+) -> None:
+    sweep = Sweep("DataProduct", lambda key, hint: None)
+    body = {"metadata": {"namespace": KEY[0], "name": KEY[1], "generation": generation},
+            "status": status}  # fmt: skip
+    before = time.time()
+    index_event(sweep, {"type": event}, body, next_due, now=T0)
+    due = sweep.index.next_due()
+    assert due is not None and before <= due <= time.time()
 
 
 # --- liveness gate ---------------------------------------------------------------------------
