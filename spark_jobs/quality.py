@@ -118,24 +118,44 @@ def unique_flag(rule: QualityRule) -> Column:
     return complete & (F.count(F.lit(1)).over(Window.partitionBy(*keys)) > 1)
 
 
-def duplicate_keys(frame: DataFrame, keys: Sequence[str]) -> int:
+# Rows per shuffle partition of a key grouping (at least the session's shuffle partitions).
+KEY_ROWS_PER_PARTITION = 500_000
+
+
+def key_partitions(spark: SparkSession, rows: int | None) -> int:
+    """Partitions of a key grouping over `rows` rows (None: the session's setting)."""
+    configured = int(spark.conf.get("spark.sql.shuffle.partitions") or 4)
+    if not rows:
+        return configured
+    return max(configured, -(-rows // KEY_ROWS_PER_PARTITION))
+
+
+def duplicate_keys(frame: DataFrame, keys: Sequence[str], rows: int | None = None) -> int:
     """Rows beyond the first of each key (rows with a null key part do not count).
 
     Groups by a 64-bit hash of the key, which Spark shuffles far cheaper than the key's strings.
     A collision can only merge two keys, so a hash count of 0 is exact; any other count is
-    recounted on the keys themselves.
+    recounted on the keys themselves. The rows are repartitioned by the key before the grouping:
+    Spark's plain grouping first aggregates each input partition on its own, which for keys that
+    are (nearly) all distinct builds a map of every key and reduces nothing; after the
+    repartition each key is counted once, in a map of its partition's keys (decision 0120).
+    `rows` (the table's, when known) sizes the partitions.
     """
     complete = F.lit(True)
     for key in keys:
         complete = complete & F.col(key).isNotNull()
     keyed = frame.where(complete)
+    partitions = key_partitions(frame.sparkSession, rows)
 
     def extra_rows(grouped: GroupedData) -> int:
         extra = F.sum(F.when(F.col("count") > 1, F.col("count") - 1).otherwise(0))
         return int(grouped.count().agg(extra.alias("extra")).collect()[0]["extra"] or 0)
 
-    hashed = extra_rows(keyed.select(F.xxhash64(*keys).alias("__key")).groupBy("__key"))
-    return 0 if hashed == 0 else extra_rows(keyed.groupBy(*keys))
+    hashes = keyed.select(F.xxhash64(*keys).alias("__key"))
+    hashed = extra_rows(hashes.repartition(partitions, "__key").groupBy("__key"))
+    if hashed == 0:
+        return 0
+    return extra_rows(keyed.repartition(partitions, *keys).groupBy(*keys))
 
 
 @dataclass(frozen=True)
@@ -321,7 +341,9 @@ def evaluate(
             with TRACER.start_as_current_span(
                 "quality key grouping", attributes={"nidc.rule": rule.name}
             ):
-                measures[f"__duplicates{index}"] = duplicate_keys(frame, rule.key_columns)
+                measures[f"__duplicates{index}"] = duplicate_keys(
+                    frame, rule.key_columns, int(measures["__rows"])
+                )
     results = []
     for index, rule in enumerate(rules):
         if rule.name in plan.missing:

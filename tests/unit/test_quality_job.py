@@ -14,7 +14,14 @@ import pytest
 from pyspark.sql import SparkSession
 
 from nidc.api.quality_rules import QualityRule
-from spark_jobs.quality import RULE_COLUMN, evaluate, failing_rows
+from spark_jobs.quality import (
+    KEY_ROWS_PER_PARTITION,
+    RULE_COLUMN,
+    duplicate_keys,
+    evaluate,
+    failing_rows,
+    key_partitions,
+)
 from tests.quality_dataset import (
     CLEAN_ROWS,
     COLUMNS,
@@ -124,3 +131,17 @@ def test_volume_waits_for_history_then_tests_it(spark: SparkSession) -> None:
     assert young.results[0].passed and "2 past runs" in young.results[0].detail
     steady = evaluate(frame, [rule], FLOOR, NOW, {rule.name: [400.0, 410.0, 395.0, 405.0]})
     assert steady.results[0].passed
+
+
+@pytest.mark.parametrize("rows", [None, 50, 10_000_000])
+def test_duplicate_keys_count_rows_past_the_first_of_each_complete_key(
+    spark: SparkSession, rows: int | None
+) -> None:
+    # `rows` sizes the grouping's partitions (20 for ten million): the count must not depend on it.
+    data = [(i % 7, f"k{i % 5}", None if i == 3 else i) for i in range(50)]
+    frame = spark.createDataFrame(data, "a int, b string, c int")
+    assert duplicate_keys(frame, ["a"], rows) == 50 - 7
+    assert duplicate_keys(frame, ["a", "b"], rows) == 50 - 35
+    assert duplicate_keys(frame, ["c"], rows) == 0  # the null key part does not count
+    assert key_partitions(spark, 10_000_000) == 10_000_000 // KEY_ROWS_PER_PARTITION
+    assert key_partitions(spark, 10) == int(spark.conf.get("spark.sql.shuffle.partitions") or 4)
