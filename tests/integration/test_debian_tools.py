@@ -71,3 +71,18 @@ def test_postgres_server_serves_sql_with_a_password() -> None:
         # The password is checked (scram-sha-256 on loopback TCP), not trusted.
         with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
             psycopg.connect(address, password="wrong").close()
+
+
+def test_a_security_pin_gone_from_the_archive_takes_the_newest_build(tmp_path: Path) -> None:
+    # Debian's security archive keeps only a package's newest build: a pin there breaks at the
+    # next update. The download falls back to the archive's candidate and logs it; a pin outside
+    # the security archive still fails, naming the package.
+    from nidc.local.tools.builders import BuildError, apt_download
+
+    log = tmp_path / "build.log"
+    gone = "fonts-wqy-microhei=0.0.0-gone"
+    deb = apt_download(gone, tmp_path, log, newest_if_gone=True)
+    assert deb.name.startswith("fonts-wqy-microhei_") and deb.stat().st_size > 0
+    assert f"{gone} is gone from the archive" in log.read_text()
+    with pytest.raises(BuildError, match="apt-cache policy fonts-wqy-microhei"):
+        apt_download(gone, tmp_path, log)

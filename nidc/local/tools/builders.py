@@ -352,20 +352,31 @@ def deb_field(deb: Path, field: str) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-def apt_download(spec: str, dest: Path, log: Path) -> Path:
-    """`apt-get download` one package (name or name=version) into dest; return the .deb."""
+def apt_download(spec: str, dest: Path, log: Path, newest_if_gone: bool = False) -> Path:
+    """`apt-get download` one package (name or name=version) into dest; return the .deb.
+
+    `newest_if_gone`: when the pinned version is no longer in the archive, take the archive's
+    candidate of the same package instead, and say so in the log. Debian's security archive
+    keeps only the newest build of a package, so a pin there breaks at the next security
+    update (chromium 156.0.8078.108 went within weeks); a newer security build is what the pin
+    meant.
+    """
     before = set(dest.glob("*.deb"))
+    name = spec.split("=")[0]
     try:
         run_logged(["apt-get", "download", spec], log, dest)
     except BuildError as error:
-        raise BuildError(
-            f"apt-get download {spec} failed (is the version still in the archive? "
-            f"`apt-cache policy {spec.split('=')[0]}` lists what is)"
-        ) from error
+        if not newest_if_gone or "=" not in spec:
+            raise BuildError(
+                f"apt-get download {spec} failed (is the version still in the archive? "
+                f"`apt-cache policy {name}` lists what is)"
+            ) from error
+        with log.open("a") as out_log:
+            out_log.write(f"{spec} is gone from the archive: taking its candidate {name}\n")
+        return apt_download(name, dest, log)
     new = sorted(set(dest.glob("*.deb")) - before)
     if not new:
         # Downloaded before in this build (two packages needing one library).
-        name = spec.split("=")[0]
         new = sorted(dest.glob(f"{name}_*.deb"))
     if not new:
         raise BuildError(f"apt-get download {spec} produced no .deb")
@@ -422,7 +433,8 @@ def build_debian(tool: Tool, work: Path, out: Path, log: Path) -> None:
     """Fetch pinned Debian packages and the libraries this machine lacks; unpack, never install."""
     debs_dir = work / "debs"
     debs_dir.mkdir()
-    debs = [apt_download(spec, debs_dir, log) for spec in tool.debian_packages]
+    security = tool.source.endswith("-security")
+    debs = [apt_download(spec, debs_dir, log, security) for spec in tool.debian_packages]
     have = installed_debian_packages() | {deb_field(d, "Package") for d in debs}
     pending = debs
     while pending:
