@@ -1,10 +1,11 @@
 """The design floor of bench/operator.py: the least a kopf operator does to take a DataProduct
 to Ready through its driver Job.
 
-On a DataProduct it creates (or adopts, by name) the ConfigMap and driver Job our Kubernetes
-runner submits for a run: same builder, same pool, owned by the product. When that Job is
-Complete it writes the product's Ready status, once. It keeps no run record, reads no inputs,
-posts no events, writes no audit and watches no pods. Kopf settings as the no-op peer's.
+On a DataProduct's watch event it creates (or adopts, by name) the ConfigMap and driver Job our
+Kubernetes runner submits for a run: same builder, same pool, owned by the product. When that
+Job is Complete it writes the product's Ready status, once. It keeps no run record, reads no
+inputs, posts no events, writes no audit and watches no pods; with watch handlers only, kopf
+writes nothing of its own on the objects.
 
 What it takes beyond the Jobs alone is what any kopf operator on this machine adds: its watch,
 its handler queue and a status write. What ours takes beyond it is our design's own cost.
@@ -40,6 +41,7 @@ class Peer:
         assert isinstance(runner, KubernetesRunner)
         self.runner = runner
         self.identities: set[str] = set()
+        self.submitted: set[tuple[str, str]] = set()
         self.ready: set[tuple[str, str]] = set()
         self.lock = threading.Lock()
 
@@ -50,18 +52,25 @@ PEER: Peer | None = None
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     global PEER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="min.bench")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="min.bench")
     settings.posting.enabled = False
     PEER = Peer()
 
 
-@kopf.on.resume(GROUP, VERSION, "dataproducts")
-@kopf.on.create(GROUP, VERSION, "dataproducts")
-def submit(name: str, namespace: str | None, uid: str, **_: Any) -> None:
+@kopf.on.event(GROUP, VERSION, "dataproducts")
+def product_event(
+    event: kopf.RawEvent, body: kopf.Body, name: str, namespace: str | None, uid: str, **_: Any
+) -> None:
+    """A watch handler, as ours is (decision 0310): kopf keeps no annotation of its own."""
     from operators.runs.runner import RunRef
 
     assert PEER is not None and namespace is not None
+    conditions = (body.get("status") or {}).get("conditions") or []
+    if event.get("type") == "DELETED" or any(c.get("type") == "Ready" for c in conditions):
+        return
+    with PEER.lock:
+        if (namespace, name) in PEER.submitted:
+            return
+        PEER.submitted.add((namespace, name))
     owner = {
         "apiVersion": API_VERSION,
         "kind": "DataProduct",
