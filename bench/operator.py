@@ -400,35 +400,26 @@ def main(argv: list[str] | None = None) -> int:
         clear(api)
     finally:
         stop(ours)
-    peer_env = {**os.environ, "KUBECONFIG": env["kubeconfig"]}
-    peer = start([sys.executable, "-m", "bench.noop_operator"], peer_env, logs / "bench-noop.log")
-    try:
-        time.sleep(3)
-        theirs = measure(
-            api,
-            "no-op kopf peer",
-            [f"noop-{i:04d}" for i in range(args.count)],
-            peer.pid,
-            args.timeout,
-        )
-    finally:
-        stop(peer)
-    clear(api)
-    minimal_peer = start(
-        [sys.executable, "-m", "bench.minimal_operator"], operator_env, logs / "bench-minimal.log"
+
+    def peer(module: str, label: str, prefix: str, peer_env: dict[str, str]) -> Measurement:
+        """`--count` products against a peer operator (python -m `module`), then cleared."""
+        process = start([sys.executable, "-m", module], peer_env, logs / f"{module}.log")
+        try:
+            time.sleep(3)
+            names = [f"{prefix}-{i:04d}" for i in range(args.count)]
+            return measure(api, label, names, process.pid, args.timeout)
+        finally:
+            stop(process)
+            clear(api)
+
+    noop_env = {**os.environ, "KUBECONFIG": env["kubeconfig"]}
+    theirs = peer("bench.noop_operator", "no-op kopf peer", "noop", noop_env)
+    least = peer(
+        "bench.minimal_operator",
+        "minimal kopf peer (ConfigMap + Job, Ready on Complete)",
+        "min",
+        operator_env,
     )
-    try:
-        time.sleep(3)
-        least = measure(
-            api,
-            "minimal kopf peer (ConfigMap + Job, Ready on Complete)",
-            [f"min-{i:04d}" for i in range(args.count)],
-            minimal_peer.pid,
-            args.timeout,
-        )
-    finally:
-        stop(minimal_peer)
-    clear(api)
     os.environ.update(operator_env)  # the runner's settings, as our operator read them
     floor = DriverJobFloor(api)
     floor.clear()
