@@ -32,15 +32,24 @@ class LocalRunner:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # The processes this operator started, reaped as the sweep observes runs; without it a
-        # finished job stayed a zombie until the next submit let subprocess reap it.
-        self._children: list[subprocess.Popen[bytes]] = []
+        # The processes this operator started, by run, reaped as the sweep observes runs;
+        # without it a finished job stayed a zombie until the next submit let subprocess reap it.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._children_lock = threading.Lock()
 
     def reap(self) -> None:
         """Collect the exit status of every finished job process this runner started."""
         with self._children_lock:
-            self._children = [child for child in self._children if child.poll() is None]
+            self._children = {
+                run: child for run, child in self._children.items() if child.poll() is None
+            }
+
+    def _starting(self, run: str) -> bool:
+        """A process this runner started for the run is still alive (it may not hold the
+        folder's lock yet: an interpreter's imports take seconds on a loaded machine)."""
+        with self._children_lock:
+            child = self._children.get(run)
+            return child is not None and child.poll() is None
 
     def folder(self, run: str) -> Path:
         return self.root / run
@@ -82,6 +91,11 @@ class LocalRunner:
         seen = self.observe(run).state
         if seen in (Observed.RUNNING, Observed.SUCCEEDED):
             return str(log)
+        if self._starting(run.name):
+            # Submitted again within the grace (the run's sweep looks every few seconds) while
+            # the process started last time is still starting: a second one would only find
+            # the lock taken and exit, after paying for its imports.
+            return str(log)
         # A new attempt: the previous one's failure is history, not this attempt's outcome.
         (folder / "failure.json").unlink(missing_ok=True)
         (folder / "spec.json").write_text(json.dumps({**spec, "attempt": attempt}, indent=2))
@@ -96,7 +110,7 @@ class LocalRunner:
                 start_new_session=True,
             )
         with self._children_lock:
-            self._children.append(child)
+            self._children[run.name] = child
         return str(log)
 
     def cancel(self, run: RunRef) -> None:
