@@ -8,6 +8,7 @@ from wake-ups (a run of the object finished).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ from operators.reconciling.metrics import measured
 from operators.reconciling.status import changed_fields
 from operators.sweep.index import Key
 from operators.sweep.loop import Sweep
+
+LOGGER = logging.getLogger(__name__)
 
 Body = dict[str, Any]
 Reconcile = Callable[[Body, OperatorContext, dt.datetime], Body]
@@ -43,12 +46,28 @@ def level_sweep(
     @measured(kind)
     def step(key: Key, hint: Any) -> float | None:
         namespace, name = key
-        body = get(context.api, API_VERSION, kind, name, None if cluster_scoped else namespace)
-        if body is None or body["metadata"].get("deletionTimestamp"):
+        scope = None if cluster_scoped else namespace
+        body = get(context.api, API_VERSION, kind, name, scope)
+        if body is None or being_deleted(body):
             return None  # gone, or kopf's deletion handler has it
         now = dt.datetime.now(dt.UTC)
         previous = dict(body.get("status") or {})
-        status = reconcile(body, context, now)
+        try:
+            status = reconcile(body, context, now)
+        except Exception as error:
+            # Deleted while this pass ran: the deletion handler's clean-up may have removed what
+            # the pass was writing (a tenant's S3 policy). Not a failure of the reconciler.
+            now_there = get(context.api, API_VERSION, kind, name, scope)
+            if now_there is None or being_deleted(now_there):
+                LOGGER.info(
+                    "%s %s/%s: deleted while reconciling (%s); dropped",
+                    kind,
+                    namespace,
+                    name,
+                    type(error).__name__,
+                )
+                return None
+            raise
         changed = changed_fields(previous, status)
         if changed:
             patch_status(context.api, body, changed)
@@ -76,6 +95,10 @@ def index_event(
         sweep.wake(key)
         return
     sweep.wake(key, at=due(body, dict(body.get("status") or {}), now).timestamp())
+
+
+def being_deleted(body: Body) -> bool:
+    return bool(body["metadata"].get("deletionTimestamp"))
 
 
 def spec_seen(body: Body) -> bool:

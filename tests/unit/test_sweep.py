@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -298,3 +299,39 @@ def test_a_full_loop_takes_the_next_keys_as_soon_as_steps_end(
 
     asyncio.run(scenario())
     assert len(stepped) == 10
+
+
+def _step_with(
+    monkeypatch: pytest.MonkeyPatch, reads: list[dict[str, Any] | None], error: Exception
+) -> Any:
+    """A level sweep's step whose reconcile raises `error`; the API reads answer `reads` in turn
+    (the object before the pass, then the object after the failure)."""
+    import operators.sweep.level as level
+
+    answers = iter(reads)
+    monkeypatch.setattr(level, "get", lambda *args: next(answers))
+
+    def reconcile(body: Any, context: Any, now: dt.datetime) -> Any:
+        raise error
+
+    due = level.every(dt.timedelta(minutes=1))
+    context: Any = SimpleNamespace(api=None)  # the step reads the API only through `get`
+    return level.level_sweep("Tenant", context, reconcile, due, cluster_scoped=True).step
+
+
+def test_a_pass_that_fails_because_its_object_was_deleted_meanwhile_is_dropped_quietly(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = {"metadata": {"name": "t1", "generation": 1}}
+    deleting = {"metadata": {"name": "t1", "generation": 1, "deletionTimestamp": "2026-12-01"}}
+    for after in (deleting, None):
+        step = _step_with(monkeypatch, [live, after], RuntimeError("canned policy does not exist"))
+        assert step(("", "t1"), None) is None
+    assert not any(record.exc_info for record in caplog.records), "no traceback"
+
+
+def test_a_pass_that_fails_on_a_live_object_still_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    live = {"metadata": {"name": "t1", "generation": 1}}
+    step = _step_with(monkeypatch, [live, live], RuntimeError("a bug"))
+    with pytest.raises(RuntimeError, match="a bug"):
+        step(("", "t1"), None)
