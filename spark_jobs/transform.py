@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 
 from nidc.api.analytics import compute_note
 from nidc.api.job_specs import TransformJob
+from nidc.governance.resampling import columns_digest
 from nidc.telemetry.tracing import tracer
 from spark_jobs.analytics.spark import analytic_over_inputs, devices_used
 
@@ -56,9 +57,13 @@ def transform(spark: SparkSession, job: TransformJob) -> dict[str, Any]:
     with TRACER.start_as_current_span("delta read back (s3a)"):
         table = DeltaTable.forPath(spark, job.target)
         version = table.history(1).collect()[0]["version"]
-        rows = spark.read.format("delta").load(job.target).count()
-    outcome: dict[str, Any] = {"tableVersion": int(version), "rows": int(rows)}
-    if job.analytic is not None:
         written = spark.read.format("delta").load(job.target)
+        rows = written.count()
+    outcome: dict[str, Any] = {
+        "tableVersion": int(version),
+        "rows": int(rows),
+        "columnsDigest": columns_digest(written.columns),
+    }
+    if job.analytic is not None:
         outcome["computeNote"] = compute_note(str(job.pool), devices_used(written))
     return outcome

@@ -144,6 +144,11 @@ class Override(Model):
     )
 
 
+# Long enough that a device source's batches every minute do not each cost a classify run, short
+# enough that values that change character are seen the same hour (decision 0320).
+DEFAULT_RESAMPLE_MINUTES = 60
+
+
 class ClassificationPolicySpec(Model):
     """Categories, detectors and overrides; a namespaced policy adds to the cluster baseline."""
 
@@ -163,6 +168,16 @@ class ClassificationPolicySpec(Model):
         default_factory=list,
         description="Per-column decisions that beat the detectors.",
         max_length=5000,
+    )
+    resample_minutes: int = Field(
+        default=DEFAULT_RESAMPLE_MINUTES,
+        alias="resampleMinutes",
+        ge=0,
+        le=7 * 24 * 60,
+        description="A table version whose columns are the ones last classified (appends of "
+        "the same shape) is sampled again once this long has passed since its last classify "
+        "run; a new column, a policy change or a new declared grade is classified at once. 0: "
+        "every new version. Where several policies apply, the shortest wins.",
     )
 
 

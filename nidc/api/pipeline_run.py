@@ -124,6 +124,13 @@ class PipelineRunStatus(Model):
     table_version: int | None = Field(
         default=None, alias="tableVersion", ge=0, description="Delta version the run committed."
     )
+    columns_digest: str | None = Field(
+        default=None,
+        alias="columnsDigest",
+        description="Digest of the table's column names after the run (ingest, transform): "
+        "whether the next classify run is due at once (decision 0320).",
+        max_length=64,
+    )
     rows: int | None = Field(default=None, ge=0, description="Rows written.")
     quarantined_rows: int | None = Field(
         default=None,

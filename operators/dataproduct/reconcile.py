@@ -182,7 +182,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     if problems or seen.waiting_for_input:
         plan.create = None  # no run before its inputs exist and hold data
     policies, classifying = plan_owner_classify(
-        ctx, product, seen.history, seen.classify, bool(problems)
+        ctx, product, seen.history, seen.classify, bool(problems), now
     )
     held = hold_writer(plan, classifying, seen.classify)
     if held and plan.next_run is not None and plan.next_run <= now:
@@ -197,9 +197,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         "superseded by a newer spec (concurrencyPolicy Replace)",
         now,
     )
-    classify = carry_out_classify(
-        ctx, product, classifying.key, classifying.plan, seen.classify, policies, now
-    )
+    classify = carry_out_classify(ctx, product, classifying, seen.classify, policies, now)
     quality_runs = record_quality_run(ctx, product, seen, history, now)
     status = build_status(
         product, history, plan, problems, seen.waiting_for_input, now, quality_runs

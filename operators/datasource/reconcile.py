@@ -212,7 +212,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
     seen = observe(source, ctx)
     plan = plan_ingest(source, seen.history, seen.landed_beyond, now)
     policies, classifying = plan_owner_classify(
-        ctx, source, seen.history, seen.classify, bool(problems)
+        ctx, source, seen.history, seen.classify, bool(problems), now
     )
     hold_writer(plan, classifying, seen.classify)
     if problems or collector.problem is not None:
@@ -227,9 +227,7 @@ def reconcile(body: Mapping[str, Any], ctx: OperatorContext, now: dt.datetime) -
         "superseded",
         now,
     )
-    classify = carry_out_classify(
-        ctx, source, classifying.key, classifying.plan, seen.classify, policies, now
-    )
+    classify = carry_out_classify(ctx, source, classifying, seen.classify, policies, now)
     maintenance = maintain(ctx, source, seen, bool(classify.live), bool(problems), now)
     status = build_status(
         source, history, plan, collector, seen.checkpoint, problems, now, seen.device

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from nidc.api.classification_policy import DEFAULT_RESAMPLE_MINUTES
 from nidc.api.schema import API_VERSION
 from nidc.governance.classify_job import build_classify_job
 from nidc.kube import list_objects
@@ -41,6 +42,8 @@ class Policies:
     policies: list[dict[str, Any]]
     approvals: list[dict[str, Any]]
     digest: str | None
+    # The shortest resampleMinutes of the policies that apply (decision 0320).
+    resample_after: dt.timedelta = dt.timedelta(0)
 
 
 def observe_policies(owner: TableOwner, ctx: OperatorContext) -> Policies:
@@ -50,7 +53,14 @@ def observe_policies(owner: TableOwner, ctx: OperatorContext) -> Policies:
     )
     approvals = list_objects(ctx.api, API_VERSION, "ExportApproval", namespace=owner.namespace)
     digest = policies_hash(owner, policies, approvals) if policies else None
-    return Policies(policies, approvals, digest)
+    minutes = min(
+        (
+            int((p.get("spec") or {}).get("resampleMinutes", DEFAULT_RESAMPLE_MINUTES))
+            for p in policies
+        ),
+        default=0,
+    )
+    return Policies(policies, approvals, digest, dt.timedelta(minutes=minutes))
 
 
 def plan_owner_classify(
@@ -59,13 +69,15 @@ def plan_owner_classify(
     writes: RunHistory,
     classify: RunHistory,
     blocked: bool,
+    now: dt.datetime,
 ) -> tuple[Policies, ClassifyPlan]:
     """The policies and the classify run due now. `writes` are the runs that write the table
     (ingest or transform). Policies are listed only when a classify run could be due: a table
     version exists, nothing writes it now and the owner is not blocked by a problem."""
     if writes.last_succeeded is not None and not writes.live and not blocked:
         policies = observe_policies(owner, ctx)
-        return policies, plan_classify(writes, classify, policies.digest)
+        planned = plan_classify(writes, classify, policies.digest, policies.resample_after, now)
+        return policies, planned
     return Policies([], [], owner.status.get("policiesHash")), ClassifyPlan()
 
 
@@ -82,23 +94,23 @@ def hold_writer(writing: Plan, classifying: ClassifyPlan, classify: RunHistory) 
 def carry_out_classify(
     ctx: OperatorContext,
     owner: TableOwner,
-    key: ClassifyKey | None,
-    plan: Plan,
+    classifying: ClassifyPlan,
     classify: RunHistory,
     policies: Policies,
     now: dt.datetime,
 ) -> RunHistory:
     """Record the due classify run (create-or-adopt by its key's name) and prune old ones."""
+    key = classifying.key
     if key is None:
-        plan.create = None
+        classifying.plan.create = None
     return carry_out(
         ctx,
         owner,
-        plan,
+        classifying.plan,
         classify,
         lambda: build_classify_job(owner, policies.policies, policies.approvals),
         lambda job, generation, sequence: build_classify_run(
-            owner, job, key or ClassifyKey(0, ""), generation, sequence
+            owner, job, key or ClassifyKey(0, ""), generation, sequence, classifying.columns_digest
         ),
         "superseded",
         now,

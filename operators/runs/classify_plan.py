@@ -12,6 +12,7 @@ table (data, properties).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from nidc.api.data_product import DataProduct
 from nidc.api.data_source import DataSource
 from nidc.api.job_specs import JobSpecBase
 from nidc.api.schema import GROUP
+from nidc.governance.resampling import resample_at
 from operators.reconciling.audit import AuditEvent, resource_of
 from operators.reconciling.conditions import Outcome
 from operators.runs.naming import keyed_run_name
@@ -32,6 +34,8 @@ from operators.runs.record import RecordedRun, build_run_record
 CLASSIFY = "classify"
 TABLE_VERSION = f"{GROUP}/table-version"
 POLICIES_HASH = f"{GROUP}/policies-hash"
+# The columns the classified version had (its writer's `columnsDigest`), decision 0320.
+COLUMNS_DIGEST = f"{GROUP}/columns-digest"
 # Finished classify runs kept besides the last good one (it holds the grade the status shows).
 CLASSIFY_HISTORY = 3
 
@@ -57,6 +61,9 @@ class ClassifyPlan:
 
     plan: Plan = field(default_factory=Plan)
     key: ClassifyKey | None = None
+    columns_digest: str | None = None
+    # Set when the newest version waits for the resample interval (decision 0320).
+    resample_at: dt.datetime | None = None
 
 
 def job_type(run: RecordedRun) -> str:
@@ -113,14 +120,19 @@ def policies_hash(
 
 
 def plan_classify(
-    ingest: RunHistory, classify: RunHistory, current_hash: str | None
+    ingest: RunHistory,
+    classify: RunHistory,
+    current_hash: str | None,
+    resample_after: dt.timedelta = dt.timedelta(0),
+    now: dt.datetime | None = None,
 ) -> ClassifyPlan:
     """The classify run due now, if any (one live classify or writing run per table at a time).
 
     `ingest` is the history of the runs that write the table (a source's ingest runs, a
     product's transform runs). Due when the last successful one committed a table version that
     has no classify run under the current policies hash (and is not the classify run's own
-    properties commit);
+    properties commit), unless that version has the columns the last classify run under the hash
+    saw and `resample_after` has not passed since it ended (decision 0320);
     `current_hash` is None when no policy applies.
     """
     planned = ClassifyPlan()
@@ -130,7 +142,7 @@ def plan_classify(
         return planned
     good = ingest.last_succeeded
     version = good.result("tableVersion") if good is not None else None
-    if version is None or ingest.live:
+    if good is None or version is None or ingest.live:
         return planned
     if current_hash is None:
         planned.plan.waiting = "no classification policy applies; the grade is the declared one"
@@ -138,20 +150,44 @@ def plan_classify(
     key = ClassifyKey(int(version), current_hash)
     if any(key_of(r) == key or covers(r, key) for r in classify.ordered):
         return planned
+    written = good.result("columnsDigest")
+    last = last_classified(classify, current_hash)
+    if last is not None:
+        labels = last.body["metadata"].get("labels") or {}
+        at = resample_at(last.finished_at, labels.get(COLUMNS_DIGEST), written, resample_after)
+        if at is not None and (now or dt.datetime.now(dt.UTC)) < at:
+            planned.resample_at = at
+            return planned
     planned.plan.create = classify.next_key()
     planned.key = key
+    planned.columns_digest = written
     return planned
 
 
+def last_classified(classify: RunHistory, current_hash: str) -> RecordedRun | None:
+    """The newest successful classify run under the current policies hash."""
+    for run in reversed(classify.ordered):
+        done = key_of(run)
+        if run.succeeded and done is not None and done.policies_hash == current_hash:
+            return run
+    return None
+
+
 def build_classify_run(
-    owner: TableOwner, job: JobSpecBase, key: ClassifyKey, generation: int, sequence: int
+    owner: TableOwner,
+    job: JobSpecBase,
+    key: ClassifyKey,
+    generation: int,
+    sequence: int,
+    columns_digest: str | None = None,
 ) -> dict[str, Any]:
     """The classify PipelineRun for `key`, owned by the table's owner, named from the key."""
     record = build_run_record(owner, job, generation, sequence)
     record["metadata"]["name"] = keyed_run_name(owner.name, owner.uid, CLASSIFY, key.text)
-    record["metadata"]["labels"].update(
-        {TABLE_VERSION: str(key.table_version), POLICIES_HASH: key.policies_hash}
-    )
+    labels = {TABLE_VERSION: str(key.table_version), POLICIES_HASH: key.policies_hash}
+    if columns_digest is not None:
+        labels[COLUMNS_DIGEST] = columns_digest
+    record["metadata"]["labels"].update(labels)
     return record
 
 

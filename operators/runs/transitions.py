@@ -27,6 +27,7 @@ LOGGER = logging.getLogger(__name__)
 # What a job's result may record on its run (spark_jobs/*: the returned dict).
 RESULT_KEYS = (
     "tableVersion",
+    "columnsDigest",
     "rows",
     "quarantinedRows",
     "checkpoint",

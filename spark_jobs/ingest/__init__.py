@@ -37,6 +37,7 @@ from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 from nidc.api.data_source import SourceType
 from nidc.api.job_runtime import OpenBaoRuntime
 from nidc.api.job_specs import IngestJob
+from nidc.governance.resampling import columns_digest
 from nidc.telemetry.tracing import tracer
 from spark_jobs import delta_log
 from spark_jobs.ingest.encryption import IngestEncryption
@@ -87,8 +88,10 @@ def table_totals(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
     device = job.is_device
     column = "source" if device else "_source"
     rows = quarantined = 0
+    digest = None
     if delta_log.is_table(spark, job.target):
         table = spark.read.format("delta").load(job.target)
+        digest = columns_digest(table.columns)
         # A table this source never wrote to (made by other means) holds none of its rows.
         if column in table.columns:
             rows = table.where(F.col(column) == job.source).count()
@@ -99,4 +102,5 @@ def table_totals(spark: SparkSession, job: IngestJob) -> dict[str, Any]:
         "rows": rows,
         "quarantinedRows": quarantined,
         "tableVersion": delta_log.table_version(spark, job.target),
+        "columnsDigest": digest,
     }

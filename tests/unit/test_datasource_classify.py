@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import yaml
 
 from nidc.api.data_source import DataSource
 from nidc.governance.classify_job import build_classify_job
+from nidc.governance.resampling import columns_digest
 from operators.datareplication.build import table_grade
 from operators.datasource.build import build_ingest_job, build_ingest_run
 from operators.runs.classify_plan import (
@@ -79,9 +81,11 @@ def ingest(sequence: int, phase: str, **status: Any) -> dict[str, Any]:
     return body
 
 
-def classify(key: ClassifyKey, sequence: int, phase: str, **status: Any) -> dict[str, Any]:
+def classify(
+    key: ClassifyKey, sequence: int, phase: str, digest: str | None = None, **status: Any
+) -> dict[str, Any]:
     job = build_classify_job(source(), POLICIES)
-    body = build_classify_run(source(), job, key, 1, sequence)
+    body = build_classify_run(source(), job, key, 1, sequence, digest)
     body["status"] = {"phase": phase, **status}
     return body
 
@@ -242,3 +246,66 @@ def test_a_failed_classify_run_degrades_the_source_but_keeps_it_ready() -> None:
     _, good = histories(classify(ClassifyKey(3, HASH), 0, "Succeeded", grade=1))
     assert classify_outcome(ready, good) is None
     assert classify_outcome({**ready, "status": "False"}, failed) is None
+
+
+# --- resampling appends of the same shape (decision 0320) ---------------------------------------
+
+T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+SAME = columns_digest(["source", "point", "ts", "value"])
+
+
+def classified_at(finished: dt.datetime, digest: str | None = SAME) -> list[dict[str, Any]]:
+    """Version 3 ingested and classified (its properties commit is version 4), ending at
+    `finished`, then version 5 ingested."""
+    done = classify(
+        ClassifyKey(3, HASH),
+        0,
+        "Succeeded",
+        digest,
+        tableVersion=4,
+        finishedAt=finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return [
+        ingest(0, "Succeeded", tableVersion=3, columnsDigest=SAME),
+        done,
+        ingest(1, "Succeeded", tableVersion=5, columnsDigest=SAME),
+    ]
+
+
+def test_an_append_of_the_same_columns_waits_for_the_resample_interval() -> None:
+    runs = classified_at(T0)
+    early = plan_classify(*histories(*runs), HASH, HOUR, now=T0 + dt.timedelta(minutes=10))
+    assert early.key is None and early.plan.create is None
+    assert early.resample_at == T0 + HOUR
+    late = plan_classify(*histories(*runs), HASH, HOUR, now=T0 + HOUR + dt.timedelta(seconds=1))
+    assert late.key == ClassifyKey(5, HASH) and late.columns_digest == SAME
+
+
+def test_new_columns_changed_policies_or_no_interval_classify_at_once() -> None:
+    soon = T0 + dt.timedelta(minutes=1)
+    runs = classified_at(T0)
+    runs[-1]["status"]["columnsDigest"] = columns_digest(["source", "point", "ts", "value", "id"])
+    assert plan_classify(*histories(*runs), HASH, HOUR, now=soon).key == ClassifyKey(5, HASH)
+    same = classified_at(T0)
+    assert plan_classify(*histories(*same), "changed", HOUR, now=soon).key == ClassifyKey(
+        5, "changed"
+    )
+    assert plan_classify(*histories(*same), HASH, dt.timedelta(0), now=soon).key == ClassifyKey(
+        5, HASH
+    )
+
+
+def test_a_run_without_a_digest_is_classified_at_once() -> None:
+    """Runs of older jobs (no columnsDigest) are never deferred: the safe side."""
+    soon = T0 + dt.timedelta(minutes=1)
+    no_label = classified_at(T0, digest=None)
+    assert plan_classify(*histories(*no_label), HASH, HOUR, now=soon).key == ClassifyKey(5, HASH)
+    runs = classified_at(T0)
+    del runs[-1]["status"]["columnsDigest"]
+    assert plan_classify(*histories(*runs), HASH, HOUR, now=soon).key == ClassifyKey(5, HASH)
+
+
+def test_the_digest_ignores_column_order() -> None:
+    assert columns_digest(["a", "b"]) == columns_digest(["b", "a"])
+    assert columns_digest(["a", "b"]) != columns_digest(["a", "b", "c"])

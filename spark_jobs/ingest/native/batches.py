@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from nidc.api.data_source import Point, SchemaPolicy
 from nidc.api.job_specs import IngestJob
+from nidc.governance.resampling import columns_digest
 from nidc.telemetry.tracing import tracer
 from spark_jobs.delta_rs_options import delta_uri
 from spark_jobs.ingest.landing import DEVICE_BRONZE, batch_name, pending_batches
@@ -290,4 +291,7 @@ def table_totals(
         "rows": commit.source_rows(bronze, job.source),
         "quarantinedRows": commit.source_rows(quarantine, job.source),
         "tableVersion": bronze.version() if bronze is not None else None,
+        "columnsDigest": (
+            columns_digest(f.name for f in bronze.schema().fields) if bronze is not None else None
+        ),
     }
