@@ -103,7 +103,11 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
         truststore_password=storage.truststore_password,
     )
     conf = build_spark_conf(
-        store, [Path(j) for j in runtime.jars], runtime.run, master=runtime.master
+        store,
+        [Path(j) for j in runtime.jars],
+        runtime.run,
+        master=runtime.master,
+        jvm_options=runtime.jvm_options,
     )
     with TRACER.start_as_current_span("spark session start"):
         spark = create_session(conf)

@@ -26,9 +26,16 @@ class ObjectStore:
 
 
 def build_spark_conf(
-    store: ObjectStore, jars: Sequence[Path], app_name: str, master: str = "local[2]"
+    store: ObjectStore,
+    jars: Sequence[Path],
+    app_name: str,
+    master: str = "local[2]",
+    jvm_options: Sequence[str] = (),
 ) -> dict[str, str]:
-    """The Spark configuration of a job, as plain data (unit-tested without a JVM)."""
+    """The Spark configuration of a job, as plain data (unit-tested without a JVM).
+
+    `jvm_options` are the runtime's own for the driver (the embedded platform's, decision 0330).
+    """
     conf = {
         "spark.master": master,
         "spark.app.name": app_name,
@@ -79,6 +86,7 @@ def build_spark_conf(
             "-Djavax.net.ssl.trustStoreType=PKCS12",
             f"-Djavax.net.ssl.trustStorePassword={store.truststore_password}",
         ]
+    java_options += list(jvm_options)
     if java_options:
         conf["spark.driver.extraJavaOptions"] = " ".join(java_options)
         conf["spark.executor.extraJavaOptions"] = conf["spark.driver.extraJavaOptions"]

@@ -81,6 +81,12 @@ class JobRuntime(Model):
     )
     jars: list[str] = Field(default_factory=list, description="Jars on the driver's classpath.")
     master: str = Field(default="local[2]", description="Spark master.")
+    jvm_options: list[str] = Field(
+        default_factory=list,
+        alias="jvmOptions",
+        description="Driver JVM options of the runtime: the embedded platform's quick start "
+        "(decision 0330); none on a cluster.",
+    )
     attempt: int = Field(default=1, ge=1, description="Attempt number of the run.")
     lineage: LineageTarget | None = Field(
         default=None,

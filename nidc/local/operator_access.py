@@ -84,6 +84,7 @@ def prepare(env: dict[str, Any]) -> dict[str, str]:
         "NIDC_RUNS_DIR": str(state / "runs"),
         "NIDC_COLLECTORS_DIR": str(state / "collectors"),
         "NIDC_SPARK_JARS": ":".join(env["spark_jars"]),
+        "NIDC_SPARK_JVM_OPTIONS": " ".join(env.get("spark_jvm_options") or []),
         "NIDC_JAVA_TRUSTSTORE": str(CertificateAuthority(state / "pki").java_truststore()),
         "NIDC_JAVA_TRUSTSTORE_PASSWORD": TRUSTSTORE_PASSWORD,
         "OTEL_EXPORTER_OTLP_ENDPOINT": env["servers"]["jaeger"]["otlp_grpc"],

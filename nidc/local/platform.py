@@ -36,7 +36,7 @@ from nidc.local.servers.prometheus import Prometheus
 from nidc.local.servers.sharing import SharingServer
 from nidc.local.state import PlatformState, default_state_dir, port_is_open
 from nidc.local.tools.build import ensure_tools, pulumi_home
-from nidc.local.tools.manifest import load_manifest, spark_jars, tool_dir
+from nidc.local.tools.manifest import load_manifest, local_spark_jvm_options, spark_jars, tool_dir
 
 LOG_TAIL_LINES = 30
 # How often a long wait says it is still waiting, and for what.
@@ -299,6 +299,7 @@ class LocalPlatform:
         )
         data["pulumi_home"] = str(pulumi_home())
         data["spark_jars"] = [str(p) for p in spark_jars()]
+        data["spark_jvm_options"] = local_spark_jvm_options()
         return data
 
 

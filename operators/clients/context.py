@@ -101,6 +101,7 @@ class OperatorContext:
                 ca_file=str(settings.ca_file),
             ),
             jars=[str(j) for j in settings.spark_jars],
+            jvm_options=list(settings.spark_jvm_options),
             openbao=OpenBaoRuntime(
                 url=settings.openbao_url,
                 ca_file=str(settings.ca_file),

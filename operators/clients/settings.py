@@ -41,6 +41,8 @@ class OperatorSettings:
     collector_mode: str = "local"
     collector_image: str = "registry.nidc.local/nidc/nidc-collector:0.1.0"
     spark_jars: tuple[Path, ...] = ()
+    # Driver JVM options the embedded platform gives its Spark jobs (decision 0330).
+    spark_jvm_options: tuple[str, ...] = ()
     java_truststore: Path | None = None
     java_truststore_password: str = ""
     # Liveness fails after this long without an event through the watch streams.
@@ -120,6 +122,7 @@ class OperatorSettings:
                 "NIDC_COLLECTOR_IMAGE", "registry.nidc.local/nidc/nidc-collector:0.1.0"
             ),
             spark_jars=tuple(Path(p) for p in env.get("NIDC_SPARK_JARS", "").split(":") if p),
+            spark_jvm_options=tuple(env.get("NIDC_SPARK_JVM_OPTIONS", "").split()),
             java_truststore=Path(env["NIDC_JAVA_TRUSTSTORE"])
             if env.get("NIDC_JAVA_TRUSTSTORE")
             else None,

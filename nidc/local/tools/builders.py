@@ -14,15 +14,20 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from nidc.local.tools.manifest import GO_SOURCES, Tool, load_manifest
+from nidc.local.tools.manifest import GO_SOURCES, Tool, load_manifest, spark_jars
 
 
 class BuildError(RuntimeError):
     """A tool failed to build; the message names the tool and its log file."""
+
+
+# How long the class archive may take to appear after its training job exits.
+ARCHIVE_WAIT_SECONDS = 60
 
 
 def run_logged(cmd: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None) -> None:
@@ -472,6 +477,27 @@ def check_linked(binary: Path, root: Path, log: Path) -> None:
         raise BuildError(f"{binary.name} needs libraries no package provided: {missing}")
 
 
+def build_class_archive(tool: Tool, work: Path, out: Path, log: Path) -> None:
+    """A JDK class-data archive of what a Spark job with Delta loads (decision 0330), written by
+    spark_jobs.class_archive against the cached spark-jars, whose paths it must keep."""
+    jars = spark_jars()
+    if not jars:
+        raise BuildError("the spark-jars tool is not built; it comes first in the manifest")
+    archive = out / "spark.jsa"
+    cmd = [sys.executable, "-m", "spark_jobs.class_archive", str(archive), *map(str, jars)]
+    run_logged(cmd, log, work)
+    # The JVM writes the archive as it exits, which is after the Python process it served.
+    deadline = time.monotonic() + ARCHIVE_WAIT_SECONDS
+    size = -1
+    while time.monotonic() < deadline:
+        now = archive.stat().st_size if archive.is_file() else -1
+        if now > 0 and now == size:
+            return
+        size = now
+        time.sleep(1)
+    raise BuildError(f"the JVM wrote no class archive at {archive}")
+
+
 BUILDERS: dict[str, Callable[[Tool, Path, Path, Path], None]] = {
     "go-main-module": build_go_main_module,
     "go-generated": build_go_generated,
@@ -479,4 +505,5 @@ BUILDERS: dict[str, Callable[[Tool, Path, Path, Path], None]] = {
     "pip": build_pip,
     "maven": build_maven,
     "debian": build_debian,
+    "class-archive": build_class_archive,
 }

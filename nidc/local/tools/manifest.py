@@ -11,6 +11,8 @@ from pathlib import Path
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "tools.toml"
 GO_SOURCES = Path(__file__).resolve().parent.parent / "go"
+# The job a class-archive build runs (read as a file: nidc does not import spark_jobs).
+CLASS_ARCHIVE_JOB = Path(__file__).resolve().parents[3] / "spark_jobs" / "class_archive.py"
 
 
 LATER_FIELDS = ("debian_packages", "binary_dirs")
@@ -46,6 +48,9 @@ class Tool:
         recipe = {
             key: value for key, value in asdict(self).items() if value or key not in LATER_FIELDS
         }
+        if self.method == "class-archive":
+            # The training job decides what the archive holds: editing it rebuilds the archive.
+            recipe["sources"] = hashlib.sha256(CLASS_ARCHIVE_JOB.read_bytes()).hexdigest()
         if self.method == "go-source":
             # Our own Go sources are part of the recipe: editing them rebuilds the tool.
             src = GO_SOURCES / self.name
@@ -114,6 +119,21 @@ def spark_jars(root: Path | None = None) -> list[Path]:
     """The jars the Spark jobs put on their classpath (Delta, S3A and the AWS SDK)."""
     tool = load_manifest()["spark-jars"]
     return sorted((tool_dir(tool, root) / "jars").glob("*.jar"))
+
+
+def local_spark_jvm_options(root: Path | None = None) -> list[str]:
+    """Driver JVM options of the embedded platform's Spark jobs (decision 0330).
+
+    Its jobs are small and many, on a few cores: the client compiler alone (C1) spends a
+    fraction of the tiered JIT's CPU on them, and the class-data archive, when built, maps the
+    classes a job loads instead of loading them one by one. A cluster's jobs keep the JVM's
+    defaults."""
+    options = ["-XX:TieredStopAtLevel=1"]
+    tool = load_manifest()["spark-class-archive"]
+    archive = tool_dir(tool, root) / "spark.jsa"
+    if is_built(tool, root) and archive.is_file():
+        options.append(f"-XX:SharedArchiveFile={archive}")
+    return options
 
 
 def data_path(tool_name: str, file_name: str, root: Path | None = None) -> Path:
