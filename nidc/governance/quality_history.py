@@ -10,7 +10,6 @@ rule, its threshold dashed, failing checks marked.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from nidc.api.addressing import quality_history_path
 from nidc.api.quality_rules import TABLE_ROWS_RULE
+from nidc.delta_trust import trust_platform_ca
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def read_history(platform_env: Mapping[str, Any], namespace: str) -> list[dict[s
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
-    os.environ.setdefault("SSL_CERT_FILE", str(platform_env["ca_file"]))
+    trust_platform_ca(Path(platform_env["ca_file"]))
     s3 = platform_env["servers"]["minio"]
     options = {
         "AWS_ENDPOINT_URL": s3["url"],

@@ -7,15 +7,11 @@ governed-copy job. Reads the log only (no data file), with the operator's own S3
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import threading
-from pathlib import Path
 from typing import Any
 
+from nidc.delta_trust import trust_platform_ca
 from operators.clients.settings import OperatorSettings
 
-_TRUST_LOCK = threading.Lock()
 # Delta's primitive type names that Spark's simpleString spells differently.
 SPARK_NAMES = {"long": "bigint", "integer": "int", "short": "smallint", "byte": "tinyint"}
 
@@ -39,27 +35,6 @@ def spark_type(delta_type: Any) -> str:
 def schema_columns(schema: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, Spark type) of each top-level field of a Delta schema (protocol JSON)."""
     return [(field["name"], spark_type(field["type"])) for field in schema["fields"]]
-
-
-def trust_platform_ca(ca_file: Path) -> None:
-    """Make delta-rs trust the platform's CA as well as what it trusted before.
-
-    delta-rs (rustls) reads its roots from the file SSL_CERT_FILE names and has no option for a
-    CA of its own; where the variable already names a bundle (the system's), the platform's CA
-    is added to a copy of it rather than replacing it.
-    """
-    with _TRUST_LOCK:
-        current = os.environ.get("SSL_CERT_FILE", "")
-        platform_ca = ca_file.read_text()
-        if current and Path(current).is_file() and platform_ca in Path(current).read_text():
-            return
-        if not current or not Path(current).is_file():
-            os.environ["SSL_CERT_FILE"] = str(ca_file)
-            return
-        handle, name = tempfile.mkstemp(prefix="nidc-ca-bundle-", suffix=".pem")
-        with os.fdopen(handle, "w") as bundle:
-            bundle.write(Path(current).read_text().rstrip("\n") + "\n" + platform_ca)
-        os.environ["SSL_CERT_FILE"] = name
 
 
 def open_table(settings: OperatorSettings, path: str, version: int | None = None) -> Any:

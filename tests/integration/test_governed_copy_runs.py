@@ -25,6 +25,7 @@ import pyarrow as pa
 import pytest
 
 from nidc.api.job_environment import MASK_HASH_KEY_ENV
+from nidc.local.tools.manifest import local_spark_jvm_options
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +94,7 @@ def spec(tmp: Path, version: int, columns: list[dict[str, Any]] = COLUMNS) -> di
         "run": f"copy-v{version}",
         "storage": {"endpoint": "http://127.0.0.1:1"},
         "jars": jars(),
+        "jvmOptions": local_spark_jvm_options(),  # as the local runner starts it
         "master": "local[1]",
     }
 

@@ -176,6 +176,7 @@ def crash_and_recover(
             "caFile": platform_env["ca_file"],
         },
         "jars": platform_env["spark_jars"],
+        "jvmOptions": platform_env["spark_jvm_options"],  # as the local runner starts it
     }
     run_dir = tmp_path / "runs" / spec["run"]
     run_dir.mkdir(parents=True)

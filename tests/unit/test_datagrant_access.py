@@ -175,7 +175,7 @@ def test_platform_ca_is_added_to_the_trusted_bundle(
 ) -> None:
     from pathlib import Path
 
-    from operators.clients.delta_schema import trust_platform_ca
+    from nidc.delta_trust import trust_platform_ca
 
     system = tmp_path / "system.pem"
     system.write_text("SYSTEM ROOTS\n")
