@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from nidc.local.tools.manifest import local_spark_jvm_options
+from nidc.local.tools.manifest import class_archive_path, local_spark_jvm_options
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 SESSION = textwrap.dedent(
     """
     import sys
-    from nidc.local.tools.manifest import local_spark_jvm_options, spark_jars
+    from nidc.local.tools.manifest import class_archive_path, local_spark_jvm_options, spark_jars
     from spark_jobs.session import ObjectStore, build_spark_conf, create_session
 
     jars = spark_jars()[int(sys.argv[1]):]
@@ -46,7 +46,7 @@ def start_session(skip_jars: int) -> subprocess.CompletedProcess[str]:
 def test_the_platform_options_name_the_built_archive() -> None:
     options = local_spark_jvm_options()
     assert "-XX:TieredStopAtLevel=1" in options
-    assert any(o.startswith("-XX:SharedArchiveFile=") and o.endswith("spark.jsa") for o in options)
+    assert f"-XX:SharedArchiveFile={class_archive_path()}" in options
 
 
 def test_a_job_jvm_maps_the_archive_and_one_with_another_class_path_cannot() -> None:

@@ -19,7 +19,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from nidc.local.tools.manifest import GO_SOURCES, Tool, load_manifest, spark_jars
+from nidc.local.tools.manifest import (
+    GO_SOURCES,
+    Tool,
+    class_archive_path,
+    load_manifest,
+    spark_jars,
+    tool_dir,
+)
 
 
 class BuildError(RuntimeError):
@@ -483,7 +490,13 @@ def build_class_archive(tool: Tool, work: Path, out: Path, log: Path) -> None:
     jars = spark_jars()
     if not jars:
         raise BuildError("the spark-jars tool is not built; it comes first in the manifest")
-    archive = out / "spark.jsa"
+    # Keep the archives of other virtual environments' class paths (the build replaces the
+    # tool's folder with this one).
+    built = tool_dir(tool)
+    if built.is_dir():
+        for other in built.glob("spark-*.jsa"):
+            shutil.copy2(other, out / other.name)
+    archive = out / class_archive_path().name
     cmd = [sys.executable, "-m", "spark_jobs.class_archive", str(archive), *map(str, jars)]
     run_logged(cmd, log, work)
     # The JVM writes the archive as it exits, which is after the Python process it served.

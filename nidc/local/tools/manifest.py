@@ -105,6 +105,8 @@ def is_built(tool: Tool, root: Path | None = None) -> bool:
     stamp = stamp_path(tool, root)
     if not stamp.is_file() or stamp.read_text().strip() != tool.recipe_hash():
         return False
+    if tool.method == "class-archive" and not class_archive_path(root).is_file():
+        return False  # built for another virtual environment's class path only
     # A binary deleted (or a dangling link) by hand means: build again.
     return all((tool_dir(tool, root) / "bin" / b).exists() for b in tool.binaries)
 
@@ -129,11 +131,27 @@ def local_spark_jvm_options(root: Path | None = None) -> list[str]:
     classes a job loads instead of loading them one by one. A cluster's jobs keep the JVM's
     defaults."""
     options = ["-XX:TieredStopAtLevel=1"]
-    tool = load_manifest()["spark-class-archive"]
-    archive = tool_dir(tool, root) / "spark.jsa"
-    if is_built(tool, root) and archive.is_file():
+    archive = class_archive_path(root)
+    if archive.is_file():
         options.append(f"-XX:SharedArchiveFile={archive}")
     return options
+
+
+def class_archive_path(root: Path | None = None) -> Path:
+    """Where the class-data archive for this interpreter's Spark is (or goes).
+
+    An archive only maps into a JVM with the class path it was written with: pyspark's own jars
+    (in this virtual environment), then the spark-jars, on this JDK. Each combination has its own
+    file, so checkouts with their own virtual environments can share one tool cache."""
+    import importlib.util
+    import shutil
+
+    found = importlib.util.find_spec("pyspark")
+    pyspark = str(Path(found.origin).parent) if found and found.origin else ""
+    java = os.path.realpath(shutil.which("java") or "java")
+    parts = [pyspark, java, *(str(j) for j in spark_jars(root))]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return tool_dir(load_manifest()["spark-class-archive"], root) / f"spark-{key}.jsa"
 
 
 def data_path(tool_name: str, file_name: str, root: Path | None = None) -> Path:
