@@ -195,7 +195,7 @@ def follower_process(specs: list[dict[str, Any]], stop_at: float, poll: float, o
         with lock:
             runs.append(
                 {
-                    "source": spec["job"]["source"],
+                    "source": spec["source"],
                     "started": started,
                     "ended": time.time(),
                     "before": 0,
