@@ -458,13 +458,13 @@ def native_main(bench: Bench, args: argparse.Namespace) -> None:
     lines[1:1] = [
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {host.machine()}, "
-        f"{os.cpu_count()} cores shared with three other engineers' work; `python -m bench.ingest "
+        f"{os.cpu_count()} cores (the load average says what else ran); `python -m bench.ingest "
         f"{' '.join(sys.argv[1:])}` (load average "
         f"{load_before} before, {load()} after); MinIO on loopback over TLS. Native: from "
         "landed batches (Parquet + manifest on S3) to the committed bronze version "
         "(spark_jobs/ingest/native/batches.py); bare: `write_deltalake` of the same bronze "
         "Arrow rows, one idempotent append per batch; floor: read and decode each landed batch, "
-        "then `write_deltalake` of its rows as they landed. Throughput: {args.rows:,} rows in "
+        f"then `write_deltalake` of its rows as they landed. Throughput: {args.rows:,} rows in "
         f"batches of {args.batch_rows:,}, one source, then split over {args.sources} sources "
         f"(a table each, one thread each, {concurrency}); commits: {args.commits} one-batch "
         "runs of 500 rows "
