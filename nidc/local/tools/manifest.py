@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
+import shutil
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -143,9 +145,6 @@ def class_archive_path(root: Path | None = None) -> Path:
     An archive only maps into a JVM with the class path it was written with: pyspark's own jars
     (in this virtual environment), then the spark-jars, on this JDK. Each combination has its own
     file, so checkouts with their own virtual environments can share one tool cache."""
-    import importlib.util
-    import shutil
-
     found = importlib.util.find_spec("pyspark")
     pyspark = str(Path(found.origin).parent) if found and found.origin else ""
     java = os.path.realpath(shutil.which("java") or "java")
