@@ -90,11 +90,15 @@ class OperatorProcess:
         """Where the log ends now: a test scans what is written after it."""
         return self.log.stat().st_size if self.log.exists() else 0
 
-    def tracebacks(self, since: int = 0, context_lines: int = 12) -> list[str]:
-        """Each traceback in the log after byte `since`, with the lines that follow it."""
+    def tracebacks(
+        self, since: int = 0, context_lines: int = 12, until: int | None = None
+    ) -> list[str]:
+        """Each traceback in the log between bytes `since` and `until` (the end when None), with
+        the lines that follow it."""
         with self.log.open("rb") as log:
             log.seek(since)
-            lines = log.read().decode(errors="replace").splitlines()
+            text = log.read() if until is None else log.read(max(0, until - since))
+            lines = text.decode(errors="replace").splitlines()
         return [
             "\n".join(lines[n : n + context_lines])
             for n, line in enumerate(lines)

@@ -15,6 +15,9 @@ from minio.sseconfig import Rule, SSEConfig
 
 from operators.clients.settings import OperatorSettings
 
+# S3's answers to a bucket creation when the bucket is there already (ours, or made by another).
+BUCKET_EXISTS = ("BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+
 
 class ObjectStoreAdmin:
     """Bucket and identity management with the S3 root user (read from its file)."""
@@ -48,7 +51,12 @@ class ObjectStoreAdmin:
         """The bucket, with default encryption SSE-S3: every object (landing files included)
         is encrypted on the server's disks with the server's KMS key."""
         if not self.s3.bucket_exists(name):
-            self.s3.make_bucket(name)
+            try:
+                self.s3.make_bucket(name)
+            except S3Error as error:
+                # Create-or-adopt: another replica (a rollout's handover) made it meanwhile.
+                if error.code not in BUCKET_EXISTS:
+                    raise
         self.ensure_bucket_encryption(name)
 
     def ensure_bucket_encryption(self, name: str) -> None:
