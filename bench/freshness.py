@@ -2,7 +2,7 @@
 the row being readable in bronze, with `--sources` simulated sources x `--points` points x
 `--hz` samples a second.
 
-`python -m bench.freshness [--sources 100] [--seconds 60] [--mode process|follow]
+`python -m bench.freshness [--sources 100] [--seconds 60] [--mode process|follow|floor]
 [--follow-processes N] [--batches-per-commit K] [--record]`
 on a running embedded platform (NIDC_STATE_DIR says which). The path is the real one as far as
 it goes without the operator:
@@ -21,6 +21,9 @@ it goes without the operator:
   spread over `--follow-processes` processes, which is what a run that keeps committing while
   batches land costs without a process start; `--batches-per-commit` lets a run commit up to
   that many ready batches at once (decision 0300);
+- floor (`--mode floor`): in place of the runs, followers that only list, fetch, decode and
+  commit the landed rows as they are (floor_follow): what any writer from the landing must do,
+  with the same collectors and reader. Where its p95 is over the goal, no writer reaches it;
 - reader: a separate process polls every source's bronze table with delta-rs
   (update_incremental, then the source's application transaction version = the last batch
   committed) and notes when each batch became readable.
@@ -174,9 +177,61 @@ def reader_process(config: dict[str, Any], sources: list[str], out: str, stop_at
     Path(out).write_text(json.dumps(events))
 
 
-def follower_process(specs: list[dict[str, Any]], stop_at: float, poll: float, out: str) -> None:
+def floor_follow(spec: dict[str, Any], stop_at: float, poll: float) -> dict[str, Any]:
+    """The floor of a follower: what any writer from the landing must do at least. Every `poll`
+    seconds: list the landing past the checkpoint, fetch the ready batches (manifest and
+    Parquet), decode them and append their rows as they landed (with the date partition column)
+    in one idempotent delta-rs commit; no lease, validation, quarantine or key check, and the
+    table kept open. The same result keys as run_native_ingest."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+    from nidc.api.job_runtime import parse_run_spec
+    from nidc.api.job_specs import IngestJob
+    from spark_jobs.delta_rs_options import delta_uri
+    from spark_jobs.ingest.landing import batch_name, pending_batches
+    from spark_jobs.ingest.native.store import ObjectStore, parquet_table
+
+    job, runtime = parse_run_spec(spec)
+    assert isinstance(job, IngestJob) and job.landing is not None
+    store = ObjectStore.from_storage(runtime.storage)
+    landing = job.landing
+    table: Any = delta_uri(job.target)
+    checkpoint = 0
+    while time.time() < stop_at:
+        names = store.list_names(landing.prefix, after=batch_name(checkpoint, "json"))
+        sequences = pending_batches(names, checkpoint + 1, landing.batches_per_commit)
+        if not sequences:
+            time.sleep(poll)
+            continue
+        bodies = store.read_many(
+            [landing.prefix + batch_name(q, k) for q in sequences for k in ("json", "parquet")]
+        )
+        rows = pa.concat_tables([parquet_table(b) for b in bodies[1::2]])
+        rows = rows.append_column("date", pc.cast(rows["ts"], pa.date32()))
+        write_deltalake(
+            table,
+            rows,
+            mode="append",
+            partition_by=["date", "source"],
+            storage_options=store.options if isinstance(table, str) else None,
+            commit_properties=CommitProperties(
+                app_transactions=[Transaction(job.source_uid, sequences[-1])]
+            ),
+        )
+        if isinstance(table, str):
+            table = DeltaTable(table, storage_options=store.options)
+        checkpoint = sequences[-1]
+    return {"checkpoint": {"batchSequence": checkpoint}}
+
+
+def follower_process(
+    specs: list[dict[str, Any]], stop_at: float, poll: float, out: str, floor: bool = False
+) -> None:
     """Followers in a process of their own: one run_native_ingest(follow_seconds=...) thread per
-    source of its share, as in `Ingest.follow`; the runs written to `out` as JSON."""
+    source of its share, as in `Ingest.follow` (`floor`: floor_follow instead); the runs written
+    to `out` as JSON."""
     from nidc.api.job_runtime import parse_run_spec
     from spark_jobs.ingest.native import run_native_ingest
 
@@ -184,14 +239,17 @@ def follower_process(specs: list[dict[str, Any]], stop_at: float, poll: float, o
     lock = threading.Lock()
 
     def follow(spec: dict[str, Any]) -> None:
-        job, runtime = parse_run_spec(spec)
         started = time.time()
-        result = run_native_ingest(
-            job,  # type: ignore[arg-type]
-            runtime,
-            follow_seconds=stop_at - time.time(),
-            poll_seconds=poll,
-        )
+        if floor:
+            result = floor_follow(spec, stop_at, poll)
+        else:
+            job, runtime = parse_run_spec(spec)
+            result = run_native_ingest(
+                job,  # type: ignore[arg-type]
+                runtime,
+                follow_seconds=stop_at - time.time(),
+                poll_seconds=poll,
+            )
         with lock:
             runs.append(
                 {
@@ -361,12 +419,18 @@ def main() -> None:
     parser.add_argument("--reader-seconds", type=float, default=0.25)
     parser.add_argument("--collector-processes", type=int, default=4)
     parser.add_argument("--max-runs", type=int, default=16, help="process runs at once")
-    parser.add_argument("--mode", choices=("process", "follow"), default="process")
+    parser.add_argument(
+        "--mode",
+        choices=("process", "follow", "floor"),
+        default="process",
+        help="floor: followers that only read, decode and commit the landed rows (floor_follow)",
+    )
     parser.add_argument(
         "--follow-processes",
         type=int,
         default=0,
-        help="follow mode: spread the followers over this many processes (0: the bench's own)",
+        help="follow and floor modes: spread the followers over this many processes "
+        "(follow: 0 is the bench's own; floor: at least 1)",
     )
     parser.add_argument(
         "--batches-per-commit",
@@ -432,8 +496,9 @@ def main() -> None:
         return any(n.endswith(".json") for n in store.list_names(folder, after=after))
 
     followers = []
-    if args.mode == "follow" and args.follow_processes > 0:
-        shares = [sources[i :: args.follow_processes] for i in range(args.follow_processes)]
+    if args.mode == "floor" or (args.mode == "follow" and args.follow_processes > 0):
+        count = max(1, args.follow_processes)
+        shares = [sources[i::count] for i in range(count)]
         followers = [
             context.Process(
                 target=follower_process,
@@ -442,6 +507,7 @@ def main() -> None:
                     stop_at + 20,
                     args.sweep_seconds,
                     str(work / f"followers-{i}.json"),
+                    args.mode == "floor",
                 ),
             )
             for i, share in enumerate(shares)

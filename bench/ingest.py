@@ -464,7 +464,7 @@ def native_main(bench: Bench, args: argparse.Namespace) -> None:
         "landed batches (Parquet + manifest on S3) to the committed bronze version "
         "(spark_jobs/ingest/native/batches.py); bare: `write_deltalake` of the same bronze "
         "Arrow rows, one idempotent append per batch; floor: read and decode each landed batch, "
-        f"then `write_deltalake` of its rows as they landed. Throughput: {args.rows:,} rows in "
+        f"then `write_deltalake` of bare's bronze rows of it. Throughput: {args.rows:,} rows in "
         f"batches of {args.batch_rows:,}, one source, then split over {args.sources} sources "
         f"(a table each, one thread each, {concurrency}); commits: {args.commits} one-batch "
         "runs of 500 rows "

@@ -69,8 +69,11 @@ def test_schema_policies_natively(
     writer, job = source("addColumns")
     writer.write(2, [sample("load", s, str(s), vibration=0.5) for s in range(10, 20)], WIDER)
     writer.write(3, [{"point": "load", "ts": sample("load", 30, "1")["ts"]}], NARROW)
-    done = ingest_device_batches_natively(store, job, lambda: None)
+    renewals: list[int] = []
+    done = ingest_device_batches_natively(store, job, lambda: renewals.append(1))
     assert done["batches"] == 3 and done["rowsAdded"] == 20 and done["quarantinedAdded"] == 1
+    # The writer lease is renewed once before each commit: three of bronze, one of quarantine.
+    assert len(renewals) == 4
     table = DeltaTable(delta_uri(job.target), storage_options=store.options)
     rows = table.to_pyarrow_table(columns=["ts", "vibration"]).to_pylist()
     assert sorted(r["vibration"] is None for r in rows) == [False] * 10 + [True] * 10

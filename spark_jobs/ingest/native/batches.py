@@ -183,6 +183,8 @@ def ingest_device_batches_natively(
                 "nidc.engine": "native",
             },
         ):
+            # One lease renewal before each commit: the fence that stops a run whose lease was
+            # taken over. A group without bad records makes one commit, so one renewal.
             renew()
             if group.has_bad_rows():
                 # Opened at the first group with bad records (most runs have none).
@@ -201,16 +203,17 @@ def ingest_device_batches_natively(
                         add_columns=False,
                     )
                     totals["quarantined"] += bad.num_rows
-            renew()
+                    renew()
             # Every sequence here is past the table's key as read at the start, and under the
             # writer lease (renewed just above) nobody else commits: no re-read of the log per
             # commit. The commit file's If-None-Match still refuses a second writer.
             good = group.good_rows()
-            if bronze is not None:
+            if bronze is not None and tables.may_hold_keys_of(good):
                 good = commit.new_rows(good, commit.existing_keys(bronze, good))
             bronze = tables.bronze = commit.append(
                 bronze or target, good, store.options, job.source_uid, last, add
             )
+            tables.committed(good)
             totals["added"] += good.num_rows
         group.batches.clear()
 

@@ -12,7 +12,7 @@ commit of version N fails rather than overwrites.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,20 +47,60 @@ def open_table(uri: str, options: dict[str, str]) -> DeltaTable | None:
         return None
 
 
+# Delta's file statistics may hold a timestamp cut to the millisecond (Spark writes them so):
+# a file's true newest ts can lie up to this much past its recorded maximum.
+STATS_TS_SLACK_US = 1_000
+
+
 @dataclass
 class OpenTables:
     """A run's tables, each opened once (opening replays the log: several requests): the
-    ingest fills it, the run's totals read from it."""
+    ingest fills it, the run's totals read from it.
+
+    `newest_ts`: per source, a ts (microseconds) no row of bronze is newer than, as far as this
+    run knows (the file statistics when the table opened, then raised by each commit); a group of
+    rows all newer than it cannot repeat a key of the table, so its key check reads nothing. A
+    device source's batches mostly come in time order, so most commits skip the check, whose
+    cost grows with the table's files. Sound under the writer lease: nobody else adds rows.
+    """
 
     bronze: DeltaTable | None = None
     quarantine: DeltaTable | None = None
     quarantine_opened: bool = False
+    newest_ts: dict[str, int | None] = field(default_factory=dict)
 
     def open_quarantine(self, uri: str, options: dict[str, str]) -> DeltaTable | None:
         if not self.quarantine_opened:
             self.quarantine = open_table(uri, options)
             self.quarantine_opened = True
         return self.quarantine
+
+    def may_hold_keys_of(self, rows: pa.Table) -> bool:
+        """False when every row is newer than anything bronze holds of its source."""
+        if self.bronze is None or rows.num_rows == 0:
+            return False
+        sources = pc.unique(rows["source"]).to_pylist()
+        if len(sources) != 1 or sources[0] is None or rows["ts"].null_count:
+            return True  # not one known source: the full check
+        source = sources[0]
+        if source not in self.newest_ts:
+            self.newest_ts[source] = newest_ts(self.bronze, source)
+        newest = self.newest_ts[source]
+        oldest = pc.min(rows["ts"]).cast(pa.int64()).as_py()
+        return newest is None or oldest <= newest + STATS_TS_SLACK_US
+
+    def committed(self, rows: pa.Table) -> None:
+        """Raise each source's horizon past the rows just committed to bronze."""
+        if rows.num_rows == 0:
+            return
+        for source in pc.unique(rows["source"]).to_pylist():
+            current = self.newest_ts.get(source)
+            if current is None:
+                continue  # unknown stays unknown; a horizon is first read from the table
+            mine = rows.filter(pc.equal(rows["source"], source))["ts"]
+            latest = pc.max(mine).cast(pa.int64()).as_py()
+            if latest is not None:
+                self.newest_ts[source] = max(current, latest)
 
 
 def committed_version(table: DeltaTable | None, app_id: str) -> int:
@@ -76,10 +116,10 @@ def table_columns(table: DeltaTable | None) -> dict[str, str] | None:
     if table is None:
         return None
     out = {}
-    for field in table.schema().fields:
-        kind = field.type
+    for column in table.schema().fields:
+        kind = column.type
         name = getattr(kind, "type", None)
-        out[field.name] = SPARK_NAMES.get(str(name), str(name))
+        out[column.name] = SPARK_NAMES.get(str(name), str(name))
     return out
 
 
@@ -103,6 +143,24 @@ def existing_keys(table: DeltaTable, rows: pa.Table) -> pa.Table:
     )
     wanted = (ds.field("ts") >= low) & (ds.field("ts") <= high)
     return dataset.to_table(columns=KEY, filter=wanted)
+
+
+def newest_ts(table: DeltaTable, source: str) -> int | None:
+    """The newest ts (microseconds) of the source's rows from the log's file statistics (no
+    file is opened); the oldest possible when it has none; None when a file of the source
+    carries no ts statistics (then nothing can be said)."""
+    files = pa.table(table.get_add_actions(flatten=True))
+    if files.num_rows == 0:
+        return -(2**63)
+    if "partition.source" not in files.column_names or "max.ts" not in files.column_names:
+        return None
+    mine = files.filter(pc.equal(files["partition.source"], source))
+    if mine.num_rows == 0:
+        return -(2**63)
+    if mine["max.ts"].null_count:
+        return None
+    newest: int = pc.max(mine["max.ts"]).cast(pa.int64()).as_py()
+    return newest
 
 
 def source_rows(table: DeltaTable | None, source: str) -> int:
