@@ -81,3 +81,25 @@ def test_without_statistics_or_with_mixed_sources_every_group_is_checked(tmp_pat
     bronze = table(tmp_path / "t", rows("mill", 0))
     mixed = pa.concat_tables([rows("mill", 60_000_000), rows("press", 60_000_000)])
     assert OpenTables(bronze=bronze).may_hold_keys_of(mixed)
+
+
+def test_an_open_table_is_opened_afresh_once_its_commits_reach_a_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """An open table advanced in place replays every commit since it was opened on each new
+    commit; past a checkpoint it is opened again from the checkpoint."""
+    from spark_jobs.ingest.native.commit import append
+
+    path = tmp_path / "t"
+    bronze = table(path, rows("mill", 0), **{"delta.checkpointInterval": "5"})
+    fresh = []
+    for sequence in range(1, 11):
+        after = append(bronze, rows("mill", sequence * 1_000_000), {}, "uid", sequence, False)
+        fresh.append(after is not bronze)
+        bronze = after
+    # Versions 1..10: the commits of versions 4 and 9 (every fifth) write checkpoints.
+    assert fresh == [(v + 1) % 5 == 0 for v in range(1, 11)]
+    checkpoints = sorted(p.name for p in (path / "_delta_log").glob("*.checkpoint.parquet"))
+    assert checkpoints == [f"{4:020d}.checkpoint.parquet", f"{9:020d}.checkpoint.parquet"]
+    assert bronze.version() == 10 and bronze.transaction_version("uid") == 10
+    assert bronze.to_pyarrow_table().num_rows == 11

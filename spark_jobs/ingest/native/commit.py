@@ -47,6 +47,8 @@ def open_table(uri: str, options: dict[str, str]) -> DeltaTable | None:
         return None
 
 
+# delta.checkpointInterval when a table sets none (Delta's default, and delta-rs's).
+DEFAULT_CHECKPOINT_INTERVAL = 100
 # Delta's file statistics may hold a timestamp cut to the millisecond (Spark writes them so):
 # a file's true newest ts can lie up to this much past its recorded maximum.
 STATS_TS_SLACK_US = 1_000
@@ -196,7 +198,12 @@ def append(
 ) -> DeltaTable:
     """One append commit carrying the (app_id, version) transaction; an empty one commits the
     key alone, so the batch counts as done. Returns the table at the new version (delta-rs
-    advances an open table in place on commit: no log request per batch)."""
+    advances an open table in place on commit: no log request per batch).
+
+    A table advanced in place costs more with every commit (delta-rs replays each commit made
+    since it was opened: docs/benchmarks.md, native writer), so once a commit crosses a
+    checkpoint the table is opened afresh from that checkpoint."""
+    before = table.version() if isinstance(table, DeltaTable) else None
     write_deltalake(
         table,
         rows,
@@ -210,4 +217,16 @@ def append(
         opened = open_table(table, options)
         assert opened is not None
         return opened
+    if before is not None and crossed_checkpoint(table, before):
+        reopened = open_table(table.table_uri, options)
+        assert reopened is not None
+        return reopened
     return table
+
+
+def crossed_checkpoint(table: DeltaTable, before: int) -> bool:
+    """Whether the table's commits since version `before` wrote a checkpoint (delta-rs writes
+    one with each interval-th commit: versions interval - 1, 2 * interval - 1, ...)."""
+    configured = table.metadata().configuration.get("delta.checkpointInterval")
+    interval = int(configured) if configured else DEFAULT_CHECKPOINT_INTERVAL
+    return (table.version() + 1) // interval != (before + 1) // interval
