@@ -89,13 +89,17 @@ def follow_landing(
     poll_seconds: float,
 ) -> dict[str, Any]:
     """Commit what lands until `deadline` (monotonic), under the lease the run holds; the
-    progress of every round summed, the checkpoint the last one's."""
+    progress of every round summed, the checkpoint the last one's. A round that committed
+    batches is followed at once by the next (more may have landed while it committed); a round
+    that found none waits `poll_seconds`."""
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively
 
     assert job.landing is not None
     renewed = time.monotonic()
+    found = 0  # the caller has just committed what was pending
     while time.monotonic() < deadline:
-        time.sleep(poll_seconds)
+        if not found:
+            time.sleep(poll_seconds)
         if time.monotonic() - renewed > lease.ttl / 3:
             lease.renew()  # an idle follower keeps its lease well before it expires
             renewed = time.monotonic()
@@ -104,7 +108,8 @@ def follow_landing(
         more = ingest_device_batches_natively(
             store, job.model_copy(update={"landing": landing}), lease.renew, tables=tables
         )
-        if more["batches"]:
+        found = more["batches"]
+        if found:
             renewed = time.monotonic()
         progress = {
             "checkpoint": more["checkpoint"],
