@@ -12,6 +12,7 @@ not input order (deduplication orders explicitly).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -89,11 +90,11 @@ def classify_table(
     names = list(LANDING_COLUMNS) + list(extra_columns or {})
     table = table.select(names).combine_chunks()
     known, index, candidate = _fast_rows(table, points)
-    fast = table.filter(candidate)
+    fast = _kept(table, candidate)
     slow_mask = pc.invert(candidate)
     if fast.num_rows:
         # Only the numeric attributes are taken per row; strings come per point below.
-        chosen = index.filter(candidate)
+        chosen = _kept(index, candidate)
         attrs = known.select(
             ["scale", "offset", "minimum", "maximum", "factor", "shift", "convert"]
         ).take(chosen)
@@ -108,11 +109,11 @@ def classify_table(
         value = pc.if_else(attrs["convert"], converted, scaled)
         # Rows the fast path cannot vouch for (out of range, not an int) are redone row by row.
         slow_mask = pc.or_(slow_mask, _scatter(candidate, pc.invert(good)))
-        kept = chosen.filter(good)
+        kept = _kept(chosen, good)
         columns = {
-            **{n: fast[n].filter(good) for n in LANDING_COLUMNS},
+            **{n: _kept(fast[n], good) for n in LANDING_COLUMNS},
             "identifier": known["identifier"].take(kept),
-            "value": value.filter(good),
+            "value": _kept(value, good),
             "value_type": known["type"].take(kept),
             "unit": known["unit"].take(kept),
         }
@@ -120,15 +121,24 @@ def classify_table(
         for name in ("value_text", "reason", "detail"):
             columns[name] = pa.nulls(rows, pa.string())
         for name in extra_columns or {}:
-            columns[name] = fast[name].filter(good)
+            columns[name] = _kept(fast[name], good)
         fast_out = pa.table({f.name: columns[f.name] for f in schema}).cast(schema)
     else:
         fast_out = schema.empty_table()
+    if not pc.any(slow_mask).as_py():
+        return fast_out  # every row took the fast path (most batches)
     slow = table.filter(slow_mask)
     parts = [fast_out]
     for batch in slow.to_batches():
         parts.append(pa.Table.from_batches([classify_batch(batch, points, extra_columns)]))
     return pa.concat_tables(parts).combine_chunks()
+
+
+def _kept(values: Any, mask: Any) -> Any:
+    """values.filter(mask), without the copy when the mask keeps everything (most batches)."""
+    if mask.null_count == 0 and pc.all(mask).as_py():
+        return values
+    return values.filter(mask)
 
 
 def _scatter(mask: pa.Array, values: pa.Array) -> pa.Array:

@@ -129,7 +129,8 @@ def _first_of_sorted(rows: pa.Table) -> pa.Table:
 
 def bronze_rows(classified: pa.Table, sequence: int, extras: Sequence[str] = ()) -> pa.Table:
     """The good rows of a classified batch, deduplicated, in bronze's columns."""
-    good = classified.filter(pc.is_null(classified["reason"]))
+    reason = classified["reason"]
+    good = classified if reason.null_count == len(reason) else classified.filter(pc.is_null(reason))
     good = first_per_key(good)
     rows = good.num_rows
     columns: dict[str, Any] = {
