@@ -179,3 +179,23 @@ def test_new_manifest_fields_leave_existing_recipes_unchanged() -> None:
         name="etcd", version="v1", source="s", method="go-main-module", debian_packages=("x",)
     )
     assert plain.recipe_hash() != with_debs.recipe_hash()
+
+
+def test_a_class_archive_belongs_to_its_jars_sizes_and_times(tmp_path: Path) -> None:
+    """The JVM refuses an archive whose jars changed size or time (a virtual environment made
+    again at the same path): such a class path gets an archive path of its own."""
+    import os
+
+    from nidc.local.tools.manifest import class_archive_path, tool_dir
+
+    jars = tool_dir(load_manifest()["spark-jars"], tmp_path) / "jars"
+    jars.mkdir(parents=True)
+    jar = jars / "delta-spark.jar"
+    jar.write_bytes(b"one")
+    first = class_archive_path(tmp_path)
+    assert class_archive_path(tmp_path) == first
+    os.utime(jar, ns=(jar.stat().st_atime_ns, jar.stat().st_mtime_ns + 1_000_000_000))
+    touched = class_archive_path(tmp_path)
+    jar.write_bytes(b"three")
+    assert len({first, touched, class_archive_path(tmp_path)}) == 3
+    assert first.parent == touched.parent and first.name.endswith(".jsa")

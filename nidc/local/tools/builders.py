@@ -484,17 +484,23 @@ def check_linked(binary: Path, root: Path, log: Path) -> None:
         raise BuildError(f"{binary.name} needs libraries no package provided: {missing}")
 
 
+# Archives of other class paths a build of the class archive keeps beside its own.
+KEPT_CLASS_ARCHIVES = 2
+
+
 def build_class_archive(tool: Tool, work: Path, out: Path, log: Path) -> None:
     """A JDK class-data archive of what a Spark job with Delta loads (decision 0330), written by
     spark_jobs.class_archive against the cached spark-jars, whose paths it must keep."""
     jars = spark_jars()
     if not jars:
         raise BuildError("the spark-jars tool is not built; it comes first in the manifest")
-    # Keep the archives of other virtual environments' class paths (the build replaces the
-    # tool's folder with this one).
+    # Keep the newest archives of other virtual environments' class paths (the build replaces
+    # the tool's folder with this one); each is a few hundred MB, and a class path that changed
+    # (a virtual environment made again) never maps its old archive again.
     built = tool_dir(tool)
     if built.is_dir():
-        for other in built.glob("spark-*.jsa"):
+        others = sorted(built.glob("spark-*.jsa"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for other in others[:KEPT_CLASS_ARCHIVES]:
             shutil.copy2(other, out / other.name)
     archive = out / class_archive_path().name
     cmd = [sys.executable, "-m", "spark_jobs.class_archive", str(archive), *map(str, jars)]

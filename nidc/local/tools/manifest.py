@@ -143,14 +143,27 @@ def class_archive_path(root: Path | None = None) -> Path:
     """Where the class-data archive for this interpreter's Spark is (or goes).
 
     An archive only maps into a JVM with the class path it was written with: pyspark's own jars
-    (in this virtual environment), then the spark-jars, on this JDK. Each combination has its own
-    file, so checkouts with their own virtual environments can share one tool cache."""
+    (in this virtual environment), then the spark-jars, on this JDK. The JVM checks each jar's
+    path, size and modification time, and the JDK's runtime image, so the key holds them all: a
+    virtual environment made again at the same path (a CI clone) gets an archive of its own.
+    Each combination has its own file, so checkouts can share one tool cache."""
     found = importlib.util.find_spec("pyspark")
-    pyspark = str(Path(found.origin).parent) if found and found.origin else ""
-    java = os.path.realpath(shutil.which("java") or "java")
-    parts = [pyspark, java, *(str(j) for j in spark_jars(root))]
+    pyspark = Path(found.origin).parent if found and found.origin else None
+    java = Path(os.path.realpath(shutil.which("java") or "java"))
+    jars = [*(sorted((pyspark / "jars").glob("*.jar")) if pyspark else []), *spark_jars(root)]
+    parts = [str(pyspark), *map(file_identity, [java, java.parent.parent / "lib" / "modules"])]
+    parts += map(file_identity, jars)
     key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
     return tool_dir(load_manifest()["spark-class-archive"], root) / f"spark-{key}.jsa"
+
+
+def file_identity(path: Path) -> str:
+    """Path, size and modification time (what the JVM compares of a class path's jars)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return f"{path} absent"
+    return f"{path} {found.st_size} {found.st_mtime_ns}"
 
 
 def data_path(tool_name: str, file_name: str, root: Path | None = None) -> Path:
