@@ -133,10 +133,10 @@ def ingest_device_batches_natively(
     assert job.landing is not None
     tables = tables if tables is not None else commit.OpenTables()
     target, quarantine = delta_uri(job.target), delta_uri(job.quarantine)
-    if tables.bronze is None:
-        tables.bronze = commit.open_table(target, store.options)
-    else:
+    if tables.bronze is not None:
         tables.bronze.update_incremental()  # a following run: its table, brought up to date
+    elif store.has_delta_log(job.target):  # a source's first run has no table yet
+        tables.bronze = commit.open_table(target, store.options)
     bronze = tables.bronze
     committed = commit.committed_version(bronze, job.source_uid)
     start = max(job.landing.from_sequence, committed) + 1
@@ -188,7 +188,9 @@ def ingest_device_batches_natively(
             renew()
             if group.has_bad_rows():
                 # Opened at the first group with bad records (most runs have none).
-                quarantine_table = tables.open_quarantine(quarantine, store.options)
+                quarantine_table = tables.open_quarantine(
+                    quarantine, store.options, lambda: store.has_delta_log(job.quarantine)
+                )
                 # Only the batches past the quarantine's key: a run that died between the two
                 # commits of a group re-commits its bronze, not its quarantine.
                 done = commit.committed_version(quarantine_table, job.source_uid)
@@ -289,7 +291,9 @@ def table_totals(
     if tables is None:
         tables = commit.OpenTables(bronze=commit.open_table(delta_uri(job.target), store.options))
     bronze = tables.bronze
-    quarantine = tables.open_quarantine(delta_uri(job.quarantine), store.options)
+    quarantine = tables.open_quarantine(
+        delta_uri(job.quarantine), store.options, lambda: store.has_delta_log(job.quarantine)
+    )
     return {
         "rows": commit.source_rows(bronze, job.source),
         "quarantinedRows": commit.source_rows(quarantine, job.source),

@@ -11,7 +11,7 @@ commit of version N fails rather than overwrites.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -71,9 +71,14 @@ class OpenTables:
     quarantine_opened: bool = False
     newest_ts: dict[str, int | None] = field(default_factory=dict)
 
-    def open_quarantine(self, uri: str, options: dict[str, str]) -> DeltaTable | None:
+    def open_quarantine(
+        self, uri: str, options: dict[str, str], present: Callable[[], bool] | None = None
+    ) -> DeltaTable | None:
+        """The quarantine table, opened at the first call; `present` (when given) says first
+        whether there is one at all (most sources never quarantine a record)."""
         if not self.quarantine_opened:
-            self.quarantine = open_table(uri, options)
+            there = present is None or present()
+            self.quarantine = open_table(uri, options) if there else None
             self.quarantine_opened = True
         return self.quarantine
 

@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import urllib3
 from minio import Minio
-from minio.error import S3Error
 
 from nidc.api.job_runtime import Storage
 from spark_jobs.delta_rs_options import delta_rs_options
@@ -64,6 +63,13 @@ class ObjectStore:
         ]
         return sorted(n for n in names if n and not n.endswith("/"))
 
+    def has_delta_log(self, table: str) -> bool:
+        """Whether a Delta table is at the s3a:// path: one listing of its log on this client's
+        pooled connection (delta-rs would build a client and a TLS session of its own to learn
+        that a source's first run has no table yet)."""
+        bucket, prefix = split_s3a(table.rstrip("/") + "/_delta_log/")
+        return next(iter(self.client.list_objects(bucket, prefix=prefix)), None) is not None
+
     def read(self, path: str) -> bytes:
         bucket, key = split_s3a(path)
         response = self.client.get_object(bucket, key)
@@ -88,13 +94,3 @@ class ObjectStore:
 def parquet_table(body: bytes) -> pa.Table:
     """A Parquet object's rows; read from the bytes in place (no Python file object)."""
     return pq.read_table(pa.BufferReader(body), use_threads=False)
-
-    def exists(self, path: str) -> bool:
-        bucket, key = split_s3a(path)
-        try:
-            self.client.stat_object(bucket, key)
-        except S3Error as error:
-            if error.code in ("NoSuchKey", "NoSuchObject"):
-                return False
-            raise
-        return True
