@@ -178,11 +178,12 @@ def reader_process(config: dict[str, Any], sources: list[str], out: str, stop_at
 
 
 def floor_follow(spec: dict[str, Any], stop_at: float, poll: float) -> dict[str, Any]:
-    """The floor of a follower: what any writer from the landing must do at least. Every `poll`
-    seconds: list the landing past the checkpoint, fetch the ready batches (manifest and
-    Parquet), decode them and append their rows as they landed (with the date partition column)
-    in one idempotent delta-rs commit; no lease, validation, quarantine or key check, and the
-    table kept open. The same result keys as run_native_ingest."""
+    """The floor of a follower: what any writer from the landing must do at least, on the
+    follower's cadence. Every `poll` seconds: list the landing past the checkpoint, fetch the
+    ready batches (manifest and Parquet), decode them and append their rows as they landed (with
+    the date partition column) in one idempotent delta-rs commit; no lease, validation,
+    quarantine or key check, and the table kept open. The same result keys as
+    run_native_ingest."""
     import pyarrow as pa
     import pyarrow.compute as pc
     from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -200,10 +201,10 @@ def floor_follow(spec: dict[str, Any], stop_at: float, poll: float) -> dict[str,
     table: Any = delta_uri(job.target)
     checkpoint = 0
     while time.time() < stop_at:
+        time.sleep(poll)
         names = store.list_names(landing.prefix, after=batch_name(checkpoint, "json"))
         sequences = pending_batches(names, checkpoint + 1, landing.batches_per_commit)
         if not sequences:
-            time.sleep(poll)
             continue
         bodies = store.read_many(
             [landing.prefix + batch_name(q, k) for q in sequences for k in ("json", "parquet")]

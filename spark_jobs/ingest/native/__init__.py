@@ -89,17 +89,16 @@ def follow_landing(
     poll_seconds: float,
 ) -> dict[str, Any]:
     """Commit what lands until `deadline` (monotonic), under the lease the run holds; the
-    progress of every round summed, the checkpoint the last one's. A round that committed
-    batches is followed at once by the next (more may have landed while it committed); a round
-    that found none waits `poll_seconds`."""
+    progress of every round summed, the checkpoint the last one's. Each round waits
+    `poll_seconds` first, also after a round that committed: on a loaded machine the next
+    round's group is then larger and the commits fewer (a round at once after a productive one
+    measured no better at 100 sources: docs/benchmarks.md, session 13)."""
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively
 
     assert job.landing is not None
     renewed = time.monotonic()
-    found = 0  # the caller has just committed what was pending
     while time.monotonic() < deadline:
-        if not found:
-            time.sleep(poll_seconds)
+        time.sleep(poll_seconds)
         if time.monotonic() - renewed > lease.ttl / 3:
             lease.renew()  # an idle follower keeps its lease well before it expires
             renewed = time.monotonic()
@@ -108,8 +107,7 @@ def follow_landing(
         more = ingest_device_batches_natively(
             store, job.model_copy(update={"landing": landing}), lease.renew, tables=tables
         )
-        found = more["batches"]
-        if found:
+        if more["batches"]:
             renewed = time.monotonic()
         progress = {
             "checkpoint": more["checkpoint"],
