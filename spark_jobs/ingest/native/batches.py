@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake import DeltaTable
 
 from nidc.api.data_source import Point, SchemaPolicy
 from nidc.api.job_specs import IngestJob
@@ -188,9 +189,7 @@ def ingest_device_batches_natively(
             renew()
             if group.has_bad_rows():
                 # Opened at the first group with bad records (most runs have none).
-                quarantine_table = tables.open_quarantine(
-                    quarantine, store.options, lambda: store.has_delta_log(job.quarantine)
-                )
+                quarantine_table = open_quarantine(tables, store, job)
                 # Only the batches past the quarantine's key: a run that died between the two
                 # commits of a group re-commits its bronze, not its quarantine.
                 done = commit.committed_version(quarantine_table, job.source_uid)
@@ -283,6 +282,15 @@ def batch_rows(
     )
 
 
+def open_quarantine(
+    tables: commit.OpenTables, store: ObjectStore, job: IngestJob
+) -> DeltaTable | None:
+    """The run's quarantine table (None when the source has none yet), opened once."""
+    return tables.open_quarantine(
+        delta_uri(job.quarantine), store.options, lambda: store.has_delta_log(job.quarantine)
+    )
+
+
 def table_totals(
     store: ObjectStore, job: IngestJob, tables: commit.OpenTables | None = None
 ) -> dict[str, Any]:
@@ -291,9 +299,7 @@ def table_totals(
     if tables is None:
         tables = commit.OpenTables(bronze=commit.open_table(delta_uri(job.target), store.options))
     bronze = tables.bronze
-    quarantine = tables.open_quarantine(
-        delta_uri(job.quarantine), store.options, lambda: store.has_delta_log(job.quarantine)
-    )
+    quarantine = open_quarantine(tables, store, job)
     return {
         "rows": commit.source_rows(bronze, job.source),
         "quarantinedRows": commit.source_rows(quarantine, job.source),

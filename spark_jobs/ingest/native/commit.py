@@ -52,6 +52,8 @@ DEFAULT_CHECKPOINT_INTERVAL = 100
 # Delta's file statistics may hold a timestamp cut to the millisecond (Spark writes them so):
 # a file's true newest ts can lie up to this much past its recorded maximum.
 STATS_TS_SLACK_US = 1_000
+# newest_ts of a source without rows in the table: older than any ts.
+BEFORE_ANY_TS = -(2**63)
 
 
 @dataclass
@@ -158,12 +160,12 @@ def newest_ts(table: DeltaTable, source: str) -> int | None:
     carries no ts statistics (then nothing can be said)."""
     files = pa.table(table.get_add_actions(flatten=True))
     if files.num_rows == 0:
-        return -(2**63)
+        return BEFORE_ANY_TS
     if "partition.source" not in files.column_names or "max.ts" not in files.column_names:
         return None
     mine = files.filter(pc.equal(files["partition.source"], source))
     if mine.num_rows == 0:
-        return -(2**63)
+        return BEFORE_ANY_TS
     if mine["max.ts"].null_count:
         return None
     newest: int = pc.max(mine["max.ts"]).cast(pa.int64()).as_py()
