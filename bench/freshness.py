@@ -235,7 +235,9 @@ def follower_process(
     to `out` as JSON."""
     from nidc.api.job_runtime import parse_run_spec
     from spark_jobs.ingest.native import run_native_ingest
+    from spark_jobs.ingest.native.run import use_jemalloc_for_arrow
 
+    use_jemalloc_for_arrow()  # as the native job's process does (both arms: the process's)
     runs: list[dict[str, Any]] = []
     lock = threading.Lock()
 

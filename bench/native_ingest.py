@@ -352,10 +352,14 @@ def worker_side(
 
 
 def warm(_: int) -> int:
-    """Imports a worker needs, before any clock starts."""
+    """Imports a worker needs, before any clock starts, and the native job process's Arrow
+    memory pool (all three sides alike: it is the process's)."""
     import deltalake  # noqa: F401
 
     import spark_jobs.ingest.native.batches  # noqa: F401
+    from spark_jobs.ingest.native.run import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()
 
     return os.getpid()
 

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import pyarrow as pa
@@ -52,6 +53,8 @@ ARROW_TYPES = {
     "date": pa.date32(),
 }
 SPARK_TYPES = {str(arrow): name for name, arrow in ARROW_TYPES.items()}
+# A pending batch: (sequence, manifest, landed rows, missing landing columns, schema decision).
+Plan = tuple[int, dict[str, Any], pa.Table, list[str], SchemaDecision]
 
 
 def spark_type(kind: pa.DataType) -> str:
@@ -136,9 +139,9 @@ def ingest_device_batches_natively(
     target, quarantine = delta_uri(job.target), delta_uri(job.quarantine)
     if tables.bronze is not None:
         tables.bronze.update_incremental()  # a following run: its table, brought up to date
-    elif store.has_delta_log(job.target):  # a source's first run has no table yet
-        tables.bronze = commit.open_table(target, store.options)
-    bronze = tables.bronze
+    elif not tables.bronze_created and store.has_delta_log(job.target):
+        tables.bronze = commit.open_table(target, store.options)  # a first run has no table yet
+    bronze = tables.bronze_table(target, store.options)
     committed = commit.committed_version(bronze, job.source_uid)
     start = max(job.landing.from_sequence, committed) + 1
     # Only names past the checkpoint: the prefix keeps every batch ever landed.
@@ -154,7 +157,7 @@ def ingest_device_batches_natively(
     fixed = set(DEVICE_BRONZE) | set(LANDING_COLUMNS)
     table = commit.table_columns(bronze)
     known = None if table is None else {n: t for n, t in table.items() if n not in fixed}
-    plans = []
+    plans: list[Plan] = []
     for index, sequence in enumerate(sequences):
         manifest = json.loads(bodies[2 * index])
         landing = parquet_table(bodies[2 * index + 1])
@@ -172,7 +175,6 @@ def ingest_device_batches_natively(
     def commit_group() -> None:
         """Quarantine first, bronze second, each one commit keyed by the group's last
         sequence (decision 0300), then the group starts again."""
-        nonlocal bronze
         if not group.batches:
             return
         last = group.batches[-1][0]
@@ -195,7 +197,7 @@ def ingest_device_batches_natively(
                 done = commit.committed_version(quarantine_table, job.source_uid)
                 bad = group.bad_rows(after=done)
                 if bad is not None:
-                    tables.quarantine = commit.append(
+                    appended = commit.append(
                         quarantine_table or quarantine,
                         bad,
                         store.options,
@@ -203,32 +205,43 @@ def ingest_device_batches_natively(
                         last,
                         add_columns=False,
                     )
+                    # A quarantine this commit created is opened now (few runs make one): the
+                    # run's totals read it.
+                    tables.quarantine = (
+                        appended
+                        if appended is not None
+                        else commit.open_table(quarantine, store.options)
+                    )
                     totals["quarantined"] += bad.num_rows
                     renew()
             # Every sequence here is past the table's key as read at the start, and under the
             # writer lease (renewed just above) nobody else commits: no re-read of the log per
             # commit. The commit file's If-None-Match still refuses a second writer.
             good = group.good_rows()
+            bronze = tables.bronze_table(target, store.options)  # opens one this run created
             if bronze is not None and tables.may_hold_keys_of(good):
                 good = commit.new_rows(good, commit.existing_keys(bronze, good))
-            bronze = tables.bronze = commit.append(
+            tables.bronze = commit.append(
                 bronze or target, good, store.options, job.source_uid, last, add
             )
+            tables.bronze_created = tables.bronze is None
             tables.committed(good)
             totals["added"] += good.num_rows
         group.batches.clear()
 
+    def rows_of(plan: Plan) -> tuple[pa.Table, pa.Table]:
+        sequence, _manifest, landing, missing, decision = plan
+        return batch_rows(job, points, sequence, landing, missing, decision, today())
+
     # Rows of the next batch are classified (pure, Arrow releases the GIL) while this one
     # commits; in order, one worker, so a batch that fails fails where it did before: the
-    # batches before it are committed first.
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        pending = [
-            worker.submit(batch_rows, job, points, s, landing, missing, decision, today())
-            for s, _manifest, landing, missing, decision in plans
-        ]
-        for (sequence, manifest, landing, _missing, _decision), rows in zip(
-            plans, pending, strict=True
-        ):
+    # batches before it are committed first. A run of one batch (most of them) has nothing to
+    # overlap and classifies it here: a thread started per run is what many runs in one
+    # process queued on (docs/benchmarks.md, native writer, session 14).
+    with ThreadPoolExecutor(max_workers=1) if len(plans) > 1 else nullcontext() as worker:
+        pending = [worker.submit(rows_of, plan) if worker else None for plan in plans]
+        for plan, rows in zip(plans, pending, strict=True):
+            sequence, manifest, landing = plan[:3]
             try:
                 if landing.num_rows != int(manifest.get("rows", landing.num_rows)):
                     raise RuntimeError(
@@ -236,7 +249,7 @@ def ingest_device_batches_natively(
                         f"manifest says {manifest['rows']} (an incomplete or replaced batch; "
                         "not ingested)"
                     )
-                good, bad = rows.result()
+                good, bad = rows.result() if rows else rows_of(plan)
             except Exception:
                 commit_group()
                 raise
@@ -298,7 +311,7 @@ def table_totals(
     open tables when given: no table is opened twice in a run)."""
     if tables is None:
         tables = commit.OpenTables(bronze=commit.open_table(delta_uri(job.target), store.options))
-    bronze = tables.bronze
+    bronze = tables.bronze_table(delta_uri(job.target), store.options)
     quarantine = open_quarantine(tables, store, job)
     return {
         "rows": commit.source_rows(bronze, job.source),

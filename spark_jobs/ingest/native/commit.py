@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -69,9 +70,19 @@ class OpenTables:
     """
 
     bronze: DeltaTable | None = None
+    # This run created bronze with a commit and has not opened it since: an open costs a client,
+    # a TLS session and the log's requests, and a run that creates its table mostly commits
+    # once, so the table is opened when something reads it (bronze_table).
+    bronze_created: bool = False
     quarantine: DeltaTable | None = None
     quarantine_opened: bool = False
     newest_ts: dict[str, int | None] = field(default_factory=dict)
+
+    def bronze_table(self, uri: str, options: dict[str, str]) -> DeltaTable | None:
+        """The run's bronze (None when there is none), opened now if this run created it."""
+        if self.bronze_created:
+            self.bronze, self.bronze_created = open_table(uri, options), False
+        return self.bronze
 
     def open_quarantine(
         self, uri: str, options: dict[str, str], present: Callable[[], bool] | None = None
@@ -194,6 +205,30 @@ def new_rows(rows: pa.Table, existing: pa.Table) -> pa.Table:
     return kept.select(rows.column_names)
 
 
+@overload
+def append(
+    table: DeltaTable,
+    rows: pa.Table,
+    options: dict[str, str],
+    app_id: str,
+    version: int,
+    add_columns: bool,
+    partition_by: Sequence[str] = PARTITIONS,
+) -> DeltaTable: ...
+
+
+@overload
+def append(
+    table: str,
+    rows: pa.Table,
+    options: dict[str, str],
+    app_id: str,
+    version: int,
+    add_columns: bool,
+    partition_by: Sequence[str] = PARTITIONS,
+) -> None: ...
+
+
 def append(
     table: DeltaTable | str,
     rows: pa.Table,
@@ -202,10 +237,11 @@ def append(
     version: int,
     add_columns: bool,
     partition_by: Sequence[str] = PARTITIONS,
-) -> DeltaTable:
+) -> DeltaTable | None:
     """One append commit carrying the (app_id, version) transaction; an empty one commits the
     key alone, so the batch counts as done. Returns the table at the new version (delta-rs
-    advances an open table in place on commit: no log request per batch).
+    advances an open table in place on commit: no log request per batch), or None when `table`
+    is a uri (a table created by this commit): opening it is left to whoever reads it next.
 
     A table advanced in place costs more with every commit (delta-rs replays each commit made
     since it was opened: docs/benchmarks.md, native writer), so once a commit crosses a
@@ -221,9 +257,7 @@ def append(
         commit_properties=CommitProperties(app_transactions=[Transaction(app_id, version)]),
     )
     if isinstance(table, str):
-        opened = open_table(table, options)
-        assert opened is not None
-        return opened
+        return None
     if before is not None and crossed_checkpoint(table, before):
         reopened = open_table(table.table_uri, options)
         assert reopened is not None

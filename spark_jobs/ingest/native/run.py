@@ -4,11 +4,14 @@ It runs a device source's ingest (decision 0250) and its tables' maintenance (de
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import pyarrow as pa
 
 from nidc.api.job_runtime import parse_run_spec
 from nidc.api.job_specs import IngestJob, MaintenanceJob
@@ -53,6 +56,17 @@ def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def use_jemalloc_for_arrow() -> str:
+    """Arrow's allocations in this process from jemalloc, where the wheel has it; returns the
+    pool's name. With many job processes at once on a loaded node, pyarrow's default
+    (mimalloc) cost the native writer about a fifth more CPU per run than jemalloc or the
+    system allocator, and nothing in a process alone (docs/benchmarks.md, native writer)."""
+    with contextlib.suppress(NotImplementedError):  # a wheel built without jemalloc
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    name: str = pa.default_memory_pool().backend_name
+    return name
+
+
 def exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
     """A cancel (the runners stop a run with SIGTERM) ends the process as SIGTERM would, but
     through SystemExit, so the run's `with` blocks give its writer lease back on the way out:
@@ -65,4 +79,5 @@ def exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 def main(run_dir: Path) -> int:
     """Run the native job of one run folder unless another process already does."""
     signal.signal(signal.SIGTERM, exit_on_sigterm)
+    use_jemalloc_for_arrow()
     return run_folder(run_dir, run_native_job, SERVICE)

@@ -17,6 +17,10 @@ from minio import Minio
 from nidc.api.job_runtime import Storage
 from spark_jobs.delta_rs_options import delta_rs_options
 
+# The process's fetch threads, started once: a pool started per call cost each run its threads'
+# start, which many runs in one process queued on (docs/benchmarks.md, native writer).
+FETCHERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="nidc-fetch")
+
 
 def split_s3a(path: str) -> tuple[str, str]:
     """s3a://bucket/key/... -> (bucket, key/...)."""
@@ -84,8 +88,7 @@ class ObjectStore:
         wait instead of one per object."""
         if len(paths) < 2:
             return [self.read(path) for path in paths]
-        with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
-            return list(pool.map(self.read, paths))
+        return list(FETCHERS.map(self.read, paths))
 
     def read_parquet(self, path: str) -> pa.Table:
         return parquet_table(self.read(path))
