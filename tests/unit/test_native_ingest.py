@@ -366,3 +366,36 @@ def test_first_batch_per_key_leaves_unique_keys_alone() -> None:
     ]  # fmt: skip
     table = bronze_rows(classify_table(landing(rows), POINTS), 1)
     assert first_batch_per_key(table).equals(table)
+
+
+@pytest.mark.parametrize(
+    ("keys", "unique"),
+    [
+        # one source, out of time order, no key twice
+        ([("s", "load", 3), ("s", "temp", 3), ("s", "load", 1), ("s", "load", 2)], True),
+        # one source, a key again far from its first
+        ([("s", "load", 3), ("s", "temp", 1), ("s", "load", 2), ("s", "load", 3)], False),
+        # two sources share (point, ts): different keys
+        ([("a", "load", 1), ("b", "load", 1), ("a", "temp", 1)], True),
+        # two sources, one of them repeats a key
+        ([("a", "load", 1), ("b", "load", 1), ("b", "load", 1)], False),
+        # ts decades apart: the one-integer key would not fit, the general check answers
+        ([("s", "load", 0), ("s", "load", 2**42), ("s", "temp", 0)], True),
+        ([("s", "load", 0), ("s", "load", 2**42), ("s", "load", 0)], False),
+    ],
+)
+def test_first_per_key_finds_repeated_keys_in_any_order(
+    keys: list[tuple[str, str, int]], unique: bool
+) -> None:
+    table = pa.table(
+        {
+            "source": [s for s, _p, _t in keys],
+            "point": [p for _s, p, _t in keys],
+            "ts": pa.array([t * 1_000_000 for _s, _p, t in keys], pa.timestamp("us", tz="UTC")),
+            "received_at": pa.array(range(len(keys)), pa.timestamp("us", tz="UTC")),
+            "raw": [str(i) for i in range(len(keys))],
+        }
+    )
+    kept = first_per_key(table)
+    assert kept.num_rows == len({(s, p, t) for s, p, t in keys})
+    assert (kept.num_rows == table.num_rows) == unique

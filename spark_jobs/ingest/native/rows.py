@@ -101,16 +101,27 @@ def _keys_unique(rows: pa.Table) -> bool:
     """True when no (source, point, ts) repeats; False may also mean "not sure" (nulls)."""
     if any(rows[name].null_count for name in KEY):
         return False
-    codes = [
-        pc.dictionary_encode(rows[name].combine_chunks()).indices.to_numpy()
-        for name in ("source", "point")
-    ]
     ts = rows["ts"].combine_chunks().cast(pa.int64()).to_numpy()
+    point = _codes(rows["point"])
+    source = rows["source"].combine_chunks()
+    span, points = int(ts.max() - ts.min()) + 1, int(point.max()) + 1
+    if pc.all(pc.equal(source, source[0])).as_py() and span < 2**62 // points:
+        # One source (a device batch always): (ts, point) as one integer, sorted by a sort that
+        # takes ordered runs as they are (batches mostly come in time order).
+        keys = np.sort((ts - ts.min()) * points + point, kind="stable")
+        return not bool((keys[1:] == keys[:-1]).any())
+    codes = [_codes(rows["source"]), point]
     order = np.lexsort((ts, *codes))
     same = ts[order][1:] == ts[order][:-1]
     for code in codes:
         same &= code[order][1:] == code[order][:-1]
     return not bool(same.any())
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Each value's code (equal values, equal codes), as int64."""
+    indices = pc.dictionary_encode(column.combine_chunks()).indices
+    return indices.to_numpy().astype(np.int64)
 
 
 def _first_of_sorted(rows: pa.Table) -> pa.Table:
@@ -152,6 +163,8 @@ def quarantine_rows(
     `source` is the DataSource's name (the Spark path writes it so too); `date` is the UTC
     date of ts, or today for a record without one."""
     rows = bad.num_rows
+    if rows == 0:
+        return QUARANTINE_SCHEMA.empty_table()  # most batches
     date = pc.fill_null(utc_date(bad["ts"]), pa.scalar(today, pa.date32()))
     columns: dict[str, Any] = {
         name: bad[name] for name in QUARANTINE_SCHEMA.names if name in bad.column_names
