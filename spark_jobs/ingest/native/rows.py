@@ -121,7 +121,8 @@ def _keys_unique(rows: pa.Table) -> bool:
 def _codes(column: pa.ChunkedArray) -> np.ndarray:
     """Each value's code (equal values, equal codes), as int64."""
     indices = pc.dictionary_encode(column.combine_chunks()).indices
-    return indices.to_numpy().astype(np.int64)
+    codes: np.ndarray = indices.to_numpy().astype(np.int64)
+    return codes
 
 
 def _first_of_sorted(rows: pa.Table) -> pa.Table:
