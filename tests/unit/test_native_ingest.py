@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from nidc.api.data_source import Point
@@ -18,7 +19,7 @@ from nidc.api.job_specs import IngestJob
 from operators.runs.kubernetes_build import build_driver_script
 from operators.runs.runner import ENTRY_MODULES, job_module
 from spark_jobs.ingest.native.batches import BatchGroup, batch_rows, split_mistyped
-from spark_jobs.ingest.native.classify import classify_table
+from spark_jobs.ingest.native.classify import NumericPoints, _fast_rows, classify_table
 from spark_jobs.ingest.native.commit import new_rows
 from spark_jobs.ingest.native.rows import (
     BRONZE_SCHEMA,
@@ -87,7 +88,15 @@ def landing(rows: list[dict[str, Any]], schema: pa.Schema = LANDING) -> pa.Table
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def random_batch(count: int, seed: int) -> pa.Table:
+# Samples Arrow reads as numbers, finite or not: a batch of only these (and nulls) is parsed
+# at once, without the plain-number pattern.
+READABLE = [
+    "1", "-2.5", "1e3", "3000", "41.25", "7.5", "1e999", "nan", "0", "-0", "2E2", "00012.50",
+    "1999", "123456789012345678901234567890", "+4", ".5", "5.", "-inf", "1e-400", "4.9e-324",
+]  # fmt: skip
+
+
+def random_batch(count: int, seed: int, raws: list[str | None] | None = None) -> pa.Table:
     chance = random.Random(seed)  # noqa: S311 (test data)
     rows = []
     for index in range(count):
@@ -99,7 +108,7 @@ def random_batch(count: int, seed: int) -> pa.Table:
                 "identifier": "device-side",
                 "ts": ts,
                 "received_at": T0 + dt.timedelta(seconds=index),
-                "raw": chance.choice(RAWS),
+                "raw": chance.choice(raws or RAWS),
                 "quality": "Good",
             }
         )
@@ -116,9 +125,14 @@ def same(left: dict[str, Any], right: dict[str, Any]) -> bool:
     return left.keys() == right.keys() and all(equal(left[k], right[k]) for k in left)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_native_classification_equals_the_spark_paths_rules(seed: int) -> None:
-    batch = random_batch(4000, seed)
+@pytest.mark.parametrize(("seed", "raws"), [(1, RAWS), (2, RAWS), (3, RAWS), (4, READABLE)])
+def test_native_classification_equals_the_spark_paths_rules(
+    seed: int, raws: list[str | None]
+) -> None:
+    batch = random_batch(4000, seed, raws)
+    # READABLE's batch is parsed by one cast; RAWS's by way of the plain-number pattern.
+    _index, _rows, parsed_at_once = _fast_rows(batch, NumericPoints.of(POINTS))
+    assert (parsed_at_once is not None) == (raws is READABLE)
     expected = pa.Table.from_batches([classify_batch(batch.to_batches()[0], POINTS)])
     got = classify_table(batch, POINTS)
     assert got.schema == expected.schema
@@ -127,10 +141,45 @@ def test_native_classification_equals_the_spark_paths_rules(seed: int) -> None:
     assert len(order) == len(mine) == 4000
     different = [(a, b) for a, b in zip(order, mine, strict=True) if not same(a, b)]
     assert different == []
-    # the mix has every kind of row: fast-path values, rejections of each reason
     reasons = {r["reason"] for r in mine}
+    if raws is READABLE:
+        # stored values, out-of-range and non-finite ones (row by row), other points' rows
+        assert {None, "wrong-type", "out-of-range", "unmapped-point"} <= reasons
+        return
+    # the mix has every kind of row: fast-path values, rejections of each reason
     assert {None, "unparseable", "wrong-type", "out-of-range", "schema-mismatch"} <= reasons
     assert "unmapped-point" in reasons
+
+
+def test_every_finite_number_arrow_reads_is_the_one_float_reads() -> None:
+    """The fast path's parse (one Arrow cast of a batch) stands for float(): on strings made of
+    a number's characters and a few others, each string Arrow reads as a finite number is
+    float()'s number bit for bit (sign of zero included); what Arrow refuses takes the other
+    way, and nan/inf go row by row."""
+    chance = random.Random(7)  # noqa: S311 (test data)
+    alphabet = "0123456789" * 3 + ".eE+-_ xnaifNI()"
+    strings = [
+        "".join(chance.choice(alphabet) for _ in range(chance.randint(1, 30)))
+        for _ in range(60_000)
+    ] + RAWS_ODD
+    read = 0
+    for text in strings:
+        try:
+            number = pc.cast(pa.array([text]), pa.float64())[0].as_py()
+        except pa.ArrowInvalid:
+            continue
+        if not math.isfinite(number):
+            continue
+        read += 1
+        assert same({"v": float(text)}, {"v": number}), text
+    assert read > 1_000  # the alphabet makes many numbers, not only refusals
+
+
+RAWS_ODD = [
+    "-0", "+0", ".5", "5.", "+.5e-3", "1e-400", "4.9e-324", "1.7976931348623157e308",
+    "123456789012345678901234567890", "0.1000000000000000055511151231257827",
+    "9007199254740993", "1e0000000000000000000000001", "00012.50", "2.2250738585072011e-308",
+]  # fmt: skip
 
 
 def test_fast_path_scales_converts_and_sends_the_rest_row_by_row() -> None:

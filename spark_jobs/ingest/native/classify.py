@@ -1,12 +1,13 @@
 """Classify a landing batch column-wise with Arrow compute, with exactly the Spark path's rules.
 
 The rules are values.classify_sample's. Most device samples are plain numbers of a mapped
-numeric point within range: those are parsed, scaled, range-checked and unit-converted here for
-whole columns at once (the same float operations in the same order, so the stored doubles are
-bit-for-bit the ones classify_sample gives). Every other sample (JSON payloads, bool and string
-points, unmapped points, anything out of range or not plainly numeric) goes through
-values.classify_batch row by row, so reasons and details come from one place. Output order is
-not input order (deduplication orders explicitly).
+numeric point within range: those are parsed (by Arrow, whose finite numbers are float()'s),
+scaled, range-checked and unit-converted here for whole columns at once (the same float
+operations in the same order, so the stored doubles are bit-for-bit the ones classify_sample
+gives). Every other sample (JSON payloads, bool and string points, unmapped points, anything
+out of range or not a finite number) goes through values.classify_batch row by row, so reasons
+and details come from one place. Output order is not input order (deduplication orders
+explicitly).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from spark_jobs.ingest.values import (
     unit_conversion,
 )
 
-# A plain decimal number, as Python's float() and Arrow's cast read it alike. Anything else
-# (blanks, underscores, inf/nan, long exponents) takes the row-by-row path.
+# A plain decimal number, as Python's float() and Arrow's cast read it alike: the fast path's
+# rows when some sample of the batch is not a number Arrow reads. Anything else (blanks,
+# underscores, inf/nan, long exponents) takes the row-by-row path.
 PLAIN_NUMBER = r"^-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,2})?$"
 NUMERIC = (PointType.DOUBLE.value, PointType.INT.value)
 
@@ -82,15 +84,24 @@ class NumericPoints:
         )
 
 
-def _fast_rows(table: pa.Table, known: NumericPoints) -> tuple[pa.Array, pa.Array]:
-    """Each row's index into the numeric points, and which rows may take the fast path
-    (mapped numeric point, a timestamp, a plain number)."""
+def _fast_rows(table: pa.Table, known: NumericPoints) -> tuple[pa.Array, pa.Array, Any]:
+    """Each row's index into the numeric points, which rows may take the fast path (mapped
+    numeric point, a timestamp, a number), and those rows' numbers when they parse at once
+    (None: the caller casts the fast rows' raw)."""
     index = pc.index_in(table["point"], value_set=known.names)
-    candidate = pc.and_(
-        pc.and_(pc.is_valid(index), pc.is_valid(table["ts"])),
-        pc.fill_null(pc.match_substring_regex(table["raw"], PLAIN_NUMBER), False),
+    mapped = pc.and_(
+        pc.and_(pc.is_valid(index), pc.is_valid(table["ts"])), pc.is_valid(table["raw"])
     )
-    return index, candidate
+    try:
+        # Arrow reads a subset of what float() reads, and every finite number it reads is
+        # float()'s own (both round correctly; tests/unit/test_native_ingest.py tries it on
+        # odd strings). What it reads as nan or inf fails the finite check: row by row.
+        return index, mapped, pc.cast(_kept(table["raw"], mapped), pa.float64())
+    except pa.ArrowInvalid:
+        # Something Arrow does not read (blanks, underscores, JSON, text): the plain-number
+        # pattern picks the rows it reads alike.
+        plain = pc.fill_null(pc.match_substring_regex(table["raw"], PLAIN_NUMBER), False)
+        return index, pc.and_(mapped, plain), None
 
 
 def classify_table(
@@ -103,7 +114,7 @@ def classify_table(
     names = list(LANDING_COLUMNS) + list(extra_columns or {})
     table = table.select(names).combine_chunks()
     known = NumericPoints.of(points)
-    index, candidate = _fast_rows(table, known)
+    index, candidate, numbers = _fast_rows(table, known)
     fast = _kept(table, candidate)
     slow_mask = pc.invert(candidate)
     if fast.num_rows:
@@ -111,7 +122,9 @@ def classify_table(
         at = np.asarray(chosen.combine_chunks() if isinstance(chosen, pa.ChunkedArray) else chosen)
         # The same float operations, in the same order, as classify_sample (numpy neither
         # fuses nor reorders them): the stored doubles are bit-for-bit its own.
-        number = pc.cast(fast["raw"], pa.float64()).to_numpy()
+        if numbers is None:
+            numbers = pc.cast(fast["raw"], pa.float64())
+        number = numbers.to_numpy()
         scaled = number * known.scale[at] + known.offset[at]
         with np.errstate(invalid="ignore"):
             good = np.isfinite(number) & (~known.is_int[at] | (np.floor(number) == number))
