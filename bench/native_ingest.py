@@ -147,7 +147,9 @@ class NativeBench:
             )
         return f"s3a://{self.bucket}/{folder}"
 
-    def job(self, source: str, prefix: str, tag: str, max_batches: int) -> Any:
+    def job(self, source: str, prefix: str, tag: str, max_batches: int, after: int = 0) -> Any:
+        """The run's job spec; `after`: the source's checkpoint, which the operator passes
+        (landing.fromSequence)."""
         from nidc.api.job_specs import IngestJob
 
         return IngestJob.model_validate(
@@ -159,7 +161,7 @@ class NativeBench:
                 "points": point_specs(),
                 "target": f"s3a://{self.bucket}/{self.bench.run}/{tag}/{source}/bronze",
                 "quarantine": f"s3a://{self.bucket}/{self.bench.run}/{tag}/{source}/quarantine",
-                "landing": {"prefix": prefix, "maxBatches": max_batches},
+                "landing": {"prefix": prefix, "maxBatches": max_batches, "fromSequence": after},
             }
         )
 
@@ -171,9 +173,9 @@ class NativeBench:
         from spark_jobs.ingest.native.batches import ingest_device_batches_natively
 
         if one_by_one:
-            job = self.job(source, prefix, tag, 1)
             times = []
-            for _ in range(batches):
+            for sequence in range(1, batches + 1):
+                job = self.job(source, prefix, tag, 1, after=sequence - 1)
                 started = time.perf_counter()
                 done = ingest_device_batches_natively(self.store, job, lambda: None)
                 assert done["batches"] == 1

@@ -139,8 +139,13 @@ def ingest_device_batches_natively(
     target, quarantine = delta_uri(job.target), delta_uri(job.quarantine)
     if tables.bronze is not None:
         tables.bronze.update_incremental()  # a following run: its table, brought up to date
-    elif not tables.bronze_created and store.has_delta_log(job.target):
-        tables.bronze = commit.open_table(target, store.options)  # a first run has no table yet
+    elif not tables.bronze_created and (
+        # A source with a checkpoint has its table: opened at once (a missing one opens as
+        # None all the same). A first run mostly has none, which one listing tells for less
+        # than a failed open.
+        job.landing.from_sequence > 0 or store.has_delta_log(job.target)
+    ):
+        tables.bronze = commit.open_table(target, store.options)
     bronze = tables.bronze_table(target, store.options)
     committed = commit.committed_version(bronze, job.source_uid)
     start = max(job.landing.from_sequence, committed) + 1

@@ -1,7 +1,10 @@
-"""A source's first native run creates its bronze table with its first commit and does not open
-it again unless something reads it (commit.OpenTables.bronze_created): a run that commits once
-opens nothing, one that commits again opens the table first and still drops the keys the first
-commit wrote, and the run's totals open it to report. On the real MinIO."""
+"""How a native run opens its bronze table, on the real MinIO.
+
+A source's first run creates the table with its first commit and does not open it again unless
+something reads it (commit.OpenTables.bronze_created): a run that commits once opens nothing,
+one that commits again opens the table first and still drops the keys the first commit wrote,
+and the run's totals open it to report. A run with a checkpoint (landing.fromSequence) opens its
+table without asking first whether there is one."""
 
 from __future__ import annotations
 
@@ -101,3 +104,28 @@ def test_a_first_run_committing_twice_drops_the_keys_its_first_commit_wrote(
     values = tables.bronze.to_pyarrow_table(columns=["value"]).column("value").to_pylist()
     assert sorted(values) == [float(v) for v in [*range(10), *range(110, 115)]]
     assert table_totals(store, job, tables)["rows"] == 15
+
+
+@pytest.mark.timeout(180)
+def test_a_run_with_a_checkpoint_opens_its_table_without_probing(
+    new_source: tuple[Any, Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spark_jobs.ingest.native.batches import ingest_device_batches_natively
+
+    store, _client, source = new_source
+    writer, job = source()
+    writer.write(1, [sample("load", s, str(s)) for s in range(5)])
+    assert ingest_device_batches_natively(store, job, lambda: None)["rowsAdded"] == 5
+    writer.write(2, [sample("load", s, str(s)) for s in range(5, 8)])
+    assert job.landing is not None
+    landing = job.landing.model_copy(update={"from_sequence": 1})
+
+    def probed(_table: str) -> bool:
+        raise AssertionError("a run with a checkpoint listed its table's log first")
+
+    monkeypatch.setattr(store, "has_delta_log", probed)
+    done = ingest_device_batches_natively(
+        store, job.model_copy(update={"landing": landing}), lambda: None
+    )
+    assert done["batches"] == 1 and done["rowsAdded"] == 3
+    assert done["checkpoint"] == {"batchSequence": 2}
