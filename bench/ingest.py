@@ -315,7 +315,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--commits", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=5, help="throughput runs per writer")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="throughput runs per writer (--native: runs of every case, new tables each)",
+    )
     parser.add_argument("--record", action="store_true")
     parser.add_argument(
         "--native",
@@ -445,7 +450,7 @@ def main() -> None:
 def native_main(bench: Bench, args: argparse.Namespace) -> None:
     """The native writer's cases (bench/native_ingest.py); --record replaces its own section,
     so the Spark section above keeps its last recorded figures."""
-    from bench.native_ingest import native_lines, run_native_bench
+    from bench.native_ingest import native_lines, rows_per_source, run_native_bench
 
     load_before = load()
     concurrency = (
@@ -465,10 +470,13 @@ def native_main(bench: Bench, args: argparse.Namespace) -> None:
         "(spark_jobs/ingest/native/batches.py); bare: `write_deltalake` of the same bronze "
         "Arrow rows, one idempotent append per batch; floor: read and decode each landed batch, "
         f"then `write_deltalake` of bare's bronze rows of it. Throughput: {args.rows:,} rows in "
-        f"batches of {args.batch_rows:,}, one source, then split over {args.sources} sources "
-        f"(a table each, one thread each, {concurrency}); commits: {args.commits} one-batch "
+        f"batches of {args.batch_rows:,}, one source, then {args.sources} sources of "
+        f"{rows_per_source(args):,} rows each (a table each, one thread each, {concurrency}); "
+        "commits: {args.commits} one-batch "
         "runs of 500 rows "
-        f"(1 source), {args.concurrent_commits} per source with {args.sources} at once. The "
+        f"(1 source), {args.concurrent_commits} per source with {args.sources} at once. Every "
+        f"case ran {max(1, args.repeat)} times on new sources and tables: rows/s over all runs, "
+        "p50/p95 over every batch of all runs, and each run's own p50 ratio beside them. The "
         "Spark rows stay in the section above (its last recorded run).",
     ]
     text = "\n".join([*lines, ""])

@@ -26,6 +26,10 @@ neither side's Python parts queue behind the other sources' on one interpreter l
 machinery's one process per run would not (`--processes 0`: all threads in this process, the
 earlier model). Both sides start at one agreed instant; the wall time ends with the last source.
 
+Every case runs `--repeat` times on new sources and tables (one run's p50 on a loaded 2-core
+machine moves by a tenth either way): rows/s over all runs, p50/p95 over every batch of all
+runs, and each run's own native/bare p50 ratio beside them.
+
 CPU seconds per 1M rows: the user + system time of the process(es) over the case (Rust and
 Arrow threads included), scaled to 1M rows.
 """
@@ -43,7 +47,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -94,6 +98,8 @@ class Case:
     wall: float
     cpu: float
     commits: list[float]
+    # The commit p50 of each repeat, when the case merges several (merged()).
+    run_p50s: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -366,12 +372,36 @@ def warm(_: int) -> int:
     return os.getpid()
 
 
+def rows_per_source(args: Any) -> int:
+    """Rows of each source in the concurrent throughput case: `--rows` split over the sources,
+    but at least one batch of `--batch-rows` (a smaller one would measure the commits only)."""
+    rows: int = max(args.rows // args.sources, args.batch_rows)
+    return rows
+
+
+def merged(cases: list[Case]) -> Case:
+    """Repeats of one side of a case as one: rows, wall and CPU summed, every commit pooled."""
+    return Case(
+        sum(c.rows for c in cases),
+        sum(c.wall for c in cases),
+        sum(c.cpu for c in cases),
+        [t for c in cases for t in c.commits],
+        [c.p(0.5) for c in cases],
+    )
+
+
+def repeated(times: int, run: Callable[[str], tuple[Case, Case, Case]]) -> tuple[Case, ...]:
+    """(native, bare, floor) of `times` runs of a case (new sources and tables each)."""
+    runs = [run(f"r{attempt}") for attempt in range(times)]
+    return tuple(merged([r[side] for r in runs]) for side in range(3))
+
+
 def run_native_bench(
     bench: Any, own_cpu: Callable[[], float], args: Any
 ) -> list[tuple[str, Case, Case, Case]]:
     """Every case, native, bare and the floor side by side."""
     native = NativeBench(bench, own_cpu)
-    per_source = max(args.rows // args.sources, args.batch_rows)
+    per_source = rows_per_source(args)
     workers = None
     if args.processes:
         workers = concurrent.futures.ProcessPoolExecutor(
@@ -379,20 +409,24 @@ def run_native_bench(
         )
         list(workers.map(warm, range(args.processes * 2)))
     try:
+        times = max(1, args.repeat)
         out = [
-            ("throughput, 1 source", *native.case(1, args.rows // args.batch_rows,
-                                                  args.batch_rows, False, "t1")),
+            ("throughput, 1 source", *repeated(times, lambda r: native.case(
+                1, args.rows // args.batch_rows, args.batch_rows, False, f"t1{r}"))),
             (f"throughput, {args.sources} concurrent sources",
-             *native.case(args.sources, max(1, per_source // args.batch_rows),
-                          min(args.batch_rows, per_source), False, "tn", workers)),
-            ("500-row batch commits, 1 source", *native.case(1, args.commits, 500, True, "c1")),
+             *repeated(times, lambda r: native.case(
+                 args.sources, max(1, per_source // args.batch_rows),
+                 min(args.batch_rows, per_source), False, f"tn{r}", workers))),
+            ("500-row batch commits, 1 source", *repeated(times, lambda r: native.case(
+                1, args.commits, 500, True, f"c1{r}"))),
             (f"500-row batch commits, {args.sources} concurrent sources",
-             *native.case(args.sources, args.concurrent_commits, 500, True, "cn", workers)),
+             *repeated(times, lambda r: native.case(
+                 args.sources, args.concurrent_commits, 500, True, f"cn{r}", workers))),
         ]  # fmt: skip
     finally:
         if workers is not None:
             workers.shutdown()
-    return out
+    return out  # type: ignore[return-value]
 
 
 def native_lines(results: list[tuple[str, Case, Case, Case]], header: str) -> list[str]:
@@ -402,8 +436,8 @@ def native_lines(results: list[tuple[str, Case, Case, Case]], header: str) -> li
         "",
         "| case | native rows/s | bare rows/s | ratio (goal >= 0.8) | floor ratio "
         "| native commit p50 / p95 | bare commit p50 / p95 | p50 ratio (goal <= 2) "
-        "| floor p50 ratio | CPU s per 1M rows, native / bare / floor |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 ratio of each repeat | floor p50 ratio | CPU s per 1M rows, native / bare / floor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, native, bare, floor in results:
         lines.append(
@@ -411,7 +445,14 @@ def native_lines(results: list[tuple[str, Case, Case, Case]], header: str) -> li
             f"| {floor.rate / bare.rate:.2f}x "
             f"| {native.p(0.5):.3f} s / {native.p(0.95):.3f} s | {bare.p(0.5):.3f} s / "
             f"{bare.p(0.95):.3f} s | {native.p(0.5) / bare.p(0.5):.2f}x "
-            f"| {floor.p(0.5) / bare.p(0.5):.2f}x | {native.cpu_per_million:.1f} / "
+            f"| {each_ratio(native, bare)} | {floor.p(0.5) / bare.p(0.5):.2f}x "
+            f"| {native.cpu_per_million:.1f} / "
             f"{bare.cpu_per_million:.1f} / {floor.cpu_per_million:.1f} |"
         )
     return lines
+
+
+def each_ratio(native: Case, bare: Case) -> str:
+    """The native/bare commit p50 ratio of each repeat, in order."""
+    pairs = zip(native.run_p50s, bare.run_p50s, strict=True)
+    return ", ".join(f"{mine / theirs:.2f}x" for mine, theirs in pairs) or "-"
