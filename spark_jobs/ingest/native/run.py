@@ -5,6 +5,7 @@ It runs a device source's ingest (decision 0250) and its tables' maintenance (de
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -57,10 +58,13 @@ def run_native_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def use_jemalloc_for_arrow() -> str:
-    """Arrow's allocations in this process from jemalloc, where the wheel has it; returns the
-    pool's name. With many job processes at once on a loaded node, pyarrow's default
-    (mimalloc) cost the native writer about a fifth more CPU per run than jemalloc or the
-    system allocator, and nothing in a process alone (docs/benchmarks.md, native writer)."""
+    """Arrow's allocations in this process from jemalloc, where the wheel has it, unless
+    ARROW_DEFAULT_MEMORY_POOL names one (Arrow's own setting wins); returns the pool's name.
+    With many job processes at once on a loaded node, pyarrow's default (mimalloc) cost the
+    native writer about a fifth more CPU per run than jemalloc or the system allocator, and
+    nothing in a process alone (docs/benchmarks.md, native writer, session 14)."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return str(pa.default_memory_pool().backend_name)
     with contextlib.suppress(NotImplementedError):  # a wheel built without jemalloc
         pa.set_memory_pool(pa.jemalloc_memory_pool())
     name: str = pa.default_memory_pool().backend_name
