@@ -38,6 +38,28 @@ def admin_store(platform_env: dict[str, Any]) -> Minio:
     return root_minio(platform_env)
 
 
+def native_job_store(platform_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The object store as a native job reaches it on the platform's MinIO
+    (spark_jobs.ingest.native.store.ObjectStore): keys in the environment, a job's only source
+    of them, and the platform CA trusted."""
+    from pathlib import Path
+
+    from nidc.api.job_runtime import Storage
+    from spark_jobs.ingest.native.store import ObjectStore
+
+    s3 = platform_env["servers"]["minio"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", Path(s3["secret_key_file"]).read_text().strip())
+    return ObjectStore.from_storage(Storage(endpoint=s3["url"], ca_file=platform_env["ca_file"]))
+
+
+def bucket_made(client: Minio, bucket: str) -> Minio:
+    """The client, with `bucket` made if it is not there yet."""
+    if not client.bucket_exists(bucket):
+        client.make_bucket(bucket)
+    return client
+
+
 def sample(point: str, second: int, raw: str | None, **fields: Any) -> dict[str, Any]:
     """One landing row: `second` seconds after T0, received a second later."""
     ts = T0 + dt.timedelta(seconds=second)

@@ -14,15 +14,20 @@ import os
 import threading
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nidc.api.job_runtime import Storage
 from nidc.api.job_specs import IngestJob
 from tests.delta_reader import delta_rows
-from tests.landing import LandingWriter, admin_store, sample, txn_commits
+from tests.landing import (
+    LandingWriter,
+    admin_store,
+    bucket_made,
+    native_job_store,
+    sample,
+    txn_commits,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +44,9 @@ def test_compaction_beside_appends_loses_and_doubles_nothing(
     from spark_jobs.delta_rs_options import delta_uri
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively
     from spark_jobs.ingest.native.compaction import compact
-    from spark_jobs.ingest.native.store import ObjectStore
 
-    s3 = platform_env["servers"]["minio"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", Path(s3["secret_key_file"]).read_text().strip())
-    client = admin_store(platform_env)
-    if not client.bucket_exists(BUCKET):
-        client.make_bucket(BUCKET)
+    store = native_job_store(platform_env, monkeypatch)
+    client = bucket_made(admin_store(platform_env), BUCKET)
     tag, uid = uuid.uuid4().hex[:8], str(uuid.uuid4())
     writer = LandingWriter(client, BUCKET, "plant", f"press-{tag}", uid)
     truth: set[tuple[str, str]] = set()
@@ -74,7 +74,6 @@ def test_compaction_beside_appends_loses_and_doubles_nothing(
             "landing": {"prefix": writer.prefix, "maxBatches": 1},
         }
     )
-    store = ObjectStore.from_storage(Storage(endpoint=s3["url"], ca_file=platform_env["ca_file"]))
     errors: list[BaseException] = []
 
     def append_all() -> None:

@@ -10,15 +10,21 @@ its last good version.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from nidc.api.job_runtime import Storage
 from nidc.api.job_specs import IngestJob
-from tests.landing import LANDING_SCHEMA, LandingWriter, admin_store, sample, txn_commits
+from tests.landing import (
+    LANDING_SCHEMA,
+    LandingWriter,
+    admin_store,
+    bucket_made,
+    native_job_store,
+    sample,
+    txn_commits,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +41,10 @@ def test_schema_policies_natively(
 
     from spark_jobs.delta_rs_options import delta_uri
     from spark_jobs.ingest.native.batches import ingest_device_batches_natively
-    from spark_jobs.ingest.native.store import ObjectStore
     from spark_jobs.ingest.values import SchemaDriftError
 
-    s3 = platform_env["servers"]["minio"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", Path(s3["secret_key_file"]).read_text().strip())
-    client = admin_store(platform_env)
-    if not client.bucket_exists(BUCKET):
-        client.make_bucket(BUCKET)
-    store = ObjectStore.from_storage(Storage(endpoint=s3["url"], ca_file=platform_env["ca_file"]))
+    store = native_job_store(platform_env, monkeypatch)
+    client = bucket_made(admin_store(platform_env), BUCKET)
 
     def source(policy: str) -> tuple[LandingWriter, IngestJob]:
         tag, uid = uuid.uuid4().hex[:8], str(uuid.uuid4())

@@ -9,14 +9,19 @@ table without asking first whether there is one."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nidc.api.job_runtime import Storage
 from nidc.api.job_specs import IngestJob
-from tests.landing import LandingWriter, admin_store, sample, txn_commits
+from tests.landing import (
+    LandingWriter,
+    admin_store,
+    bucket_made,
+    native_job_store,
+    sample,
+    txn_commits,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +33,8 @@ def new_source(
     platform_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Any, Any, Any]:
     """(store, admin client, factory of a new source: its landing writer and job)."""
-    from spark_jobs.ingest.native.store import ObjectStore
-
-    s3 = platform_env["servers"]["minio"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3["access_key"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", Path(s3["secret_key_file"]).read_text().strip())
-    client = admin_store(platform_env)
-    if not client.bucket_exists(BUCKET):
-        client.make_bucket(BUCKET)
-    store = ObjectStore.from_storage(Storage(endpoint=s3["url"], ca_file=platform_env["ca_file"]))
+    store = native_job_store(platform_env, monkeypatch)
+    client = bucket_made(admin_store(platform_env), BUCKET)
 
     def source() -> tuple[LandingWriter, IngestJob]:
         tag, uid = uuid.uuid4().hex[:8], str(uuid.uuid4())

@@ -95,6 +95,7 @@ def test_an_open_table_is_opened_afresh_once_its_commits_reach_a_checkpoint(
     fresh = []
     for sequence in range(1, 11):
         after = append(bronze, rows("mill", sequence * 1_000_000), {}, "uid", sequence, False)
+        assert after is not None  # an open table comes back open
         fresh.append(after is not bronze)
         bronze = after
     # Versions 1..10: the commits of versions 4 and 9 (every fifth) write checkpoints.

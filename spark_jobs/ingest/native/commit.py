@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -203,30 +202,6 @@ def new_rows(rows: pa.Table, existing: pa.Table) -> pa.Table:
         return rows
     kept = rows.join(existing, keys=KEY, join_type="left anti", use_threads=True)
     return kept.select(rows.column_names)
-
-
-@overload
-def append(
-    table: DeltaTable,
-    rows: pa.Table,
-    options: dict[str, str],
-    app_id: str,
-    version: int,
-    add_columns: bool,
-    partition_by: Sequence[str] = PARTITIONS,
-) -> DeltaTable: ...
-
-
-@overload
-def append(
-    table: str,
-    rows: pa.Table,
-    options: dict[str, str],
-    app_id: str,
-    version: int,
-    add_columns: bool,
-    partition_by: Sequence[str] = PARTITIONS,
-) -> None: ...
 
 
 def append(
