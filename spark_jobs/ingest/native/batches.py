@@ -244,7 +244,7 @@ def ingest_device_batches_natively(
     # overlap and classifies it here: a thread started per run is what many runs in one
     # process queued on (docs/benchmarks.md, native writer, session 14).
     with ThreadPoolExecutor(max_workers=1) if len(plans) > 1 else nullcontext() as worker:
-        pending = [worker.submit(rows_of, plan) if worker else None for plan in plans]
+        pending = [worker.submit(rows_of, plan) if worker is not None else None for plan in plans]
         for plan, rows in zip(plans, pending, strict=True):
             sequence, manifest, landing = plan[:3]
             try:
@@ -254,7 +254,7 @@ def ingest_device_batches_natively(
                         f"manifest says {manifest['rows']} (an incomplete or replaced batch; "
                         "not ingested)"
                     )
-                good, bad = rows.result() if rows else rows_of(plan)
+                good, bad = rows.result() if rows is not None else rows_of(plan)
             except Exception:
                 commit_group()
                 raise
