@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from minio import Minio
 
+from nidc.api.job_runtime import Storage
 from nidc.kube import ApiClient, ApiException, apply
 from nidc.local.ports import free_port
 from nidc.local.root_clients import root_minio
@@ -42,9 +44,6 @@ def native_job_store(platform_env: dict[str, Any], monkeypatch: pytest.MonkeyPat
     """The object store as a native job reaches it on the platform's MinIO
     (spark_jobs.ingest.native.store.ObjectStore): keys in the environment, a job's only source
     of them, and the platform CA trusted."""
-    from pathlib import Path
-
-    from nidc.api.job_runtime import Storage
     from spark_jobs.ingest.native.store import ObjectStore
 
     s3 = platform_env["servers"]["minio"]

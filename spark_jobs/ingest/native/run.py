@@ -63,12 +63,10 @@ def use_jemalloc_for_arrow() -> str:
     With many job processes at once on a loaded node, pyarrow's default (mimalloc) cost the
     native writer about a fifth more CPU per run than jemalloc or the system allocator, and
     nothing in a process alone (docs/benchmarks.md, native writer, session 14)."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return str(pa.default_memory_pool().backend_name)
-    with contextlib.suppress(NotImplementedError):  # a wheel built without jemalloc
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    name: str = pa.default_memory_pool().backend_name
-    return name
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        with contextlib.suppress(NotImplementedError):  # a wheel built without jemalloc
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+    return str(pa.default_memory_pool().backend_name)
 
 
 def exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
